@@ -1,0 +1,60 @@
+//===- DenseSSMBase.td - the densessm dialect --------------*- tablegen -*-===//
+//
+// The dialect definition shared by the attribute and op files.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef DENSESSM_BASE_TD
+#define DENSESSM_BASE_TD
+
+include "mlir/IR/OpBase.td"
+include "mlir/IR/AttrTypeBase.td"
+
+def DenseSSM_Dialect : Dialect {
+  let name = "densessm";
+  let cppNamespace = "::mlir::densessm";
+  let summary = "State space language models with dense hidden connections.";
+  let description = [{
+    The `densessm` dialect models the building blocks of state space language
+    models — Mamba-1's selective scan, RetNet's multi-scale retention, and the
+    dense hidden connections of DenseSSM (DenseMamba, DenseRetNet) — as ops on
+    ranked tensors, one op per concept a model author recognises.
+
+    Conventions every op follows:
+
+    * Activations are token-major, `[batch, length, channels]` (or
+      `[batch, length, heads, head_dim]` for per-head tensors), with element
+      type `f32`, `f16` or `bf16`.
+    * Weights keep the layout the checkpoint stores (`[out, in]`); parameter
+      vectors (norm weights, `D`, biases) are `f32` or the activation type.
+    * Recurrent state is always `f32` and is a value: a scan takes its initial
+      state as an (optional) operand and returns its final state, so prefill
+      hands its state to decode, and a caller can save, restore or roll it
+      back. An absent initial state means zeros.
+    * The ops are schedule-agnostic: the same op over `length = 1` with a
+      state in is a decoding step. A function may carry
+      `densessm.schedule = #densessm.schedule<recurrent>` (or `<parallel>`)
+      to fix how its scans are lowered; the dialect verifies that a
+      recurrent function only scans one token at a time.
+
+    Projections and elementwise math stay in upstream dialects
+    (`linalg.contract`, `arith`, `math`, `tensor`).
+  }];
+  let useDefaultAttributePrinterParser = 1;
+  let hasOperationAttrVerify = 1;
+  let hasCanonicalizer = 0;
+  let extraClassDeclaration = [{
+    /// The discardable function attribute that fixes a function's schedule.
+    static constexpr ::llvm::StringLiteral getScheduleAttrName() {
+      return ::llvm::StringLiteral("densessm.schedule");
+    }
+  private:
+    void registerAttributes();
+  public:
+  }];
+}
+
+class DenseSSM_Op<string mnemonic, list<Trait> traits = []>
+    : Op<DenseSSM_Dialect, mnemonic, traits>;
+
+#endif // DENSESSM_BASE_TD

@@ -1,0 +1,19 @@
+//===- Passes.h - densessm dialect passes -----------------------*- C++ -*-===//
+#ifndef DENSESSM_DIALECT_DENSESSM_TRANSFORMS_PASSES_H
+#define DENSESSM_DIALECT_DENSESSM_TRANSFORMS_PASSES_H
+
+#include "densessm/Dialect/DenseSSM/IR/DenseSSMDialect.h"
+#include "mlir/Interfaces/FunctionInterfaces.h"
+#include "mlir/Pass/Pass.h"
+
+namespace mlir::densessm {
+
+#define GEN_PASS_DECL
+#include "densessm/Dialect/DenseSSM/Transforms/Passes.h.inc"
+
+#define GEN_PASS_REGISTRATION
+#include "densessm/Dialect/DenseSSM/Transforms/Passes.h.inc"
+
+} // namespace mlir::densessm
+
+#endif // DENSESSM_DIALECT_DENSESSM_TRANSFORMS_PASSES_H

@@ -1,0 +1,36 @@
+//===- InitAll.h - register every densessm dialect and pass -----*- C++ -*-===//
+//
+// The one place a tool registers what densessm provides: its dialect, the
+// upstream dialects and passes its IR uses, and its own passes.
+//
+//===----------------------------------------------------------------------===//
+#ifndef DENSESSM_INITALL_H
+#define DENSESSM_INITALL_H
+
+#include "densessm/Dialect/DenseSSM/IR/DenseSSMDialect.h"
+#include "densessm/Dialect/DenseSSM/Transforms/Passes.h"
+#include "mlir/IR/DialectRegistry.h"
+#include "mlir/InitAllDialects.h"
+#include "mlir/InitAllExtensions.h"
+#include "mlir/InitAllPasses.h"
+
+namespace mlir::densessm {
+
+/// Registers the densessm dialect and every upstream dialect (with their
+/// interface extensions) into `registry`.
+inline void registerAllDialects(DialectRegistry &registry) {
+  registry.insert<DenseSSMDialect>();
+  mlir::registerAllDialects(registry);
+  mlir::registerAllExtensions(registry);
+}
+
+/// Registers the densessm passes and every upstream pass with the global
+/// pass registry, so that textual pipelines can name them.
+inline void registerAllPasses() {
+  mlir::registerAllPasses();
+  registerDenseSSMPasses();
+}
+
+} // namespace mlir::densessm
+
+#endif // DENSESSM_INITALL_H

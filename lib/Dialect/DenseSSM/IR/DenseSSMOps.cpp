@@ -1,0 +1,353 @@
+//===- DenseSSMOps.cpp - densessm op verifiers ----------------------------===//
+//
+// The verifiers check each op against the signature in its description
+// (DenseSSMOps.td). Canonicalisations live in DenseSSMCanonicalize.cpp.
+//
+//===----------------------------------------------------------------------===//
+
+#include "densessm/Dialect/DenseSSM/IR/DenseSSMOps.h"
+
+#include "SignatureChecker.h"
+#include "mlir/IR/BuiltinAttributes.h"
+#include "mlir/IR/Matchers.h"
+#include "mlir/IR/OpImplementation.h"
+
+using namespace mlir;
+using namespace mlir::densessm;
+
+
+
+#define GET_OP_CLASSES
+#include "densessm/Dialect/DenseSSM/IR/DenseSSMOps.cpp.inc"
+
+namespace {
+constexpr ElementKind kAct = ElementKind::Activation;
+constexpr ElementKind kParam = ElementKind::Parameter;
+constexpr ElementKind kF32 = ElementKind::F32;
+constexpr ElementKind kIndex = ElementKind::Index;
+} // namespace
+
+static std::string operand(llvm::StringRef name) {
+  return SignatureChecker::operand(name);
+}
+static std::string result(llvm::StringRef name) {
+  return SignatureChecker::result(name);
+}
+
+/// Checks a float attribute that divides or scales: it must be positive and
+/// finite.
+static void checkPositive(SignatureChecker &c, llvm::StringRef name,
+                          FloatAttr attr) {
+  if (!c.ok())
+    return;
+  double value = attr.getValueAsDouble();
+  if (!(value > 0.0) || !std::isfinite(value))
+    c.fail() << "attribute '" << name
+             << "' must be positive and finite, found " << value;
+}
+
+TimeOperand mlir::densessm::getTimeOperand(Operation *op) {
+  if (auto scan = dyn_cast<SelectiveScanOp>(op))
+    return {scan.getU(), "u"};
+  if (auto retention = dyn_cast<RetentionOp>(op))
+    return {retention.getQ(), "q"};
+  if (auto conv = dyn_cast<CausalConv1dOp>(op))
+    return {conv.getX(), "x"};
+  return {};
+}
+
+//===----------------------------------------------------------------------===//
+// SelectiveScanOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult SelectiveScanOp::verify() {
+  SignatureChecker c(*this);
+  c.tensor(operand("u"), getU().getType(), {"batch", "length", "channels"},
+           kAct);
+  c.tensor(operand("delta"), getDelta().getType(),
+           {"batch", "length", "channels"}, kAct);
+  c.tensor(operand("A"), getA().getType(), {"channels", "state"}, kParam);
+
+  // B and C are per token, either shared by all channels or grouped.
+  int64_t bRank = getB().getType().getRank();
+  if (c.ok() && bRank != 3 && bRank != 4)
+    return c.fail() << "operand 'B' must have rank 3 [batch, length, state] "
+                       "or rank 4 [batch, length, groups, state], found rank "
+                    << bRank << " (" << getB().getType() << ")";
+  bool grouped = bRank == 4;
+  llvm::SmallVector<llvm::StringRef> bcDims =
+      grouped ? llvm::SmallVector<llvm::StringRef>{"batch", "length", "groups",
+                                                   "state"}
+              : llvm::SmallVector<llvm::StringRef>{"batch", "length", "state"};
+  c.tensor(operand("B"), getB().getType(), bcDims, kAct);
+  c.tensor(operand("C"), getC().getType(), bcDims, kAct);
+  if (grouped && c.ok()) {
+    std::optional<int64_t> groups = c.lookup("groups");
+    std::optional<int64_t> channels = c.lookup("channels");
+    if (groups && *groups < 1)
+      return c.fail() << "operand 'B' dim 2 (groups) must be at least 1, found "
+                      << *groups;
+    if (groups && channels && *channels % *groups != 0)
+      return c.fail() << "operand 'B' has " << *groups
+                      << " groups, which must divide the " << *channels
+                      << " channels of operand 'u'";
+  }
+
+  if (Value d = getD())
+    c.tensor(operand("D"), d.getType(), {"channels"}, kParam);
+  if (Value z = getZ())
+    c.tensor(operand("z"), z.getType(), {"batch", "length", "channels"}, kAct);
+  if (Value bias = getDeltaBias())
+    c.tensor(operand("delta_bias"), bias.getType(), {"channels"}, kParam);
+  if (Value s0 = getInitialState())
+    c.tensor(operand("initial_state"), s0.getType(),
+             {"batch", "channels", "state"}, kF32);
+
+  c.tensor(result("y"), getY().getType(), {"batch", "length", "channels"},
+           kAct);
+  c.tensor(result("final_state"), getFinalState().getType(),
+           {"batch", "channels", "state"}, kF32);
+  return c.status();
+}
+
+//===----------------------------------------------------------------------===//
+// RetentionOp
+//===----------------------------------------------------------------------===//
+
+/// A constant decay must lie in (0, 1]: γ > 1 makes the state grow without
+/// bound and γ ≤ 0 is not a decay.
+static void checkConstantDecay(SignatureChecker &c, Value decay) {
+  DenseElementsAttr values;
+  if (!c.ok() || !matchPattern(decay, m_Constant(&values)))
+    return;
+  for (auto [head, gamma] : llvm::enumerate(values.getValues<APFloat>())) {
+    double g = gamma.convertToDouble();
+    if (!(g > 0.0 && g <= 1.0)) {
+      c.fail() << "operand 'decay' must lie in (0, 1] for every head, found "
+               << g << " for head " << head;
+      return;
+    }
+  }
+}
+
+LogicalResult RetentionOp::verify() {
+  SignatureChecker c(*this);
+  c.tensor(operand("q"), getQ().getType(),
+           {"batch", "length", "heads", "key_dim"}, kAct);
+  c.tensor(operand("k"), getK().getType(),
+           {"batch", "length", "heads", "key_dim"}, kAct);
+  c.tensor(operand("v"), getV().getType(),
+           {"batch", "length", "heads", "value_dim"}, kAct);
+  c.tensor(operand("decay"), getDecay().getType(), {"heads"}, kF32);
+  checkConstantDecay(c, getDecay());
+  if (Value pos = getPosition())
+    c.tensor(operand("position"), pos.getType(), {"batch"}, kIndex);
+  if (Value s0 = getInitialState())
+    c.tensor(operand("initial_state"), s0.getType(),
+             {"batch", "heads", "key_dim", "value_dim"}, kF32);
+  if (c.ok() && getInitialState() && !getPosition() &&
+      getNormalization() == RetentionNormalization::authors)
+    return c.fail() << "operand 'position' is required when an initial state "
+                       "is given with normalization = authors (the scale "
+                       "depends on each sequence's absolute position)";
+
+  c.tensor(result("o"), getO().getType(),
+           {"batch", "length", "heads", "value_dim"}, kAct);
+  c.tensor(result("final_state"), getFinalState().getType(),
+           {"batch", "heads", "key_dim", "value_dim"}, kF32);
+  return c.status();
+}
+
+//===----------------------------------------------------------------------===//
+// DenseConnectOp
+//===----------------------------------------------------------------------===//
+
+/// The operands that must be present or absent together with an attribute.
+static LogicalResult verifyDenseConnectStructure(DenseConnectOp op,
+                                                 SignatureChecker &c) {
+  int gateParts = (op.getGateInput() ? 1 : 0) + (op.getGateFc1() ? 1 : 0) +
+                  (op.getGateFc2() ? 1 : 0);
+  if (gateParts != 0 && gateParts != 3)
+    return c.fail() << "the gate needs 'gate_input', 'gate_fc1' and "
+                       "'gate_fc2' together, found "
+                    << gateParts << " of them";
+
+  size_t kept = op.getKept().size(), projs = op.getProjWeights().size();
+  if (op.getProjection() == Projection::linear && projs != kept)
+    return c.fail() << "projection = linear needs one 'proj_weights' per kept "
+                       "tensor: expected "
+                    << kept << ", found " << projs;
+  if (op.getProjection() == Projection::identity && projs != 0)
+    return c.fail() << "projection = identity takes no 'proj_weights', found "
+                    << projs;
+
+  if (op.getFusion() == Fusion::concat && !op.getFuseWeight())
+    return c.fail() << "fusion = concat needs operand 'fuse_weight'";
+  if (op.getFusion() == Fusion::add && op.getFuseWeight())
+    return c.fail() << "fusion = add takes no operand 'fuse_weight'";
+
+  if (op.getNorm() == Norm::rms && !op.getNormWeight())
+    return c.fail() << "norm = rms needs operand 'norm_weight'";
+  if (op.getNorm() == Norm::none && op.getNormWeight())
+    return c.fail() << "norm = none takes no operand 'norm_weight'";
+  if (op.getNorm() == Norm::rms)
+    checkPositive(c, "eps", op.getEpsAttr());
+  return c.status();
+}
+
+LogicalResult DenseConnectOp::verify() {
+  SignatureChecker c(*this);
+  if (failed(verifyDenseConnectStructure(*this, c)))
+    return failure();
+
+  c.tensor(operand("current"), getCurrent().getType(),
+           {"batch", "length", "channels"}, kAct);
+  bool linear = getProjection() == Projection::linear;
+  for (auto [i, kept] : llvm::enumerate(getKept())) {
+    // With a linear projection each kept tensor may have its own width.
+    std::string width = linear ? ("kept #" + llvm::Twine(i) + " channels").str()
+                               : std::string("channels");
+    c.tensor(operand(("kept #" + llvm::Twine(i)).str()), kept.getType(),
+             {"batch", "length", width}, kAct);
+    if (linear)
+      c.tensor(operand(("proj_weights #" + llvm::Twine(i)).str()),
+               getProjWeights()[i].getType(), {"channels", width}, kParam);
+  }
+  if (getGateInput()) {
+    c.tensor(operand("gate_input"), getGateInput().getType(),
+             {"batch", "length", "hidden"}, kAct);
+    c.tensor(operand("gate_fc1"), getGateFc1().getType(),
+             {"gate_rank", "hidden"}, kParam);
+    c.tensor(operand("gate_fc2"), getGateFc2().getType(),
+             {"channels", "gate_rank"}, kParam);
+  }
+  if (Value fuse = getFuseWeight()) {
+    if (std::optional<int64_t> channels = c.lookup("channels"))
+      c.define("concat_channels", *channels * (1 + getKept().size()),
+               "channels x (1 + number of kept tensors)");
+    c.tensor(operand("fuse_weight"), fuse.getType(),
+             {"channels", "concat_channels"}, kParam);
+  }
+  if (Value w = getNormWeight())
+    c.tensor(operand("norm_weight"), w.getType(), {"channels"}, kParam);
+  return c.status();
+}
+
+LogicalResult DenseConnectOp::inferReturnTypes(
+    MLIRContext *, std::optional<Location>, Adaptor adaptor,
+    llvm::SmallVectorImpl<Type> &inferred) {
+  inferred.push_back(adaptor.getCurrent().getType());
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// CausalConv1dOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult CausalConv1dOp::verify() {
+  SignatureChecker c(*this);
+  c.tensor(operand("x"), getX().getType(), {"batch", "length", "channels"},
+           kAct);
+  c.tensor(operand("weight"), getWeight().getType(), {"channels", "kernel"},
+           kParam);
+  if (std::optional<int64_t> kernel = c.lookup("kernel")) {
+    if (*kernel < 1)
+      return c.fail()
+             << "operand 'weight' dim 1 (kernel) must be at least 1, found "
+             << *kernel;
+    c.define("kernel-1", *kernel - 1, "operand 'weight' dim 1 (kernel) - 1");
+  }
+  if (Value bias = getBias())
+    c.tensor(operand("bias"), bias.getType(), {"channels"}, kParam);
+  if (Value window = getWindow())
+    c.tensor(operand("window"), window.getType(),
+             {"batch", "channels", "kernel-1"}, kAct);
+  c.tensor(result("y"), getY().getType(), {"batch", "length", "channels"},
+           kAct);
+  c.tensor(result("final_window"), getFinalWindow().getType(),
+           {"batch", "channels", "kernel-1"}, kAct);
+  return c.status();
+}
+
+//===----------------------------------------------------------------------===//
+// RMSNormOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult RMSNormOp::verify() {
+  SignatureChecker c(*this);
+  auto inputType = getInput().getType();
+  if (inputType.getRank() < 1)
+    return c.fail() << "operand 'input' must have rank at least 1, found "
+                    << inputType;
+  // Only the last axis is named: the norm runs over it.
+  llvm::SmallVector<std::string> names;
+  for (int64_t axis = 0; axis + 1 < inputType.getRank(); ++axis)
+    names.push_back(("axis " + llvm::Twine(axis)).str());
+  names.push_back("channels");
+  llvm::SmallVector<llvm::StringRef> dims(names.begin(), names.end());
+  c.tensor(operand("input"), inputType, dims, kAct);
+  c.tensor(operand("weight"), getWeight().getType(), {"channels"}, kParam);
+  checkPositive(c, "eps", getEpsAttr());
+  return c.status();
+}
+
+//===----------------------------------------------------------------------===//
+// RotaryOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult RotaryOp::verify() {
+  SignatureChecker c(*this);
+  c.tensor(operand("x"), getX().getType(),
+           {"batch", "length", "heads", "head_dim"}, kAct);
+  if (Value pos = getPosition())
+    c.tensor(operand("position"), pos.getType(), {"batch"}, kIndex);
+  if (std::optional<int64_t> d = c.lookup("head_dim"))
+    if (c.ok() && (*d % 2 != 0 || *d < 4))
+      return c.fail() << "operand 'x' dim 3 (head_dim) must be even and at "
+                         "least 4 (the angles divide by head_dim/2 - 1), "
+                         "found "
+                      << *d;
+  checkPositive(c, "base", getBaseAttr());
+  return c.status();
+}
+
+LogicalResult RotaryOp::inferReturnTypes(MLIRContext *,
+                                         std::optional<Location>,
+                                         Adaptor adaptor,
+                                         llvm::SmallVectorImpl<Type> &inferred) {
+  inferred.push_back(adaptor.getX().getType());
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// EmbeddingOp
+//===----------------------------------------------------------------------===//
+
+/// Constant token ids are checked against the vocabulary here; others at run
+/// time.
+static void checkConstantTokens(SignatureChecker &c, Value tokens) {
+  std::optional<int64_t> vocab = c.lookup("vocab");
+  DenseIntElementsAttr ids;
+  if (!c.ok() || !vocab || !matchPattern(tokens, m_Constant(&ids)))
+    return;
+  for (auto [index, id] : llvm::enumerate(ids.getValues<APInt>())) {
+    int64_t value = id.getSExtValue();
+    if (value < 0 || value >= *vocab) {
+      c.fail() << "operand 'tokens' holds token id " << value
+               << " at flat index " << index
+               << ", outside the vocabulary [0, " << *vocab << ")";
+      return;
+    }
+  }
+}
+
+LogicalResult EmbeddingOp::verify() {
+  SignatureChecker c(*this);
+  c.tensor(operand("table"), getTable().getType(), {"vocab", "hidden"}, kAct);
+  c.tensor(operand("tokens"), getTokens().getType(), {"batch", "length"},
+           kIndex);
+  checkConstantTokens(c, getTokens());
+  c.tensor(result("result"), getResult().getType(),
+           {"batch", "length", "hidden"}, kAct);
+  return c.status();
+}

@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Installs every system package densessm needs on a fresh Debian 12 machine.
+# Idempotent: when everything is already installed it only says so.
+set -euo pipefail
+
+PACKAGES=(
+  # build
+  cmake ninja-build git python3
+  # LLVM/MLIR 22 (shared libLLVM/libMLIR, tablegen, FileCheck, lit, not)
+  llvm-22-dev llvm-22-tools libmlir-22-dev mlir-22-tools
+  # compiler and linker the project is built with
+  clang-22 lld-22
+)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "setup: all ${#PACKAGES[@]} system packages already installed"
+  exit 0
+fi
+
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO="sudo"
+echo "setup: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+echo "setup: done"
