@@ -22,45 +22,59 @@ static bool isZeroSplat(Value value) {
   return matchPattern(value, m_AnyZeroFloat()) || matchPattern(value, m_Zero());
 }
 
+/// An accessor of an optional operand, e.g. &SelectiveScanOp::getDMutable.
+template <typename OpTy>
+using OptionalOperandGetter = MutableOperandRange (OpTy::*)();
+
 /// Clears each given optional operand that is a zero splat. Succeeds when it
-/// changed the op.
+/// changed the op (and only then tells the rewriter, so that the greedy
+/// driver does not revisit an op it did not change). Each range is fetched
+/// anew after the previous one was cleared, since clearing shifts the
+/// operand segments that follow.
+template <typename OpTy>
 static LogicalResult
-dropZeroOperands(PatternRewriter &rewriter, Operation *op,
-                 llvm::ArrayRef<MutableOperandRange> optionalOperands) {
-  bool changed = false;
+dropZeroOperands(PatternRewriter &rewriter, OpTy op,
+                 llvm::ArrayRef<OptionalOperandGetter<OpTy>> getters) {
+  auto isZeroOperand = [&](OptionalOperandGetter<OpTy> getter) {
+    MutableOperandRange range = (op.*getter)();
+    return range.size() == 1 && isZeroSplat(range[0].get());
+  };
+  if (llvm::none_of(getters, isZeroOperand))
+    return failure();
   rewriter.modifyOpInPlace(op, [&] {
-    for (MutableOperandRange range : optionalOperands) {
-      if (range.size() == 1 && isZeroSplat(range[0].get())) {
-        range.clear();
-        changed = true;
-      }
-    }
+    for (OptionalOperandGetter<OpTy> getter : getters)
+      if (isZeroOperand(getter))
+        (op.*getter)().clear();
   });
-  return success(changed);
+  return success();
 }
 
 void SelectiveScanOp::getCanonicalizationPatterns(RewritePatternSet &results,
                                                   MLIRContext *) {
   results.add(+[](SelectiveScanOp op, PatternRewriter &rewriter) {
-    return dropZeroOperands(rewriter, op,
-                            {op.getInitialStateMutable(), op.getDMutable(),
-                             op.getDeltaBiasMutable()});
+    return dropZeroOperands<SelectiveScanOp>(
+        rewriter, op,
+        {&SelectiveScanOp::getInitialStateMutable,
+         &SelectiveScanOp::getDMutable, &SelectiveScanOp::getDeltaBiasMutable});
   });
 }
 
 void RetentionOp::getCanonicalizationPatterns(RewritePatternSet &results,
                                               MLIRContext *) {
   results.add(+[](RetentionOp op, PatternRewriter &rewriter) {
-    return dropZeroOperands(
-        rewriter, op, {op.getInitialStateMutable(), op.getPositionMutable()});
+    return dropZeroOperands<RetentionOp>(
+        rewriter, op,
+        {&RetentionOp::getInitialStateMutable,
+         &RetentionOp::getPositionMutable});
   });
 }
 
 void CausalConv1dOp::getCanonicalizationPatterns(RewritePatternSet &results,
                                                  MLIRContext *) {
   results.add(+[](CausalConv1dOp op, PatternRewriter &rewriter) {
-    return dropZeroOperands(rewriter, op,
-                            {op.getWindowMutable(), op.getBiasMutable()});
+    return dropZeroOperands<CausalConv1dOp>(
+        rewriter, op,
+        {&CausalConv1dOp::getWindowMutable, &CausalConv1dOp::getBiasMutable});
   });
 }
 

@@ -61,7 +61,7 @@ DenseSSMDialect::verifyOperationAttribute(Operation *op,
                                           NamedAttribute attribute) {
   if (attribute.getName() != getScheduleAttrName())
     return op->emitError() << "unknown densessm attribute '"
-                           << attribute.getName()
+                           << attribute.getName().getValue()
                            << "' (the dialect defines only '"
                            << getScheduleAttrName() << "')";
   auto schedule = dyn_cast<ScheduleAttr>(attribute.getValue());

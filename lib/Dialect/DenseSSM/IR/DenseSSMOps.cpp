@@ -11,6 +11,7 @@
 #include "mlir/IR/BuiltinAttributes.h"
 #include "mlir/IR/Matchers.h"
 #include "mlir/IR/OpImplementation.h"
+#include "llvm/ADT/SmallString.h"
 
 using namespace mlir;
 using namespace mlir::densessm;
@@ -34,6 +35,13 @@ static std::string result(llvm::StringRef name) {
   return SignatureChecker::result(name);
 }
 
+/// The shortest decimal that reads back as `value` ("1.5", "0").
+static std::string formatFloat(const APFloat &value) {
+  llvm::SmallString<16> text;
+  value.toString(text);
+  return text.str().str();
+}
+
 /// Checks a float attribute that divides or scales: it must be positive and
 /// finite.
 static void checkPositive(SignatureChecker &c, llvm::StringRef name,
@@ -43,7 +51,8 @@ static void checkPositive(SignatureChecker &c, llvm::StringRef name,
   double value = attr.getValueAsDouble();
   if (!(value > 0.0) || !std::isfinite(value))
     c.fail() << "attribute '" << name
-             << "' must be positive and finite, found " << value;
+             << "' must be positive and finite, found "
+             << formatFloat(attr.getValue());
 }
 
 TimeOperand mlir::densessm::getTimeOperand(Operation *op) {
@@ -124,7 +133,7 @@ static void checkConstantDecay(SignatureChecker &c, Value decay) {
     double g = gamma.convertToDouble();
     if (!(g > 0.0 && g <= 1.0)) {
       c.fail() << "operand 'decay' must lie in (0, 1] for every head, found "
-               << g << " for head " << head;
+               << formatFloat(gamma) << " for head " << head;
       return;
     }
   }

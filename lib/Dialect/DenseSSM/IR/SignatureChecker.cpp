@@ -87,15 +87,16 @@ void SignatureChecker::checkElement(llvm::StringRef what, Type element,
       fail() << what << " element type must be " << activation
              << " to match " << activationSource << ", found " << element;
     return;
-  case ElementKind::Parameter:
+  case ElementKind::Parameter: {
     if (element.isF32() || (activation && element == activation))
       return;
+    InFlightDiagnostic diag = fail();
+    diag << what << " element type must be f32";
     if (activation)
-      fail() << what << " element type must be f32 or the activation type "
-             << activation << ", found " << element;
-    else
-      fail() << what << " element type must be f32, found " << element;
+      diag << " or the activation type " << activation;
+    diag << ", found " << element;
     return;
+  }
   case ElementKind::F32:
     if (!element.isF32())
       fail() << what << " element type must be f32, found " << element;

@@ -9,6 +9,7 @@
 #include "densessm/Dialect/DenseSSM/Transforms/Passes.h"
 
 #include "mlir/IR/Builders.h"
+#include "mlir/IR/BuiltinOps.h"
 
 namespace mlir::densessm {
 #define GEN_PASS_DEF_DENSESSMSELECTSCHEDULE
@@ -36,42 +37,39 @@ struct SelectSchedulePass
     : densessm::impl::DenseSSMSelectScheduleBase<SelectSchedulePass> {
   using Base::Base;
 
-  LogicalResult initialize(MLIRContext *) override {
-    if (schedule != "auto" && schedule != "parallel" &&
-        schedule != "recurrent")
-      return emitError(UnknownLoc::get(&getContext()))
-             << "--densessm-select-schedule: option 'schedule' must be auto, "
-                "parallel or recurrent, found '"
-             << schedule << "'";
-    return success();
+  void runOnOperation() override {
+    WalkResult walk = getOperation().walk([&](FunctionOpInterface function) {
+      return succeeded(selectFor(function)) ? WalkResult::advance()
+                                            : WalkResult::interrupt();
+    });
+    if (walk.wasInterrupted())
+      signalPassFailure();
   }
 
-  void runOnOperation() override {
-    FunctionOpInterface function = getOperation();
+  /// Sets the schedule of one function, unless it has one or runs nothing
+  /// over time.
+  LogicalResult selectFor(FunctionOpInterface function) {
     llvm::StringRef name = DenseSSMDialect::getScheduleAttrName();
     if (function->hasAttr(name))
-      return;
+      return success();
     llvm::SmallVector<int64_t> lengths = collectLengths(function);
     if (lengths.empty())
-      return;
+      return success();
 
     bool singleToken =
         llvm::all_of(lengths, [](int64_t length) { return length == 1; });
-    Schedule chosen;
-    if (schedule == "parallel")
+    Schedule chosen = singleToken ? Schedule::recurrent : Schedule::parallel;
+    if (schedule == ScheduleChoice::parallel)
       chosen = Schedule::parallel;
-    else if (schedule == "recurrent")
+    else if (schedule == ScheduleChoice::recurrent)
       chosen = Schedule::recurrent;
-    else
-      chosen = singleToken ? Schedule::recurrent : Schedule::parallel;
 
-    if (chosen == Schedule::recurrent && !singleToken) {
-      function.emitError()
-          << "cannot use schedule recurrent: the function runs over more than "
-             "one token per sequence (or a dynamic number)";
-      return signalPassFailure();
-    }
+    if (chosen == Schedule::recurrent && !singleToken)
+      return function.emitError()
+             << "cannot use schedule recurrent: the function runs over more "
+                "than one token per sequence (or a dynamic number)";
     function->setAttr(name, ScheduleAttr::get(&getContext(), chosen));
+    return success();
   }
 };
 

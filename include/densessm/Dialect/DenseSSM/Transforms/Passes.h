@@ -8,6 +8,9 @@
 
 namespace mlir::densessm {
 
+/// The choice of --densessm-select-schedule's `schedule` option.
+enum class ScheduleChoice { automatic, parallel, recurrent };
+
 #define GEN_PASS_DECL
 #include "densessm/Dialect/DenseSSM/Transforms/Passes.h.inc"
 

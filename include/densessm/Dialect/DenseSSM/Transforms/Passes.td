@@ -6,10 +6,10 @@
 include "mlir/Pass/PassBase.td"
 
 def DenseSSMSelectSchedule
-    : InterfacePass<"densessm-select-schedule", "mlir::FunctionOpInterface"> {
+    : Pass<"densessm-select-schedule", "::mlir::ModuleOp"> {
   let summary = "Fix each function's schedule: parallel or recurrent";
   let description = [{
-    Sets `densessm.schedule` on every function that runs densessm ops over
+    Sets `densessm.schedule` on every function of the module that runs densessm ops over
     time (scans, retention, causal convolutions) and has no schedule yet.
     The lowerings read it to emit a chunked parallel scan (whole sequences)
     or a recurrent step (one token per sequence, state in and out).
@@ -25,8 +25,15 @@ def DenseSSMSelectSchedule
     ```
   }];
   let options = [
-    Option<"schedule", "schedule", "std::string", /*default=*/"\"auto\"",
-           "auto | parallel | recurrent">
+    Option<"schedule", "schedule", "::mlir::densessm::ScheduleChoice",
+           /*default=*/"::mlir::densessm::ScheduleChoice::automatic",
+           "which schedule to give each function", [{::llvm::cl::values(
+             clEnumValN(::mlir::densessm::ScheduleChoice::automatic, "auto",
+                        "recurrent when every scan runs over one token, else parallel"),
+             clEnumValN(::mlir::densessm::ScheduleChoice::parallel, "parallel",
+                        "whole sequences: chunked parallel scans"),
+             clEnumValN(::mlir::densessm::ScheduleChoice::recurrent, "recurrent",
+                        "one token per sequence: recurrent step kernels"))}]>
   ];
   let dependentDialects = ["::mlir::densessm::DenseSSMDialect"];
 }
