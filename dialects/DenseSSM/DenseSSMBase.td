@@ -36,17 +36,25 @@ def DenseSSM_Dialect : Dialect {
       `densessm.schedule = #densessm.schedule<recurrent>` (or `<parallel>`)
       to fix how its scans are lowered; the dialect verifies that a
       recurrent function only scans one token at a time.
+    * A function argument that carries a weight may say which checkpoint
+      tensor it binds to: `%w: tensor<64x32xf32> {densessm.weight =
+      "backbone.layers.0.mixer.out_proj.weight"}`.
 
     Projections and elementwise math stay in upstream dialects
     (`linalg.contract`, `arith`, `math`, `tensor`).
   }];
   let useDefaultAttributePrinterParser = 1;
   let hasOperationAttrVerify = 1;
-  let hasCanonicalizer = 0;
+  let hasRegionArgAttrVerify = 1;
   let extraClassDeclaration = [{
     /// The discardable function attribute that fixes a function's schedule.
     static constexpr ::llvm::StringLiteral getScheduleAttrName() {
       return ::llvm::StringLiteral("densessm.schedule");
+    }
+    /// The function argument attribute naming the checkpoint tensor that an
+    /// argument binds to (for example "backbone.layers.0.mixer.A_log").
+    static constexpr ::llvm::StringLiteral getWeightAttrName() {
+      return ::llvm::StringLiteral("densessm.weight");
     }
   private:
     void registerAttributes();

@@ -487,3 +487,17 @@ func.func @recurrent_multi_token(%x: tensor<1x8x32xf32>, %w: tensor<32x4xf32>)
 func.func @schedule_unknown() attributes {densessm.schedule = #densessm.schedule<chunked>} {
   return
 }
+
+// -----
+
+// expected-error @+1 {{'densessm.weight' on argument 0 must be a non-empty string naming a checkpoint tensor, found 3 : i64}}
+func.func @weight_not_string(%w: tensor<4xf32> {densessm.weight = 3}) {
+  return
+}
+
+// -----
+
+// expected-error @+1 {{unknown densessm argument attribute 'densessm.tied' on argument 0 (the dialect defines only 'densessm.weight')}}
+func.func @unknown_arg_attr(%w: tensor<4xf32> {densessm.tied}) {
+  return
+}

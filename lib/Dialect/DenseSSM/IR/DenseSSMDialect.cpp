@@ -1,7 +1,8 @@
 //===- DenseSSMDialect.cpp - the densessm dialect -------------------------===//
 //
-// Dialect registration, the enum attributes, and the verifier of the
-// dialect's discardable function attribute `densessm.schedule`.
+// Dialect registration, the enum attributes, and the verifiers of the
+// dialect's discardable attributes: `densessm.schedule` on functions and
+// `densessm.weight` on their arguments.
 //
 //===----------------------------------------------------------------------===//
 
@@ -78,5 +79,24 @@ DenseSSMDialect::verifyOperationAttribute(Operation *op,
                            << op->getName() << "'";
   if (schedule.getValue() == Schedule::recurrent)
     return verifyRecurrentBody(op);
+  return success();
+}
+
+LogicalResult DenseSSMDialect::verifyRegionArgAttribute(
+    Operation *op, unsigned regionIndex, unsigned argIndex,
+    NamedAttribute attribute) {
+  if (attribute.getName() != getWeightAttrName())
+    return op->emitError() << "unknown densessm argument attribute '"
+                           << attribute.getName().getValue()
+                           << "' on argument " << argIndex
+                           << " (the dialect defines only '"
+                           << getWeightAttrName() << "')";
+  auto name = dyn_cast<StringAttr>(attribute.getValue());
+  if (!name || name.getValue().empty())
+    return op->emitError() << "'" << getWeightAttrName() << "' on argument "
+                           << argIndex
+                           << " must be a non-empty string naming a "
+                              "checkpoint tensor, found "
+                           << attribute.getValue();
   return success();
 }
