@@ -185,6 +185,22 @@ class Function:
         return "\n".join(out)
 
 
+def begin_model(name, step, step_comment, prefill_comment):
+    """A model function and its token argument: [B, 1] for the recurrent
+    step, [B, L] for the parallel prefill."""
+    length = 1 if step else PREFILL_LENGTH
+    f = Function(name, "recurrent" if step else "parallel",
+                 step_comment if step else prefill_comment)
+    return f, f.arg("tokens", [BATCH, length], "i64"), length
+
+
+def head(f, h, norm_weight, eps, vocab):
+    """The final norm and the language-model head: logits [B, L, V]."""
+    f.note("head")
+    hn = f.rms_norm(h, f.weight(norm_weight, [h.shape[-1]]), eps, "hn")
+    return f.linear(hn, f.weight("lm_head.weight", [vocab, h.shape[-1]]), "logits")
+
+
 # ---------------------------------------------------------------------------
 # Mamba-1 and DenseMamba (MODELS.md §1, §3)
 # ---------------------------------------------------------------------------
@@ -194,11 +210,9 @@ def mamba_function(cfg, name, step):
                      cfg["time_step_rank"], cfg["vocab_size"])
     D = cfg["expand"] * H
     m, layers, eps = cfg["dense_block_layers"], cfg["num_hidden_layers"], cfg["layer_norm_epsilon"]
-    L = 1 if step else PREFILL_LENGTH
-    f = Function(name, "recurrent" if step else "parallel",
-                 ("recurrent step: one token per sequence, conv window and scan state in and out"
-                  if step else "parallel form: a whole prompt, from zero state"))
-    tokens = f.arg("tokens", [BATCH, L], "i64")
+    f, tokens, L = begin_model(
+        name, step, "recurrent step: one token per sequence, conv window and scan state in and out",
+        "parallel form: a whole prompt, from zero state")
     windows_in, states_in = [], []
     if step:
         for l in range(layers):
@@ -261,9 +275,7 @@ def mamba_function(cfg, name, step):
         states_out.append(s)
         out = f.linear(y, f.weight(q + "out_proj.weight", [H, D]), "out")
         h = f.binary("addf", h, out, "h")
-    f.note("head")
-    hn = f.rms_norm(h, f.weight("backbone.norm_f.weight", [H]), eps, "hn")
-    logits = f.linear(hn, f.weight("lm_head.weight", [V, H]), "logits")
+    logits = head(f, h, "backbone.norm_f.weight", eps, V)
     f.results = [logits] + [v for pair in zip(windows_out, states_out) for v in pair]
     return f
 
@@ -277,11 +289,9 @@ def retnet_function(cfg, name, step):
     E = cfg["v_factor"] * H
     dk, dv = Q // heads, E // heads
     m, layers, eps = cfg["dense_block_layers"], cfg["num_hidden_layers"], cfg["rms_norm_eps"]
-    L = 1 if step else PREFILL_LENGTH
-    f = Function(name, "recurrent" if step else "parallel",
-                 ("recurrent step: one token per sequence at its position, retention state in and out"
-                  if step else "parallel form: a whole prompt from position 0"))
-    tokens = f.arg("tokens", [BATCH, L], "i64")
+    f, tokens, L = begin_model(
+        name, step, "recurrent step: one token per sequence at its position, retention state in and out",
+        "parallel form: a whole prompt from position 0")
     position, states_in = None, []
     if step:
         position = f.arg("position", [BATCH], "i64")
@@ -341,9 +351,7 @@ def retnet_function(cfg, name, step):
         on = f.rms_norm(o, group_norm, eps, "on")
         og = f.binary("mulf", f.merge_heads(on, "oc"), g, "og")
         h = f.binary("addf", h, f.linear(og, out_w, "out"), "h")
-    f.note("head")
-    hn = f.rms_norm(h, f.weight("model.norm.weight", [H]), eps, "hn")
-    logits = f.linear(hn, f.weight("lm_head.weight", [V, H]), "logits")
+    logits = head(f, h, "model.norm.weight", eps, V)
     f.results = [logits] + states_out
     return f
 
