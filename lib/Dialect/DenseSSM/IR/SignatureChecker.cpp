@@ -50,16 +50,17 @@ void SignatureChecker::tensor(llvm::StringRef what, Type type,
                               ElementKind kind) {
   if (failed)
     return;
+  // ODS already requires ranked tensors; an unranked type reads as a rank
+  // mismatch here.
   auto ranked = dyn_cast<RankedTensorType>(type);
-  if (!ranked) {
-    fail() << what << " must be a ranked tensor " << formatDims(dims)
-           << ", found " << type;
-    return;
-  }
-  if (ranked.getRank() != static_cast<int64_t>(dims.size())) {
-    fail() << what << " must have rank " << dims.size() << " "
-           << formatDims(dims) << ", found rank " << ranked.getRank() << " ("
-           << type << ")";
+  if (!ranked || ranked.getRank() != static_cast<int64_t>(dims.size())) {
+    InFlightDiagnostic diag = fail();
+    diag << what << " must have rank " << dims.size() << " "
+         << formatDims(dims) << ", found ";
+    if (ranked)
+      diag << "rank " << ranked.getRank() << " (" << type << ")";
+    else
+      diag << type;
     return;
   }
   checkElement(what, ranked.getElementType(), kind);
