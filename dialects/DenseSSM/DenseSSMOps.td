@@ -376,4 +376,75 @@ def DenseSSM_EmbeddingOp : DenseSSM_Op<"embedding", [Pure]> {
   let hasVerifier = 1;
 }
 
+//===----------------------------------------------------------------------===//
+// scan (kernel level)
+//===----------------------------------------------------------------------===//
+
+def DenseSSM_ScanOp : DenseSSM_Op<"scan", [Pure, AttrSizedOperandSegments]> {
+  let summary = "the kernel-level diagonal gated linear recurrence";
+  let description = [{
+    The one scan every model-level op lowers to (DESIGN.md, "The dialect, in
+    two levels"). Per batch entry `b` and head `h`, over the key index `i`
+    and the value index `j`:
+
+    ```
+    S_t[h,i,j] = exp(dt_t[h] · A[h,i]) · S_{t-1}[h,i,j]
+               + input_scale_t[h] · k_t[gk(h),i] · v_t[h,j]
+    y_t[h,j]   = Σ_i q_t[gq(h),i] · S_t[h,i,j]
+    ```
+
+    The decay is per state element when `A` is `[H, K]` (Mamba: `dt` is
+    the softplus'd Δ) and per head when `A` is `[H]` (retention: `A = 1`
+    and `dt` the log of the per-token decay). `q` and `k` may be grouped:
+    head `h` reads group `g(h) = h / (H / G)`. `input_scale` is 1 when
+    absent, `S_{-1}` zeros when `initial_state` is absent. Accumulation and
+    state are f32.
+
+    | operand | shape | element type |
+    | --- | --- | --- |
+    | `q` | `[B, L, Gq, K]` | activation type `T` |
+    | `k` | `[B, L, Gk, K]` | `T` |
+    | `v` | `[B, L, H, V]` | `T` |
+    | `dt`, `input_scale` | `[B, L, H]` | f32 |
+    | `A` | `[H, K]` or `[H]` | f32 |
+    | `initial_state` | `[B, H, K, V]` | f32 |
+
+    Results: `y` `[B, L, H, V]` of type `T`, the final state
+    `[B, H, K, V]` in f32.
+
+    Mamba-1 maps `H = d_inner`, `K = N`, `V = 1`, `q = C`, `k = B`,
+    `v = u`, `input_scale = dt`; retention maps heads to heads,
+    `input_scale = 1/sqrt(c_t)` and `dt = log(γ·sqrt(c_{t-1}/c_t))`.
+
+    ```mlir
+    %y, %s = densessm.scan %q, %k, %v, %dt, %A input_scale(%dt)
+               : tensor<1x8x1x16xf32>, tensor<1x8x1x16xf32>, tensor<1x8x32x1xf32>,
+                 tensor<1x8x32xf32>, tensor<32x16xf32>, tensor<1x8x32xf32>
+               -> tensor<1x8x32x1xf32>, tensor<1x32x16x1xf32>
+    ```
+  }];
+  let arguments = (ins
+    AnyRankedTensor:$q,
+    AnyRankedTensor:$k,
+    AnyRankedTensor:$v,
+    AnyRankedTensor:$dt,
+    AnyRankedTensor:$A,
+    Optional<AnyRankedTensor>:$input_scale,
+    Optional<AnyRankedTensor>:$initial_state
+  );
+  let results = (outs AnyRankedTensor:$y, AnyRankedTensor:$final_state);
+  let assemblyFormat = [{
+    $q `,` $k `,` $v `,` $dt `,` $A
+    (`input_scale` `(` $input_scale^ `)`)?
+    (`initial_state` `(` $initial_state^ `)`)?
+    attr-dict `:` type(operands) `->` type(results)
+  }];
+  let hasVerifier = 1;
+  let extraClassDeclaration = [{
+    /// Whether the decay is per state element (`A` is [H, K]) rather than
+    /// per head (`A` is [H]).
+    bool hasElementwiseDecay() { return getA().getType().getRank() == 2; }
+  }];
+}
+
 #endif // DENSESSM_OPS_TD

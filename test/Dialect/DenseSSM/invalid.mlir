@@ -501,3 +501,36 @@ func.func @weight_not_string(%w: tensor<4xf32> {densessm.weight = 3}) {
 func.func @unknown_arg_attr(%w: tensor<4xf32> {densessm.tied}) {
   return
 }
+
+// -----
+
+func.func @scan_groups(%q: tensor<1x8x3x16xf32>, %k: tensor<1x8x1x16xf32>, %v: tensor<1x8x32x1xf32>,
+    %dt: tensor<1x8x32xf32>, %A: tensor<32x16xf32>) {
+  // expected-error @+1 {{'densessm.scan' op operand 'q' has 3 groups, which must divide the 32 heads of operand 'v'}}
+  %y, %s = densessm.scan %q, %k, %v, %dt, %A
+           : tensor<1x8x3x16xf32>, tensor<1x8x1x16xf32>, tensor<1x8x32x1xf32>, tensor<1x8x32xf32>, tensor<32x16xf32>
+           -> tensor<1x8x32x1xf32>, tensor<1x32x16x1xf32>
+  return
+}
+
+// -----
+
+func.func @scan_A_rank(%q: tensor<1x8x1x16xf32>, %k: tensor<1x8x1x16xf32>, %v: tensor<1x8x32x1xf32>,
+    %dt: tensor<1x8x32xf32>, %A: tensor<1x32x16xf32>) {
+  // expected-error @+1 {{operand 'A' must have rank 2 [heads, key_dim] (decay per state element) or rank 1 [heads] (decay per head), found rank 3 ('tensor<1x32x16xf32>')}}
+  %y, %s = densessm.scan %q, %k, %v, %dt, %A
+           : tensor<1x8x1x16xf32>, tensor<1x8x1x16xf32>, tensor<1x8x32x1xf32>, tensor<1x8x32xf32>, tensor<1x32x16xf32>
+           -> tensor<1x8x32x1xf32>, tensor<1x32x16x1xf32>
+  return
+}
+
+// -----
+
+func.func @scan_dt_type(%q: tensor<1x8x1x16xf16>, %k: tensor<1x8x1x16xf16>, %v: tensor<1x8x32x1xf16>,
+    %dt: tensor<1x8x32xf16>, %A: tensor<32x16xf32>) {
+  // expected-error @+1 {{operand 'dt' element type must be f32, found 'f16'}}
+  %y, %s = densessm.scan %q, %k, %v, %dt, %A
+           : tensor<1x8x1x16xf16>, tensor<1x8x1x16xf16>, tensor<1x8x32x1xf16>, tensor<1x8x32xf16>, tensor<32x16xf32>
+           -> tensor<1x8x32x1xf16>, tensor<1x32x16x1xf32>
+  return
+}

@@ -62,7 +62,29 @@ TimeOperand mlir::densessm::getTimeOperand(Operation *op) {
     return {retention.getQ(), "q"};
   if (auto conv = dyn_cast<CausalConv1dOp>(op))
     return {conv.getX(), "x"};
+  if (auto scan = dyn_cast<ScanOp>(op))
+    return {scan.getV(), "v"};
   return {};
+}
+
+/// Grouped operands (B/C of a selective scan, q/k of a scan): the number of
+/// groups bound to `groups` must be positive and divide the size bound to
+/// `heads`, so that head h reads group h / (heads / groups).
+static void checkGroupsDivide(SignatureChecker &c, llvm::StringRef operandName,
+                              llvm::StringRef groups, llvm::StringRef heads,
+                              llvm::StringRef headsOwner) {
+  std::optional<int64_t> g = c.lookup(groups), n = c.lookup(heads);
+  if (!c.ok() || !g)
+    return;
+  if (*g < 1) {
+    c.fail() << "operand '" << operandName << "' dim 2 (" << groups
+             << ") must be at least 1, found " << *g;
+    return;
+  }
+  if (n && *n % *g != 0)
+    c.fail() << "operand '" << operandName << "' has " << *g
+             << " groups, which must divide the " << *n << " " << heads
+             << " of " << headsOwner;
 }
 
 //===----------------------------------------------------------------------===//
@@ -90,17 +112,8 @@ LogicalResult SelectiveScanOp::verify() {
               : llvm::SmallVector<llvm::StringRef>{"batch", "length", "state"};
   c.tensor(operand("B"), getB().getType(), bcDims, kAct);
   c.tensor(operand("C"), getC().getType(), bcDims, kAct);
-  if (grouped && c.ok()) {
-    std::optional<int64_t> groups = c.lookup("groups");
-    std::optional<int64_t> channels = c.lookup("channels");
-    if (groups && *groups < 1)
-      return c.fail() << "operand 'B' dim 2 (groups) must be at least 1, found "
-                      << *groups;
-    if (groups && channels && *channels % *groups != 0)
-      return c.fail() << "operand 'B' has " << *groups
-                      << " groups, which must divide the " << *channels
-                      << " channels of operand 'u'";
-  }
+  if (grouped)
+    checkGroupsDivide(c, "B", "groups", "channels", "operand 'u'");
 
   if (Value d = getD())
     c.tensor(operand("D"), d.getType(), {"channels"}, kParam);
@@ -358,5 +371,44 @@ LogicalResult EmbeddingOp::verify() {
   checkConstantTokens(c, getTokens());
   c.tensor(result("result"), getResult().getType(),
            {"batch", "length", "hidden"}, kAct);
+  return c.status();
+}
+
+//===----------------------------------------------------------------------===//
+// ScanOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult ScanOp::verify() {
+  SignatureChecker c(*this);
+  c.tensor(operand("v"), getV().getType(),
+           {"batch", "length", "heads", "value_dim"}, kAct);
+  c.tensor(operand("q"), getQ().getType(),
+           {"batch", "length", "q_groups", "key_dim"}, kAct);
+  checkGroupsDivide(c, "q", "q_groups", "heads", "operand 'v'");
+  c.tensor(operand("k"), getK().getType(),
+           {"batch", "length", "k_groups", "key_dim"}, kAct);
+  checkGroupsDivide(c, "k", "k_groups", "heads", "operand 'v'");
+  c.tensor(operand("dt"), getDt().getType(), {"batch", "length", "heads"},
+           kF32);
+  int64_t aRank = getA().getType().getRank();
+  if (c.ok() && aRank != 1 && aRank != 2)
+    return c.fail() << "operand 'A' must have rank 2 [heads, key_dim] (decay "
+                       "per state element) or rank 1 [heads] (decay per "
+                       "head), found rank "
+                    << aRank << " (" << getA().getType() << ")";
+  llvm::SmallVector<llvm::StringRef> aDims{"heads"};
+  if (aRank == 2)
+    aDims.push_back("key_dim");
+  c.tensor(operand("A"), getA().getType(), aDims, kF32);
+  if (Value scale = getInputScale())
+    c.tensor(operand("input_scale"), scale.getType(),
+             {"batch", "length", "heads"}, kF32);
+  if (Value s0 = getInitialState())
+    c.tensor(operand("initial_state"), s0.getType(),
+             {"batch", "heads", "key_dim", "value_dim"}, kF32);
+  c.tensor(result("y"), getY().getType(),
+           {"batch", "length", "heads", "value_dim"}, kAct);
+  c.tensor(result("final_state"), getFinalState().getType(),
+           {"batch", "heads", "key_dim", "value_dim"}, kF32);
   return c.status();
 }
