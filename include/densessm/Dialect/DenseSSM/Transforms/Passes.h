@@ -3,6 +3,10 @@
 #define DENSESSM_DIALECT_DENSESSM_TRANSFORMS_PASSES_H
 
 #include "densessm/Dialect/DenseSSM/IR/DenseSSMDialect.h"
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/Interfaces/FunctionInterfaces.h"
 #include "mlir/Pass/Pass.h"
 

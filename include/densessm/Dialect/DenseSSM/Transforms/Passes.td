@@ -38,4 +38,31 @@ def DenseSSMSelectSchedule
   let dependentDialects = ["::mlir::densessm::DenseSSMDialect"];
 }
 
+def DenseSSMLowerToScan : Pass<"densessm-lower-to-scan"> {
+  let summary = "Lower selective_scan and retention to the kernel-level scan";
+  let description = [{
+    Rewrites each model-level scan as a `densessm.scan` between an
+    elementwise prologue, which computes the per-token decay and input
+    scale in f32, and an epilogue (`linalg.generic` on tensors):
+
+    * `densessm.selective_scan`: `dt = softplus?(delta + delta_bias)`,
+      then `scan(q = C, k = B, v = u, dt, A, input_scale = dt)` with
+      `d_inner` heads of key size `N` and value size 1, then
+      `y = (y + D ⊙ u) ⊙ SiLU(z)`.
+    * `densessm.retention`: per (token, head) at absolute position
+      `p = position + t`, `dt = log(γ·sqrt(c_{p-1}/c_p))` and
+      `input_scale = 1/sqrt(c_p)` with `c_p = Σ_{i≤p} γ^i`
+      (`normalization = authors`), or `dt = log γ` (`none`); `A = 1` per
+      head.
+
+    Both keep their initial and final state. Shapes may be dynamic.
+  }];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect",
+    "::mlir::linalg::LinalgDialect",
+    "::mlir::math::MathDialect",
+    "::mlir::tensor::TensorDialect",
+  ];
+}
+
 #endif // DENSESSM_DIALECT_DENSESSM_TRANSFORMS_PASSES_TD

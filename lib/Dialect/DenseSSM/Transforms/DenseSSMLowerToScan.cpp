@@ -1,0 +1,354 @@
+//===- DenseSSMLowerToScan.cpp - --densessm-lower-to-scan -----------------===//
+//
+// Lowers the model-level scans (selective_scan, retention) to the one
+// kernel-level densessm.scan, with elementwise prologues (decay and input
+// scale, in f32) and epilogues (Mamba's D skip and z gate) as linalg.generic
+// ops on tensors, so that everything below this pass handles a single scan.
+//
+//===----------------------------------------------------------------------===//
+
+#include "densessm/Dialect/DenseSSM/IR/DenseSSMOps.h"
+#include "densessm/Dialect/DenseSSM/Transforms/Passes.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/IR/PatternMatch.h"
+#include "mlir/Transforms/GreedyPatternRewriteDriver.h"
+
+namespace mlir::densessm {
+#define GEN_PASS_DEF_DENSESSMLOWERTOSCAN
+#include "densessm/Dialect/DenseSSM/Transforms/Passes.h.inc"
+} // namespace mlir::densessm
+
+using namespace mlir;
+using namespace mlir::densessm;
+
+namespace {
+
+//===----------------------------------------------------------------------===//
+// Tensor helpers
+//===----------------------------------------------------------------------===//
+
+/// The element-wise body of a prologue or epilogue: scalar block arguments
+/// (one per input) in, the output scalar out.
+using ScalarBody =
+    llvm::function_ref<Value(OpBuilder &, Location, ValueRange)>;
+
+/// A parallel linalg.generic over the iteration space of `domain` (a tensor
+/// whose sizes give the loop bounds), reading each input through its map and
+/// writing a new tensor of `elementType` shaped like `domain`.
+Value buildElementwise(OpBuilder &b, Location loc, Value domain,
+                       Type elementType, ArrayRef<Value> inputs,
+                       ArrayRef<AffineMap> inputMaps, ScalarBody body) {
+  auto domainType = cast<RankedTensorType>(domain.getType());
+  SmallVector<OpFoldResult> sizes = tensor::getMixedSizes(b, loc, domain);
+  Value init = tensor::EmptyOp::create(b, loc, sizes, elementType);
+  SmallVector<AffineMap> maps(inputMaps.begin(), inputMaps.end());
+  maps.push_back(b.getMultiDimIdentityMap(domainType.getRank()));
+  SmallVector<utils::IteratorType> iterators(domainType.getRank(),
+                                             utils::IteratorType::parallel);
+  auto generic = linalg::GenericOp::create(
+      b, loc, init.getType(), inputs, ValueRange{init}, maps, iterators,
+      [&](OpBuilder &nested, Location nestedLoc, ValueRange args) {
+        Value out = body(nested, nestedLoc, args.drop_back());
+        linalg::YieldOp::create(nested, nestedLoc, out);
+      });
+  return generic.getResult(0);
+}
+
+/// Projection map of a rank-`rank` domain onto the given dimensions.
+AffineMap projection(OpBuilder &b, unsigned rank, ArrayRef<unsigned> dims) {
+  SmallVector<AffineExpr> exprs;
+  for (unsigned d : dims)
+    exprs.push_back(b.getAffineDimExpr(d));
+  return AffineMap::get(rank, 0, exprs, b.getContext());
+}
+
+Value extendToF32(OpBuilder &b, Location loc, Value scalar) {
+  if (scalar.getType().isF32())
+    return scalar;
+  return arith::ExtFOp::create(b, loc, b.getF32Type(), scalar);
+}
+
+Value truncateTo(OpBuilder &b, Location loc, Value scalar, Type type) {
+  if (scalar.getType() == type)
+    return scalar;
+  return arith::TruncFOp::create(b, loc, type, scalar);
+}
+
+/// The tensor as f32 (an elementwise extf when it is narrower).
+Value tensorToF32(OpBuilder &b, Location loc, Value tensor) {
+  auto type = cast<RankedTensorType>(tensor.getType());
+  if (type.getElementType().isF32())
+    return tensor;
+  return buildElementwise(
+      b, loc, tensor, b.getF32Type(), {tensor},
+      {b.getMultiDimIdentityMap(type.getRank())},
+      [](OpBuilder &nb, Location nl, ValueRange args) {
+        return extendToF32(nb, nl, args[0]);
+      });
+}
+
+/// Inserts a unit dimension into a rank-3 tensor, at position 2
+/// ([a, b, c] -> [a, b, 1, c]) or 3 ([a, b, c] -> [a, b, c, 1]).
+Value insertUnitDim(OpBuilder &b, Location loc, Value tensor,
+                    unsigned position) {
+  auto type = cast<RankedTensorType>(tensor.getType());
+  assert(type.getRank() == 3 && (position == 2 || position == 3));
+  SmallVector<OpFoldResult> sizes = tensor::getMixedSizes(b, loc, tensor);
+  sizes.insert(sizes.begin() + position, b.getIndexAttr(1));
+  SmallVector<int64_t> shape(type.getShape());
+  shape.insert(shape.begin() + position, 1);
+  auto resultType = RankedTensorType::get(shape, type.getElementType());
+  SmallVector<ReassociationIndices> groups{{0}, {1}, {2, 3}};
+  return tensor::ExpandShapeOp::create(b, loc, resultType, tensor, groups,
+                                       sizes);
+}
+
+/// The inverse of insertUnitDim(tensor, 3): [a, b, c, 1] -> [a, b, c].
+Value dropTrailingUnitDim(OpBuilder &b, Location loc, Value tensor) {
+  SmallVector<ReassociationIndices> groups{{0}, {1}, {2, 3}};
+  return tensor::CollapseShapeOp::create(b, loc, tensor, groups);
+}
+
+/// softplus(x) = log(1 + e^x), passing x > 20 through unchanged as PyTorch
+/// does (MODELS.md).
+Value softplus(OpBuilder &b, Location loc, Value x) {
+  Value threshold = arith::ConstantOp::create(b, loc, b.getF32FloatAttr(20.0f));
+  Value large = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OGT, x,
+                                      threshold);
+  Value exp = math::ExpOp::create(b, loc, x);
+  Value log1p = math::Log1pOp::create(b, loc, exp);
+  return arith::SelectOp::create(b, loc, large, x, log1p);
+}
+
+/// SiLU(x) = x / (1 + e^-x).
+Value silu(OpBuilder &b, Location loc, Value x) {
+  Value one = arith::ConstantOp::create(b, loc, b.getF32FloatAttr(1.0f));
+  Value negExp =
+      math::ExpOp::create(b, loc, arith::NegFOp::create(b, loc, x));
+  return arith::DivFOp::create(b, loc, x,
+                               arith::AddFOp::create(b, loc, one, negExp));
+}
+
+//===----------------------------------------------------------------------===//
+// selective_scan
+//===----------------------------------------------------------------------===//
+
+struct LowerSelectiveScan : OpRewritePattern<SelectiveScanOp> {
+  using OpRewritePattern::OpRewritePattern;
+
+  LogicalResult matchAndRewrite(SelectiveScanOp op,
+                                PatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    Type f32 = rewriter.getF32Type();
+    Value u = op.getU();
+
+    // dt = softplus?(delta + delta_bias) in f32, [B, L, D].
+    SmallVector<Value> dtInputs{op.getDelta()};
+    SmallVector<AffineMap> dtMaps{rewriter.getMultiDimIdentityMap(3)};
+    if (Value bias = op.getDeltaBias()) {
+      dtInputs.push_back(bias);
+      dtMaps.push_back(projection(rewriter, 3, {2}));
+    }
+    bool softplusOn = op.getDeltaSoftplus();
+    Value dt = buildElementwise(
+        rewriter, loc, u, f32, dtInputs, dtMaps,
+        [&](OpBuilder &b, Location l, ValueRange args) {
+          Value x = extendToF32(b, l, args[0]);
+          if (args.size() > 1)
+            x = arith::AddFOp::create(b, l, x, extendToF32(b, l, args[1]));
+          return softplusOn ? softplus(b, l, x) : x;
+        });
+
+    // B and C become grouped keys and queries, u the values (V = 1).
+    auto grouped = [&](Value bc) {
+      return cast<RankedTensorType>(bc.getType()).getRank() == 4
+                 ? bc
+                 : insertUnitDim(rewriter, loc, bc, 2);
+    };
+    Value q = grouped(op.getC()), k = grouped(op.getB());
+    Value v = insertUnitDim(rewriter, loc, u, 3);
+    Value initial;
+    if (Value s0 = op.getInitialState())
+      initial = insertUnitDim(rewriter, loc, s0, 3);
+
+    auto stateType = cast<RankedTensorType>(op.getFinalState().getType());
+    SmallVector<int64_t> state4(stateType.getShape());
+    state4.push_back(1);
+    auto yType = cast<RankedTensorType>(v.getType());
+    auto scan = ScanOp::create(
+        rewriter, loc, yType, RankedTensorType::get(state4, f32), q, k, v, dt,
+        tensorToF32(rewriter, loc, op.getA()), dt, initial);
+
+    Value y = dropTrailingUnitDim(rewriter, loc, scan.getY());
+    Value finalState = dropTrailingUnitDim(rewriter, loc, scan.getFinalState());
+    y = buildEpilogue(rewriter, loc, op, y);
+    rewriter.replaceOp(op, {y, finalState});
+    return success();
+  }
+
+  /// y = (y + D ⊙ u) ⊙ SiLU(z), for the parts that are present.
+  static Value buildEpilogue(OpBuilder &b, Location loc, SelectiveScanOp op,
+                             Value y) {
+    Value d = op.getD(), z = op.getZ();
+    if (!d && !z)
+      return y;
+    AffineMap identity = b.getMultiDimIdentityMap(3);
+    SmallVector<Value> inputs{y};
+    SmallVector<AffineMap> maps{identity};
+    if (d) {
+      inputs.append({d, op.getU()});
+      maps.append({projection(b, 3, {2}), identity});
+    }
+    if (z) {
+      inputs.push_back(z);
+      maps.push_back(identity);
+    }
+    Type elementType = cast<RankedTensorType>(y.getType()).getElementType();
+    return buildElementwise(
+        b, loc, y, elementType, inputs, maps,
+        [&](OpBuilder &nb, Location l, ValueRange args) {
+          Value out = extendToF32(nb, l, args[0]);
+          unsigned next = 1;
+          if (d) {
+            Value skip = arith::MulFOp::create(
+                nb, l, extendToF32(nb, l, args[next]),
+                extendToF32(nb, l, args[next + 1]));
+            out = arith::AddFOp::create(nb, l, out, skip);
+            next += 2;
+          }
+          if (z)
+            out = arith::MulFOp::create(
+                nb, l, out, silu(nb, l, extendToF32(nb, l, args[next])));
+          return truncateTo(nb, l, out, elementType);
+        });
+  }
+};
+
+//===----------------------------------------------------------------------===//
+// retention
+//===----------------------------------------------------------------------===//
+
+/// c_p = Σ_{i≤p} γ^i = expm1((p+1)·log γ) / expm1(log γ), or p + 1 when
+/// γ = 1; c_{-1} = 0. expm1 keeps the precision for γ close to 1.
+Value decaySum(OpBuilder &b, Location loc, Value logGamma, Value p) {
+  Value one = arith::ConstantOp::create(b, loc, b.getF32FloatAttr(1.0f));
+  Value zero = arith::ConstantOp::create(b, loc, b.getF32FloatAttr(0.0f));
+  Value count = arith::AddFOp::create(b, loc, p, one);
+  Value numerator = math::ExpM1Op::create(
+      b, loc, arith::MulFOp::create(b, loc, count, logGamma));
+  Value denominator = math::ExpM1Op::create(b, loc, logGamma);
+  Value ratio = arith::DivFOp::create(b, loc, numerator, denominator);
+  Value isOne = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OEQ,
+                                      logGamma, zero);
+  return arith::SelectOp::create(b, loc, isOne, count, ratio);
+}
+
+/// The absolute position p = position[b] + t of the token at index (b, t, ·)
+/// of a [B, L, h] domain, as f32; `position` is that sequence's start (an i32
+/// or i64 scalar) or null for 0.
+Value absolutePosition(OpBuilder &b, Location loc, Value position) {
+  Value t = arith::IndexCastOp::create(b, loc, b.getI64Type(),
+                                       linalg::IndexOp::create(b, loc, 1));
+  if (position) {
+    if (!position.getType().isInteger(64))
+      position = arith::ExtSIOp::create(b, loc, b.getI64Type(), position);
+    t = arith::AddIOp::create(b, loc, t, position);
+  }
+  return arith::SIToFPOp::create(b, loc, b.getF32Type(), t);
+}
+
+struct LowerRetention : OpRewritePattern<RetentionOp> {
+  using OpRewritePattern::OpRewritePattern;
+
+  LogicalResult matchAndRewrite(RetentionOp op,
+                                PatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    Type f32 = rewriter.getF32Type();
+    bool authors = op.getNormalization() == RetentionNormalization::authors;
+
+    // The per-(batch, token, head) domain [B, L, h]: q without its last axis.
+    auto qType = cast<RankedTensorType>(op.getQ().getType());
+    SmallVector<OpFoldResult> sizes =
+        tensor::getMixedSizes(rewriter, loc, op.getQ());
+    sizes.pop_back();
+    Value domain = tensor::EmptyOp::create(rewriter, loc, sizes,
+                                           qType.getElementType());
+
+    SmallVector<Value> inputs{op.getDecay()};
+    SmallVector<AffineMap> maps{projection(rewriter, 3, {2})};
+    if (Value position = op.getPosition()) {
+      inputs.push_back(position);
+      maps.push_back(projection(rewriter, 3, {0}));
+    }
+    auto positionOf = [](OpBuilder &b, Location l, ValueRange args) {
+      return absolutePosition(b, l, args.size() > 1 ? args[1] : Value());
+    };
+
+    // dt = log γ + ½(log c_{p-1} - log c_p) (authors) or log γ (none).
+    Value dt = buildElementwise(
+        rewriter, loc, domain, f32, inputs, maps,
+        [&](OpBuilder &b, Location l, ValueRange args) {
+          Value logGamma = math::LogOp::create(b, l, args[0]);
+          if (!authors)
+            return logGamma;
+          Value p = positionOf(b, l, args);
+          Value one = arith::ConstantOp::create(b, l, b.getF32FloatAttr(1.0f));
+          Value half = arith::ConstantOp::create(b, l, b.getF32FloatAttr(0.5f));
+          Value previous = arith::SubFOp::create(b, l, p, one);
+          Value logRatio = arith::SubFOp::create(
+              b, l, math::LogOp::create(b, l, decaySum(b, l, logGamma, previous)),
+              math::LogOp::create(b, l, decaySum(b, l, logGamma, p)));
+          return arith::AddFOp::create(
+                     b, l, logGamma, arith::MulFOp::create(b, l, half, logRatio))
+              .getResult();
+        });
+    // input_scale = 1/sqrt(c_p) (authors only).
+    Value scale;
+    if (authors)
+      scale = buildElementwise(
+          rewriter, loc, domain, f32, inputs, maps,
+          [&](OpBuilder &b, Location l, ValueRange args) {
+            Value logGamma = math::LogOp::create(b, l, args[0]);
+            return math::RsqrtOp::create(
+                       b, l, decaySum(b, l, logGamma, positionOf(b, l, args)))
+                .getResult();
+          });
+
+    // The decay is per head: A = 1 and dt carries log(decay).
+    Value ones = linalg::FillOp::create(
+                     rewriter, loc,
+                     ValueRange{arith::ConstantOp::create(
+                         rewriter, loc, rewriter.getF32FloatAttr(1.0f))},
+                     ValueRange{tensor::EmptyOp::create(
+                         rewriter, loc,
+                         tensor::getMixedSizes(rewriter, loc, op.getDecay()),
+                         f32)})
+                     .getResult(0);
+
+    auto scan = ScanOp::create(rewriter, loc, op.getO().getType(),
+                               op.getFinalState().getType(), op.getQ(),
+                               op.getK(), op.getV(), dt, ones, scale,
+                               op.getInitialState());
+    rewriter.replaceOp(op, scan.getResults());
+    return success();
+  }
+};
+
+struct LowerToScanPass
+    : densessm::impl::DenseSSMLowerToScanBase<LowerToScanPass> {
+  void runOnOperation() override {
+    RewritePatternSet patterns(&getContext());
+    patterns.add<LowerSelectiveScan, LowerRetention>(&getContext());
+    GreedyRewriteConfig config;
+    config.setRegionSimplificationLevel(GreedySimplifyRegionLevel::Disabled);
+    if (failed(applyPatternsGreedily(getOperation(), std::move(patterns),
+                                     config)))
+      signalPassFailure();
+  }
+};
+
+} // namespace
