@@ -9,6 +9,7 @@
 
 #include "densessm/Dialect/DenseSSM/IR/DenseSSMDialect.h"
 #include "densessm/Dialect/DenseSSM/Transforms/Passes.h"
+#include "densessm/Pipelines/Pipelines.h"
 #include "mlir/IR/DialectRegistry.h"
 #include "mlir/InitAllDialects.h"
 #include "mlir/InitAllExtensions.h"
@@ -24,11 +25,12 @@ inline void registerAllDialects(DialectRegistry &registry) {
   mlir::registerAllExtensions(registry);
 }
 
-/// Registers the densessm passes and every upstream pass with the global
-/// pass registry, so that textual pipelines can name them.
+/// Registers the densessm passes and pipelines and every upstream pass with
+/// the global pass registry, so that textual pipelines can name them.
 inline void registerAllPasses() {
   mlir::registerAllPasses();
   registerDenseSSMPasses();
+  registerCPUPipeline();
 }
 
 } // namespace mlir::densessm

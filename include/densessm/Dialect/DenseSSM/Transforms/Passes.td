@@ -65,4 +65,29 @@ def DenseSSMLowerToScan : Pass<"densessm-lower-to-scan"> {
   ];
 }
 
+def DenseSSMLowerScanToLoops : Pass<"densessm-lower-scan-to-loops"> {
+  let summary = "Lower the kernel-level scan to loops on buffers";
+  let description = [{
+    Rewrites each `densessm.scan` as an `scf.parallel` over the independent
+    (batch, head) pairs around a sequential `scf.for` over time, with inner
+    loops over the state's key and value indices. The state of a
+    (batch, head) pair lives in its slice of the final-state buffer, updated
+    in place with f32 fused multiply-adds; `y_t = q_t · S_t` is an f32
+    reduction, rounded to the activation type on store.
+
+    Operands are read through `bufferization.to_buffer` (read-only, fully
+    dynamic layout) and the results are fresh buffers returned through
+    `bufferization.to_tensor`, so one-shot bufferization of the rest of the
+    function composes with it.
+  }];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect",
+    "::mlir::bufferization::BufferizationDialect",
+    "::mlir::math::MathDialect",
+    "::mlir::memref::MemRefDialect",
+    "::mlir::scf::SCFDialect",
+    "::mlir::tensor::TensorDialect",
+  ];
+}
+
 #endif // DENSESSM_DIALECT_DENSESSM_TRANSFORMS_PASSES_TD

@@ -1,0 +1,56 @@
+//===- CPUPipeline.cpp - --densessm-cpu-pipeline --------------------------===//
+//
+// The CPU compilation pipeline, from the densessm dialect on tensors to the
+// LLVM dialect:
+//   1. model-level scans -> the kernel-level scan (with f32 prologues and
+//      epilogues on tensors), then the scan -> loops on buffers;
+//   2. one-shot bufferization of everything else (function boundaries with
+//      identity layouts, so a caller passes plain strided memrefs);
+//   3. linalg -> loops, scf -> cf, memref/math/arith/func -> LLVM.
+//
+//===----------------------------------------------------------------------===//
+
+#include "densessm/Pipelines/Pipelines.h"
+
+#include "densessm/Dialect/DenseSSM/Transforms/Passes.h"
+#include "mlir/Conversion/Passes.h"
+#include "mlir/Dialect/Bufferization/Transforms/Passes.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Linalg/Passes.h"
+#include "mlir/Dialect/MemRef/Transforms/Passes.h"
+#include "mlir/Pass/PassRegistry.h"
+#include "mlir/Transforms/Passes.h"
+
+using namespace mlir;
+
+void mlir::densessm::buildCPUPipeline(OpPassManager &pm) {
+  // Tensor level: one scan abstraction, lowered once.
+  pm.addPass(createDenseSSMLowerToScan());
+  pm.addPass(createDenseSSMLowerScanToLoops());
+  pm.addPass(createCanonicalizerPass());
+
+  // Buffers.
+  bufferization::OneShotBufferizePassOptions bufferize;
+  bufferize.bufferizeFunctionBoundaries = true;
+  bufferize.functionBoundaryTypeConversion =
+      bufferization::LayoutMapOption::IdentityLayoutMap;
+  pm.addPass(bufferization::createOneShotBufferizePass(bufferize));
+  pm.addPass(createCanonicalizerPass());
+
+  // Loops, then LLVM.
+  pm.addNestedPass<func::FuncOp>(createConvertLinalgToLoopsPass());
+  pm.addPass(createSCFToControlFlowPass());
+  pm.addPass(memref::createExpandStridedMetadataPass());
+  pm.addPass(createLowerAffinePass());
+  pm.addPass(createFinalizeMemRefToLLVMConversionPass());
+  pm.addPass(createConvertMathToLLVMPass());
+  pm.addPass(createConvertToLLVMPass());
+  pm.addPass(createReconcileUnrealizedCastsPass());
+}
+
+void mlir::densessm::registerCPUPipeline() {
+  PassPipelineRegistration<>(
+      "densessm-cpu-pipeline",
+      "Compile densessm IR on tensors to the LLVM dialect for the CPU",
+      buildCPUPipeline);
+}
