@@ -23,6 +23,15 @@ config.substitutions.append(("%models", os.path.join(config.densessm_src_root, "
 config.substitutions.append(("%docs", os.path.join(config.densessm_src_root, "docs")))
 config.substitutions.append(("%builddocs", os.path.join(config.densessm_obj_root, "docs")))
 
+# The JIT runner of the CPU integration tests, and the runtime libraries
+# their programs print results with.
+# (%mlir_runner_libs first: lit substitutes in order, and %mlir_runner is its
+# prefix.)
+config.substitutions.append(("%mlir_runner_libs", ",".join(
+    os.path.join(config.llvm_lib_dir, lib)
+    for lib in ("libmlir_c_runner_utils.so", "libmlir_runner_utils.so"))))
+config.substitutions.append(("%mlir_runner", os.path.join(config.llvm_tools_dir, "mlir-runner")))
+
 llvm_config.with_system_environment(["HOME", "INCLUDE", "LIB", "TMP", "TEMP"])
 llvm_config.use_default_substitutions()
 

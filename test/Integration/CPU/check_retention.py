@@ -1,0 +1,100 @@
+"""densessm.retention compiled for the CPU against the double-precision
+reference (MODELS.md §2's parallel form with the authors' decay scaling, or
+none): whole sequences from position 0, a carried state at per-sequence
+positions, a sequence split in two, and one token at a time."""
+
+import sys
+
+import harness
+import reference
+
+CASES = [
+    dict(name="authors", batch=2, length=7, heads=3, key_dim=4, value_dim=5,
+         normalization="authors"),
+    dict(name="plain", batch=1, length=6, heads=2, key_dim=2, value_dim=3,
+         normalization="none"),
+]
+
+
+def kernel(case, length, with_state):
+    b, h, dk, dv = case["batch"], case["heads"], case["key_dim"], case["value_dim"]
+    qk = harness.tensor_type([b, length, h, dk], "f32")
+    vt = harness.tensor_type([b, length, h, dv], "f32")
+    state = harness.tensor_type([b, h, dk, dv], "f32")
+    args = [("q", qk), ("k", qk), ("v", vt), ("decay", harness.tensor_type([h], "f32")),
+            ("position", harness.tensor_type([b], "i64"))]
+    text = "%q, %k, %v decay(%decay) position(%position)"
+    if with_state:
+        args.append(("s0", state))
+        text += " initial_state(%s0)"
+    attrs = (" {normalization = #densessm.retention_norm<none>}"
+             if case["normalization"] == "none" else "")
+    params = ", ".join(f"%{a}: {t}" for a, t in args)
+    types = ", ".join(t for _, t in args)
+    return (f"func.func @kernel({params}) -> ({vt}, {state}) {{\n"
+            f"  %o, %s = densessm.retention {text}{attrs} : {types} -> {vt}, {state}\n"
+            f"  return %o, %s : {vt}, {state}\n}}\n")
+
+
+def run_case(tools, check, case):
+    rng = harness.seeded(sum(map(ord, case["name"])))
+    b, L, h, dk, dv = (case["batch"], case["length"], case["heads"], case["key_dim"],
+                       case["value_dim"])
+    q = harness.random_tensor(rng, [b, L, h, dk])
+    k = harness.random_tensor(rng, [b, L, h, dk])
+    v = harness.random_tensor(rng, [b, L, h, dv])
+    decay = [1 - 2 ** (-5 - j) for j in range(h)]
+    s0 = harness.random_tensor(rng, [b, h, dk, dv])
+    norm = case["normalization"]
+
+    def compiled(start, stop, position, state):
+        sl = lambda x: [seq[start:stop] for seq in x]
+        args = [harness.Argument(sl(q)), harness.Argument(sl(k)), harness.Argument(sl(v)),
+                harness.Argument(decay), harness.Argument(position, "i64")]
+        if state is not None:
+            args.append(harness.Argument(state))
+        return harness.run(tools, kernel(case, stop - start, state is not None), args,
+                           [[b, stop - start, h, dv], [b, h, dk, dv]])
+
+    def expected(position, state):
+        return reference.retention(q, k, v, decay, position=position, initial_state=state,
+                                   normalization=norm)
+
+    name = case["name"]
+    zeros = [0] * b
+    want_o, want_s = expected(zeros, None)
+    o, s = compiled(0, L, zeros, None)
+    check.close(f"{name}: parallel o", o, want_o)
+    check.close(f"{name}: parallel final state", s, want_s)
+
+    starts = [3 + 5 * i for i in range(b)]
+    want_o1, want_s1 = expected(starts, s0)
+    o, s = compiled(0, L, starts, s0)
+    check.close(f"{name}: carried state at positions {starts} o", o, want_o1)
+    check.close(f"{name}: carried state at positions {starts} final state", s, want_s1)
+
+    split = L // 2 + 1
+    o1, st = compiled(0, split, zeros, None)
+    o2, st = compiled(split, L, [split] * b, st)
+    check.close(f"{name}: split at {split} o", [x + y for x, y in zip(o1, o2)], want_o)
+    check.close(f"{name}: split at {split} final state", st, want_s)
+
+    state, outs = None, [[] for _ in range(b)]
+    for t in range(L):
+        ot, state = compiled(t, t + 1, [t] * b, state)
+        for i in range(b):
+            outs[i] += ot[i]
+    check.close(f"{name}: recurrent steps o", outs, want_o)
+    check.close(f"{name}: recurrent steps final state", state, want_s)
+
+
+def main():
+    tools = harness.parse_tools(sys.argv[1:])
+    check = harness.Checker()
+    for case in CASES:
+        run_case(tools, check, case)
+    return check.summary()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

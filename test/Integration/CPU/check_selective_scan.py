@@ -1,0 +1,117 @@
+"""densessm.selective_scan compiled for the CPU against the double-precision
+reference: whole sequences with and without a carried state, a sequence
+split in two (the second half continues from the first's final state), and
+one token at a time (the recurrent schedule)."""
+
+import sys
+
+import harness
+import reference
+
+CASES = [
+    # Mamba-1 shape: shared B/C, softplus, D, z, delta_bias, odd sizes.
+    dict(name="mamba", batch=2, length=7, channels=6, state=5, groups=None,
+         softplus=True, D=True, z=True, bias=True),
+    # Grouped B/C (2 groups of 2 channels), nothing optional, N = 3.
+    dict(name="grouped", batch=1, length=9, channels=4, state=3, groups=2,
+         softplus=False, D=False, z=False, bias=False),
+]
+
+
+def kernel(case, length, with_state):
+    b, d, n = case["batch"], case["channels"], case["state"]
+    act = harness.tensor_type([b, length, d], "f32")
+    bc = harness.tensor_type([b, length, case["groups"], n] if case["groups"] else [b, length, n], "f32")
+    vec = harness.tensor_type([d], "f32")
+    state = harness.tensor_type([b, d, n], "f32")
+    args = [("u", act), ("delta", act), ("A", harness.tensor_type([d, n], "f32")), ("B", bc), ("C", bc)]
+    text = "%u, %delta, %A, %B, %C"
+    if case["D"]:
+        args.append(("D", vec)); text += " D(%D)"
+    if case["z"]:
+        args.append(("z", act)); text += " z(%z)"
+    if case["bias"]:
+        args.append(("bias", vec)); text += " delta_bias(%bias)"
+    if with_state:
+        args.append(("s0", state)); text += " initial_state(%s0)"
+    attrs = " {delta_softplus}" if case["softplus"] else ""
+    params = ", ".join(f"%{a}: {t}" for a, t in args)
+    types = ", ".join(t for _, t in args)
+    return (f"func.func @kernel({params}) -> ({act}, {state}) {{\n"
+            f"  %y, %s = densessm.selective_scan {text}{attrs} : {types} -> {act}, {state}\n"
+            f"  return %y, %s : {act}, {state}\n}}\n")
+
+
+def time_slice(values, start, stop):
+    return [seq[start:stop] for seq in values]
+
+
+def run_case(tools, check, case):
+    rng = harness.seeded(sum(map(ord, case["name"])))
+    b, L, d, n, g = case["batch"], case["length"], case["channels"], case["state"], case["groups"]
+    bc_shape = [b, L, g, n] if g else [b, L, n]
+    inputs = dict(
+        u=harness.random_tensor(rng, [b, L, d]),
+        delta=harness.random_tensor(rng, [b, L, d], -1.0, 1.0 if case["softplus"] else 0.5),
+        A=harness.random_tensor(rng, [d, n], -2.0, -0.1),
+        B=harness.random_tensor(rng, bc_shape), C=harness.random_tensor(rng, bc_shape),
+        D=harness.random_tensor(rng, [d]) if case["D"] else None,
+        z=harness.random_tensor(rng, [b, L, d]) if case["z"] else None,
+        bias=harness.random_tensor(rng, [d], -0.5, 0.5) if case["bias"] else None)
+    if not case["softplus"]:
+        inputs["delta"] = harness.random_tensor(rng, [b, L, d], 0.05, 0.6)
+    s0 = harness.random_tensor(rng, [b, d, n])
+
+    def compiled(start, stop, state):
+        names = ["u", "delta", "A", "B", "C"] + [k for k in ("D", "z", "bias") if case[k]]
+        args = []
+        for k in names:
+            v = inputs[k]
+            args.append(harness.Argument(time_slice(v, start, stop) if k in ("u", "delta", "B", "C", "z") else v))
+        if state is not None:
+            args.append(harness.Argument(state))
+        return harness.run(tools, kernel(case, stop - start, state is not None), args,
+                           [[b, stop - start, d], [b, d, n]])
+
+    def expected(state):
+        return reference.selective_scan(inputs["u"], inputs["delta"], inputs["A"], inputs["B"],
+                                        inputs["C"], D=inputs["D"], z=inputs["z"],
+                                        delta_bias=inputs["bias"], initial_state=state,
+                                        delta_softplus=case["softplus"])
+
+    name = case["name"]
+    want_y, want_s = expected(None)
+    y, s = compiled(0, L, None)
+    check.close(f"{name}: parallel y", y, want_y)
+    check.close(f"{name}: parallel final state", s, want_s)
+
+    want_y0, want_s0 = expected(s0)
+    y, s = compiled(0, L, s0)
+    check.close(f"{name}: carried initial state y", y, want_y0)
+    check.close(f"{name}: carried initial state final state", s, want_s0)
+
+    split = L // 2 + 1
+    y1, s1 = compiled(0, split, None)
+    y2, s2 = compiled(split, L, s1)
+    check.close(f"{name}: split at {split} y", [a + c for a, c in zip(y1, y2)], want_y)
+    check.close(f"{name}: split at {split} final state", s2, want_s)
+
+    state, ys = None, [[] for _ in range(b)]
+    for t in range(L):
+        yt, state = compiled(t, t + 1, state)
+        for i in range(b):
+            ys[i] += yt[i]
+    check.close(f"{name}: recurrent steps y", ys, want_y)
+    check.close(f"{name}: recurrent steps final state", state, want_s)
+
+
+def main():
+    tools = harness.parse_tools(sys.argv[1:])
+    check = harness.Checker()
+    for case in CASES:
+        run_case(tools, check, case)
+    return check.summary()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

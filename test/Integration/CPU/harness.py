@@ -1,0 +1,136 @@
+"""Compiles a kernel through densessm-opt --densessm-cpu-pipeline, runs it
+with mlir-runner on given inputs, and reads back its f32 results.
+
+A program is the kernel function plus a @main that materialises the inputs as
+constants, calls the kernel and prints every result with printMemrefF32."""
+
+import random
+import re
+import subprocess
+
+
+class Tools:
+    def __init__(self, opt, runner, runner_libs):
+        self.opt, self.runner, self.runner_libs = opt, runner, runner_libs
+
+
+def shape_of(values):
+    shape = []
+    while isinstance(values, list):
+        shape.append(len(values))
+        values = values[0]
+    return shape
+
+
+def flat(values):
+    if isinstance(values, list):
+        return [x for v in values for x in flat(v)]
+    return [values]
+
+
+def reshape(values, shape):
+    if len(shape) == 1:
+        return list(values[:shape[0]])
+    step = len(values) // shape[0]
+    return [reshape(values[i * step:(i + 1) * step], shape[1:]) for i in range(shape[0])]
+
+
+def tensor_type(shape, element):
+    return "tensor<" + "".join(f"{d}x" for d in shape) + element + ">"
+
+
+def literal(values, element):
+    if isinstance(values, list):
+        return "[" + ", ".join(literal(v, element) for v in values) + "]"
+    return str(int(values)) if element.startswith("i") else f"{values:.9e}"
+
+
+def random_tensor(rng, shape, low=-1.0, high=1.0):
+    if not shape:
+        return rng.uniform(low, high)
+    return [random_tensor(rng, shape[1:], low, high) for _ in range(shape[0])]
+
+
+class Argument:
+    """An input of the kernel: its values and element type."""
+
+    def __init__(self, values, element="f32"):
+        self.values, self.element = values, element
+        self.type = tensor_type(shape_of(values), element)
+
+
+def run(tools, kernel_text, arguments, result_shapes):
+    """Runs @kernel(arguments...) and returns its results as nested lists of
+    the given shapes (all f32)."""
+    result_types = [tensor_type(s, "f32") for s in result_shapes]
+    lines = [kernel_text, "func.func @main() {"]
+    for i, a in enumerate(arguments):
+        lines.append(f"  %a{i} = arith.constant dense<{literal(a.values, a.element)}> : {a.type}")
+    names = ", ".join(f"%a{i}" for i in range(len(arguments)))
+    sig = f"({', '.join(a.type for a in arguments)}) -> ({', '.join(result_types)})"
+    lines.append(f"  %r:{len(result_types)} = call @kernel({names}) : {sig}")
+    for i, (t, s) in enumerate(zip(result_types, result_shapes)):
+        m = "memref<" + "".join(f"{d}x" for d in s) + "f32>"
+        lines.append(f"  %m{i} = bufferization.to_buffer %r#{i} : {t} to {m}")
+        lines.append(f"  %c{i} = memref.cast %m{i} : {m} to memref<*xf32>")
+        lines.append(f"  call @printMemrefF32(%c{i}) : (memref<*xf32>) -> ()")
+    lines += ["  return", "}",
+              "func.func private @printMemrefF32(memref<*xf32>) attributes { llvm.emit_c_interface }"]
+    program = "\n".join(lines) + "\n"
+
+    lowered = subprocess.run([tools.opt, "-", "--densessm-cpu-pipeline"], input=program,
+                             capture_output=True, text=True)
+    if lowered.returncode != 0:
+        raise RuntimeError(f"densessm-opt failed:\n{lowered.stderr}\n--- program ---\n{program}")
+    ran = subprocess.run([tools.runner, "-", "-e", "main", "-entry-point-result=void",
+                          f"-shared-libs={tools.runner_libs}"], input=lowered.stdout,
+                         capture_output=True, text=True)
+    if ran.returncode != 0:
+        raise RuntimeError(f"mlir-runner failed:\n{ran.stderr}")
+    chunks = ran.stdout.split("Unranked Memref")[1:]
+    if len(chunks) != len(result_shapes):
+        raise RuntimeError(f"expected {len(result_shapes)} printed results, got:\n{ran.stdout}")
+    results = []
+    for chunk, s in zip(chunks, result_shapes):
+        data = chunk.split("data =", 1)[1]
+        numbers = [float(x) for x in re.findall(r"[-+]?(?:nan|inf|\d+\.?\d*(?:e[-+]?\d+)?)", data)]
+        results.append(reshape(numbers, s))
+    return results
+
+
+class Checker:
+    """Compares results to references with TESTING.md's single-op bound,
+    max |error| <= 1e-4 (1 + max |reference|), and counts the checks."""
+
+    def __init__(self):
+        self.passed, self.failed = 0, 0
+
+    def close(self, name, got, want, rtol=1e-4):
+        g, w = flat(got), flat(want)
+        assert len(g) == len(w), f"{name}: {len(g)} values, want {len(w)}"
+        bound = rtol * (1.0 + max(abs(x) for x in w))
+        err = max(abs(a - b) for a, b in zip(g, w))
+        ok = err <= bound and all(a == a for a in g)
+        print(f"{'PASS' if ok else 'FAIL'}: {name}: max abs error {err:.3e} (bound {bound:.3e})")
+        if ok:
+            self.passed += 1
+        else:
+            self.failed += 1
+
+    def summary(self):
+        print(f"{self.passed} passed, {self.failed} failed")
+        return 0 if self.failed == 0 else 1
+
+
+def parse_tools(argv):
+    import argparse
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--opt", required=True)
+    parser.add_argument("--runner", required=True)
+    parser.add_argument("--runner-libs", required=True)
+    args = parser.parse_args(argv)
+    return Tools(args.opt, args.runner, args.runner_libs)
+
+
+def seeded(seed):
+    return random.Random(seed)
