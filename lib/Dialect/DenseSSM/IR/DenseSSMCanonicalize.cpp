@@ -62,10 +62,9 @@ void SelectiveScanOp::getCanonicalizationPatterns(RewritePatternSet &results,
 void RetentionOp::getCanonicalizationPatterns(RewritePatternSet &results,
                                               MLIRContext *) {
   results.add(+[](RetentionOp op, PatternRewriter &rewriter) {
-    return dropZeroOperands<RetentionOp>(
-        rewriter, op,
-        {&RetentionOp::getInitialStateMutable,
-         &RetentionOp::getPositionMutable});
+    return dropZeroOperands<RetentionOp>(rewriter, op,
+                                         {&RetentionOp::getInitialStateMutable,
+                                          &RetentionOp::getPositionMutable});
   });
 }
 

@@ -67,11 +67,10 @@ DenseSSMDialect::verifyOperationAttribute(Operation *op,
                            << getScheduleAttrName() << "')";
   auto schedule = dyn_cast<ScheduleAttr>(attribute.getValue());
   if (!schedule)
-    return op->emitError()
-           << "'" << getScheduleAttrName()
-           << "' must be #densessm.schedule<parallel> or "
-              "#densessm.schedule<recurrent>, found "
-           << attribute.getValue();
+    return op->emitError() << "'" << getScheduleAttrName()
+                           << "' must be #densessm.schedule<parallel> or "
+                              "#densessm.schedule<recurrent>, found "
+                           << attribute.getValue();
   if (!isa<FunctionOpInterface>(op))
     return op->emitError() << "'" << getScheduleAttrName()
                            << "' may only be attached to a function, found "
@@ -82,14 +81,14 @@ DenseSSMDialect::verifyOperationAttribute(Operation *op,
   return success();
 }
 
-LogicalResult DenseSSMDialect::verifyRegionArgAttribute(
-    Operation *op, unsigned regionIndex, unsigned argIndex,
-    NamedAttribute attribute) {
+LogicalResult
+DenseSSMDialect::verifyRegionArgAttribute(Operation *op, unsigned regionIndex,
+                                          unsigned argIndex,
+                                          NamedAttribute attribute) {
   if (attribute.getName() != getWeightAttrName())
     return op->emitError() << "unknown densessm argument attribute '"
-                           << attribute.getName().getValue()
-                           << "' on argument " << argIndex
-                           << " (the dialect defines only '"
+                           << attribute.getName().getValue() << "' on argument "
+                           << argIndex << " (the dialect defines only '"
                            << getWeightAttrName() << "')";
   auto name = dyn_cast<StringAttr>(attribute.getValue());
   if (!name || name.getValue().empty())

@@ -16,8 +16,6 @@
 using namespace mlir;
 using namespace mlir::densessm;
 
-
-
 #define GET_OP_CLASSES
 #include "densessm/Dialect/DenseSSM/IR/DenseSSMOps.cpp.inc"
 
@@ -50,8 +48,7 @@ static void checkPositive(SignatureChecker &c, llvm::StringRef name,
     return;
   double value = attr.getValueAsDouble();
   if (!(value > 0.0) || !std::isfinite(value))
-    c.fail() << "attribute '" << name
-             << "' must be positive and finite, found "
+    c.fail() << "attribute '" << name << "' must be positive and finite, found "
              << formatFloat(attr.getValue());
 }
 
@@ -255,9 +252,10 @@ LogicalResult DenseConnectOp::verify() {
   return c.status();
 }
 
-LogicalResult DenseConnectOp::inferReturnTypes(
-    MLIRContext *, std::optional<Location>, Adaptor adaptor,
-    llvm::SmallVectorImpl<Type> &inferred) {
+LogicalResult
+DenseConnectOp::inferReturnTypes(MLIRContext *, std::optional<Location>,
+                                 Adaptor adaptor,
+                                 llvm::SmallVectorImpl<Type> &inferred) {
   inferred.push_back(adaptor.getCurrent().getType());
   return success();
 }
@@ -333,10 +331,10 @@ LogicalResult RotaryOp::verify() {
   return c.status();
 }
 
-LogicalResult RotaryOp::inferReturnTypes(MLIRContext *,
-                                         std::optional<Location>,
-                                         Adaptor adaptor,
-                                         llvm::SmallVectorImpl<Type> &inferred) {
+LogicalResult
+RotaryOp::inferReturnTypes(MLIRContext *, std::optional<Location>,
+                           Adaptor adaptor,
+                           llvm::SmallVectorImpl<Type> &inferred) {
   inferred.push_back(adaptor.getX().getType());
   return success();
 }
@@ -356,8 +354,8 @@ static void checkConstantTokens(SignatureChecker &c, Value tokens) {
     int64_t value = id.getSExtValue();
     if (value < 0 || value >= *vocab) {
       c.fail() << "operand 'tokens' holds token id " << value
-               << " at flat index " << index
-               << ", outside the vocabulary [0, " << *vocab << ")";
+               << " at flat index " << index << ", outside the vocabulary [0, "
+               << *vocab << ")";
       return;
     }
   }

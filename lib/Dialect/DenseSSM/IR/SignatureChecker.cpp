@@ -55,8 +55,8 @@ void SignatureChecker::tensor(llvm::StringRef what, Type type,
   auto ranked = dyn_cast<RankedTensorType>(type);
   if (!ranked || ranked.getRank() != static_cast<int64_t>(dims.size())) {
     InFlightDiagnostic diag = fail();
-    diag << what << " must have rank " << dims.size() << " "
-         << formatDims(dims) << ", found ";
+    diag << what << " must have rank " << dims.size() << " " << formatDims(dims)
+         << ", found ";
     if (ranked)
       diag << "rank " << ranked.getRank() << " (" << type << ")";
     else
@@ -85,8 +85,8 @@ void SignatureChecker::checkElement(llvm::StringRef what, Type element,
       return;
     }
     if (element != activation)
-      fail() << what << " element type must be " << activation
-             << " to match " << activationSource << ", found " << element;
+      fail() << what << " element type must be " << activation << " to match "
+             << activationSource << ", found " << element;
     return;
   case ElementKind::Parameter: {
     if (element.isF32() || (activation && element == activation))
@@ -121,6 +121,6 @@ void SignatureChecker::checkDim(llvm::StringRef what, unsigned axis,
   }
   if (it->second.size != size)
     fail() << what << " dim " << axis << " (" << symbol << ") must be "
-           << it->second.size << " to match " << it->second.source
-           << ", found " << size;
+           << it->second.size << " to match " << it->second.source << ", found "
+           << size;
 }

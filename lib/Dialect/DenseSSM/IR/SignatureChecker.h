@@ -46,8 +46,8 @@ public:
 
   /// Checks that `type` is a ranked tensor of rank `dims.size()` whose axes
   /// agree with the symbols in `dims`, and whose element type is `kind`.
-  void tensor(llvm::StringRef what, Type type, llvm::ArrayRef<llvm::StringRef> dims,
-              ElementKind kind);
+  void tensor(llvm::StringRef what, Type type,
+              llvm::ArrayRef<llvm::StringRef> dims, ElementKind kind);
 
   /// Binds `symbol` to a size derived from other dimensions (for example
   /// `K-1`); `source` says where it comes from in messages.

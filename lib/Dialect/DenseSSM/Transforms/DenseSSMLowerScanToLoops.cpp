@@ -40,8 +40,8 @@ namespace {
 Value readBuffer(OpBuilder &b, Location loc, Value tensor) {
   auto type = cast<RankedTensorType>(tensor.getType());
   SmallVector<int64_t> strides(type.getRank(), ShapedType::kDynamic);
-  auto layout = StridedLayoutAttr::get(b.getContext(), ShapedType::kDynamic,
-                                       strides);
+  auto layout =
+      StridedLayoutAttr::get(b.getContext(), ShapedType::kDynamic, strides);
   auto memrefType =
       MemRefType::get(type.getShape(), type.getElementType(), layout);
   return bufferization::ToBufferOp::create(b, loc, memrefType, tensor,
@@ -97,10 +97,11 @@ struct LowerScan : OpRewritePattern<ScanOp> {
     Value headsPerK = arith::DivUIOp::create(b, loc, heads, dim(op.getK(), 2));
 
     Value q = readBuffer(b, loc, op.getQ()), k = readBuffer(b, loc, op.getK()),
-          v = readBuffer(b, loc, op.getV()), dt = readBuffer(b, loc, op.getDt()),
+          v = readBuffer(b, loc, op.getV()),
+          dt = readBuffer(b, loc, op.getDt()),
           A = readBuffer(b, loc, op.getA());
-    Value scale = op.getInputScale() ? readBuffer(b, loc, op.getInputScale())
-                                     : Value();
+    Value scale =
+        op.getInputScale() ? readBuffer(b, loc, op.getInputScale()) : Value();
     Value initial = op.getInitialState()
                         ? readBuffer(b, loc, op.getInitialState())
                         : Value();
@@ -123,22 +124,24 @@ struct LowerScan : OpRewritePattern<ScanOp> {
           Value gk = arith::DivUIOp::create(pb, pl, h, headsPerK);
           // S_{-1}: the initial state, or zeros.
           forRange(pb, pl, keyDim, [&](OpBuilder &ib, Location il, Value i) {
-            forRange(ib, il, valueDim, [&](OpBuilder &jb, Location jl, Value j) {
-              Value s0 = initial ? memref::LoadOp::create(
-                                       jb, jl, initial, ValueRange{bi, h, i, j})
-                                       .getResult()
-                                 : zeroF;
-              memref::StoreOp::create(jb, jl, s0, state,
-                                      ValueRange{bi, h, i, j});
-            });
+            forRange(
+                ib, il, valueDim, [&](OpBuilder &jb, Location jl, Value j) {
+                  Value s0 =
+                      initial ? memref::LoadOp::create(jb, jl, initial,
+                                                       ValueRange{bi, h, i, j})
+                                    .getResult()
+                              : zeroF;
+                  memref::StoreOp::create(jb, jl, s0, state,
+                                          ValueRange{bi, h, i, j});
+                });
           });
           forRange(pb, pl, length, [&](OpBuilder &tb, Location tl, Value t) {
-            Value dtv = memref::LoadOp::create(tb, tl, dt, ValueRange{bi, t, h});
-            Value beta =
-                scale ? memref::LoadOp::create(tb, tl, scale,
-                                               ValueRange{bi, t, h})
-                            .getResult()
-                      : Value();
+            Value dtv =
+                memref::LoadOp::create(tb, tl, dt, ValueRange{bi, t, h});
+            Value beta = scale ? memref::LoadOp::create(tb, tl, scale,
+                                                        ValueRange{bi, t, h})
+                                     .getResult()
+                               : Value();
             // Per-head decay: one exp per token.
             Value headDecay;
             if (!elementwiseDecay)
@@ -149,46 +152,48 @@ struct LowerScan : OpRewritePattern<ScanOp> {
                       memref::LoadOp::create(tb, tl, A, ValueRange{h})));
             // S_t = a ⊙ S_{t-1} + β k ⊗ v.
             forRange(tb, tl, keyDim, [&](OpBuilder &ib, Location il, Value i) {
-              Value decay =
-                  elementwiseDecay
-                      ? math::ExpOp::create(
-                            ib, il,
-                            arith::MulFOp::create(
-                                ib, il, dtv,
-                                memref::LoadOp::create(ib, il, A,
-                                                       ValueRange{h, i})))
-                            .getResult()
-                      : headDecay;
+              Value decay = elementwiseDecay
+                                ? math::ExpOp::create(
+                                      ib, il,
+                                      arith::MulFOp::create(
+                                          ib, il, dtv,
+                                          memref::LoadOp::create(
+                                              ib, il, A, ValueRange{h, i})))
+                                      .getResult()
+                                : headDecay;
               Value key = loadF32(ib, il, k, {bi, t, gk, i});
               if (beta)
                 key = arith::MulFOp::create(ib, il, key, beta);
-              forRange(ib, il, valueDim, [&](OpBuilder &jb, Location jl,
-                                             Value j) {
-                SmallVector<Value> at{bi, h, i, j};
-                Value previous = memref::LoadOp::create(jb, jl, state, at);
-                Value input = arith::MulFOp::create(
-                    jb, jl, key, loadF32(jb, jl, v, {bi, t, h, j}));
-                Value next = math::FmaOp::create(jb, jl, decay, previous, input);
-                memref::StoreOp::create(jb, jl, next, state, at);
-              });
+              forRange(
+                  ib, il, valueDim, [&](OpBuilder &jb, Location jl, Value j) {
+                    SmallVector<Value> at{bi, h, i, j};
+                    Value previous = memref::LoadOp::create(jb, jl, state, at);
+                    Value input = arith::MulFOp::create(
+                        jb, jl, key, loadF32(jb, jl, v, {bi, t, h, j}));
+                    Value next =
+                        math::FmaOp::create(jb, jl, decay, previous, input);
+                    memref::StoreOp::create(jb, jl, next, state, at);
+                  });
             });
             // y_t = q_t · S_t.
-            forRange(tb, tl, valueDim, [&](OpBuilder &jb, Location jl, Value j) {
-              auto sum = scf::ForOp::create(
-                  jb, jl, zero, keyDim, one, ValueRange{zeroF},
-                  [&](OpBuilder &ib, Location il, Value i, ValueRange acc) {
-                    Value s = memref::LoadOp::create(ib, il, state,
-                                                     ValueRange{bi, h, i, j});
-                    Value query = loadF32(ib, il, q, {bi, t, gq, i});
-                    scf::YieldOp::create(
-                        ib, il,
-                        ValueRange{math::FmaOp::create(ib, il, query, s, acc[0])});
-                  });
-              Value out = sum.getResult(0);
-              if (out.getType() != yElement)
-                out = arith::TruncFOp::create(jb, jl, yElement, out);
-              memref::StoreOp::create(jb, jl, out, y, ValueRange{bi, t, h, j});
-            });
+            forRange(
+                tb, tl, valueDim, [&](OpBuilder &jb, Location jl, Value j) {
+                  auto sum = scf::ForOp::create(
+                      jb, jl, zero, keyDim, one, ValueRange{zeroF},
+                      [&](OpBuilder &ib, Location il, Value i, ValueRange acc) {
+                        Value s = memref::LoadOp::create(
+                            ib, il, state, ValueRange{bi, h, i, j});
+                        Value query = loadF32(ib, il, q, {bi, t, gq, i});
+                        scf::YieldOp::create(ib, il,
+                                             ValueRange{math::FmaOp::create(
+                                                 ib, il, query, s, acc[0])});
+                      });
+                  Value out = sum.getResult(0);
+                  if (out.getType() != yElement)
+                    out = arith::TruncFOp::create(jb, jl, yElement, out);
+                  memref::StoreOp::create(jb, jl, out, y,
+                                          ValueRange{bi, t, h, j});
+                });
           });
         });
 

@@ -10,6 +10,8 @@
 #include "densessm/Dialect/DenseSSM/IR/DenseSSMOps.h"
 #include "densessm/Dialect/DenseSSM/Transforms/Passes.h"
 
+#include "TensorBuilders.h"
+
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Math/IR/Math.h"
@@ -26,70 +28,6 @@ using namespace mlir;
 using namespace mlir::densessm;
 
 namespace {
-
-//===----------------------------------------------------------------------===//
-// Tensor helpers
-//===----------------------------------------------------------------------===//
-
-/// The element-wise body of a prologue or epilogue: scalar block arguments
-/// (one per input) in, the output scalar out.
-using ScalarBody =
-    llvm::function_ref<Value(OpBuilder &, Location, ValueRange)>;
-
-/// A parallel linalg.generic over the iteration space of `domain` (a tensor
-/// whose sizes give the loop bounds), reading each input through its map and
-/// writing a new tensor of `elementType` shaped like `domain`.
-Value buildElementwise(OpBuilder &b, Location loc, Value domain,
-                       Type elementType, ArrayRef<Value> inputs,
-                       ArrayRef<AffineMap> inputMaps, ScalarBody body) {
-  auto domainType = cast<RankedTensorType>(domain.getType());
-  SmallVector<OpFoldResult> sizes = tensor::getMixedSizes(b, loc, domain);
-  Value init = tensor::EmptyOp::create(b, loc, sizes, elementType);
-  SmallVector<AffineMap> maps(inputMaps.begin(), inputMaps.end());
-  maps.push_back(b.getMultiDimIdentityMap(domainType.getRank()));
-  SmallVector<utils::IteratorType> iterators(domainType.getRank(),
-                                             utils::IteratorType::parallel);
-  auto generic = linalg::GenericOp::create(
-      b, loc, init.getType(), inputs, ValueRange{init}, maps, iterators,
-      [&](OpBuilder &nested, Location nestedLoc, ValueRange args) {
-        Value out = body(nested, nestedLoc, args.drop_back());
-        linalg::YieldOp::create(nested, nestedLoc, out);
-      });
-  return generic.getResult(0);
-}
-
-/// Projection map of a rank-`rank` domain onto the given dimensions.
-AffineMap projection(OpBuilder &b, unsigned rank, ArrayRef<unsigned> dims) {
-  SmallVector<AffineExpr> exprs;
-  for (unsigned d : dims)
-    exprs.push_back(b.getAffineDimExpr(d));
-  return AffineMap::get(rank, 0, exprs, b.getContext());
-}
-
-Value extendToF32(OpBuilder &b, Location loc, Value scalar) {
-  if (scalar.getType().isF32())
-    return scalar;
-  return arith::ExtFOp::create(b, loc, b.getF32Type(), scalar);
-}
-
-Value truncateTo(OpBuilder &b, Location loc, Value scalar, Type type) {
-  if (scalar.getType() == type)
-    return scalar;
-  return arith::TruncFOp::create(b, loc, type, scalar);
-}
-
-/// The tensor as f32 (an elementwise extf when it is narrower).
-Value tensorToF32(OpBuilder &b, Location loc, Value tensor) {
-  auto type = cast<RankedTensorType>(tensor.getType());
-  if (type.getElementType().isF32())
-    return tensor;
-  return buildElementwise(
-      b, loc, tensor, b.getF32Type(), {tensor},
-      {b.getMultiDimIdentityMap(type.getRank())},
-      [](OpBuilder &nb, Location nl, ValueRange args) {
-        return extendToF32(nb, nl, args[0]);
-      });
-}
 
 /// Inserts a unit dimension into a rank-3 tensor, at position 2
 /// ([a, b, c] -> [a, b, 1, c]) or 3 ([a, b, c] -> [a, b, c, 1]).
@@ -113,26 +51,6 @@ Value dropTrailingUnitDim(OpBuilder &b, Location loc, Value tensor) {
   return tensor::CollapseShapeOp::create(b, loc, tensor, groups);
 }
 
-/// softplus(x) = log(1 + e^x), passing x > 20 through unchanged as PyTorch
-/// does (MODELS.md).
-Value softplus(OpBuilder &b, Location loc, Value x) {
-  Value threshold = arith::ConstantOp::create(b, loc, b.getF32FloatAttr(20.0f));
-  Value large = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OGT, x,
-                                      threshold);
-  Value exp = math::ExpOp::create(b, loc, x);
-  Value log1p = math::Log1pOp::create(b, loc, exp);
-  return arith::SelectOp::create(b, loc, large, x, log1p);
-}
-
-/// SiLU(x) = x / (1 + e^-x).
-Value silu(OpBuilder &b, Location loc, Value x) {
-  Value one = arith::ConstantOp::create(b, loc, b.getF32FloatAttr(1.0f));
-  Value negExp =
-      math::ExpOp::create(b, loc, arith::NegFOp::create(b, loc, x));
-  return arith::DivFOp::create(b, loc, x,
-                               arith::AddFOp::create(b, loc, one, negExp));
-}
-
 //===----------------------------------------------------------------------===//
 // selective_scan
 //===----------------------------------------------------------------------===//
@@ -154,14 +72,14 @@ struct LowerSelectiveScan : OpRewritePattern<SelectiveScanOp> {
       dtMaps.push_back(projection(rewriter, 3, {2}));
     }
     bool softplusOn = op.getDeltaSoftplus();
-    Value dt = buildElementwise(
-        rewriter, loc, u, f32, dtInputs, dtMaps,
-        [&](OpBuilder &b, Location l, ValueRange args) {
-          Value x = extendToF32(b, l, args[0]);
-          if (args.size() > 1)
-            x = arith::AddFOp::create(b, l, x, extendToF32(b, l, args[1]));
-          return softplusOn ? softplus(b, l, x) : x;
-        });
+    Value dt = buildElementwise(rewriter, loc, u, f32, dtInputs, dtMaps,
+                                [&](OpBuilder &b, Location l, ValueRange args) {
+                                  Value x = extendToF32(b, l, args[0]);
+                                  if (args.size() > 1)
+                                    x = arith::AddFOp::create(
+                                        b, l, x, extendToF32(b, l, args[1]));
+                                  return softplusOn ? softplus(b, l, x) : x;
+                                });
 
     // B and C become grouped keys and queries, u the values (V = 1).
     auto grouped = [&](Value bc) {
@@ -214,9 +132,9 @@ struct LowerSelectiveScan : OpRewritePattern<SelectiveScanOp> {
           Value out = extendToF32(nb, l, args[0]);
           unsigned next = 1;
           if (d) {
-            Value skip = arith::MulFOp::create(
-                nb, l, extendToF32(nb, l, args[next]),
-                extendToF32(nb, l, args[next + 1]));
+            Value skip =
+                arith::MulFOp::create(nb, l, extendToF32(nb, l, args[next]),
+                                      extendToF32(nb, l, args[next + 1]));
             out = arith::AddFOp::create(nb, l, out, skip);
             next += 2;
           }
@@ -242,8 +160,8 @@ Value decaySum(OpBuilder &b, Location loc, Value logGamma, Value p) {
       b, loc, arith::MulFOp::create(b, loc, count, logGamma));
   Value denominator = math::ExpM1Op::create(b, loc, logGamma);
   Value ratio = arith::DivFOp::create(b, loc, numerator, denominator);
-  Value isOne = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OEQ,
-                                      logGamma, zero);
+  Value isOne =
+      arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OEQ, logGamma, zero);
   return arith::SelectOp::create(b, loc, isOne, count, ratio);
 }
 
@@ -275,8 +193,8 @@ struct LowerRetention : OpRewritePattern<RetentionOp> {
     SmallVector<OpFoldResult> sizes =
         tensor::getMixedSizes(rewriter, loc, op.getQ());
     sizes.pop_back();
-    Value domain = tensor::EmptyOp::create(rewriter, loc, sizes,
-                                           qType.getElementType());
+    Value domain =
+        tensor::EmptyOp::create(rewriter, loc, sizes, qType.getElementType());
 
     SmallVector<Value> inputs{op.getDecay()};
     SmallVector<AffineMap> maps{projection(rewriter, 3, {2})};
@@ -300,10 +218,12 @@ struct LowerRetention : OpRewritePattern<RetentionOp> {
           Value half = arith::ConstantOp::create(b, l, b.getF32FloatAttr(0.5f));
           Value previous = arith::SubFOp::create(b, l, p, one);
           Value logRatio = arith::SubFOp::create(
-              b, l, math::LogOp::create(b, l, decaySum(b, l, logGamma, previous)),
+              b, l,
+              math::LogOp::create(b, l, decaySum(b, l, logGamma, previous)),
               math::LogOp::create(b, l, decaySum(b, l, logGamma, p)));
           return arith::AddFOp::create(
-                     b, l, logGamma, arith::MulFOp::create(b, l, half, logRatio))
+                     b, l, logGamma,
+                     arith::MulFOp::create(b, l, half, logRatio))
               .getResult();
         });
     // input_scale = 1/sqrt(c_p) (authors only).
@@ -319,20 +239,19 @@ struct LowerRetention : OpRewritePattern<RetentionOp> {
           });
 
     // The decay is per head: A = 1 and dt carries log(decay).
-    Value ones = linalg::FillOp::create(
-                     rewriter, loc,
-                     ValueRange{arith::ConstantOp::create(
-                         rewriter, loc, rewriter.getF32FloatAttr(1.0f))},
-                     ValueRange{tensor::EmptyOp::create(
-                         rewriter, loc,
-                         tensor::getMixedSizes(rewriter, loc, op.getDecay()),
-                         f32)})
-                     .getResult(0);
+    Value ones =
+        linalg::FillOp::create(
+            rewriter, loc,
+            ValueRange{arith::ConstantOp::create(
+                rewriter, loc, rewriter.getF32FloatAttr(1.0f))},
+            ValueRange{tensor::EmptyOp::create(
+                rewriter, loc,
+                tensor::getMixedSizes(rewriter, loc, op.getDecay()), f32)})
+            .getResult(0);
 
-    auto scan = ScanOp::create(rewriter, loc, op.getO().getType(),
-                               op.getFinalState().getType(), op.getQ(),
-                               op.getK(), op.getV(), dt, ones, scale,
-                               op.getInitialState());
+    auto scan = ScanOp::create(
+        rewriter, loc, op.getO().getType(), op.getFinalState().getType(),
+        op.getQ(), op.getK(), op.getV(), dt, ones, scale, op.getInitialState());
     rewriter.replaceOp(op, scan.getResults());
     return success();
   }
@@ -345,8 +264,8 @@ struct LowerToScanPass
     patterns.add<LowerSelectiveScan, LowerRetention>(&getContext());
     GreedyRewriteConfig config;
     config.setRegionSimplificationLevel(GreedySimplifyRegionLevel::Disabled);
-    if (failed(applyPatternsGreedily(getOperation(), std::move(patterns),
-                                     config)))
+    if (failed(
+            applyPatternsGreedily(getOperation(), std::move(patterns), config)))
       signalPassFailure();
   }
 };

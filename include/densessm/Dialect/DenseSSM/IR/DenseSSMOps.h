@@ -16,7 +16,8 @@
 namespace mlir::densessm {
 
 /// The operand of an op that runs over time (selective_scan, retention,
-/// causal_conv1d, scan) whose dim 1 is the time axis, with its name for messages.
+/// causal_conv1d, scan) whose dim 1 is the time axis, with its name for
+/// messages.
 struct TimeOperand {
   Value value;
   llvm::StringRef name;

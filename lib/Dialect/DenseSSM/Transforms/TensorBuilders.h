@@ -1,0 +1,51 @@
+//===- TensorBuilders.h - building blocks of the tensor lowerings -*- C++
+//-*-===//
+//
+// Small builders shared by the lowerings that stay on tensors
+// (--densessm-lower-to-scan, --densessm-lower-to-linalg): parallel
+// elementwise linalg.generic ops, reductions over the last axis, f32
+// widening and narrowing, and the scalar activations of MODELS.md.
+//
+//===----------------------------------------------------------------------===//
+#ifndef DENSESSM_LIB_DIALECT_DENSESSM_TRANSFORMS_TENSORBUILDERS_H
+#define DENSESSM_LIB_DIALECT_DENSESSM_TRANSFORMS_TENSORBUILDERS_H
+
+#include "mlir/IR/AffineMap.h"
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/Value.h"
+
+namespace mlir::densessm {
+
+/// The element-wise body of a prologue or epilogue: scalar block arguments
+/// (one per input) in, the output scalar out.
+using ScalarBody = llvm::function_ref<Value(OpBuilder &, Location, ValueRange)>;
+
+/// A parallel linalg.generic over the iteration space of `domain` (a tensor
+/// whose sizes give the loop bounds), reading each input through its map and
+/// writing a new tensor of `elementType` shaped like `domain`.
+Value buildElementwise(OpBuilder &b, Location loc, Value domain,
+                       Type elementType, ArrayRef<Value> inputs,
+                       ArrayRef<AffineMap> inputMaps, ScalarBody body);
+
+/// Projection map of a rank-`rank` domain onto the given dimensions.
+AffineMap projection(OpBuilder &b, unsigned rank, ArrayRef<unsigned> dims);
+
+/// Scalar f32 widening (no-op for f32) and narrowing to `type`.
+Value extendToF32(OpBuilder &b, Location loc, Value scalar);
+Value truncateTo(OpBuilder &b, Location loc, Value scalar, Type type);
+
+/// The tensor as f32 (an elementwise extf when it is narrower).
+Value tensorToF32(OpBuilder &b, Location loc, Value tensor);
+
+/// An f32 scalar constant.
+Value f32Constant(OpBuilder &b, Location loc, float value);
+
+/// softplus(x) = log(1 + e^x), passing x > 20 through unchanged (MODELS.md).
+Value softplus(OpBuilder &b, Location loc, Value x);
+
+/// SiLU(x) = x / (1 + e^-x).
+Value silu(OpBuilder &b, Location loc, Value x);
+
+} // namespace mlir::densessm
+
+#endif // DENSESSM_LIB_DIALECT_DENSESSM_TRANSFORMS_TENSORBUILDERS_H
