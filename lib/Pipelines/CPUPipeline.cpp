@@ -2,8 +2,9 @@
 //
 // The CPU compilation pipeline, from the densessm dialect on tensors to the
 // LLVM dialect:
-//   1. model-level scans -> the kernel-level scan (with f32 prologues and
-//      epilogues on tensors), then the scan -> loops on buffers;
+//   1. the non-scan model-level ops -> linalg on tensors; model-level scans
+//      -> the kernel-level scan (with f32 prologues and epilogues on
+//      tensors), then the scan -> loops on buffers;
 //   2. one-shot bufferization of everything else (function boundaries with
 //      identity layouts, so a caller passes plain strided memrefs);
 //   3. linalg -> loops, scf -> cf, memref/math/arith/func -> LLVM.
@@ -24,7 +25,11 @@
 using namespace mlir;
 
 void mlir::densessm::buildCPUPipeline(OpPassManager &pm) {
-  // Tensor level: one scan abstraction, lowered once.
+  // Tensor level: the non-scan ops to linalg, elementwise arith/math on
+  // tensors to linalg, and every scan to the one kernel-level scan, lowered
+  // once.
+  pm.addPass(createDenseSSMLowerToLinalg());
+  pm.addPass(createConvertElementwiseToLinalgPass());
   pm.addPass(createDenseSSMLowerToScan());
   pm.addPass(createDenseSSMLowerScanToLoops());
   pm.addPass(createCanonicalizerPass());

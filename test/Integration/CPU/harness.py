@@ -59,16 +59,16 @@ class Argument:
         self.type = tensor_type(shape_of(values), element)
 
 
-def run(tools, kernel_text, arguments, result_shapes):
-    """Runs @kernel(arguments...) and returns its results as nested lists of
-    the given shapes (all f32)."""
+def run(tools, kernel_text, arguments, result_shapes, entry="kernel"):
+    """Runs @<entry>(arguments...), defined in kernel_text, and returns its
+    results as nested lists of the given shapes (all f32)."""
     result_types = [tensor_type(s, "f32") for s in result_shapes]
     lines = [kernel_text, "func.func @main() {"]
     for i, a in enumerate(arguments):
         lines.append(f"  %a{i} = arith.constant dense<{literal(a.values, a.element)}> : {a.type}")
     names = ", ".join(f"%a{i}" for i in range(len(arguments)))
     sig = f"({', '.join(a.type for a in arguments)}) -> ({', '.join(result_types)})"
-    lines.append(f"  %r:{len(result_types)} = call @kernel({names}) : {sig}")
+    lines.append(f"  %r:{len(result_types)} = call @{entry}({names}) : {sig}")
     for i, (t, s) in enumerate(zip(result_types, result_shapes)):
         m = "memref<" + "".join(f"{d}x" for d in s) + "f32>"
         lines.append(f"  %m{i} = bufferization.to_buffer %r#{i} : {t} to {m}")

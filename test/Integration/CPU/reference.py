@@ -92,3 +92,101 @@ def retention(q, k, v, decay, position=None, initial_state=None,
             fb.append(S)
         final.append(fb)
     return o, final
+
+
+def rms_norm(x, w, eps):
+    """Over the last axis of a nested list of any depth."""
+    if not isinstance(x[0], list):
+        scale = 1.0 / math.sqrt(sum(v * v for v in x) / len(x) + eps)
+        return [v * scale * wi for v, wi in zip(x, w)]
+    return [rms_norm(row, w, eps) for row in x]
+
+
+def rotary(x, position=None, base=10000.0):
+    """x [b][t][h][d]; pairs (2i, 2i+1) rotated by p·θ_i,
+    θ_i = base^(-i/(d/2-1)) (MODELS.md §2)."""
+    out = []
+    for b, seq in enumerate(x):
+        p0 = position[b] if position else 0
+        rows = []
+        for t, heads in enumerate(seq):
+            hs = []
+            for vec in heads:
+                d = len(vec)
+                r = list(vec)
+                for i in range(d // 2):
+                    theta = base ** (-i / (d / 2 - 1))
+                    angle = (p0 + t) * theta
+                    a, c = vec[2 * i], vec[2 * i + 1]
+                    r[2 * i] = a * math.cos(angle) - c * math.sin(angle)
+                    r[2 * i + 1] = c * math.cos(angle) + a * math.sin(angle)
+                hs.append(r)
+            rows.append(hs)
+        out.append(rows)
+    return out
+
+
+def embedding(table, tokens):
+    return [[list(table[tok]) for tok in seq] for seq in tokens]
+
+
+def causal_conv1d(x, w, bias=None, window=None, silu_on=False):
+    """x [b][t][c], w [c][k], window [b][c][k-1] (oldest first).
+    Returns (y [b][t][c], final window [b][c][k-1])."""
+    K = len(w[0])
+    y, final = [], []
+    for b, seq in enumerate(x):
+        C = len(seq[0])
+        hist = [[window[b][c][j] if window else 0.0 for j in range(K - 1)] for c in range(C)]
+        padded = [hist[c] + [seq[t][c] for t in range(len(seq))] for c in range(C)]
+        rows = []
+        for t in range(len(seq)):
+            row = []
+            for c in range(C):
+                acc = (bias[c] if bias else 0.0) + sum(w[c][k] * padded[c][t + k] for k in range(K))
+                row.append(silu(acc) if silu_on else acc)
+            rows.append(row)
+        y.append(rows)
+        final.append([padded[c][len(seq):] for c in range(C)])
+    return y, final
+
+
+def linear(x, w):
+    """x [...][i] times w [o][i] -> [...][o]."""
+    if not isinstance(x[0], list):
+        return [sum(a * b for a, b in zip(x, row)) for row in w]
+    return [linear(v, w) for v in x]
+
+
+def elementwise(f, *xs):
+    if not isinstance(xs[0], list):
+        return f(*xs)
+    return [elementwise(f, *parts) for parts in zip(*xs)]
+
+
+def dense_connect(current, kept, gate=None, proj=None, fuse_weight=None,
+                  norm_weight=None, eps=1e-6):
+    """MODELS.md §4: c' = Norm(Fuse(c, {Proj_i(kept_i) ⊙ Select(x)}))."""
+    sel = None
+    if gate:
+        x, fc1, fc2 = gate
+        sel = elementwise(silu, linear(elementwise(silu, linear(x, fc1)), fc2))
+    gated = []
+    for i, k in enumerate(kept):
+        g = linear(k, proj[i]) if proj else k
+        if sel is not None:
+            g = elementwise(lambda a, s: a * s, g, sel)
+        gated.append(g)
+    if fuse_weight is None:
+        fused = current
+        for g in gated:
+            fused = elementwise(lambda a, b: a + b, fused, g)
+    else:
+        parts = [current] + gated
+
+        def concat(*vs):
+            return [v for part in vs for v in part]
+        rows = [[concat(*[p[b][t] for p in parts]) for t in range(len(current[0]))]
+                for b in range(len(current))]
+        fused = linear(rows, fuse_weight)
+    return rms_norm(fused, norm_weight, eps) if norm_weight else fused

@@ -90,4 +90,32 @@ def DenseSSMLowerScanToLoops : Pass<"densessm-lower-scan-to-loops"> {
   ];
 }
 
+def DenseSSMLowerToLinalg : Pass<"densessm-lower-to-linalg"> {
+  let summary = "Lower the non-scan model-level ops to linalg on tensors";
+  let description = [{
+    Rewrites `rms_norm`, `rotary`, `embedding`, `causal_conv1d` and
+    `dense_connect` as linalg ops on tensors, computing in f32 and rounding
+    to the activation type on the way out:
+
+    * `rms_norm`: a sum-of-squares reduction over the last axis, then
+      `x · rsqrt(mean + eps) · w`;
+    * `rotary`: an elementwise generic that reads each channel's pair
+      partner (`c xor 1`) and rotates by `p·θ_i`;
+    * `embedding`: a gather (`tensor.extract` of the token's row);
+    * `causal_conv1d`: the input padded in front with the carried window
+      (or zeros), a reduction over the kernel taps, bias and activation; the
+      final window is the padded input's last `K-1` steps;
+    * `dense_connect`: the gate's two projections, the gated kept tensors,
+      their sum (or the concatenation's linear layer), and the norm.
+
+    The scans are left to `--densessm-lower-to-scan`.
+  }];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect",
+    "::mlir::linalg::LinalgDialect",
+    "::mlir::math::MathDialect",
+    "::mlir::tensor::TensorDialect",
+  ];
+}
+
 #endif // DENSESSM_DIALECT_DENSESSM_TRANSFORMS_PASSES_TD
