@@ -33,6 +33,7 @@ void mlir::densessm::buildCPUPipeline(OpPassManager &pm) {
   pm.addPass(createDenseSSMLowerToScan());
   pm.addPass(createDenseSSMLowerScanToLoops());
   pm.addPass(createCanonicalizerPass());
+  pm.addPass(createDenseSSMStripAnnotations());
 
   // Buffers.
   bufferization::OneShotBufferizePassOptions bufferize;

@@ -117,6 +117,22 @@ class Checker:
         else:
             self.failed += 1
 
+    def logits(self, name, got, want, atol=1e-3):
+        """TESTING.md's whole-model bound: max |error| <= 1e-3 and the argmax
+        token agrees at every position."""
+        err = max(abs(a - b) for a, b in zip(flat(got), flat(want)))
+        argmax = lambda row: max(range(len(row)), key=row.__getitem__)
+        rows_got = [r for seq in got for r in seq]
+        rows_want = [r for seq in want for r in seq]
+        agree = all(argmax(g) == argmax(w) for g, w in zip(rows_got, rows_want))
+        ok = err <= atol and agree and len(rows_got) == len(rows_want)
+        print(f"{'PASS' if ok else 'FAIL'}: {name}: max abs error {err:.3e} (bound {atol:.0e}), "
+              f"argmax {'agrees' if agree else 'DIFFERS'} at {len(rows_want)} positions")
+        if ok:
+            self.passed += 1
+        else:
+            self.failed += 1
+
     def summary(self):
         print(f"{self.passed} passed, {self.failed} failed")
         return 0 if self.failed == 0 else 1

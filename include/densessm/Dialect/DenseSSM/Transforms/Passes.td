@@ -118,4 +118,14 @@ def DenseSSMLowerToLinalg : Pass<"densessm-lower-to-linalg"> {
   ];
 }
 
+def DenseSSMStripAnnotations : Pass<"densessm-strip-annotations", "::mlir::ModuleOp"> {
+  let summary = "Drop the densessm function and argument attributes";
+  let description = [{
+    Removes `densessm.schedule` from functions and `densessm.weight` from
+    their arguments once code generation has used them, so that the
+    lowered module holds no densessm attribute and tools without the
+    dialect (mlir-translate, mlir-runner) read it.
+  }];
+}
+
 #endif // DENSESSM_DIALECT_DENSESSM_TRANSFORMS_PASSES_TD
