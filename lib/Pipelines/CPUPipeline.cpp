@@ -7,7 +7,7 @@
 //      tensors), then the scan -> loops on buffers;
 //   2. one-shot bufferization of everything else (function boundaries with
 //      identity layouts, so a caller passes plain strided memrefs);
-//   3. linalg -> loops, scf -> cf, memref/math/arith/func -> LLVM.
+//   3. linalg -> loops, scf -> cf, vector/memref/math/arith/func -> LLVM.
 //
 //===----------------------------------------------------------------------===//
 
@@ -45,9 +45,11 @@ void mlir::densessm::buildCPUPipeline(OpPassManager &pm) {
 
   // Loops, then LLVM.
   pm.addNestedPass<func::FuncOp>(createConvertLinalgToLoopsPass());
+  pm.addPass(createConvertVectorToSCFPass());
   pm.addPass(createSCFToControlFlowPass());
   pm.addPass(memref::createExpandStridedMetadataPass());
   pm.addPass(createLowerAffinePass());
+  pm.addPass(createConvertVectorToLLVMPass());
   pm.addPass(createFinalizeMemRefToLLVMConversionPass());
   pm.addPass(createConvertMathToLLVMPass());
   pm.addPass(createConvertToLLVMPass());

@@ -13,16 +13,20 @@ CASES = [
          normalization="authors"),
     dict(name="plain", batch=1, length=6, heads=2, key_dim=2, value_dim=3,
          normalization="none"),
+    # Every size unknown at compile time: the scalar loops.
+    dict(name="dynamic", batch=2, length=4, heads=2, key_dim=3, value_dim=2,
+         normalization="authors", dynamic=True),
 ]
 
 
 def kernel(case, length, with_state):
     b, h, dk, dv = case["batch"], case["heads"], case["key_dim"], case["value_dim"]
-    qk = harness.tensor_type([b, length, h, dk], "f32")
-    vt = harness.tensor_type([b, length, h, dv], "f32")
-    state = harness.tensor_type([b, h, dk, dv], "f32")
-    args = [("q", qk), ("k", qk), ("v", vt), ("decay", harness.tensor_type([h], "f32")),
-            ("position", harness.tensor_type([b], "i64"))]
+    ty = harness.dynamic_type if case.get("dynamic") else harness.tensor_type
+    qk = ty([b, length, h, dk], "f32")
+    vt = ty([b, length, h, dv], "f32")
+    state = ty([b, h, dk, dv], "f32")
+    args = [("q", qk), ("k", qk), ("v", vt), ("decay", ty([h], "f32")),
+            ("position", ty([b], "i64"))]
     text = "%q, %k, %v decay(%decay) position(%position)"
     if with_state:
         args.append(("s0", state))
@@ -54,7 +58,8 @@ def run_case(tools, check, case):
         if state is not None:
             args.append(harness.Argument(state))
         return harness.run(tools, kernel(case, stop - start, state is not None), args,
-                           [[b, stop - start, h, dv], [b, h, dk, dv]])
+                           [[b, stop - start, h, dv], [b, h, dk, dv]],
+                           dynamic=case.get("dynamic", False))
 
     def expected(position, state):
         return reference.retention(q, k, v, decay, position=position, initial_state=state,

@@ -15,16 +15,20 @@ CASES = [
     # Grouped B/C (2 groups of 2 channels), nothing optional, N = 3.
     dict(name="grouped", batch=1, length=9, channels=4, state=3, groups=2,
          softplus=False, D=False, z=False, bias=False),
+    # Every size unknown at compile time: the scalar loops.
+    dict(name="dynamic", batch=2, length=5, channels=3, state=4, groups=None,
+         softplus=True, D=True, z=True, bias=True, dynamic=True),
 ]
 
 
 def kernel(case, length, with_state):
     b, d, n = case["batch"], case["channels"], case["state"]
-    act = harness.tensor_type([b, length, d], "f32")
-    bc = harness.tensor_type([b, length, case["groups"], n] if case["groups"] else [b, length, n], "f32")
-    vec = harness.tensor_type([d], "f32")
-    state = harness.tensor_type([b, d, n], "f32")
-    args = [("u", act), ("delta", act), ("A", harness.tensor_type([d, n], "f32")), ("B", bc), ("C", bc)]
+    ty = harness.dynamic_type if case.get("dynamic") else harness.tensor_type
+    act = ty([b, length, d], "f32")
+    bc = ty([b, length, case["groups"], n] if case["groups"] else [b, length, n], "f32")
+    vec = ty([d], "f32")
+    state = ty([b, d, n], "f32")
+    args = [("u", act), ("delta", act), ("A", ty([d, n], "f32")), ("B", bc), ("C", bc)]
     text = "%u, %delta, %A, %B, %C"
     if case["D"]:
         args.append(("D", vec)); text += " D(%D)"
@@ -71,7 +75,7 @@ def run_case(tools, check, case):
         if state is not None:
             args.append(harness.Argument(state))
         return harness.run(tools, kernel(case, stop - start, state is not None), args,
-                           [[b, stop - start, d], [b, d, n]])
+                           [[b, stop - start, d], [b, d, n]], dynamic=case.get("dynamic", False))
 
     def expected(state):
         return reference.selective_scan(inputs["u"], inputs["delta"], inputs["A"], inputs["B"],

@@ -59,19 +59,37 @@ class Argument:
         self.type = tensor_type(shape_of(values), element)
 
 
-def run(tools, kernel_text, arguments, result_shapes, entry="kernel"):
+def dynamic_type(shape, element):
+    return tensor_type(["?"] * len(shape), element)
+
+
+def run(tools, kernel_text, arguments, result_shapes, entry="kernel", dynamic=False):
     """Runs @<entry>(arguments...), defined in kernel_text, and returns its
-    results as nested lists of the given shapes (all f32)."""
+    results as nested lists of the given shapes (all f32). With dynamic, the
+    kernel takes and returns tensors of unknown sizes (tensor<?x?x...>)."""
     result_types = [tensor_type(s, "f32") for s in result_shapes]
     lines = [kernel_text, "func.func @main() {"]
+    call_types = []
     for i, a in enumerate(arguments):
         lines.append(f"  %a{i} = arith.constant dense<{literal(a.values, a.element)}> : {a.type}")
-    names = ", ".join(f"%a{i}" for i in range(len(arguments)))
-    sig = f"({', '.join(a.type for a in arguments)}) -> ({', '.join(result_types)})"
+        if dynamic:
+            dyn = dynamic_type(shape_of(a.values), a.element)
+            lines.append(f"  %a{i}d = tensor.cast %a{i} : {a.type} to {dyn}")
+            call_types.append(dyn)
+        else:
+            call_types.append(a.type)
+    names = ", ".join(f"%a{i}d" if dynamic else f"%a{i}" for i in range(len(arguments)))
+    call_results = ([dynamic_type(s, "f32") for s in result_shapes] if dynamic
+                    else result_types)
+    sig = f"({', '.join(call_types)}) -> ({', '.join(call_results)})"
     lines.append(f"  %r:{len(result_types)} = call @{entry}({names}) : {sig}")
     for i, (t, s) in enumerate(zip(result_types, result_shapes)):
         m = "memref<" + "".join(f"{d}x" for d in s) + "f32>"
-        lines.append(f"  %m{i} = bufferization.to_buffer %r#{i} : {t} to {m}")
+        value = f"%r#{i}"
+        if dynamic:
+            lines.append(f"  %s{i} = tensor.cast %r#{i} : {call_results[i]} to {t}")
+            value = f"%s{i}"
+        lines.append(f"  %m{i} = bufferization.to_buffer {value} : {t} to {m}")
         lines.append(f"  %c{i} = memref.cast %m{i} : {m} to memref<*xf32>")
         lines.append(f"  call @printMemrefF32(%c{i}) : (memref<*xf32>) -> ()")
     lines += ["  return", "}",

@@ -21,6 +21,7 @@
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/IR/PatternMatch.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 
@@ -34,12 +35,14 @@ using namespace mlir::densessm;
 
 namespace {
 
-/// A read-only buffer view of a tensor operand, with a fully dynamic strided
-/// layout so that it is compatible with whatever buffer bufferization
-/// assigns to the tensor.
+/// A read-only buffer view of a tensor operand, with a strided layout that
+/// is dynamic but for a unit innermost stride: compatible with the buffers
+/// bufferization assigns (slices along the last axis included), and still
+/// contiguous along the axis the vector loads read.
 Value readBuffer(OpBuilder &b, Location loc, Value tensor) {
   auto type = cast<RankedTensorType>(tensor.getType());
   SmallVector<int64_t> strides(type.getRank(), ShapedType::kDynamic);
+  strides.back() = 1;
   auto layout =
       StridedLayoutAttr::get(b.getContext(), ShapedType::kDynamic, strides);
   auto memrefType =
@@ -79,6 +82,240 @@ void forRange(OpBuilder &b, Location loc, Value upper,
                      });
 }
 
+/// The buffers and sizes of one scan, and the emitters of its loop nests.
+/// Every emitter runs inside the parallel loop over (batch, head) and
+/// handles one (b, h) pair.
+struct ScanLowering {
+  ScanOp op;
+  Value q, k, v, dt, A, scale, initial, y, state;
+  Value length, keyDim, valueDim, headsPerQ, headsPerK;
+  Type yElement;
+  bool elementwiseDecay;
+
+  /// The decay of head h at one token for key index i (per-element decay)
+  /// or for the whole head (i null).
+  Value decay(OpBuilder &b, Location loc, Value dtv, Value h, Value i) const {
+    Value a = i ? memref::LoadOp::create(b, loc, A, ValueRange{h, i})
+                : memref::LoadOp::create(b, loc, A, ValueRange{h});
+    return math::ExpOp::create(b, loc, arith::MulFOp::create(b, loc, dtv, a));
+  }
+
+  /// dt and the input scale β of (b, t, h); β is null when absent.
+  std::pair<Value, Value> tokenScalars(OpBuilder &b, Location loc, Value bi,
+                                       Value t, Value h) const {
+    Value dtv = memref::LoadOp::create(b, loc, dt, ValueRange{bi, t, h});
+    Value beta =
+        scale ? memref::LoadOp::create(b, loc, scale, ValueRange{bi, t, h})
+                    .getResult()
+              : Value();
+    return {dtv, beta};
+  }
+
+  /// Scalar loops: any sizes, the state in the final-state buffer.
+  void emitScalar(OpBuilder &b, Location loc, Value bi, Value h, Value gq,
+                  Value gk) const {
+    Value zero = arith::ConstantIndexOp::create(b, loc, 0);
+    Value one = arith::ConstantIndexOp::create(b, loc, 1);
+    Value zeroF = f32(b, loc, 0.0f);
+    // S_{-1}: the initial state, or zeros.
+    forRange(b, loc, keyDim, [&](OpBuilder &ib, Location il, Value i) {
+      forRange(ib, il, valueDim, [&](OpBuilder &jb, Location jl, Value j) {
+        Value s0 = initial ? memref::LoadOp::create(jb, jl, initial,
+                                                    ValueRange{bi, h, i, j})
+                                 .getResult()
+                           : zeroF;
+        memref::StoreOp::create(jb, jl, s0, state, ValueRange{bi, h, i, j});
+      });
+    });
+    forRange(b, loc, length, [&](OpBuilder &tb, Location tl, Value t) {
+      Value dtv, beta;
+      std::tie(dtv, beta) = tokenScalars(tb, tl, bi, t, h);
+      Value headDecay =
+          elementwiseDecay ? Value() : decay(tb, tl, dtv, h, Value());
+      // S_t = a ⊙ S_{t-1} + β k ⊗ v.
+      forRange(tb, tl, keyDim, [&](OpBuilder &ib, Location il, Value i) {
+        Value a = headDecay ? headDecay : decay(ib, il, dtv, h, i);
+        Value key = loadF32(ib, il, k, {bi, t, gk, i});
+        if (beta)
+          key = arith::MulFOp::create(ib, il, key, beta);
+        forRange(ib, il, valueDim, [&](OpBuilder &jb, Location jl, Value j) {
+          SmallVector<Value> at{bi, h, i, j};
+          Value previous = memref::LoadOp::create(jb, jl, state, at);
+          Value input = arith::MulFOp::create(jb, jl, key,
+                                              loadF32(jb, jl, v, {bi, t, h, j}));
+          memref::StoreOp::create(
+              jb, jl, math::FmaOp::create(jb, jl, a, previous, input), state,
+              at);
+        });
+      });
+      // y_t = q_t · S_t.
+      forRange(tb, tl, valueDim, [&](OpBuilder &jb, Location jl, Value j) {
+        auto sum = scf::ForOp::create(
+            jb, jl, zero, keyDim, one, ValueRange{zeroF},
+            [&](OpBuilder &ib, Location il, Value i, ValueRange acc) {
+              Value s = memref::LoadOp::create(ib, il, state,
+                                               ValueRange{bi, h, i, j});
+              Value query = loadF32(ib, il, q, {bi, t, gq, i});
+              scf::YieldOp::create(
+                  ib, il,
+                  ValueRange{math::FmaOp::create(ib, il, query, s, acc[0])});
+            });
+        storeY(jb, jl, sum.getResult(0), {bi, t, h, j});
+      });
+    });
+  }
+
+  /// V = 1 with a static key size K (Mamba: K = N): the whole state of a
+  /// (b, h) pair is one vector<K x f32>, carried in registers across time;
+  /// the decay, the input and the readout are K-wide vector operations.
+  void emitRegisterState(OpBuilder &b, Location loc, Value bi, Value h,
+                         Value gq, Value gk, int64_t K) const {
+    auto vec = VectorType::get({K}, b.getF32Type());
+    Value zero = arith::ConstantIndexOp::create(b, loc, 0);
+    Value one = arith::ConstantIndexOp::create(b, loc, 1);
+    Value s0 = initial ? readKeyColumn(b, loc, initial, bi, h, K)
+                       : Value(arith::ConstantOp::create(
+                             b, loc, vec, DenseElementsAttr::get(vec, 0.0f)));
+    // The decay rates of this head, loaded once.
+    Value rates = elementwiseDecay
+                      ? readVector(b, loc, A, {h, zero}, vec)
+                      : Value();
+    auto loop = scf::ForOp::create(
+        b, loc, zero, length, one, ValueRange{s0},
+        [&](OpBuilder &tb, Location tl, Value t, ValueRange carried) {
+          Value dtv, beta;
+      std::tie(dtv, beta) = tokenScalars(tb, tl, bi, t, h);
+          Value a = elementwiseDecay
+                        ? Value(math::ExpOp::create(
+                              tb, tl,
+                              arith::MulFOp::create(
+                                  tb, tl,
+                                  vector::BroadcastOp::create(tb, tl, vec, dtv),
+                                  rates)))
+                        : Value(vector::BroadcastOp::create(
+                              tb, tl, vec, decay(tb, tl, dtv, h, Value())));
+          Value input = loadF32(tb, tl, v, {bi, t, h, zero});
+          if (beta)
+            input = arith::MulFOp::create(tb, tl, input, beta);
+          Value key = readVector(tb, tl, k, {bi, t, gk, zero}, vec);
+          Value update = arith::MulFOp::create(
+              tb, tl, key, vector::BroadcastOp::create(tb, tl, vec, input));
+          Value next = math::FmaOp::create(tb, tl, a, carried[0], update);
+          Value query = readVector(tb, tl, q, {bi, t, gq, zero}, vec);
+          Value out = vector::ReductionOp::create(
+              tb, tl, vector::CombiningKind::ADD,
+              arith::MulFOp::create(tb, tl, query, next));
+          storeY(tb, tl, out, {bi, t, h, zero});
+          scf::YieldOp::create(tb, tl, ValueRange{next});
+        });
+    writeKeyColumn(b, loc, loop.getResult(0), state, bi, h, K);
+  }
+
+  /// A static value size V: each key row S[i, :] is a vector<V x f32>
+  /// updated in place in the final-state buffer, and y_t accumulates the
+  /// rows weighted by q_t[i] (retention: V = dv).
+  void emitValueRows(OpBuilder &b, Location loc, Value bi, Value h, Value gq,
+                     Value gk, int64_t V) const {
+    auto vec = VectorType::get({V}, b.getF32Type());
+    Value zero = arith::ConstantIndexOp::create(b, loc, 0);
+    Value one = arith::ConstantIndexOp::create(b, loc, 1);
+    Value zeros = arith::ConstantOp::create(b, loc, vec,
+                                            DenseElementsAttr::get(vec, 0.0f));
+    forRange(b, loc, keyDim, [&](OpBuilder &ib, Location il, Value i) {
+      Value s0 = initial ? readVector(ib, il, initial, {bi, h, i, zero}, vec)
+                         : zeros;
+      writeVector(ib, il, s0, state, {bi, h, i, zero});
+    });
+    forRange(b, loc, length, [&](OpBuilder &tb, Location tl, Value t) {
+      Value dtv, beta;
+      std::tie(dtv, beta) = tokenScalars(tb, tl, bi, t, h);
+      Value headDecay =
+          elementwiseDecay ? Value() : decay(tb, tl, dtv, h, Value());
+      Value values = readVector(tb, tl, v, {bi, t, h, zero}, vec);
+      auto rows = scf::ForOp::create(
+          tb, tl, zero, keyDim, one, ValueRange{zeros},
+          [&](OpBuilder &ib, Location il, Value i, ValueRange acc) {
+            Value a = headDecay ? headDecay : decay(ib, il, dtv, h, i);
+            Value key = loadF32(ib, il, k, {bi, t, gk, i});
+            if (beta)
+              key = arith::MulFOp::create(ib, il, key, beta);
+            Value row = readVector(ib, il, state, {bi, h, i, zero}, vec);
+            Value update = arith::MulFOp::create(
+                ib, il, vector::BroadcastOp::create(ib, il, vec, key), values);
+            Value next = math::FmaOp::create(
+                ib, il, vector::BroadcastOp::create(ib, il, vec, a), row,
+                update);
+            writeVector(ib, il, next, state, {bi, h, i, zero});
+            Value query = vector::BroadcastOp::create(
+                ib, il, vec, loadF32(ib, il, q, {bi, t, gq, i}));
+            scf::YieldOp::create(
+                ib, il, ValueRange{math::FmaOp::create(ib, il, query, next,
+                                                       acc[0])});
+          });
+      Value out = rows.getResult(0);
+      if (yElement != tb.getF32Type())
+        out = arith::TruncFOp::create(
+            tb, tl, VectorType::get({V}, yElement), out);
+      vector::TransferWriteOp::create(tb, tl, out, y,
+                                      ValueRange{bi, t, h, zero},
+                                      ArrayRef<bool>{true});
+    });
+  }
+
+  static Value f32(OpBuilder &b, Location loc, float value) {
+    return arith::ConstantOp::create(b, loc, b.getF32FloatAttr(value));
+  }
+
+  /// Reads a vector along the last axis and widens it to f32.
+  static Value readVector(OpBuilder &b, Location loc, Value buffer,
+                          ValueRange indices, VectorType vec) {
+    Type element = cast<MemRefType>(buffer.getType()).getElementType();
+    Value padding =
+        arith::ConstantOp::create(b, loc, b.getZeroAttr(element)).getResult();
+    Value read = vector::TransferReadOp::create(
+        b, loc, VectorType::get(vec.getShape(), element), buffer, indices,
+        padding, ArrayRef<bool>{true});
+    if (element.isF32())
+      return read;
+    return arith::ExtFOp::create(b, loc, vec, read);
+  }
+
+  static void writeVector(OpBuilder &b, Location loc, Value vector,
+                          Value buffer, ValueRange indices) {
+    vector::TransferWriteOp::create(b, loc, vector, buffer, indices,
+                                    ArrayRef<bool>{true});
+  }
+
+  /// The key column S[b, h, :, 0] of a [B, H, K, 1] state as a vector,
+  /// element by element (once per (b, h), so its cost does not matter).
+  static Value readKeyColumn(OpBuilder &b, Location loc, Value buffer,
+                             Value bi, Value h, int64_t K) {
+    Value zero = arith::ConstantIndexOp::create(b, loc, 0);
+    SmallVector<Value> elements;
+    for (int64_t i = 0; i < K; ++i)
+      elements.push_back(memref::LoadOp::create(
+          b, loc, buffer,
+          ValueRange{bi, h, arith::ConstantIndexOp::create(b, loc, i), zero}));
+    return vector::FromElementsOp::create(
+        b, loc, VectorType::get({K}, b.getF32Type()), elements);
+  }
+
+  static void writeKeyColumn(OpBuilder &b, Location loc, Value vector,
+                             Value buffer, Value bi, Value h, int64_t K) {
+    Value zero = arith::ConstantIndexOp::create(b, loc, 0);
+    for (int64_t i = 0; i < K; ++i)
+      memref::StoreOp::create(
+          b, loc, vector::ExtractOp::create(b, loc, vector, i), buffer,
+          ValueRange{bi, h, arith::ConstantIndexOp::create(b, loc, i), zero});
+  }
+
+  void storeY(OpBuilder &b, Location loc, Value out, ValueRange at) const {
+    if (out.getType() != yElement)
+      out = arith::TruncFOp::create(b, loc, yElement, out);
+    memref::StoreOp::create(b, loc, out, y, at);
+  }
+};
+
 struct LowerScan : OpRewritePattern<ScanOp> {
   using OpRewritePattern::OpRewritePattern;
 
@@ -89,118 +326,53 @@ struct LowerScan : OpRewritePattern<ScanOp> {
     auto dim = [&](Value tensor, int64_t axis) -> Value {
       return tensor::DimOp::create(b, loc, tensor, axis);
     };
-    Value batch = dim(op.getV(), 0), length = dim(op.getV(), 1),
-          heads = dim(op.getV(), 2), valueDim = dim(op.getV(), 3),
-          keyDim = dim(op.getQ(), 3);
+    ScanLowering s;
+    s.op = op;
+    Value batch = dim(op.getV(), 0), heads = dim(op.getV(), 2);
+    s.length = dim(op.getV(), 1);
+    s.valueDim = dim(op.getV(), 3);
+    s.keyDim = dim(op.getQ(), 3);
     // Heads per group of q and of k: head h reads group h / (H / G).
-    Value headsPerQ = arith::DivUIOp::create(b, loc, heads, dim(op.getQ(), 2));
-    Value headsPerK = arith::DivUIOp::create(b, loc, heads, dim(op.getK(), 2));
-
-    Value q = readBuffer(b, loc, op.getQ()), k = readBuffer(b, loc, op.getK()),
-          v = readBuffer(b, loc, op.getV()),
-          dt = readBuffer(b, loc, op.getDt()),
-          A = readBuffer(b, loc, op.getA());
-    Value scale =
-        op.getInputScale() ? readBuffer(b, loc, op.getInputScale()) : Value();
-    Value initial = op.getInitialState()
-                        ? readBuffer(b, loc, op.getInitialState())
-                        : Value();
+    s.headsPerQ = arith::DivUIOp::create(b, loc, heads, dim(op.getQ(), 2));
+    s.headsPerK = arith::DivUIOp::create(b, loc, heads, dim(op.getK(), 2));
+    s.q = readBuffer(b, loc, op.getQ());
+    s.k = readBuffer(b, loc, op.getK());
+    s.v = readBuffer(b, loc, op.getV());
+    s.dt = readBuffer(b, loc, op.getDt());
+    s.A = readBuffer(b, loc, op.getA());
+    if (Value scale = op.getInputScale())
+      s.scale = readBuffer(b, loc, scale);
+    if (Value initial = op.getInitialState())
+      s.initial = readBuffer(b, loc, initial);
     auto yType = cast<RankedTensorType>(op.getY().getType());
     auto stateType = cast<RankedTensorType>(op.getFinalState().getType());
-    Value y = allocBuffer(b, loc, yType, {batch, length, heads, valueDim});
-    Value state =
-        allocBuffer(b, loc, stateType, {batch, heads, keyDim, valueDim});
-    bool elementwiseDecay = op.hasElementwiseDecay();
-    Type yElement = yType.getElementType();
+    s.y = allocBuffer(b, loc, yType, {batch, s.length, heads, s.valueDim});
+    s.state =
+        allocBuffer(b, loc, stateType, {batch, heads, s.keyDim, s.valueDim});
+    s.elementwiseDecay = op.hasElementwiseDecay();
+    s.yElement = yType.getElementType();
 
+    int64_t K = stateType.getDimSize(2), V = stateType.getDimSize(3);
     Value zero = arith::ConstantIndexOp::create(b, loc, 0);
     Value one = arith::ConstantIndexOp::create(b, loc, 1);
-    Value zeroF = arith::ConstantOp::create(b, loc, b.getF32FloatAttr(0.0f));
     scf::ParallelOp::create(
         b, loc, ValueRange{zero, zero}, ValueRange{batch, heads},
         ValueRange{one, one}, [&](OpBuilder &pb, Location pl, ValueRange bh) {
           Value bi = bh[0], h = bh[1];
-          Value gq = arith::DivUIOp::create(pb, pl, h, headsPerQ);
-          Value gk = arith::DivUIOp::create(pb, pl, h, headsPerK);
-          // S_{-1}: the initial state, or zeros.
-          forRange(pb, pl, keyDim, [&](OpBuilder &ib, Location il, Value i) {
-            forRange(
-                ib, il, valueDim, [&](OpBuilder &jb, Location jl, Value j) {
-                  Value s0 =
-                      initial ? memref::LoadOp::create(jb, jl, initial,
-                                                       ValueRange{bi, h, i, j})
-                                    .getResult()
-                              : zeroF;
-                  memref::StoreOp::create(jb, jl, s0, state,
-                                          ValueRange{bi, h, i, j});
-                });
-          });
-          forRange(pb, pl, length, [&](OpBuilder &tb, Location tl, Value t) {
-            Value dtv =
-                memref::LoadOp::create(tb, tl, dt, ValueRange{bi, t, h});
-            Value beta = scale ? memref::LoadOp::create(tb, tl, scale,
-                                                        ValueRange{bi, t, h})
-                                     .getResult()
-                               : Value();
-            // Per-head decay: one exp per token.
-            Value headDecay;
-            if (!elementwiseDecay)
-              headDecay = math::ExpOp::create(
-                  tb, tl,
-                  arith::MulFOp::create(
-                      tb, tl, dtv,
-                      memref::LoadOp::create(tb, tl, A, ValueRange{h})));
-            // S_t = a ⊙ S_{t-1} + β k ⊗ v.
-            forRange(tb, tl, keyDim, [&](OpBuilder &ib, Location il, Value i) {
-              Value decay = elementwiseDecay
-                                ? math::ExpOp::create(
-                                      ib, il,
-                                      arith::MulFOp::create(
-                                          ib, il, dtv,
-                                          memref::LoadOp::create(
-                                              ib, il, A, ValueRange{h, i})))
-                                      .getResult()
-                                : headDecay;
-              Value key = loadF32(ib, il, k, {bi, t, gk, i});
-              if (beta)
-                key = arith::MulFOp::create(ib, il, key, beta);
-              forRange(
-                  ib, il, valueDim, [&](OpBuilder &jb, Location jl, Value j) {
-                    SmallVector<Value> at{bi, h, i, j};
-                    Value previous = memref::LoadOp::create(jb, jl, state, at);
-                    Value input = arith::MulFOp::create(
-                        jb, jl, key, loadF32(jb, jl, v, {bi, t, h, j}));
-                    Value next =
-                        math::FmaOp::create(jb, jl, decay, previous, input);
-                    memref::StoreOp::create(jb, jl, next, state, at);
-                  });
-            });
-            // y_t = q_t · S_t.
-            forRange(
-                tb, tl, valueDim, [&](OpBuilder &jb, Location jl, Value j) {
-                  auto sum = scf::ForOp::create(
-                      jb, jl, zero, keyDim, one, ValueRange{zeroF},
-                      [&](OpBuilder &ib, Location il, Value i, ValueRange acc) {
-                        Value s = memref::LoadOp::create(
-                            ib, il, state, ValueRange{bi, h, i, j});
-                        Value query = loadF32(ib, il, q, {bi, t, gq, i});
-                        scf::YieldOp::create(ib, il,
-                                             ValueRange{math::FmaOp::create(
-                                                 ib, il, query, s, acc[0])});
-                      });
-                  Value out = sum.getResult(0);
-                  if (out.getType() != yElement)
-                    out = arith::TruncFOp::create(jb, jl, yElement, out);
-                  memref::StoreOp::create(jb, jl, out, y,
-                                          ValueRange{bi, t, h, j});
-                });
-          });
+          Value gq = arith::DivUIOp::create(pb, pl, h, s.headsPerQ);
+          Value gk = arith::DivUIOp::create(pb, pl, h, s.headsPerK);
+          if (V == 1 && !ShapedType::isDynamic(K))
+            s.emitRegisterState(pb, pl, bi, h, gq, gk, K);
+          else if (!ShapedType::isDynamic(V))
+            s.emitValueRows(pb, pl, bi, h, gq, gk, V);
+          else
+            s.emitScalar(pb, pl, bi, h, gq, gk);
         });
 
     Value yTensor = bufferization::ToTensorOp::create(
-        b, loc, yType, y, /*restrict=*/true, /*writable=*/true);
+        b, loc, yType, s.y, /*restrict=*/true, /*writable=*/true);
     Value stateTensor = bufferization::ToTensorOp::create(
-        b, loc, stateType, state, /*restrict=*/true, /*writable=*/true);
+        b, loc, stateType, s.state, /*restrict=*/true, /*writable=*/true);
     rewriter.replaceOp(op, {yTensor, stateTensor});
     return success();
   }

@@ -69,11 +69,19 @@ def DenseSSMLowerScanToLoops : Pass<"densessm-lower-scan-to-loops"> {
   let summary = "Lower the kernel-level scan to loops on buffers";
   let description = [{
     Rewrites each `densessm.scan` as an `scf.parallel` over the independent
-    (batch, head) pairs around a sequential `scf.for` over time, with inner
-    loops over the state's key and value indices. The state of a
-    (batch, head) pair lives in its slice of the final-state buffer, updated
-    in place with f32 fused multiply-adds; `y_t = q_t · S_t` is an f32
-    reduction, rounded to the activation type on store.
+    (batch, head) pairs around a sequential `scf.for` over time, in one of
+    three forms chosen by what the shapes allow:
+
+    * value size 1 and a static key size K (Mamba: K = N): the state of a
+      (batch, head) pair is one `vector<K x f32>` carried in registers
+      across time; decay, input and readout are K-wide vector operations;
+    * a static value size V (retention: V = dv): each key row of the state
+      is a `vector<V x f32>` updated in place, and `y_t` accumulates the
+      rows weighted by `q_t`;
+    * otherwise scalar loops over the key and value indices.
+
+    Accumulation and state are f32 (fused multiply-adds); `y` is rounded to
+    the activation type on store.
 
     Operands are read through `bufferization.to_buffer` (read-only, fully
     dynamic layout) and the results are fresh buffers returned through
@@ -87,6 +95,7 @@ def DenseSSMLowerScanToLoops : Pass<"densessm-lower-scan-to-loops"> {
     "::mlir::memref::MemRefDialect",
     "::mlir::scf::SCFDialect",
     "::mlir::tensor::TensorDialect",
+    "::mlir::vector::VectorDialect",
   ];
 }
 
