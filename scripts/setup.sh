@@ -10,6 +10,10 @@ PACKAGES=(
   llvm-22-dev llvm-22-tools libmlir-22-dev mlir-22-tools
   # compiler and linker the project is built with
   clang-22 lld-22
+  # OpenMP runtime: the CPU code runs its parallel loops on it
+  libomp-22-dev
+  # benchmarks
+  libbenchmark-dev
 )
 
 missing=()

@@ -29,7 +29,7 @@ config.substitutions.append(("%builddocs", os.path.join(config.densessm_obj_root
 # prefix.)
 config.substitutions.append(("%mlir_runner_libs", ",".join(
     os.path.join(config.llvm_lib_dir, lib)
-    for lib in ("libmlir_c_runner_utils.so", "libmlir_runner_utils.so"))))
+    for lib in ("libmlir_c_runner_utils.so", "libmlir_runner_utils.so", "libomp.so"))))
 config.substitutions.append(("%mlir_runner", os.path.join(config.llvm_tools_dir, "mlir-runner")))
 
 llvm_config.with_system_environment(["HOME", "INCLUDE", "LIB", "TMP", "TEMP"])

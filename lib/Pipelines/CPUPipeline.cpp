@@ -6,8 +6,11 @@
 //      -> the kernel-level scan (with f32 prologues and epilogues on
 //      tensors), then the scan -> loops on buffers;
 //   2. one-shot bufferization of everything else (function boundaries with
-//      identity layouts, so a caller passes plain strided memrefs);
-//   3. linalg -> loops, scf -> cf, vector/memref/math/arith/func -> LLVM.
+//      identity layouts, so a caller passes plain strided memrefs), and
+//      deallocation of every temporary buffer;
+//   3. linalg -> loops, exp -> a vectorisable polynomial, scf.parallel ->
+//      OpenMP, scf -> cf, vector/memref/math/arith/func/omp -> LLVM. The
+//      code calls the OpenMP runtime (libomp) for its parallel loops.
 //
 //===----------------------------------------------------------------------===//
 
@@ -15,6 +18,7 @@
 
 #include "densessm/Dialect/DenseSSM/Transforms/Passes.h"
 #include "mlir/Conversion/Passes.h"
+#include "mlir/Dialect/Bufferization/Pipelines/Passes.h"
 #include "mlir/Dialect/Bufferization/Transforms/Passes.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Linalg/Passes.h"
@@ -42,16 +46,24 @@ void mlir::densessm::buildCPUPipeline(OpPassManager &pm) {
       bufferization::LayoutMapOption::IdentityLayoutMap;
   pm.addPass(bufferization::createOneShotBufferizePass(bufferize));
   pm.addPass(createCanonicalizerPass());
+  // Free every temporary buffer once its last user is done; buffers that a
+  // function returns belong to its caller.
+  bufferization::buildBufferDeallocationPipeline(pm);
 
-  // Loops, then LLVM.
+  // Loops (the parallel ones on OpenMP threads), then LLVM. Memrefs are
+  // lowered before scf -> cf: the OpenMP loop bodies sit in
+  // memref.alloca_scope regions, which must still be one block then.
   pm.addNestedPass<func::FuncOp>(createConvertLinalgToLoopsPass());
+  pm.addPass(createDenseSSMApproximateMath());
   pm.addPass(createConvertVectorToSCFPass());
-  pm.addPass(createSCFToControlFlowPass());
+  pm.addPass(createConvertSCFToOpenMPPass());
   pm.addPass(memref::createExpandStridedMetadataPass());
   pm.addPass(createLowerAffinePass());
   pm.addPass(createConvertVectorToLLVMPass());
   pm.addPass(createFinalizeMemRefToLLVMConversionPass());
+  pm.addPass(createSCFToControlFlowPass());
   pm.addPass(createConvertMathToLLVMPass());
+  pm.addPass(createConvertOpenMPToLLVMPass());
   pm.addPass(createConvertToLLVMPass());
   pm.addPass(createReconcileUnrealizedCastsPass());
 }

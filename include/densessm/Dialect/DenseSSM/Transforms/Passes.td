@@ -137,4 +137,18 @@ def DenseSSMStripAnnotations : Pass<"densessm-strip-annotations", "::mlir::Modul
   }];
 }
 
+def DenseSSMApproximateMath : Pass<"densessm-approximate-math"> {
+  let summary = "Replace f32 math.exp with a vectorisable polynomial";
+  let description = [{
+    Rewrites `math.exp` on f32 scalars and vectors with MLIR's polynomial
+    approximation (a few ulp), so that the scans' vector decays are
+    computed in vector registers rather than by one libm call per lane.
+  }];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect",
+    "::mlir::math::MathDialect",
+    "::mlir::vector::VectorDialect",
+  ];
+}
+
 #endif // DENSESSM_DIALECT_DENSESSM_TRANSFORMS_PASSES_TD
