@@ -15,6 +15,10 @@ CASES = [
     # Grouped B/C (2 groups of 2 channels), nothing optional, N = 3.
     dict(name="grouped", batch=1, length=9, channels=4, state=3, groups=2,
          softplus=False, D=False, z=False, bias=False),
+    # 37 channels: two 16-channel blocks in registers, then 5 channels one
+    # at a time.
+    dict(name="blocks", batch=2, length=6, channels=37, state=5, groups=None,
+         softplus=True, D=True, z=True, bias=True),
     # Every size unknown at compile time: the scalar loops.
     dict(name="dynamic", batch=2, length=5, channels=3, state=4, groups=None,
          softplus=True, D=True, z=True, bias=True, dynamic=True),

@@ -1,9 +1,11 @@
 //===- DenseSSMApproximateMath.cpp - --densessm-approximate-math ----------===//
 //
-// Replaces math.exp (scalar or vector, f32) with MLIR's polynomial
-// approximation, so that the scans' K-wide decays stay in vector registers
-// instead of becoming one libm call per lane. The approximation is accurate
-// to a few ulp, well inside TESTING.md's tolerances.
+// Replaces the f32 transcendental functions the lowerings use — exp, expm1,
+// log, log1p (softplus, decays, SiLU, retention's normalisation) — with
+// MLIR's polynomial approximations, so that they vectorise and stay in
+// registers instead of becoming one libm call per element. The
+// approximations are accurate to a few ulp, well inside TESTING.md's
+// tolerances. (sin and cos, used once per rotary element, stay libm calls.)
 //
 //===----------------------------------------------------------------------===//
 
@@ -26,8 +28,11 @@ struct ApproximateMathPass
     : densessm::impl::DenseSSMApproximateMathBase<ApproximateMathPass> {
   void runOnOperation() override {
     RewritePatternSet patterns(&getContext());
-    populateMathPolynomialApproximationPatterns(
-        patterns, [](StringRef name) { return name == "exp" || name == "math.exp"; });
+    populateMathPolynomialApproximationPatterns(patterns, [](StringRef name) {
+      name.consume_front("math.");
+      return name == "exp" || name == "expm1" || name == "log" ||
+             name == "log1p";
+    });
     if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
       signalPassFailure();
   }

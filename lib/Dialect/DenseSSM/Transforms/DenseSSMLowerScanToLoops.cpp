@@ -36,13 +36,18 @@ using namespace mlir::densessm;
 namespace {
 
 /// A read-only buffer view of a tensor operand, with a strided layout that
-/// is dynamic but for a unit innermost stride: compatible with the buffers
-/// bufferization assigns (slices along the last axis included), and still
-/// contiguous along the axis the vector loads read.
+/// is dynamic but for a unit innermost stride (and the axis before a
+/// trailing unit axis): compatible with the buffers bufferization assigns
+/// (slices along the last axis included), and still contiguous along the
+/// axis the vector loads read.
 Value readBuffer(OpBuilder &b, Location loc, Value tensor) {
   auto type = cast<RankedTensorType>(tensor.getType());
   SmallVector<int64_t> strides(type.getRank(), ShapedType::kDynamic);
   strides.back() = 1;
+  // A trailing unit axis ([B, L, H, 1] values, [B, H, K, 1] states) comes
+  // from expanding a tensor that is contiguous along the axis before it.
+  if (type.getRank() >= 2 && type.getShape().back() == 1)
+    strides[type.getRank() - 2] = 1;
   auto layout =
       StridedLayoutAttr::get(b.getContext(), ShapedType::kDynamic, strides);
   auto memrefType =
@@ -202,64 +207,192 @@ struct ScanLowering {
               tb, tl, key, vector::BroadcastOp::create(tb, tl, vec, input));
           Value next = math::FmaOp::create(tb, tl, a, carried[0], update);
           Value query = readVector(tb, tl, q, {bi, t, gq, zero}, vec);
+          // The readout sums K products in any order (a tree, not a chain
+          // of K dependent adds); within f32 rounding of the ordered sum.
           Value out = vector::ReductionOp::create(
               tb, tl, vector::CombiningKind::ADD,
-              arith::MulFOp::create(tb, tl, query, next));
+              arith::MulFOp::create(tb, tl, query, next),
+              arith::FastMathFlags::reassoc);
           storeY(tb, tl, out, {bi, t, h, zero});
           scf::YieldOp::create(tb, tl, ValueRange{next});
         });
     writeKeyColumn(b, loc, loop.getResult(0), state, bi, h, K);
   }
 
-  /// A static value size V: each key row S[i, :] is a vector<V x f32>
-  /// updated in place in the final-state buffer, and y_t accumulates the
-  /// rows weighted by q_t[i] (retention: V = dv).
-  void emitValueRows(OpBuilder &b, Location loc, Value bi, Value h, Value gq,
-                     Value gk, int64_t V) const {
-    auto vec = VectorType::get({V}, b.getF32Type());
+  /// V = 1, one group of q and k, and the per-token operands viewable as
+  /// [B, L, H] (Mamba-1): W independent channels h0 .. h0+W-1 advance
+  /// together, each of the K state columns a vector<W x f32> over channels,
+  /// carried in registers across time. Decays, inputs and the readout are
+  /// vertical W-wide operations; q_t and k_t are scalars broadcast per key.
+  /// `v3` and `y3` are the [B, L, H] views of v and y.
+  void emitChannelBlock(OpBuilder &b, Location loc, Value bi, Value h0,
+                        int64_t K, int64_t W, Value v3, Value y3) const {
+    auto vec = VectorType::get({W}, b.getF32Type());
     Value zero = arith::ConstantIndexOp::create(b, loc, 0);
     Value one = arith::ConstantIndexOp::create(b, loc, 1);
+    auto channel = [&](OpBuilder &cb, Location cl, int64_t c) {
+      return arith::AddIOp::create(cb, cl, h0,
+                                   arith::ConstantIndexOp::create(cb, cl, c));
+    };
+    auto index = [&](OpBuilder &cb, Location cl, int64_t i) -> Value {
+      return arith::ConstantIndexOp::create(cb, cl, i);
+    };
+    // Per key: the decay rates of the W channels (loop-invariant) and the
+    // initial state column, gathered element by element once.
+    SmallVector<Value> rates, columns;
+    for (int64_t n = 0; n < K; ++n) {
+      SmallVector<Value> rate, column;
+      for (int64_t c = 0; c < W; ++c) {
+        Value hc = channel(b, loc, c);
+        rate.push_back(elementwiseDecay
+                           ? memref::LoadOp::create(b, loc, A,
+                                                    ValueRange{hc, index(b, loc, n)})
+                                 .getResult()
+                           : memref::LoadOp::create(b, loc, A, ValueRange{hc})
+                                 .getResult());
+        column.push_back(initial ? memref::LoadOp::create(
+                                       b, loc, initial,
+                                       ValueRange{bi, hc, index(b, loc, n), zero})
+                                       .getResult()
+                                 : f32(b, loc, 0.0f));
+      }
+      rates.push_back(vector::FromElementsOp::create(b, loc, vec, rate));
+      columns.push_back(vector::FromElementsOp::create(b, loc, vec, column));
+    }
+    auto loop = scf::ForOp::create(
+        b, loc, zero, length, one, columns,
+        [&](OpBuilder &tb, Location tl, Value t, ValueRange carried) {
+          Value dtv = readVector(tb, tl, dt, {bi, t, h0}, vec);
+          Value input = readVector(tb, tl, v3, {bi, t, h0}, vec);
+          if (scale)
+            input = arith::MulFOp::create(
+                tb, tl, input, readVector(tb, tl, scale, {bi, t, h0}, vec));
+          Value keys = readVector(tb, tl, k, {bi, t, zero, zero},
+                                  VectorType::get({K}, tb.getF32Type()));
+          Value queries = readVector(tb, tl, q, {bi, t, zero, zero},
+                                     VectorType::get({K}, tb.getF32Type()));
+          Value out = arith::ConstantOp::create(
+              tb, tl, vec, DenseElementsAttr::get(vec, 0.0f));
+          SmallVector<Value> next;
+          for (int64_t n = 0; n < K; ++n) {
+            Value a = math::ExpOp::create(
+                tb, tl, arith::MulFOp::create(tb, tl, dtv, rates[n]));
+            Value key = vector::BroadcastOp::create(
+                tb, tl, vec, vector::ExtractOp::create(tb, tl, keys, n));
+            Value s = math::FmaOp::create(
+                tb, tl, a, carried[n],
+                arith::MulFOp::create(tb, tl, key, input));
+            Value query = vector::BroadcastOp::create(
+                tb, tl, vec, vector::ExtractOp::create(tb, tl, queries, n));
+            out = math::FmaOp::create(tb, tl, query, s, out);
+            next.push_back(s);
+          }
+          if (yElement != tb.getF32Type())
+            out = arith::TruncFOp::create(tb, tl, VectorType::get({W}, yElement),
+                                          out);
+          writeVector(tb, tl, out, y3, {bi, t, h0});
+          scf::YieldOp::create(tb, tl, next);
+        });
+    for (int64_t n = 0; n < K; ++n)
+      for (int64_t c = 0; c < W; ++c)
+        memref::StoreOp::create(
+            b, loc, vector::ExtractOp::create(b, loc, loop.getResult(n), c),
+            state, ValueRange{bi, channel(b, loc, c), index(b, loc, n), zero});
+  }
+
+  /// A static value size V (retention: V = dv): the value axis is cut in
+  /// W-wide chunks (W = 16 when it divides V); for each token and chunk the
+  /// key loop updates the chunk of every state row in place and accumulates
+  /// y_t's chunk in one register.
+  void emitValueChunks(OpBuilder &b, Location loc, Value bi, Value h, Value gq,
+                       Value gk, int64_t V) const {
+    int64_t W = V;
+    for (int64_t width : {16, 8, 4})
+      if (V > width && V % width == 0) {
+        W = width;
+        break;
+      }
+    auto vec = VectorType::get({W}, b.getF32Type());
+    Value zero = arith::ConstantIndexOp::create(b, loc, 0);
+    Value one = arith::ConstantIndexOp::create(b, loc, 1);
+    Value width = arith::ConstantIndexOp::create(b, loc, W);
     Value zeros = arith::ConstantOp::create(b, loc, vec,
                                             DenseElementsAttr::get(vec, 0.0f));
+    auto forChunks = [&](OpBuilder &ob, Location ol,
+                         llvm::function_ref<void(OpBuilder &, Location, Value)>
+                             body) {
+      scf::ForOp::create(ob, ol, zero, valueDim, width, ValueRange{},
+                         [&](OpBuilder &nb, Location nl, Value j, ValueRange) {
+                           body(nb, nl, j);
+                           scf::YieldOp::create(nb, nl);
+                         });
+    };
+    // S_{-1}: the initial state, or zeros.
     forRange(b, loc, keyDim, [&](OpBuilder &ib, Location il, Value i) {
-      Value s0 = initial ? readVector(ib, il, initial, {bi, h, i, zero}, vec)
-                         : zeros;
-      writeVector(ib, il, s0, state, {bi, h, i, zero});
+      forChunks(ib, il, [&](OpBuilder &jb, Location jl, Value j) {
+        Value s0 = initial ? readVector(jb, jl, initial, {bi, h, i, j}, vec)
+                           : zeros;
+        writeVector(jb, jl, s0, state, {bi, h, i, j});
+      });
     });
     forRange(b, loc, length, [&](OpBuilder &tb, Location tl, Value t) {
       Value dtv, beta;
       std::tie(dtv, beta) = tokenScalars(tb, tl, bi, t, h);
       Value headDecay =
           elementwiseDecay ? Value() : decay(tb, tl, dtv, h, Value());
-      Value values = readVector(tb, tl, v, {bi, t, h, zero}, vec);
-      auto rows = scf::ForOp::create(
-          tb, tl, zero, keyDim, one, ValueRange{zeros},
-          [&](OpBuilder &ib, Location il, Value i, ValueRange acc) {
-            Value a = headDecay ? headDecay : decay(ib, il, dtv, h, i);
-            Value key = loadF32(ib, il, k, {bi, t, gk, i});
-            if (beta)
-              key = arith::MulFOp::create(ib, il, key, beta);
-            Value row = readVector(ib, il, state, {bi, h, i, zero}, vec);
-            Value update = arith::MulFOp::create(
-                ib, il, vector::BroadcastOp::create(ib, il, vec, key), values);
-            Value next = math::FmaOp::create(
-                ib, il, vector::BroadcastOp::create(ib, il, vec, a), row,
-                update);
-            writeVector(ib, il, next, state, {bi, h, i, zero});
-            Value query = vector::BroadcastOp::create(
-                ib, il, vec, loadF32(ib, il, q, {bi, t, gq, i}));
-            scf::YieldOp::create(
-                ib, il, ValueRange{math::FmaOp::create(ib, il, query, next,
-                                                       acc[0])});
-          });
-      Value out = rows.getResult(0);
-      if (yElement != tb.getF32Type())
-        out = arith::TruncFOp::create(
-            tb, tl, VectorType::get({V}, yElement), out);
-      vector::TransferWriteOp::create(tb, tl, out, y,
-                                      ValueRange{bi, t, h, zero},
-                                      ArrayRef<bool>{true});
+      forChunks(tb, tl, [&](OpBuilder &cb, Location cl, Value j) {
+        Value values = readVector(cb, cl, v, {bi, t, h, j}, vec);
+        auto rows = scf::ForOp::create(
+            cb, cl, zero, keyDim, one, ValueRange{zeros},
+            [&](OpBuilder &ib, Location il, Value i, ValueRange acc) {
+              Value a = headDecay ? headDecay : decay(ib, il, dtv, h, i);
+              Value key = loadF32(ib, il, k, {bi, t, gk, i});
+              if (beta)
+                key = arith::MulFOp::create(ib, il, key, beta);
+              Value row = readVector(ib, il, state, {bi, h, i, j}, vec);
+              Value update = arith::MulFOp::create(
+                  ib, il, vector::BroadcastOp::create(ib, il, vec, key), values);
+              Value next = math::FmaOp::create(
+                  ib, il, vector::BroadcastOp::create(ib, il, vec, a), row,
+                  update);
+              writeVector(ib, il, next, state, {bi, h, i, j});
+              Value query = vector::BroadcastOp::create(
+                  ib, il, vec, loadF32(ib, il, q, {bi, t, gq, i}));
+              scf::YieldOp::create(
+                  ib, il,
+                  ValueRange{math::FmaOp::create(ib, il, query, next, acc[0])});
+            });
+        Value out = rows.getResult(0);
+        if (yElement != cb.getF32Type())
+          out = arith::TruncFOp::create(cb, cl, VectorType::get({W}, yElement),
+                                        out);
+        vector::TransferWriteOp::create(cb, cl, out, y,
+                                        ValueRange{bi, t, h, j},
+                                        ArrayRef<bool>{true});
+      });
     });
+  }
+
+  /// For the channel-block form: the [B, L, H] views of v and y when the
+  /// scan is Mamba-1-shaped (V = 1, a static K, one group of q and of k) and
+  /// the views are contiguous along H; none otherwise.
+  std::optional<std::pair<Value, Value>> channelViews(OpBuilder &b,
+                                                      Location loc, int64_t K,
+                                                      int64_t V) const {
+    auto qType = cast<MemRefType>(q.getType());
+    auto kType = cast<MemRefType>(k.getType());
+    if (V != 1 || ShapedType::isDynamic(K) || qType.getDimSize(2) != 1 ||
+        kType.getDimSize(2) != 1)
+      return std::nullopt;
+    SmallVector<ReassociationIndices> dropUnit{{0}, {1}, {2, 3}};
+    auto vType = cast<MemRefType>(v.getType());
+    auto yType = cast<MemRefType>(y.getType());
+    if (!memref::CollapseShapeOp::isGuaranteedCollapsible(vType, dropUnit) ||
+        !memref::CollapseShapeOp::isGuaranteedCollapsible(yType, dropUnit))
+      return std::nullopt;
+    Value v3 = memref::CollapseShapeOp::create(b, loc, v, dropUnit);
+    Value y3 = memref::CollapseShapeOp::create(b, loc, y, dropUnit);
+    return std::make_pair(v3, y3);
   }
 
   static Value f32(OpBuilder &b, Location loc, float value) {
@@ -355,8 +488,27 @@ struct LowerScan : OpRewritePattern<ScanOp> {
     int64_t K = stateType.getDimSize(2), V = stateType.getDimSize(3);
     Value zero = arith::ConstantIndexOp::create(b, loc, 0);
     Value one = arith::ConstantIndexOp::create(b, loc, 1);
+    // Mamba-1's form goes W channels at a time where it can; the channels
+    // that do not fill a block, and every other form, go one (b, h) pair at
+    // a time.
+    Value firstSingle = zero;
+    if (std::optional<std::pair<Value, Value>> views =
+            s.channelViews(b, loc, K, V)) {
+      constexpr int64_t W = 16;
+      Value width = arith::ConstantIndexOp::create(b, loc, W);
+      Value blocks = arith::DivUIOp::create(b, loc, heads, width);
+      firstSingle = arith::MulIOp::create(b, loc, blocks, width);
+      scf::ParallelOp::create(
+          b, loc, ValueRange{zero, zero}, ValueRange{batch, blocks},
+          ValueRange{one, one},
+          [&](OpBuilder &pb, Location pl, ValueRange bc) {
+            Value h0 = arith::MulIOp::create(pb, pl, bc[1], width);
+            s.emitChannelBlock(pb, pl, bc[0], h0, K, W, views->first,
+                               views->second);
+          });
+    }
     scf::ParallelOp::create(
-        b, loc, ValueRange{zero, zero}, ValueRange{batch, heads},
+        b, loc, ValueRange{zero, firstSingle}, ValueRange{batch, heads},
         ValueRange{one, one}, [&](OpBuilder &pb, Location pl, ValueRange bh) {
           Value bi = bh[0], h = bh[1];
           Value gq = arith::DivUIOp::create(pb, pl, h, s.headsPerQ);
@@ -364,7 +516,7 @@ struct LowerScan : OpRewritePattern<ScanOp> {
           if (V == 1 && !ShapedType::isDynamic(K))
             s.emitRegisterState(pb, pl, bi, h, gq, gk, K);
           else if (!ShapedType::isDynamic(V))
-            s.emitValueRows(pb, pl, bi, h, gq, gk, V);
+            s.emitValueChunks(pb, pl, bi, h, gq, gk, V);
           else
             s.emitScalar(pb, pl, bi, h, gq, gk);
         });

@@ -72,12 +72,18 @@ def DenseSSMLowerScanToLoops : Pass<"densessm-lower-scan-to-loops"> {
     (batch, head) pairs around a sequential `scf.for` over time, in one of
     three forms chosen by what the shapes allow:
 
-    * value size 1 and a static key size K (Mamba: K = N): the state of a
-      (batch, head) pair is one `vector<K x f32>` carried in registers
-      across time; decay, input and readout are K-wide vector operations;
-    * a static value size V (retention: V = dv): each key row of the state
-      is a `vector<V x f32>` updated in place, and `y_t` accumulates the
-      rows weighted by `q_t`;
+    * Mamba-1's form (value size 1, a static key size K = N, one group of
+      q and k): 16 channels advance together, each of the K state columns
+      a `vector<16 x f32>` over channels carried in registers across time,
+      so that decays, inputs and the readout are vertical vector operations
+      on contiguous channel data; the channels that do not fill a block
+      take the next form;
+    * value size 1 and a static key size K: the state of a (batch, head)
+      pair is one `vector<K x f32>` carried in registers across time;
+    * a static value size V (retention: V = dv): the value axis is cut in
+      16-wide chunks (or 8, 4, or V itself); per token and chunk, the key
+      loop updates that chunk of every state row in place and accumulates
+      `y_t`'s chunk in one vector register;
     * otherwise scalar loops over the key and value indices.
 
     Accumulation and state are f32 (fused multiply-adds); `y` is rounded to
@@ -138,11 +144,12 @@ def DenseSSMStripAnnotations : Pass<"densessm-strip-annotations", "::mlir::Modul
 }
 
 def DenseSSMApproximateMath : Pass<"densessm-approximate-math"> {
-  let summary = "Replace f32 math.exp with a vectorisable polynomial";
+  let summary = "Replace f32 exp, expm1, log, log1p with vectorisable polynomials";
   let description = [{
-    Rewrites `math.exp` on f32 scalars and vectors with MLIR's polynomial
-    approximation (a few ulp), so that the scans' vector decays are
-    computed in vector registers rather than by one libm call per lane.
+    Rewrites `math.exp`, `math.expm1`, `math.log` and `math.log1p` on f32
+    scalars and vectors with MLIR's polynomial approximations (a few ulp),
+    so that the scans' decays, softplus and SiLU are computed in vector
+    registers rather than by one libm call per element.
   }];
   let dependentDialects = [
     "::mlir::arith::ArithDialect",
