@@ -60,7 +60,8 @@ struct SelectiveScanInputs {
 
   SelectiveScanInputs(int64_t b, int64_t l, int64_t d, int64_t n)
       : batch(b), length(l), channels(d), state(n),
-        u(filled<3>({b, l, d}, -1, 1, 1)), delta(filled<3>({b, l, d}, -1, 1, 2)),
+        u(filled<3>({b, l, d}, -1, 1, 1)),
+        delta(filled<3>({b, l, d}, -1, 1, 2)),
         B(filled<3>({b, l, n}, -1, 1, 3)), C(filled<3>({b, l, n}, -1, 1, 4)),
         z(filled<3>({b, l, d}, -1, 1, 5)), A(filled<2>({d, n}, -2, -0.1f, 6)),
         D(filled<1>({d}, -1, 1, 7)), bias(filled<1>({d}, -0.5f, 0.5f, 8)) {}
@@ -72,9 +73,9 @@ struct SelectiveScanInputs {
                    4.0 * batch * channels * state;
     s.counters["updates/s"] = benchmark::Counter(
         updates, benchmark::Counter::kIsIterationInvariantRate);
-    s.counters["bytes/s"] = benchmark::Counter(
-        bytes, benchmark::Counter::kIsIterationInvariantRate,
-        benchmark::Counter::kIs1000);
+    s.counters["bytes/s"] =
+        benchmark::Counter(bytes, benchmark::Counter::kIsIterationInvariantRate,
+                           benchmark::Counter::kIs1000);
   }
 };
 
@@ -100,10 +101,10 @@ void selectiveScanNaive(benchmark::State &s) {
   Tensor<3> state({in.batch, in.channels, in.state});
   for (auto _ : s) {
     naiveSelectiveScan(in.batch, in.length, in.channels, in.state,
-                       in.u.data.data(), in.delta.data.data(),
-                       in.A.data.data(), in.B.data.data(), in.C.data.data(),
-                       in.D.data.data(), in.z.data.data(),
-                       in.bias.data.data(), y.data.data(), state.data.data());
+                       in.u.data.data(), in.delta.data.data(), in.A.data.data(),
+                       in.B.data.data(), in.C.data.data(), in.D.data.data(),
+                       in.z.data.data(), in.bias.data.data(), y.data.data(),
+                       state.data.data());
     benchmark::DoNotOptimize(y.data.data());
   }
   in.report(s);
@@ -129,9 +130,9 @@ struct RetentionInputs {
                    4.0 * batch * heads * keyDim * valueDim;
     s.counters["updates/s"] = benchmark::Counter(
         updates, benchmark::Counter::kIsIterationInvariantRate);
-    s.counters["bytes/s"] = benchmark::Counter(
-        bytes, benchmark::Counter::kIsIterationInvariantRate,
-        benchmark::Counter::kIs1000);
+    s.counters["bytes/s"] =
+        benchmark::Counter(bytes, benchmark::Counter::kIsIterationInvariantRate,
+                           benchmark::Counter::kIs1000);
   }
 };
 

@@ -6,11 +6,13 @@
 
 using namespace densessm::bench;
 
-void densessm::bench::naiveSelectiveScan(
-    int64_t batch, int64_t length, int64_t channels, int64_t stateSize,
-    const float *u, const float *delta, const float *A, const float *B,
-    const float *C, const float *D, const float *z, const float *bias,
-    float *y, float *state) {
+void densessm::bench::naiveSelectiveScan(int64_t batch, int64_t length,
+                                         int64_t channels, int64_t stateSize,
+                                         const float *u, const float *delta,
+                                         const float *A, const float *B,
+                                         const float *C, const float *D,
+                                         const float *z, const float *bias,
+                                         float *y, float *state) {
   for (int64_t b = 0; b < batch; ++b) {
     float *s = state + b * channels * stateSize;
     for (int64_t i = 0; i < channels * stateSize; ++i)
@@ -48,10 +50,12 @@ void densessm::bench::naiveRetention(int64_t batch, int64_t length,
         S[i] = 0.0f;
       float gamma = decay[h], c = 0.0f;
       for (int64_t t = 0; t < length; ++t) {
-        // c_t = γ c_{t-1} + 1; S_t = S_{t-1} γ sqrt(c_{t-1}/c_t) + kᵀv/sqrt(c_t).
+        // c_t = γ c_{t-1} + 1; S_t = S_{t-1} γ sqrt(c_{t-1}/c_t) +
+        // kᵀv/sqrt(c_t).
         float previous = c;
         c = gamma * c + 1.0f;
-        float keep = gamma * std::sqrt(previous / c), scale = 1.0f / std::sqrt(c);
+        float keep = gamma * std::sqrt(previous / c),
+              scale = 1.0f / std::sqrt(c);
         int64_t row = ((b * length + t) * heads + h);
         const float *qt = q + row * keyDim, *kt = k + row * keyDim;
         const float *vt = v + row * valueDim;

@@ -1,4 +1,5 @@
-//===- NaiveScans.h - the naive scalar loops benchmarks compare to -*- C++ -*-===//
+//===- NaiveScans.h - the naive scalar loops benchmarks compare to -*- C++
+//-*-===//
 //
 // The selective scan and retention written as the plain single-threaded
 // scalar loops a first implementation would be: the baseline the compiled

@@ -384,43 +384,52 @@ def DenseSSM_ScanOp : DenseSSM_Op<"scan", [Pure, AttrSizedOperandSegments]> {
   let summary = "the kernel-level diagonal gated linear recurrence";
   let description = [{
     The one scan every model-level op lowers to (DESIGN.md, "The dialect, in
-    two levels"). Per batch entry `b` and head `h`, over the key index `i`
-    and the value index `j`:
+    two levels"), with its input computation and epilogue fused in as
+    operands so that a lowering computes them in registers. Per batch entry
+    `b` and head `h`, over the key index `i` and the value index `j`:
 
     ```
-    S_t[h,i,j] = exp(dt_t[h] · A[h,i]) · S_{t-1}[h,i,j]
-               + input_scale_t[h] · k_t[gk(h),i] · v_t[h,j]
-    y_t[h,j]   = Σ_i q_t[gq(h),i] · S_t[h,i,j]
+    δ_t[h]     = softplus?(dt_t[h] + dt_bias[h])
+    β_t[h]     = input_scale_t[h] · (δ_t[h] if dt_scales_input)
+    S_t[h,i,j] = exp(δ_t[h] · A[h,i]) · S_{t-1}[h,i,j] + β_t[h] · k_t[gk(h),i] · v_t[h,j]
+    y_t[h,j]   = (Σ_i q_t[gq(h),i] · S_t[h,i,j] + skip[h] · v_t[h,j]) · SiLU(gate_t[h,j])
     ```
 
-    The decay is per state element when `A` is `[H, K]` (Mamba: `dt` is
-    the softplus'd Δ) and per head when `A` is `[H]` (retention: `A = 1`
+    Absent parts drop out: no `dt_bias` adds nothing, `softplus` applies
+    only with `dt_softplus` (passing `x > 20` through, as PyTorch does), a
+    missing `input_scale` is 1, a missing `skip` adds nothing and a missing
+    `gate` multiplies by 1. The decay is per state element when `A` is
+    `[H, K]` (Mamba) and per head when `A` is `[H]` (retention: `A = 1`
     and `dt` the log of the per-token decay). `q` and `k` may be grouped:
-    head `h` reads group `g(h) = h / (H / G)`. `input_scale` is 1 when
-    absent, `S_{-1}` zeros when `initial_state` is absent. Accumulation and
-    state are f32.
+    head `h` reads group `g(h) = h / (H / G)`. `S_{-1}` is `initial_state`,
+    or zeros. Accumulation and state are f32.
 
     | operand | shape | element type |
     | --- | --- | --- |
     | `q` | `[B, L, Gq, K]` | activation type `T` |
     | `k` | `[B, L, Gk, K]` | `T` |
-    | `v` | `[B, L, H, V]` | `T` |
-    | `dt`, `input_scale` | `[B, L, H]` | f32 |
+    | `v`, `gate` | `[B, L, H, V]` | `T` |
+    | `dt` | `[B, L, H]` | f32 or `T` |
+    | `input_scale` | `[B, L, H]` | f32 |
     | `A` | `[H, K]` or `[H]` | f32 |
+    | `dt_bias`, `skip` | `[H]` | f32 or `T` |
     | `initial_state` | `[B, H, K, V]` | f32 |
 
     Results: `y` `[B, L, H, V]` of type `T`, the final state
     `[B, H, K, V]` in f32.
 
     Mamba-1 maps `H = d_inner`, `K = N`, `V = 1`, `q = C`, `k = B`,
-    `v = u`, `input_scale = dt`; retention maps heads to heads,
+    `v = u`, `dt = Δ` with `dt_bias`, `dt_softplus` and `dt_scales_input`,
+    `skip = D`, `gate = z`; retention maps heads to heads, with
     `input_scale = 1/sqrt(c_t)` and `dt = log(γ·sqrt(c_{t-1}/c_t))`.
 
     ```mlir
-    %y, %s = densessm.scan %q, %k, %v, %dt, %A input_scale(%dt)
-               : tensor<1x8x1x16xf32>, tensor<1x8x1x16xf32>, tensor<1x8x32x1xf32>,
-                 tensor<1x8x32xf32>, tensor<32x16xf32>, tensor<1x8x32xf32>
-               -> tensor<1x8x32x1xf32>, tensor<1x32x16x1xf32>
+    %y, %s = densessm.scan %q, %k, %v, %dt, %A dt_bias(%bias) skip(%D)
+               gate(%z) {dt_softplus, dt_scales_input}
+             : tensor<1x8x1x16xf32>, tensor<1x8x1x16xf32>, tensor<1x8x32x1xf32>,
+               tensor<1x8x32xf32>, tensor<32x16xf32>, tensor<32xf32>,
+               tensor<32xf32>, tensor<1x8x32x1xf32>
+             -> tensor<1x8x32x1xf32>, tensor<1x32x16x1xf32>
     ```
   }];
   let arguments = (ins
@@ -429,13 +438,21 @@ def DenseSSM_ScanOp : DenseSSM_Op<"scan", [Pure, AttrSizedOperandSegments]> {
     AnyRankedTensor:$v,
     AnyRankedTensor:$dt,
     AnyRankedTensor:$A,
+    Optional<AnyRankedTensor>:$dt_bias,
     Optional<AnyRankedTensor>:$input_scale,
-    Optional<AnyRankedTensor>:$initial_state
+    Optional<AnyRankedTensor>:$skip,
+    Optional<AnyRankedTensor>:$gate,
+    Optional<AnyRankedTensor>:$initial_state,
+    UnitAttr:$dt_softplus,
+    UnitAttr:$dt_scales_input
   );
   let results = (outs AnyRankedTensor:$y, AnyRankedTensor:$final_state);
   let assemblyFormat = [{
     $q `,` $k `,` $v `,` $dt `,` $A
+    (`dt_bias` `(` $dt_bias^ `)`)?
     (`input_scale` `(` $input_scale^ `)`)?
+    (`skip` `(` $skip^ `)`)?
+    (`gate` `(` $gate^ `)`)?
     (`initial_state` `(` $initial_state^ `)`)?
     attr-dict `:` type(operands) `->` type(results)
   }];

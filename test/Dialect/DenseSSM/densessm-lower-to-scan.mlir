@@ -1,27 +1,23 @@
 // --densessm-lower-to-scan: model-level scans become the kernel-level scan
-// between elementwise prologues and epilogues.
+// (Mamba's parts fused into it, retention's decay computed by a prologue).
 // RUN: densessm-opt %s -densessm-lower-to-scan -split-input-file | FileCheck %s
 
-// Mamba: dt = softplus(delta + bias) in f32; C and B become one-group queries
-// and keys, u the values (V = 1); then y = (y + D u) SiLU(z).
-// CHECK-DAG: #[[ID:.*]] = affine_map<(d0, d1, d2) -> (d0, d1, d2)>
-// CHECK-DAG: #[[CH:.*]] = affine_map<(d0, d1, d2) -> (d2)>
+// Mamba: C and B become one-group queries and keys, u the values (V = 1)
+// and z the gate; Δ's bias and softplus, the D skip and the z gate are the
+// scan's fused operands, so no prologue or epilogue is materialised.
 // CHECK-LABEL: func.func @selective_scan
 // CHECK-SAME: (%[[U:.*]]: tensor<2x8x32xf32>, %[[DT:.*]]: tensor<2x8x32xf32>, %[[A:.*]]: tensor<32x16xf32>, %[[B:.*]]: tensor<2x8x16xf32>, %[[C:.*]]: tensor<2x8x16xf32>, %[[D:.*]]: tensor<32xf32>, %[[Z:.*]]: tensor<2x8x32xf32>, %[[BIAS:.*]]: tensor<32xf32>, %[[S0:.*]]: tensor<2x32x16xf32>)
-// CHECK: %[[DELTA:.*]] = linalg.generic {indexing_maps = [#[[ID]], #[[CH]], #[[ID]]], {{.*}} ins(%[[DT]], %[[BIAS]] :
-// CHECK:   arith.addf
-// CHECK:   math.log1p
-// CHECK:   arith.select
+// CHECK-NOT: linalg.generic
 // CHECK: %[[Q:.*]] = tensor.expand_shape %[[C]] {{\[}}[0], [1], [2, 3]] output_shape [2, 8, 1, 16]
 // CHECK: %[[K:.*]] = tensor.expand_shape %[[B]] {{\[}}[0], [1], [2, 3]] output_shape [2, 8, 1, 16]
 // CHECK: %[[V:.*]] = tensor.expand_shape %[[U]] {{\[}}[0], [1], [2, 3]] output_shape [2, 8, 32, 1]
+// CHECK: %[[G:.*]] = tensor.expand_shape %[[Z]] {{\[}}[0], [1], [2, 3]] output_shape [2, 8, 32, 1]
 // CHECK: %[[INIT:.*]] = tensor.expand_shape %[[S0]] {{\[}}[0], [1], [2, 3]] output_shape [2, 32, 16, 1]
-// CHECK: %[[Y:.*]], %[[S:.*]] = densessm.scan %[[Q]], %[[K]], %[[V]], %[[DELTA]], %[[A]] input_scale(%[[DELTA]]) initial_state(%[[INIT]])
+// CHECK: %[[Y:.*]], %[[S:.*]] = densessm.scan %[[Q]], %[[K]], %[[V]], %[[DT]], %[[A]] dt_bias(%[[BIAS]]) skip(%[[D]]) gate(%[[G]]) initial_state(%[[INIT]]) {dt_scales_input, dt_softplus}
 // CHECK: %[[Y3:.*]] = tensor.collapse_shape %[[Y]]
 // CHECK: %[[S3:.*]] = tensor.collapse_shape %[[S]]
-// CHECK: %[[OUT:.*]] = linalg.generic {{.*}} ins(%[[Y3]], %[[D]], %[[U]], %[[Z]] :
-// CHECK:   math.exp
-// CHECK: return %[[OUT]], %[[S3]]
+// CHECK-NOT: linalg.generic
+// CHECK: return %[[Y3]], %[[S3]]
 func.func @selective_scan(%u: tensor<2x8x32xf32>, %dt: tensor<2x8x32xf32>,
     %A: tensor<32x16xf32>, %B: tensor<2x8x16xf32>, %C: tensor<2x8x16xf32>,
     %D: tensor<32xf32>, %z: tensor<2x8x32xf32>, %bias: tensor<32xf32>,
@@ -37,17 +33,14 @@ func.func @selective_scan(%u: tensor<2x8x32xf32>, %dt: tensor<2x8x32xf32>,
 
 // -----
 
-// No softplus, no bias, no D, no z: dt is delta in f32 and there is no
-// epilogue; grouped B/C pass through; bf16 A becomes f32.
+// No softplus, no bias, no D, no z: Δ passes as it is (bf16), grouped B/C
+// pass through, and only the bf16 A is widened to f32.
 // CHECK-LABEL: func.func @selective_scan_minimal
-// CHECK: %[[DELTA:.*]] = linalg.generic
-// CHECK-NOT: math.log1p
-// CHECK: arith.extf
 // CHECK: %[[A32:.*]] = linalg.generic
-// CHECK: %[[Y:.*]], %{{.*}} = densessm.scan %arg4, %arg3, %{{.*}}, %[[DELTA]], %[[A32]] input_scale(%[[DELTA]]) :
-// CHECK-SAME: tensor<1x?x2x8xbf16>, tensor<1x?x2x8xbf16>, tensor<1x?x64x1xbf16>, tensor<1x?x64xf32>, tensor<64x8xf32>, tensor<1x?x64xf32>
+// CHECK: arith.extf
+// CHECK: %[[Y:.*]], %{{.*}} = densessm.scan %arg4, %arg3, %{{.*}}, %arg1, %[[A32]] {dt_scales_input} :
+// CHECK-SAME: tensor<1x?x2x8xbf16>, tensor<1x?x2x8xbf16>, tensor<1x?x64x1xbf16>, tensor<1x?x64xbf16>, tensor<64x8xf32>
 // CHECK: %[[YC:.*]] = tensor.collapse_shape %[[Y]]
-// CHECK-NOT: linalg.generic
 // CHECK: return %[[YC]]
 func.func @selective_scan_minimal(%u: tensor<1x?x64xbf16>, %dt: tensor<1x?x64xbf16>,
     %A: tensor<64x8xbf16>, %B: tensor<1x?x2x8xbf16>, %C: tensor<1x?x2x8xbf16>)

@@ -527,10 +527,21 @@ func.func @scan_A_rank(%q: tensor<1x8x1x16xf32>, %k: tensor<1x8x1x16xf32>, %v: t
 // -----
 
 func.func @scan_dt_type(%q: tensor<1x8x1x16xf16>, %k: tensor<1x8x1x16xf16>, %v: tensor<1x8x32x1xf16>,
-    %dt: tensor<1x8x32xf16>, %A: tensor<32x16xf32>) {
-  // expected-error @+1 {{operand 'dt' element type must be f32, found 'f16'}}
+    %dt: tensor<1x8x32xbf16>, %A: tensor<32x16xf32>) {
+  // expected-error @+1 {{operand 'dt' element type must be f32 or the activation type 'f16', found 'bf16'}}
   %y, %s = densessm.scan %q, %k, %v, %dt, %A
-           : tensor<1x8x1x16xf16>, tensor<1x8x1x16xf16>, tensor<1x8x32x1xf16>, tensor<1x8x32xf16>, tensor<32x16xf32>
+           : tensor<1x8x1x16xf16>, tensor<1x8x1x16xf16>, tensor<1x8x32x1xf16>, tensor<1x8x32xbf16>, tensor<32x16xf32>
            -> tensor<1x8x32x1xf16>, tensor<1x32x16x1xf32>
+  return
+}
+
+// -----
+
+func.func @scan_gate_shape(%q: tensor<1x8x1x16xf32>, %k: tensor<1x8x1x16xf32>, %v: tensor<1x8x32x1xf32>,
+    %dt: tensor<1x8x32xf32>, %A: tensor<32x16xf32>, %z: tensor<1x8x32x2xf32>) {
+  // expected-error @+1 {{operand 'gate' dim 3 (value_dim) must be 1 to match operand 'v' dim 3, found 2}}
+  %y, %s = densessm.scan %q, %k, %v, %dt, %A gate(%z)
+           : tensor<1x8x1x16xf32>, tensor<1x8x1x16xf32>, tensor<1x8x32x1xf32>, tensor<1x8x32xf32>, tensor<32x16xf32>, tensor<1x8x32x2xf32>
+           -> tensor<1x8x32x1xf32>, tensor<1x32x16x1xf32>
   return
 }

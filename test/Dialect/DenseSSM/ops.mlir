@@ -135,19 +135,23 @@ func.func @step(%x: tensor<1x1x32xf32>, %w: tensor<32x4xf32>, %win: tensor<1x32x
 // The kernel-level scan: per-element decay (Mamba's mapping) and per-head
 // decay with grouped keys (retention's).
 // CHECK-LABEL: func.func @scan
-// CHECK: densessm.scan %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}} input_scale(%{{.*}}) initial_state(%{{.*}}) : tensor<1x8x1x16xf32>, tensor<1x8x1x16xf32>, tensor<1x8x32x1xf32>, tensor<1x8x32xf32>, tensor<32x16xf32>, tensor<1x8x32xf32>, tensor<1x32x16x1xf32> -> tensor<1x8x32x1xf32>, tensor<1x32x16x1xf32>
-// CHECK: densessm.scan %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}} : tensor<2x8x4x8xbf16>, tensor<2x8x2x8xbf16>, tensor<2x8x4x16xbf16>, tensor<2x8x4xf32>, tensor<4xf32> -> tensor<2x8x4x16xbf16>, tensor<2x4x8x16xf32>
+// CHECK: densessm.scan %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}} dt_bias(%{{.*}}) skip(%{{.*}}) gate(%{{.*}}) initial_state(%{{.*}}) {dt_scales_input, dt_softplus} : tensor<1x8x1x16xf32>, tensor<1x8x1x16xf32>, tensor<1x8x32x1xf32>, tensor<1x8x32xf32>, tensor<32x16xf32>, tensor<32xf32>, tensor<32xf32>, tensor<1x8x32x1xf32>, tensor<1x32x16x1xf32> -> tensor<1x8x32x1xf32>, tensor<1x32x16x1xf32>
+// CHECK: densessm.scan %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}} input_scale(%{{.*}}) : tensor<2x8x4x8xbf16>, tensor<2x8x2x8xbf16>, tensor<2x8x4x16xbf16>, tensor<2x8x4xf32>, tensor<4xf32>, tensor<2x8x4xf32> -> tensor<2x8x4x16xbf16>, tensor<2x4x8x16xf32>
 func.func @scan(%q: tensor<1x8x1x16xf32>, %k: tensor<1x8x1x16xf32>, %v: tensor<1x8x32x1xf32>,
     %dt: tensor<1x8x32xf32>, %A: tensor<32x16xf32>, %s0: tensor<1x32x16x1xf32>,
+    %bias: tensor<32xf32>, %D: tensor<32xf32>, %z: tensor<1x8x32x1xf32>,
     %qh: tensor<2x8x4x8xbf16>, %kh: tensor<2x8x2x8xbf16>, %vh: tensor<2x8x4x16xbf16>,
-    %ldecay: tensor<2x8x4xf32>, %one: tensor<4xf32>) -> (tensor<1x8x32x1xf32>, tensor<2x8x4x16xbf16>) {
-  %y, %s = densessm.scan %q, %k, %v, %dt, %A input_scale(%dt) initial_state(%s0)
+    %ldecay: tensor<2x8x4xf32>, %one: tensor<4xf32>, %scale: tensor<2x8x4xf32>)
+    -> (tensor<1x8x32x1xf32>, tensor<2x8x4x16xbf16>) {
+  %y, %s = densessm.scan %q, %k, %v, %dt, %A dt_bias(%bias) skip(%D) gate(%z) initial_state(%s0)
+             {dt_softplus, dt_scales_input}
            : tensor<1x8x1x16xf32>, tensor<1x8x1x16xf32>, tensor<1x8x32x1xf32>,
-             tensor<1x8x32xf32>, tensor<32x16xf32>, tensor<1x8x32xf32>, tensor<1x32x16x1xf32>
+             tensor<1x8x32xf32>, tensor<32x16xf32>, tensor<32xf32>, tensor<32xf32>,
+             tensor<1x8x32x1xf32>, tensor<1x32x16x1xf32>
            -> tensor<1x8x32x1xf32>, tensor<1x32x16x1xf32>
-  %o, %S = densessm.scan %qh, %kh, %vh, %ldecay, %one
+  %o, %S = densessm.scan %qh, %kh, %vh, %ldecay, %one input_scale(%scale)
            : tensor<2x8x4x8xbf16>, tensor<2x8x2x8xbf16>, tensor<2x8x4x16xbf16>,
-             tensor<2x8x4xf32>, tensor<4xf32>
+             tensor<2x8x4xf32>, tensor<4xf32>, tensor<2x8x4xf32>
            -> tensor<2x8x4x16xbf16>, tensor<2x4x8x16xf32>
   return %y, %o : tensor<1x8x32x1xf32>, tensor<2x8x4x16xbf16>
 }

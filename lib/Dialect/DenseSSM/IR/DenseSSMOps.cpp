@@ -387,7 +387,7 @@ LogicalResult ScanOp::verify() {
            {"batch", "length", "k_groups", "key_dim"}, kAct);
   checkGroupsDivide(c, "k", "k_groups", "heads", "operand 'v'");
   c.tensor(operand("dt"), getDt().getType(), {"batch", "length", "heads"},
-           kF32);
+           kParam);
   int64_t aRank = getA().getType().getRank();
   if (c.ok() && aRank != 1 && aRank != 2)
     return c.fail() << "operand 'A' must have rank 2 [heads, key_dim] (decay "
@@ -398,9 +398,16 @@ LogicalResult ScanOp::verify() {
   if (aRank == 2)
     aDims.push_back("key_dim");
   c.tensor(operand("A"), getA().getType(), aDims, kF32);
+  if (Value bias = getDtBias())
+    c.tensor(operand("dt_bias"), bias.getType(), {"heads"}, kParam);
   if (Value scale = getInputScale())
     c.tensor(operand("input_scale"), scale.getType(),
              {"batch", "length", "heads"}, kF32);
+  if (Value skip = getSkip())
+    c.tensor(operand("skip"), skip.getType(), {"heads"}, kParam);
+  if (Value gate = getGate())
+    c.tensor(operand("gate"), gate.getType(),
+             {"batch", "length", "heads", "value_dim"}, kAct);
   if (Value s0 = getInitialState())
     c.tensor(operand("initial_state"), s0.getType(),
              {"batch", "heads", "key_dim", "value_dim"}, kF32);

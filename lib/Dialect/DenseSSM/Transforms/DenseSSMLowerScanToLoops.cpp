@@ -15,6 +15,8 @@
 #include "densessm/Dialect/DenseSSM/IR/DenseSSMOps.h"
 #include "densessm/Dialect/DenseSSM/Transforms/Passes.h"
 
+#include "TensorBuilders.h"
+
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Bufferization/IR/Bufferization.h"
 #include "mlir/Dialect/Math/IR/Math.h"
@@ -87,15 +89,20 @@ void forRange(OpBuilder &b, Location loc, Value upper,
                      });
 }
 
+/// [B, L, H] views of the [B, L, H, 1] value, output and gate buffers.
+struct ChannelViews {
+  Value v, y, gate;
+};
+
 /// The buffers and sizes of one scan, and the emitters of its loop nests.
 /// Every emitter runs inside the parallel loop over (batch, head) and
 /// handles one (b, h) pair.
 struct ScanLowering {
   ScanOp op;
-  Value q, k, v, dt, A, scale, initial, y, state;
+  Value q, k, v, dt, A, dtBias, scale, skip, gate, initial, y, state;
   Value length, keyDim, valueDim, headsPerQ, headsPerK;
   Type yElement;
-  bool elementwiseDecay;
+  bool elementwiseDecay, softplusOn, scalesInput;
 
   /// The decay of head h at one token for key index i (per-element decay)
   /// or for the whole head (i null).
@@ -105,15 +112,36 @@ struct ScanLowering {
     return math::ExpOp::create(b, loc, arith::MulFOp::create(b, loc, dtv, a));
   }
 
-  /// dt and the input scale β of (b, t, h); β is null when absent.
+  /// δ_t[h] = softplus?(dt + dt_bias) and the input scale β_t[h] of
+  /// (b, t, h); β is null when it is 1.
   std::pair<Value, Value> tokenScalars(OpBuilder &b, Location loc, Value bi,
                                        Value t, Value h) const {
-    Value dtv = memref::LoadOp::create(b, loc, dt, ValueRange{bi, t, h});
+    Value delta = loadF32(b, loc, dt, {bi, t, h});
+    if (dtBias)
+      delta =
+          arith::AddFOp::create(b, loc, delta, loadF32(b, loc, dtBias, {h}));
+    if (softplusOn)
+      delta = softplus(b, loc, delta);
     Value beta =
         scale ? memref::LoadOp::create(b, loc, scale, ValueRange{bi, t, h})
                     .getResult()
               : Value();
-    return {dtv, beta};
+    if (scalesInput)
+      beta =
+          beta ? arith::MulFOp::create(b, loc, beta, delta).getResult() : delta;
+    return {delta, beta};
+  }
+
+  /// The epilogue of one output element at (b, t, h, j): (acc + skip[h] ·
+  /// v) · SiLU(gate).
+  Value epilogue(OpBuilder &b, Location loc, Value acc, ValueRange at) const {
+    if (skip)
+      acc = math::FmaOp::create(b, loc, loadF32(b, loc, skip, {at[2]}),
+                                loadF32(b, loc, v, at), acc);
+    if (gate)
+      acc = arith::MulFOp::create(b, loc, acc,
+                                  silu(b, loc, loadF32(b, loc, gate, at)));
+    return acc;
   }
 
   /// Scalar loops: any sizes, the state in the final-state buffer.
@@ -146,8 +174,8 @@ struct ScanLowering {
         forRange(ib, il, valueDim, [&](OpBuilder &jb, Location jl, Value j) {
           SmallVector<Value> at{bi, h, i, j};
           Value previous = memref::LoadOp::create(jb, jl, state, at);
-          Value input = arith::MulFOp::create(jb, jl, key,
-                                              loadF32(jb, jl, v, {bi, t, h, j}));
+          Value input = arith::MulFOp::create(
+              jb, jl, key, loadF32(jb, jl, v, {bi, t, h, j}));
           memref::StoreOp::create(
               jb, jl, math::FmaOp::create(jb, jl, a, previous, input), state,
               at);
@@ -165,7 +193,8 @@ struct ScanLowering {
                   ib, il,
                   ValueRange{math::FmaOp::create(ib, il, query, s, acc[0])});
             });
-        storeY(jb, jl, sum.getResult(0), {bi, t, h, j});
+        storeY(jb, jl, epilogue(jb, jl, sum.getResult(0), {bi, t, h, j}),
+               {bi, t, h, j});
       });
     });
   }
@@ -182,14 +211,13 @@ struct ScanLowering {
                        : Value(arith::ConstantOp::create(
                              b, loc, vec, DenseElementsAttr::get(vec, 0.0f)));
     // The decay rates of this head, loaded once.
-    Value rates = elementwiseDecay
-                      ? readVector(b, loc, A, {h, zero}, vec)
-                      : Value();
+    Value rates =
+        elementwiseDecay ? readVector(b, loc, A, {h, zero}, vec) : Value();
     auto loop = scf::ForOp::create(
         b, loc, zero, length, one, ValueRange{s0},
         [&](OpBuilder &tb, Location tl, Value t, ValueRange carried) {
           Value dtv, beta;
-      std::tie(dtv, beta) = tokenScalars(tb, tl, bi, t, h);
+          std::tie(dtv, beta) = tokenScalars(tb, tl, bi, t, h);
           Value a = elementwiseDecay
                         ? Value(math::ExpOp::create(
                               tb, tl,
@@ -213,7 +241,8 @@ struct ScanLowering {
               tb, tl, vector::CombiningKind::ADD,
               arith::MulFOp::create(tb, tl, query, next),
               arith::FastMathFlags::reassoc);
-          storeY(tb, tl, out, {bi, t, h, zero});
+          storeY(tb, tl, epilogue(tb, tl, out, {bi, t, h, zero}),
+                 {bi, t, h, zero});
           scf::YieldOp::create(tb, tl, ValueRange{next});
         });
     writeKeyColumn(b, loc, loop.getResult(0), state, bi, h, K);
@@ -224,9 +253,9 @@ struct ScanLowering {
   /// together, each of the K state columns a vector<W x f32> over channels,
   /// carried in registers across time. Decays, inputs and the readout are
   /// vertical W-wide operations; q_t and k_t are scalars broadcast per key.
-  /// `v3` and `y3` are the [B, L, H] views of v and y.
+  /// `views` are the [B, L, H] views of v, y and the gate (if any).
   void emitChannelBlock(OpBuilder &b, Location loc, Value bi, Value h0,
-                        int64_t K, int64_t W, Value v3, Value y3) const {
+                        int64_t K, int64_t W, const ChannelViews &views) const {
     auto vec = VectorType::get({W}, b.getF32Type());
     Value zero = arith::ConstantIndexOp::create(b, loc, 0);
     Value one = arith::ConstantIndexOp::create(b, loc, 1);
@@ -245,28 +274,38 @@ struct ScanLowering {
       for (int64_t c = 0; c < W; ++c) {
         Value hc = channel(b, loc, c);
         rate.push_back(elementwiseDecay
-                           ? memref::LoadOp::create(b, loc, A,
-                                                    ValueRange{hc, index(b, loc, n)})
+                           ? memref::LoadOp::create(
+                                 b, loc, A, ValueRange{hc, index(b, loc, n)})
                                  .getResult()
                            : memref::LoadOp::create(b, loc, A, ValueRange{hc})
                                  .getResult());
-        column.push_back(initial ? memref::LoadOp::create(
-                                       b, loc, initial,
-                                       ValueRange{bi, hc, index(b, loc, n), zero})
-                                       .getResult()
-                                 : f32(b, loc, 0.0f));
+        column.push_back(initial
+                             ? memref::LoadOp::create(
+                                   b, loc, initial,
+                                   ValueRange{bi, hc, index(b, loc, n), zero})
+                                   .getResult()
+                             : f32(b, loc, 0.0f));
       }
       rates.push_back(vector::FromElementsOp::create(b, loc, vec, rate));
       columns.push_back(vector::FromElementsOp::create(b, loc, vec, column));
     }
+    Value biases = dtBias ? readVector(b, loc, dtBias, {h0}, vec) : Value();
+    Value skips = skip ? readVector(b, loc, skip, {h0}, vec) : Value();
     auto loop = scf::ForOp::create(
         b, loc, zero, length, one, columns,
         [&](OpBuilder &tb, Location tl, Value t, ValueRange carried) {
-          Value dtv = readVector(tb, tl, dt, {bi, t, h0}, vec);
-          Value input = readVector(tb, tl, v3, {bi, t, h0}, vec);
+          Value delta = readVector(tb, tl, dt, {bi, t, h0}, vec);
+          if (biases)
+            delta = arith::AddFOp::create(tb, tl, delta, biases);
+          if (softplusOn)
+            delta = softplus(tb, tl, delta);
+          Value values = readVector(tb, tl, views.v, {bi, t, h0}, vec);
+          Value input = values;
           if (scale)
             input = arith::MulFOp::create(
                 tb, tl, input, readVector(tb, tl, scale, {bi, t, h0}, vec));
+          if (scalesInput)
+            input = arith::MulFOp::create(tb, tl, input, delta);
           Value keys = readVector(tb, tl, k, {bi, t, zero, zero},
                                   VectorType::get({K}, tb.getF32Type()));
           Value queries = readVector(tb, tl, q, {bi, t, zero, zero},
@@ -276,21 +315,27 @@ struct ScanLowering {
           SmallVector<Value> next;
           for (int64_t n = 0; n < K; ++n) {
             Value a = math::ExpOp::create(
-                tb, tl, arith::MulFOp::create(tb, tl, dtv, rates[n]));
+                tb, tl, arith::MulFOp::create(tb, tl, delta, rates[n]));
             Value key = vector::BroadcastOp::create(
                 tb, tl, vec, vector::ExtractOp::create(tb, tl, keys, n));
-            Value s = math::FmaOp::create(
-                tb, tl, a, carried[n],
-                arith::MulFOp::create(tb, tl, key, input));
+            Value s =
+                math::FmaOp::create(tb, tl, a, carried[n],
+                                    arith::MulFOp::create(tb, tl, key, input));
             Value query = vector::BroadcastOp::create(
                 tb, tl, vec, vector::ExtractOp::create(tb, tl, queries, n));
             out = math::FmaOp::create(tb, tl, query, s, out);
             next.push_back(s);
           }
+          if (skips)
+            out = math::FmaOp::create(tb, tl, skips, values, out);
+          if (views.gate)
+            out = arith::MulFOp::create(
+                tb, tl, out,
+                silu(tb, tl, readVector(tb, tl, views.gate, {bi, t, h0}, vec)));
           if (yElement != tb.getF32Type())
-            out = arith::TruncFOp::create(tb, tl, VectorType::get({W}, yElement),
-                                          out);
-          writeVector(tb, tl, out, y3, {bi, t, h0});
+            out = arith::TruncFOp::create(tb, tl,
+                                          VectorType::get({W}, yElement), out);
+          writeVector(tb, tl, out, views.y, {bi, t, h0});
           scf::YieldOp::create(tb, tl, next);
         });
     for (int64_t n = 0; n < K; ++n)
@@ -318,20 +363,21 @@ struct ScanLowering {
     Value width = arith::ConstantIndexOp::create(b, loc, W);
     Value zeros = arith::ConstantOp::create(b, loc, vec,
                                             DenseElementsAttr::get(vec, 0.0f));
-    auto forChunks = [&](OpBuilder &ob, Location ol,
-                         llvm::function_ref<void(OpBuilder &, Location, Value)>
-                             body) {
-      scf::ForOp::create(ob, ol, zero, valueDim, width, ValueRange{},
-                         [&](OpBuilder &nb, Location nl, Value j, ValueRange) {
-                           body(nb, nl, j);
-                           scf::YieldOp::create(nb, nl);
-                         });
-    };
+    auto forChunks =
+        [&](OpBuilder &ob, Location ol,
+            llvm::function_ref<void(OpBuilder &, Location, Value)> body) {
+          scf::ForOp::create(
+              ob, ol, zero, valueDim, width, ValueRange{},
+              [&](OpBuilder &nb, Location nl, Value j, ValueRange) {
+                body(nb, nl, j);
+                scf::YieldOp::create(nb, nl);
+              });
+        };
     // S_{-1}: the initial state, or zeros.
     forRange(b, loc, keyDim, [&](OpBuilder &ib, Location il, Value i) {
       forChunks(ib, il, [&](OpBuilder &jb, Location jl, Value j) {
-        Value s0 = initial ? readVector(jb, jl, initial, {bi, h, i, j}, vec)
-                           : zeros;
+        Value s0 =
+            initial ? readVector(jb, jl, initial, {bi, h, i, j}, vec) : zeros;
         writeVector(jb, jl, s0, state, {bi, h, i, j});
       });
     });
@@ -351,7 +397,8 @@ struct ScanLowering {
                 key = arith::MulFOp::create(ib, il, key, beta);
               Value row = readVector(ib, il, state, {bi, h, i, j}, vec);
               Value update = arith::MulFOp::create(
-                  ib, il, vector::BroadcastOp::create(ib, il, vec, key), values);
+                  ib, il, vector::BroadcastOp::create(ib, il, vec, key),
+                  values);
               Value next = math::FmaOp::create(
                   ib, il, vector::BroadcastOp::create(ib, il, vec, a), row,
                   update);
@@ -363,36 +410,46 @@ struct ScanLowering {
                   ValueRange{math::FmaOp::create(ib, il, query, next, acc[0])});
             });
         Value out = rows.getResult(0);
+        if (skip)
+          out =
+              math::FmaOp::create(cb, cl,
+                                  vector::BroadcastOp::create(
+                                      cb, cl, vec, loadF32(cb, cl, skip, {h})),
+                                  values, out);
+        if (gate)
+          out = arith::MulFOp::create(
+              cb, cl, out,
+              silu(cb, cl, readVector(cb, cl, gate, {bi, t, h, j}, vec)));
         if (yElement != cb.getF32Type())
           out = arith::TruncFOp::create(cb, cl, VectorType::get({W}, yElement),
                                         out);
-        vector::TransferWriteOp::create(cb, cl, out, y,
-                                        ValueRange{bi, t, h, j},
+        vector::TransferWriteOp::create(cb, cl, out, y, ValueRange{bi, t, h, j},
                                         ArrayRef<bool>{true});
       });
     });
   }
 
-  /// For the channel-block form: the [B, L, H] views of v and y when the
-  /// scan is Mamba-1-shaped (V = 1, a static K, one group of q and of k) and
-  /// the views are contiguous along H; none otherwise.
-  std::optional<std::pair<Value, Value>> channelViews(OpBuilder &b,
-                                                      Location loc, int64_t K,
-                                                      int64_t V) const {
+  /// For the channel-block form: the [B, L, H] views of v, y and the gate
+  /// when the scan is Mamba-1-shaped (V = 1, a static K, one group of q and
+  /// of k) and the views are contiguous along H; none otherwise.
+  std::optional<ChannelViews> channelViews(OpBuilder &b, Location loc,
+                                           int64_t K, int64_t V) const {
     auto qType = cast<MemRefType>(q.getType());
     auto kType = cast<MemRefType>(k.getType());
     if (V != 1 || ShapedType::isDynamic(K) || qType.getDimSize(2) != 1 ||
         kType.getDimSize(2) != 1)
       return std::nullopt;
     SmallVector<ReassociationIndices> dropUnit{{0}, {1}, {2, 3}};
-    auto vType = cast<MemRefType>(v.getType());
-    auto yType = cast<MemRefType>(y.getType());
-    if (!memref::CollapseShapeOp::isGuaranteedCollapsible(vType, dropUnit) ||
-        !memref::CollapseShapeOp::isGuaranteedCollapsible(yType, dropUnit))
-      return std::nullopt;
-    Value v3 = memref::CollapseShapeOp::create(b, loc, v, dropUnit);
-    Value y3 = memref::CollapseShapeOp::create(b, loc, y, dropUnit);
-    return std::make_pair(v3, y3);
+    for (Value buffer : {v, y, gate})
+      if (buffer && !memref::CollapseShapeOp::isGuaranteedCollapsible(
+                        cast<MemRefType>(buffer.getType()), dropUnit))
+        return std::nullopt;
+    ChannelViews views;
+    views.v = memref::CollapseShapeOp::create(b, loc, v, dropUnit);
+    views.y = memref::CollapseShapeOp::create(b, loc, y, dropUnit);
+    if (gate)
+      views.gate = memref::CollapseShapeOp::create(b, loc, gate, dropUnit);
+    return views;
   }
 
   static Value f32(OpBuilder &b, Location loc, float value) {
@@ -421,8 +478,8 @@ struct ScanLowering {
 
   /// The key column S[b, h, :, 0] of a [B, H, K, 1] state as a vector,
   /// element by element (once per (b, h), so its cost does not matter).
-  static Value readKeyColumn(OpBuilder &b, Location loc, Value buffer,
-                             Value bi, Value h, int64_t K) {
+  static Value readKeyColumn(OpBuilder &b, Location loc, Value buffer, Value bi,
+                             Value h, int64_t K) {
     Value zero = arith::ConstantIndexOp::create(b, loc, 0);
     SmallVector<Value> elements;
     for (int64_t i = 0; i < K; ++i)
@@ -473,8 +530,14 @@ struct LowerScan : OpRewritePattern<ScanOp> {
     s.v = readBuffer(b, loc, op.getV());
     s.dt = readBuffer(b, loc, op.getDt());
     s.A = readBuffer(b, loc, op.getA());
+    if (Value bias = op.getDtBias())
+      s.dtBias = readBuffer(b, loc, bias);
     if (Value scale = op.getInputScale())
       s.scale = readBuffer(b, loc, scale);
+    if (Value skip = op.getSkip())
+      s.skip = readBuffer(b, loc, skip);
+    if (Value gate = op.getGate())
+      s.gate = readBuffer(b, loc, gate);
     if (Value initial = op.getInitialState())
       s.initial = readBuffer(b, loc, initial);
     auto yType = cast<RankedTensorType>(op.getY().getType());
@@ -483,6 +546,8 @@ struct LowerScan : OpRewritePattern<ScanOp> {
     s.state =
         allocBuffer(b, loc, stateType, {batch, heads, s.keyDim, s.valueDim});
     s.elementwiseDecay = op.hasElementwiseDecay();
+    s.softplusOn = op.getDtSoftplus();
+    s.scalesInput = op.getDtScalesInput();
     s.yElement = yType.getElementType();
 
     int64_t K = stateType.getDimSize(2), V = stateType.getDimSize(3);
@@ -492,19 +557,16 @@ struct LowerScan : OpRewritePattern<ScanOp> {
     // that do not fill a block, and every other form, go one (b, h) pair at
     // a time.
     Value firstSingle = zero;
-    if (std::optional<std::pair<Value, Value>> views =
-            s.channelViews(b, loc, K, V)) {
+    if (std::optional<ChannelViews> views = s.channelViews(b, loc, K, V)) {
       constexpr int64_t W = 16;
       Value width = arith::ConstantIndexOp::create(b, loc, W);
       Value blocks = arith::DivUIOp::create(b, loc, heads, width);
       firstSingle = arith::MulIOp::create(b, loc, blocks, width);
       scf::ParallelOp::create(
           b, loc, ValueRange{zero, zero}, ValueRange{batch, blocks},
-          ValueRange{one, one},
-          [&](OpBuilder &pb, Location pl, ValueRange bc) {
+          ValueRange{one, one}, [&](OpBuilder &pb, Location pl, ValueRange bc) {
             Value h0 = arith::MulIOp::create(pb, pl, bc[1], width);
-            s.emitChannelBlock(pb, pl, bc[0], h0, K, W, views->first,
-                               views->second);
+            s.emitChannelBlock(pb, pl, bc[0], h0, K, W, *views);
           });
     }
     scf::ParallelOp::create(

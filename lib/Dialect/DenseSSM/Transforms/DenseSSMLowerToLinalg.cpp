@@ -59,10 +59,9 @@ Value buildReduction(OpBuilder &b, Location loc, unsigned rank,
              b, loc, init.getType(), inputs, ValueRange{init}, maps, iterators,
              [&](OpBuilder &nb, Location nl, ValueRange args) {
                Value value = term(nb, nl, args.drop_back());
-               linalg::YieldOp::create(
-                   nb, nl,
-                   ValueRange{arith::AddFOp::create(nb, nl, args.back(),
-                                                    value)});
+               linalg::YieldOp::create(nb, nl,
+                                       ValueRange{arith::AddFOp::create(
+                                           nb, nl, args.back(), value)});
              })
       .getResult(0);
 }
@@ -71,15 +70,15 @@ Value buildReduction(OpBuilder &b, Location loc, unsigned rank,
 Value linear(OpBuilder &b, Location loc, Value x, Value w) {
   SmallVector<OpFoldResult> sizes = tensor::getMixedSizes(b, loc, x);
   sizes.back() = tensor::getMixedSize(b, loc, w, 0);
-  return buildReduction(
-      b, loc, 4, {x, w},
-      {projection(b, 4, {0, 1, 3}), projection(b, 4, {2, 3})},
-      projection(b, 4, {0, 1, 2}), sizes,
-      [](OpBuilder &nb, Location nl, ValueRange args) {
-        return arith::MulFOp::create(nb, nl, extendToF32(nb, nl, args[0]),
+  return buildReduction(b, loc, 4, {x, w},
+                        {projection(b, 4, {0, 1, 3}), projection(b, 4, {2, 3})},
+                        projection(b, 4, {0, 1, 2}), sizes,
+                        [](OpBuilder &nb, Location nl, ValueRange args) {
+                          return arith::MulFOp::create(
+                                     nb, nl, extendToF32(nb, nl, args[0]),
                                      extendToF32(nb, nl, args[1]))
-            .getResult();
-      });
+                              .getResult();
+                        });
 }
 
 /// RMSNorm over the last axis (MODELS.md), computed in f32, rounded to
@@ -116,8 +115,8 @@ Value rmsNorm(OpBuilder &b, Location loc, Value x, Value weight, float eps,
             nb, nl, arith::AddFOp::create(nb, nl, meanSquare, epsilon));
         Value scaled = arith::MulFOp::create(
             nb, nl, extendToF32(nb, nl, args[0]), inverse);
-        Value out = arith::MulFOp::create(nb, nl, scaled,
-                                          extendToF32(nb, nl, args[2]));
+        Value out =
+            arith::MulFOp::create(nb, nl, scaled, extendToF32(nb, nl, args[2]));
         return truncateTo(nb, nl, out, elementType);
       });
 }
@@ -127,8 +126,7 @@ struct LowerRMSNorm : OpRewritePattern<RMSNormOp> {
   LogicalResult matchAndRewrite(RMSNormOp op,
                                 PatternRewriter &rewriter) const override {
     rewriter.replaceOp(op, rmsNorm(rewriter, op.getLoc(), op.getInput(),
-                                   op.getWeight(),
-                                   op.getEps().convertToFloat(),
+                                   op.getWeight(), op.getEps().convertToFloat(),
                                    elementTypeOf(op.getInput())));
     return success();
   }
@@ -197,10 +195,10 @@ struct LowerRotary : OpRewritePattern<RotaryOp> {
           Value cos = math::CosOp::create(nb, nl, angle);
           Value sin = math::SinOp::create(nb, nl, angle);
           // Even channel: a cos - b sin; odd channel: b cos + a sin.
-          Value isOdd = arith::CmpIOp::create(
-              nb, nl, arith::CmpIPredicate::ne,
-              arith::AndIOp::create(nb, nl, channel, one),
-              arith::ConstantIndexOp::create(nb, nl, 0));
+          Value isOdd =
+              arith::CmpIOp::create(nb, nl, arith::CmpIPredicate::ne,
+                                    arith::AndIOp::create(nb, nl, channel, one),
+                                    arith::ConstantIndexOp::create(nb, nl, 0));
           Value signedSin = arith::SelectOp::create(
               nb, nl, isOdd, sin, arith::NegFOp::create(nb, nl, sin));
           Value out = math::FmaOp::create(
@@ -287,8 +285,8 @@ struct LowerCausalConv1d : OpRewritePattern<CausalConv1dOp> {
     OpFoldResult batch = tensor::getMixedSize(b, loc, x, 0);
     OpFoldResult length = tensor::getMixedSize(b, loc, x, 1);
     OpFoldResult channels = tensor::getMixedSize(b, loc, x, 2);
-    OpFoldResult history = addIndex(
-        b, loc, tensor::getMixedSize(b, loc, op.getWeight(), 1), -1);
+    OpFoldResult history =
+        addIndex(b, loc, tensor::getMixedSize(b, loc, op.getWeight(), 1), -1);
 
     // The input padded in front with the carried window (or zeros):
     // xp [B, K-1+L, C], token-major like x.
@@ -299,9 +297,11 @@ struct LowerCausalConv1d : OpRewritePattern<CausalConv1dOp> {
       Value empty = tensor::EmptyOp::create(
           b, loc, ArrayRef<OpFoldResult>{batch, history, channels},
           elementType);
-      Value zero = arith::ConstantOp::create(b, loc, b.getZeroAttr(elementType));
-      front = linalg::FillOp::create(b, loc, ValueRange{zero}, ValueRange{empty})
-                  .getResult(0);
+      Value zero =
+          arith::ConstantOp::create(b, loc, b.getZeroAttr(elementType));
+      front =
+          linalg::FillOp::create(b, loc, ValueRange{zero}, ValueRange{empty})
+              .getResult(0);
     }
     OpFoldResult paddedLength = addIndex(b, loc, length, history);
     Value padded = tensor::EmptyOp::create(
@@ -363,8 +363,8 @@ struct LowerCausalConv1d : OpRewritePattern<CausalConv1dOp> {
       finalWindow = swapLastTwo(b, loc, last);
     }
     if (finalWindow.getType() != op.getFinalWindow().getType())
-      finalWindow = tensor::CastOp::create(b, loc, op.getFinalWindow().getType(),
-                                           finalWindow);
+      finalWindow = tensor::CastOp::create(
+          b, loc, op.getFinalWindow().getType(), finalWindow);
     rewriter.replaceOp(op, {y, finalWindow});
     return success();
   }
@@ -398,14 +398,14 @@ Value multiply(OpBuilder &b, Location loc, Value lhs, Value rhs) {
 /// The sum of [B, L, C] tensors, in f32.
 Value sum(OpBuilder &b, Location loc, ArrayRef<Value> terms) {
   SmallVector<AffineMap> maps(terms.size(), b.getMultiDimIdentityMap(3));
-  return buildElementwise(
-      b, loc, terms.front(), b.getF32Type(), terms, maps,
-      [](OpBuilder &nb, Location nl, ValueRange args) {
-        Value total = extendToF32(nb, nl, args[0]);
-        for (Value v : args.drop_front())
-          total = arith::AddFOp::create(nb, nl, total, extendToF32(nb, nl, v));
-        return total;
-      });
+  return buildElementwise(b, loc, terms.front(), b.getF32Type(), terms, maps,
+                          [](OpBuilder &nb, Location nl, ValueRange args) {
+                            Value total = extendToF32(nb, nl, args[0]);
+                            for (Value v : args.drop_front())
+                              total = arith::AddFOp::create(
+                                  nb, nl, total, extendToF32(nb, nl, v));
+                            return total;
+                          });
 }
 
 struct LowerDenseConnect : OpRewritePattern<DenseConnectOp> {
@@ -420,8 +420,8 @@ struct LowerDenseConnect : OpRewritePattern<DenseConnectOp> {
     // sel = SiLU(fc2 · SiLU(fc1 · x)).
     Value selection;
     if (op.getGateInput()) {
-      Value hidden =
-          siluTensor(b, loc, linear(b, loc, op.getGateInput(), op.getGateFc1()));
+      Value hidden = siluTensor(
+          b, loc, linear(b, loc, op.getGateInput(), op.getGateFc1()));
       selection = siluTensor(b, loc, linear(b, loc, hidden, op.getGateFc2()));
     }
     // g_i = Proj_i(kept_i) ⊙ sel.
@@ -452,8 +452,8 @@ struct LowerDenseConnect : OpRewritePattern<DenseConnectOp> {
         Value offset = arith::MulIOp::create(
             b, loc, channelsValue, arith::ConstantIndexOp::create(b, loc, i));
         Value block = tensor::ExtractSliceOp::create(
-            b, loc, weight, {b.getIndexAttr(0), offset},
-            {channels, channels}, {b.getIndexAttr(1), b.getIndexAttr(1)});
+            b, loc, weight, {b.getIndexAttr(0), offset}, {channels, channels},
+            {b.getIndexAttr(1), b.getIndexAttr(1)});
         terms.push_back(linear(b, loc, part, block));
       }
       fused = sum(b, loc, terms);
@@ -485,8 +485,8 @@ struct LowerToLinalgPass
                  LowerDenseConnect>(&getContext());
     GreedyRewriteConfig config;
     config.setRegionSimplificationLevel(GreedySimplifyRegionLevel::Disabled);
-    if (failed(applyPatternsGreedily(getOperation(), std::move(patterns),
-                                     config)))
+    if (failed(
+            applyPatternsGreedily(getOperation(), std::move(patterns), config)))
       signalPassFailure();
   }
 };

@@ -1,9 +1,10 @@
 //===- DenseSSMLowerToScan.cpp - --densessm-lower-to-scan -----------------===//
 //
 // Lowers the model-level scans (selective_scan, retention) to the one
-// kernel-level densessm.scan, with elementwise prologues (decay and input
-// scale, in f32) and epilogues (Mamba's D skip and z gate) as linalg.generic
-// ops on tensors, so that everything below this pass handles a single scan.
+// kernel-level densessm.scan, so that everything below this pass handles a
+// single scan. Mamba's Δ bias, softplus, D skip and z gate map onto the
+// scan's fused operands; retention's per-(token, head) decay and input scale
+// are computed by elementwise linalg.generic prologues on tensors.
 //
 //===----------------------------------------------------------------------===//
 
@@ -64,24 +65,8 @@ struct LowerSelectiveScan : OpRewritePattern<SelectiveScanOp> {
     Type f32 = rewriter.getF32Type();
     Value u = op.getU();
 
-    // dt = softplus?(delta + delta_bias) in f32, [B, L, D].
-    SmallVector<Value> dtInputs{op.getDelta()};
-    SmallVector<AffineMap> dtMaps{rewriter.getMultiDimIdentityMap(3)};
-    if (Value bias = op.getDeltaBias()) {
-      dtInputs.push_back(bias);
-      dtMaps.push_back(projection(rewriter, 3, {2}));
-    }
-    bool softplusOn = op.getDeltaSoftplus();
-    Value dt = buildElementwise(rewriter, loc, u, f32, dtInputs, dtMaps,
-                                [&](OpBuilder &b, Location l, ValueRange args) {
-                                  Value x = extendToF32(b, l, args[0]);
-                                  if (args.size() > 1)
-                                    x = arith::AddFOp::create(
-                                        b, l, x, extendToF32(b, l, args[1]));
-                                  return softplusOn ? softplus(b, l, x) : x;
-                                });
-
-    // B and C become grouped keys and queries, u the values (V = 1).
+    // B and C become grouped keys and queries, u the values (V = 1), z the
+    // gate; the softplus'd Δ is both the decay rate and the input scale.
     auto grouped = [&](Value bc) {
       return cast<RankedTensorType>(bc.getType()).getRank() == 4
                  ? bc
@@ -89,60 +74,24 @@ struct LowerSelectiveScan : OpRewritePattern<SelectiveScanOp> {
     };
     Value q = grouped(op.getC()), k = grouped(op.getB());
     Value v = insertUnitDim(rewriter, loc, u, 3);
-    Value initial;
+    Value gate, initial;
+    if (Value z = op.getZ())
+      gate = insertUnitDim(rewriter, loc, z, 3);
     if (Value s0 = op.getInitialState())
       initial = insertUnitDim(rewriter, loc, s0, 3);
 
     auto stateType = cast<RankedTensorType>(op.getFinalState().getType());
     SmallVector<int64_t> state4(stateType.getShape());
     state4.push_back(1);
-    auto yType = cast<RankedTensorType>(v.getType());
     auto scan = ScanOp::create(
-        rewriter, loc, yType, RankedTensorType::get(state4, f32), q, k, v, dt,
-        tensorToF32(rewriter, loc, op.getA()), dt, initial);
-
-    Value y = dropTrailingUnitDim(rewriter, loc, scan.getY());
-    Value finalState = dropTrailingUnitDim(rewriter, loc, scan.getFinalState());
-    y = buildEpilogue(rewriter, loc, op, y);
-    rewriter.replaceOp(op, {y, finalState});
+        rewriter, loc, v.getType(), RankedTensorType::get(state4, f32), q, k, v,
+        op.getDelta(), tensorToF32(rewriter, loc, op.getA()), op.getDeltaBias(),
+        /*input_scale=*/Value(), op.getD(), gate, initial,
+        op.getDeltaSoftplus(), /*dt_scales_input=*/true);
+    rewriter.replaceOp(
+        op, {dropTrailingUnitDim(rewriter, loc, scan.getY()),
+             dropTrailingUnitDim(rewriter, loc, scan.getFinalState())});
     return success();
-  }
-
-  /// y = (y + D ⊙ u) ⊙ SiLU(z), for the parts that are present.
-  static Value buildEpilogue(OpBuilder &b, Location loc, SelectiveScanOp op,
-                             Value y) {
-    Value d = op.getD(), z = op.getZ();
-    if (!d && !z)
-      return y;
-    AffineMap identity = b.getMultiDimIdentityMap(3);
-    SmallVector<Value> inputs{y};
-    SmallVector<AffineMap> maps{identity};
-    if (d) {
-      inputs.append({d, op.getU()});
-      maps.append({projection(b, 3, {2}), identity});
-    }
-    if (z) {
-      inputs.push_back(z);
-      maps.push_back(identity);
-    }
-    Type elementType = cast<RankedTensorType>(y.getType()).getElementType();
-    return buildElementwise(
-        b, loc, y, elementType, inputs, maps,
-        [&](OpBuilder &nb, Location l, ValueRange args) {
-          Value out = extendToF32(nb, l, args[0]);
-          unsigned next = 1;
-          if (d) {
-            Value skip =
-                arith::MulFOp::create(nb, l, extendToF32(nb, l, args[next]),
-                                      extendToF32(nb, l, args[next + 1]));
-            out = arith::AddFOp::create(nb, l, out, skip);
-            next += 2;
-          }
-          if (z)
-            out = arith::MulFOp::create(
-                nb, l, out, silu(nb, l, extendToF32(nb, l, args[next])));
-          return truncateTo(nb, l, out, elementType);
-        });
   }
 };
 
@@ -251,7 +200,9 @@ struct LowerRetention : OpRewritePattern<RetentionOp> {
 
     auto scan = ScanOp::create(
         rewriter, loc, op.getO().getType(), op.getFinalState().getType(),
-        op.getQ(), op.getK(), op.getV(), dt, ones, scale, op.getInitialState());
+        op.getQ(), op.getK(), op.getV(), dt, ones, /*dt_bias=*/Value(), scale,
+        /*skip=*/Value(), /*gate=*/Value(), op.getInitialState(),
+        /*dt_softplus=*/false, /*dt_scales_input=*/false);
     rewriter.replaceOp(op, scan.getResults());
     return success();
   }

@@ -26,7 +26,8 @@ struct StripAnnotationsPass
     : densessm::impl::DenseSSMStripAnnotationsBase<StripAnnotationsPass> {
   void runOnOperation() override {
     getOperation().walk([](FunctionOpInterface function) {
-      for (NamedAttribute attr : llvm::to_vector(function->getDiscardableAttrs()))
+      for (NamedAttribute attr :
+           llvm::to_vector(function->getDiscardableAttrs()))
         if (isDenseSSMAttr(attr))
           function->removeDiscardableAttr(attr.getName());
       for (unsigned i = 0, e = function.getNumArguments(); i < e; ++i)

@@ -65,18 +65,24 @@ Value mlir::densessm::tensorToF32(OpBuilder &b, Location loc, Value tensor) {
                           });
 }
 
+Value mlir::densessm::constantLike(OpBuilder &b, Location loc, Value like,
+                                   float value) {
+  if (auto vec = dyn_cast<VectorType>(like.getType()))
+    return arith::ConstantOp::create(b, loc, vec,
+                                     DenseElementsAttr::get(vec, value));
+  return f32Constant(b, loc, value);
+}
+
 Value mlir::densessm::softplus(OpBuilder &b, Location loc, Value x) {
-  Value threshold = arith::ConstantOp::create(b, loc, b.getF32FloatAttr(20.0f));
-  Value large =
-      arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OGT, x, threshold);
-  Value exp = math::ExpOp::create(b, loc, x);
-  Value log1p = math::Log1pOp::create(b, loc, exp);
+  Value large = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OGT, x,
+                                      constantLike(b, loc, x, 20.0f));
+  Value log1p = math::Log1pOp::create(b, loc, math::ExpOp::create(b, loc, x));
   return arith::SelectOp::create(b, loc, large, x, log1p);
 }
 
 Value mlir::densessm::silu(OpBuilder &b, Location loc, Value x) {
-  Value one = arith::ConstantOp::create(b, loc, b.getF32FloatAttr(1.0f));
   Value negExp = math::ExpOp::create(b, loc, arith::NegFOp::create(b, loc, x));
-  return arith::DivFOp::create(b, loc, x,
-                               arith::AddFOp::create(b, loc, one, negExp));
+  return arith::DivFOp::create(
+      b, loc, x,
+      arith::AddFOp::create(b, loc, constantLike(b, loc, x, 1.0f), negExp));
 }

@@ -40,10 +40,14 @@ Value tensorToF32(OpBuilder &b, Location loc, Value tensor);
 /// An f32 scalar constant.
 Value f32Constant(OpBuilder &b, Location loc, float value);
 
-/// softplus(x) = log(1 + e^x), passing x > 20 through unchanged (MODELS.md).
+/// An f32 constant of `like`'s type: a scalar, or a splat f32 vector.
+Value constantLike(OpBuilder &b, Location loc, Value like, float value);
+
+/// softplus(x) = log(1 + e^x), passing x > 20 through unchanged (MODELS.md);
+/// x is an f32 scalar or vector.
 Value softplus(OpBuilder &b, Location loc, Value x);
 
-/// SiLU(x) = x / (1 + e^-x).
+/// SiLU(x) = x / (1 + e^-x); x is an f32 scalar or vector.
 Value silu(OpBuilder &b, Location loc, Value x);
 
 } // namespace mlir::densessm

@@ -41,19 +41,18 @@ def DenseSSMSelectSchedule
 def DenseSSMLowerToScan : Pass<"densessm-lower-to-scan"> {
   let summary = "Lower selective_scan and retention to the kernel-level scan";
   let description = [{
-    Rewrites each model-level scan as a `densessm.scan` between an
-    elementwise prologue, which computes the per-token decay and input
-    scale in f32, and an epilogue (`linalg.generic` on tensors):
+    Rewrites each model-level scan as a `densessm.scan`:
 
-    * `densessm.selective_scan`: `dt = softplus?(delta + delta_bias)`,
-      then `scan(q = C, k = B, v = u, dt, A, input_scale = dt)` with
-      `d_inner` heads of key size `N` and value size 1, then
-      `y = (y + D ⊙ u) ⊙ SiLU(z)`.
-    * `densessm.retention`: per (token, head) at absolute position
-      `p = position + t`, `dt = log(γ·sqrt(c_{p-1}/c_p))` and
-      `input_scale = 1/sqrt(c_p)` with `c_p = Σ_{i≤p} γ^i`
-      (`normalization = authors`), or `dt = log γ` (`none`); `A = 1` per
-      head.
+    * `densessm.selective_scan`: `d_inner` heads of key size `N` and value
+      size 1, `q = C`, `k = B`, `v = u`; Δ, its bias and softplus, the `D`
+      skip and the `z` gate become the scan's fused operands
+      (`dt_bias`, `dt_softplus`, `dt_scales_input`, `skip`, `gate`), so no
+      prologue or epilogue tensor is materialised.
+    * `densessm.retention`: an elementwise prologue computes, per (token,
+      head) at absolute position `p = position + t`,
+      `dt = log(γ·sqrt(c_{p-1}/c_p))` and `input_scale = 1/sqrt(c_p)` with
+      `c_p = Σ_{i≤p} γ^i` (`normalization = authors`), or `dt = log γ`
+      (`none`); `A = 1` per head.
 
     Both keep their initial and final state. Shapes may be dynamic.
   }];
