@@ -395,6 +395,22 @@ def DenseSSM_ScanOp : DenseSSM_Op<"scan", [Pure, AttrSizedOperandSegments]> {
     y_t[h,j]   = (Σ_i q_t[gq(h),i] · S_t[h,i,j] + skip[h] · v_t[h,j]) · SiLU(gate_t[h,j])
     ```
 
+    A dense hidden connection (MODELS.md §4, the released form: identity
+    projections, addition, RMSNorm) may be fused into the values, so that
+    the connected tensor is never materialised: with `dense(select,
+    select_weight, norm_weight, [kept...])` the values are, for channel
+    `c = h·V + j`,
+
+    ```
+    f_t[c] = v_t[h,j] + SiLU(Σ_r select_weight[c,r] · select_t[r]) · Σ_i kept_i,t[h,j]
+    v_t[h,j] ← f_t[c] · norm_weight[c] / sqrt(mean_c f_t[c]² + dense_eps)
+    ```
+
+    where `select` `[B, L, R]` is the gate's hidden layer
+    `SiLU(fc1 · x)`, `select_weight` `[H·V, R]` its second layer and the
+    kept tensors `[B, L, H, V]` the earlier layers' pre-fusion values
+    (`--densessm-fuse-dense-connections` builds this form).
+
     Absent parts drop out: no `dt_bias` adds nothing, `softplus` applies
     only with `dt_softplus` (passing `x > 20` through, as PyTorch does), a
     missing `input_scale` is 1, a missing `skip` adds nothing and a missing
@@ -443,8 +459,13 @@ def DenseSSM_ScanOp : DenseSSM_Op<"scan", [Pure, AttrSizedOperandSegments]> {
     Optional<AnyRankedTensor>:$skip,
     Optional<AnyRankedTensor>:$gate,
     Optional<AnyRankedTensor>:$initial_state,
+    Optional<AnyRankedTensor>:$dense_select,
+    Optional<AnyRankedTensor>:$dense_select_weight,
+    Optional<AnyRankedTensor>:$dense_norm_weight,
+    Variadic<AnyRankedTensor>:$dense_kept,
     UnitAttr:$dt_softplus,
-    UnitAttr:$dt_scales_input
+    UnitAttr:$dt_scales_input,
+    OptionalAttr<F32Attr>:$dense_eps
   );
   let results = (outs AnyRankedTensor:$y, AnyRankedTensor:$final_state);
   let assemblyFormat = [{
@@ -454,13 +475,32 @@ def DenseSSM_ScanOp : DenseSSM_Op<"scan", [Pure, AttrSizedOperandSegments]> {
     (`skip` `(` $skip^ `)`)?
     (`gate` `(` $gate^ `)`)?
     (`initial_state` `(` $initial_state^ `)`)?
+    (`dense` `(` $dense_select^ `,` $dense_select_weight `,` $dense_norm_weight
+       `,` `[` $dense_kept `]` `)`)?
     attr-dict `:` type(operands) `->` type(results)
   }];
   let hasVerifier = 1;
+  let builders = [
+    // The scan with its five required operands; the optional parts are
+    // assigned afterwards through their get*Mutable() accessors.
+    OpBuilder<(ins "::mlir::Type":$y, "::mlir::Type":$finalState,
+                   "::mlir::Value":$q, "::mlir::Value":$k, "::mlir::Value":$v,
+                   "::mlir::Value":$dt, "::mlir::Value":$A), [{
+      build($_builder, $_state, y, finalState, q, k, v, dt, A,
+            /*dt_bias=*/nullptr, /*input_scale=*/nullptr, /*skip=*/nullptr,
+            /*gate=*/nullptr, /*initial_state=*/nullptr,
+            /*dense_select=*/nullptr, /*dense_select_weight=*/nullptr,
+            /*dense_norm_weight=*/nullptr, /*dense_kept=*/::mlir::ValueRange(),
+            /*dt_softplus=*/false, /*dt_scales_input=*/false,
+            /*dense_eps=*/nullptr);
+    }]>
+  ];
   let extraClassDeclaration = [{
     /// Whether the decay is per state element (`A` is [H, K]) rather than
     /// per head (`A` is [H]).
     bool hasElementwiseDecay() { return getA().getType().getRank() == 2; }
+    /// Whether a dense hidden connection is fused into the values.
+    bool hasDenseInput() { return static_cast<bool>(getDenseNormWeight()); }
   }];
 }
 

@@ -2,9 +2,9 @@
 //
 // The CPU compilation pipeline, from the densessm dialect on tensors to the
 // LLVM dialect:
-//   1. the non-scan model-level ops -> linalg on tensors; model-level scans
-//      -> the kernel-level scan (with f32 prologues and epilogues on
-//      tensors), then the scan -> loops on buffers;
+//   1. model-level scans -> the kernel-level scan, dense connections folded
+//      into the scans that read them, the other model-level ops -> linalg
+//      on tensors, then the scan -> loops on buffers;
 //   2. one-shot bufferization of everything else (function boundaries with
 //      identity layouts, so a caller passes plain strided memrefs), and
 //      deallocation of every temporary buffer;
@@ -28,13 +28,16 @@
 
 using namespace mlir;
 
-void mlir::densessm::buildCPUPipeline(OpPassManager &pm) {
-  // Tensor level: the non-scan ops to linalg, elementwise arith/math on
-  // tensors to linalg, and every scan to the one kernel-level scan, lowered
-  // once.
+void mlir::densessm::buildCPUPipeline(OpPassManager &pm,
+                                      const CPUPipelineOptions &options) {
+  // Tensor level: every scan to the one kernel-level scan, dense
+  // connections folded into the scans that read them, the other model-level
+  // ops and elementwise arith/math on tensors to linalg.
+  pm.addPass(createDenseSSMLowerToScan());
+  if (options.fuseDenseConnections)
+    pm.addPass(createDenseSSMFuseDenseConnections());
   pm.addPass(createDenseSSMLowerToLinalg());
   pm.addPass(createConvertElementwiseToLinalgPass());
-  pm.addPass(createDenseSSMLowerToScan());
   pm.addPass(createDenseSSMLowerScanToLoops());
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createDenseSSMStripAnnotations());
@@ -69,8 +72,10 @@ void mlir::densessm::buildCPUPipeline(OpPassManager &pm) {
 }
 
 void mlir::densessm::registerCPUPipeline() {
-  PassPipelineRegistration<>(
+  PassPipelineRegistration<CPUPipelineOptions>(
       "densessm-cpu-pipeline",
       "Compile densessm IR on tensors to the LLVM dialect for the CPU",
-      buildCPUPipeline);
+      [](OpPassManager &pm, const CPUPipelineOptions &options) {
+        buildCPUPipeline(pm, options);
+      });
 }

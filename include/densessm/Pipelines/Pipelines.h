@@ -3,14 +3,24 @@
 #define DENSESSM_PIPELINES_PIPELINES_H
 
 #include "mlir/Pass/PassManager.h"
+#include "mlir/Pass/PassOptions.h"
 
 namespace mlir::densessm {
+
+struct CPUPipelineOptions : public PassPipelineOptions<CPUPipelineOptions> {
+  Option<bool> fuseDenseConnections{
+      *this, "fuse-dense-connections",
+      llvm::cl::desc("Fold dense connections into the scans that read them "
+                     "(--densessm-fuse-dense-connections)"),
+      llvm::cl::init(true)};
+};
 
 /// densessm (tensors) -> kernel-level scans -> loops on buffers -> LLVM
 /// dialect, ready for translation to LLVM IR or a JIT. The input is a module
 /// of func.func ops over tensors in the densessm, linalg, tensor, arith and
 /// math dialects.
-void buildCPUPipeline(OpPassManager &pm);
+void buildCPUPipeline(OpPassManager &pm,
+                      const CPUPipelineOptions &options = {});
 
 /// Registers --densessm-cpu-pipeline.
 void registerCPUPipeline();

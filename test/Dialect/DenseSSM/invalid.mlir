@@ -545,3 +545,27 @@ func.func @scan_gate_shape(%q: tensor<1x8x1x16xf32>, %k: tensor<1x8x1x16xf32>, %
            -> tensor<1x8x32x1xf32>, tensor<1x32x16x1xf32>
   return
 }
+
+// -----
+
+func.func @scan_dense_without_eps(%q: tensor<1x8x2x8xf32>, %k: tensor<1x8x2x8xf32>, %v: tensor<1x8x2x16xf32>,
+    %dt: tensor<1x8x2xf32>, %A: tensor<2xf32>, %sel: tensor<1x8x2xf32>, %w2: tensor<32x2xf32>, %n: tensor<32xf32>) {
+  // expected-error @+1 {{a fused dense connection needs 'dense_select', 'dense_select_weight', 'dense_norm_weight' and 'dense_eps' together}}
+  %y, %s = densessm.scan %q, %k, %v, %dt, %A dense(%sel, %w2, %n, [])
+           : tensor<1x8x2x8xf32>, tensor<1x8x2x8xf32>, tensor<1x8x2x16xf32>, tensor<1x8x2xf32>, tensor<2xf32>,
+             tensor<1x8x2xf32>, tensor<32x2xf32>, tensor<32xf32>
+           -> tensor<1x8x2x16xf32>, tensor<1x2x8x16xf32>
+  return
+}
+
+// -----
+
+func.func @scan_dense_weight_width(%q: tensor<1x8x2x8xf32>, %k: tensor<1x8x2x8xf32>, %v: tensor<1x8x2x16xf32>,
+    %dt: tensor<1x8x2xf32>, %A: tensor<2xf32>, %sel: tensor<1x8x2xf32>, %w2: tensor<16x2xf32>, %n: tensor<32xf32>) {
+  // expected-error @+1 {{operand 'dense_select_weight' dim 0 (channels) must be 32 to match heads x value_dim, found 16}}
+  %y, %s = densessm.scan %q, %k, %v, %dt, %A dense(%sel, %w2, %n, []) {dense_eps = 1.0e-06 : f32}
+           : tensor<1x8x2x8xf32>, tensor<1x8x2x8xf32>, tensor<1x8x2x16xf32>, tensor<1x8x2xf32>, tensor<2xf32>,
+             tensor<1x8x2xf32>, tensor<16x2xf32>, tensor<32xf32>
+           -> tensor<1x8x2x16xf32>, tensor<1x2x8x16xf32>
+  return
+}

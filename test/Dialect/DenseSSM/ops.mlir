@@ -155,3 +155,16 @@ func.func @scan(%q: tensor<1x8x1x16xf32>, %k: tensor<1x8x1x16xf32>, %v: tensor<1
            -> tensor<2x8x4x16xbf16>, tensor<2x4x8x16xf32>
   return %y, %o : tensor<1x8x32x1xf32>, tensor<2x8x4x16xbf16>
 }
+
+// A scan with a dense connection fused into its values.
+// CHECK-LABEL: func.func @scan_dense
+// CHECK: densessm.scan %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}} dense(%{{.*}}, %{{.*}}, %{{.*}}, [%{{.*}}, %{{.*}}]) {dense_eps = 9.99999997E-7 : f32}
+func.func @scan_dense(%q: tensor<1x8x2x8xf32>, %k: tensor<1x8x2x8xf32>, %v: tensor<1x8x2x16xf32>,
+    %dt: tensor<1x8x2xf32>, %A: tensor<2xf32>, %sel: tensor<1x8x2xf32>, %w2: tensor<32x2xf32>,
+    %n: tensor<32xf32>, %k0: tensor<1x8x2x16xf32>, %k1: tensor<1x8x2x16xf32>) -> tensor<1x8x2x16xf32> {
+  %y, %s = densessm.scan %q, %k, %v, %dt, %A dense(%sel, %w2, %n, [%k0, %k1]) {dense_eps = 1.0e-06 : f32}
+           : tensor<1x8x2x8xf32>, tensor<1x8x2x8xf32>, tensor<1x8x2x16xf32>, tensor<1x8x2xf32>, tensor<2xf32>,
+             tensor<1x8x2xf32>, tensor<32x2xf32>, tensor<32xf32>, tensor<1x8x2x16xf32>, tensor<1x8x2x16xf32>
+           -> tensor<1x8x2x16xf32>, tensor<1x2x8x16xf32>
+  return %y : tensor<1x8x2x16xf32>
+}

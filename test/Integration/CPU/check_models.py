@@ -57,14 +57,17 @@ def zeros(shape):
     return [zeros(shape[1:]) for _ in range(shape[0])] if shape else 0.0
 
 
-def run_function(tools, text, function, values):
+UNFUSED = "--densessm-cpu-pipeline=fuse-dense-connections=false"
+
+
+def run_function(tools, text, function, values, pipeline="--densessm-cpu-pipeline"):
     """Calls @function with the named values (weights by checkpoint name)."""
     args, results = signature(text, function)
     arguments = []
     for name, shape, element, weight in args:
         v = values[weight] if weight else values[name]
         arguments.append(harness.Argument(v, element))
-    return harness.run(tools, text, arguments, results, entry=function)
+    return harness.run(tools, text, arguments, results, entry=function, pipeline=pipeline)
 
 
 def check_model(tools, check, key, cfg, text, rng):
@@ -89,6 +92,12 @@ def check_model(tools, check, key, cfg, text, rng):
     check.logits(f"{key}: @prefill over {prompt} tokens", out[0],
                  [want_logits[0][:prompt]])
     check.close(f"{key}: @prefill final states", out[1:], want_prompt_states, rtol=1e-3)
+    if cfg["dense_block_layers"]:
+        # The dense connections folded into the scans give the numbers of
+        # the unfused op sequence.
+        unfused = run_function(tools, text, "prefill", values, pipeline=UNFUSED)
+        check.close(f"{key}: @prefill fused == unfused logits", out[0], unfused[0])
+        check.close(f"{key}: @prefill fused == unfused states", out[1:], unfused[1:])
 
     step_args, _ = signature(text, "step")
     state_names = [n for n, _, _, w in step_args if not w and n not in ("tokens", "position")]

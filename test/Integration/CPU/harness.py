@@ -63,10 +63,12 @@ def dynamic_type(shape, element):
     return tensor_type(["?"] * len(shape), element)
 
 
-def run(tools, kernel_text, arguments, result_shapes, entry="kernel", dynamic=False):
+def run(tools, kernel_text, arguments, result_shapes, entry="kernel", dynamic=False,
+        pipeline="--densessm-cpu-pipeline"):
     """Runs @<entry>(arguments...), defined in kernel_text, and returns its
     results as nested lists of the given shapes (all f32). With dynamic, the
-    kernel takes and returns tensors of unknown sizes (tensor<?x?x...>)."""
+    kernel takes and returns tensors of unknown sizes (tensor<?x?x...>).
+    `pipeline` is the densessm-opt flag that compiles the program."""
     result_types = [tensor_type(s, "f32") for s in result_shapes]
     lines = [kernel_text, "func.func @main() {"]
     call_types = []
@@ -96,7 +98,7 @@ def run(tools, kernel_text, arguments, result_shapes, entry="kernel", dynamic=Fa
               "func.func private @printMemrefF32(memref<*xf32>) attributes { llvm.emit_c_interface }"]
     program = "\n".join(lines) + "\n"
 
-    lowered = subprocess.run([tools.opt, "-", "--densessm-cpu-pipeline"], input=program,
+    lowered = subprocess.run([tools.opt, "-", pipeline], input=program,
                              capture_output=True, text=True)
     if lowered.returncode != 0:
         raise RuntimeError(f"densessm-opt failed:\n{lowered.stderr}\n--- program ---\n{program}")

@@ -376,6 +376,37 @@ LogicalResult EmbeddingOp::verify() {
 // ScanOp
 //===----------------------------------------------------------------------===//
 
+/// The fused dense connection of a scan: all of select, select_weight,
+/// norm_weight and dense_eps, or none; the weights cover the H·V channels.
+static void verifyDenseInput(ScanOp op, SignatureChecker &c) {
+  bool any = op.getDenseSelect() || op.getDenseSelectWeight() ||
+             op.getDenseNormWeight() || op.getDenseEps() ||
+             !op.getDenseKept().empty();
+  if (!any || !c.ok())
+    return;
+  if (!op.getDenseSelect() || !op.getDenseSelectWeight() ||
+      !op.getDenseNormWeight() || !op.getDenseEps()) {
+    c.fail() << "a fused dense connection needs 'dense_select', "
+                "'dense_select_weight', 'dense_norm_weight' and 'dense_eps' "
+                "together";
+    return;
+  }
+  std::optional<int64_t> heads = c.lookup("heads"),
+                         valueDim = c.lookup("value_dim");
+  if (heads && valueDim)
+    c.define("channels", *heads * *valueDim, "heads x value_dim");
+  c.tensor(operand("dense_select"), op.getDenseSelect().getType(),
+           {"batch", "length", "select_rank"}, kParam);
+  c.tensor(operand("dense_select_weight"), op.getDenseSelectWeight().getType(),
+           {"channels", "select_rank"}, kParam);
+  c.tensor(operand("dense_norm_weight"), op.getDenseNormWeight().getType(),
+           {"channels"}, kParam);
+  for (auto [i, kept] : llvm::enumerate(op.getDenseKept()))
+    c.tensor(operand(("dense_kept #" + llvm::Twine(i)).str()), kept.getType(),
+             {"batch", "length", "heads", "value_dim"}, kAct);
+  checkPositive(c, "dense_eps", op.getDenseEpsAttr());
+}
+
 LogicalResult ScanOp::verify() {
   SignatureChecker c(*this);
   c.tensor(operand("v"), getV().getType(),
@@ -411,6 +442,7 @@ LogicalResult ScanOp::verify() {
   if (Value s0 = getInitialState())
     c.tensor(operand("initial_state"), s0.getType(),
              {"batch", "heads", "key_dim", "value_dim"}, kF32);
+  verifyDenseInput(*this, c);
   c.tensor(result("y"), getY().getType(),
            {"batch", "length", "heads", "value_dim"}, kAct);
   c.tensor(result("final_state"), getFinalState().getType(),

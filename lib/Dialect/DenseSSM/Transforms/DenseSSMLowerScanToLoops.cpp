@@ -103,6 +103,98 @@ struct ScanLowering {
   Value length, keyDim, valueDim, headsPerQ, headsPerK;
   Type yElement;
   bool elementwiseDecay, softplusOn, scalesInput;
+  // The fused dense connection (MODELS.md §4), when present: the kept
+  // tensors, the gate's hidden layer and second-layer weight, the norm
+  // weight, and the per-token 1/rms computed by the statistics pre-pass.
+  SmallVector<Value> denseKept;
+  Value denseSelect, denseSelectWeight, denseNormWeight, denseRstd;
+
+  /// f_t[c] = v + SiLU(Σ_r W[c, r] · select_t[r]) · Σ_i kept_i at
+  /// (b, t, h, j), c = h·V + j: the connected value before its norm.
+  Value connected(OpBuilder &b, Location loc, ValueRange at) const {
+    Value c = arith::AddIOp::create(
+        b, loc, arith::MulIOp::create(b, loc, at[2], valueDim), at[3]);
+    Value zero = arith::ConstantIndexOp::create(b, loc, 0);
+    Value one = arith::ConstantIndexOp::create(b, loc, 1);
+    Value rank = memref::DimOp::create(b, loc, denseSelect, 2);
+    auto select = scf::ForOp::create(
+        b, loc, zero, rank, one, ValueRange{f32(b, loc, 0.0f)},
+        [&](OpBuilder &rb, Location rl, Value r, ValueRange acc) {
+          Value w = loadF32(rb, rl, denseSelectWeight, {c, r});
+          Value x = loadF32(rb, rl, denseSelect, {at[0], at[1], r});
+          scf::YieldOp::create(
+              rb, rl, ValueRange{math::FmaOp::create(rb, rl, w, x, acc[0])});
+        });
+    Value kept = f32(b, loc, 0.0f);
+    for (Value buffer : denseKept)
+      kept = arith::AddFOp::create(b, loc, kept, loadF32(b, loc, buffer, at));
+    return math::FmaOp::create(b, loc, silu(b, loc, select.getResult(0)), kept,
+                               loadF32(b, loc, v, at));
+  }
+
+  /// The value the recurrence reads at (b, t, h, j): v, or the normalised
+  /// connected value when a dense connection is fused in.
+  Value inputValue(OpBuilder &b, Location loc, ValueRange at) const {
+    if (!denseNormWeight)
+      return loadF32(b, loc, v, at);
+    Value c = arith::AddIOp::create(
+        b, loc, arith::MulIOp::create(b, loc, at[2], valueDim), at[3]);
+    Value scaled = arith::MulFOp::create(
+        b, loc, connected(b, loc, at),
+        memref::LoadOp::create(b, loc, denseRstd, ValueRange{at[0], at[1]}));
+    return arith::MulFOp::create(b, loc, scaled,
+                                 loadF32(b, loc, denseNormWeight, {c}));
+  }
+
+  /// W input values from (b, t, h, j0) along the value axis, as a vector.
+  Value inputVector(OpBuilder &b, Location loc, ValueRange at,
+                    VectorType vec) const {
+    if (!denseNormWeight)
+      return readVector(b, loc, v, at, vec);
+    SmallVector<Value> elements;
+    for (int64_t w = 0; w < vec.getNumElements(); ++w) {
+      Value j = arith::AddIOp::create(
+          b, loc, at[3], arith::ConstantIndexOp::create(b, loc, w));
+      elements.push_back(inputValue(b, loc, {at[0], at[1], at[2], j}));
+    }
+    return vector::FromElementsOp::create(b, loc, vec, elements);
+  }
+
+  /// The statistics pre-pass of a fused dense connection: one 1/rms per
+  /// token over its H·V connected values, which are recomputed here and in
+  /// the scan rather than stored.
+  void emitDenseStatistics(OpBuilder &b, Location loc, Value batch, Value heads,
+                           float eps) {
+    Value zero = arith::ConstantIndexOp::create(b, loc, 0);
+    Value one = arith::ConstantIndexOp::create(b, loc, 1);
+    denseRstd = memref::AllocOp::create(
+        b, loc,
+        MemRefType::get({ShapedType::kDynamic, ShapedType::kDynamic},
+                        b.getF32Type()),
+        ValueRange{batch, length});
+    Value channels = arith::MulIOp::create(b, loc, heads, valueDim);
+    Value count = arith::UIToFPOp::create(
+        b, loc, b.getF32Type(),
+        arith::IndexCastUIOp::create(b, loc, b.getI64Type(), channels));
+    scf::ParallelOp::create(
+        b, loc, ValueRange{zero, zero}, ValueRange{batch, length},
+        ValueRange{one, one}, [&](OpBuilder &pb, Location pl, ValueRange bt) {
+          auto sum = scf::ForOp::create(
+              pb, pl, zero, channels, one, ValueRange{f32(pb, pl, 0.0f)},
+              [&](OpBuilder &cb, Location cl, Value c, ValueRange acc) {
+                Value h = arith::DivUIOp::create(cb, cl, c, valueDim);
+                Value j = arith::RemUIOp::create(cb, cl, c, valueDim);
+                Value f = connected(cb, cl, {bt[0], bt[1], h, j});
+                scf::YieldOp::create(
+                    cb, cl,
+                    ValueRange{math::FmaOp::create(cb, cl, f, f, acc[0])});
+              });
+          Value mean = arith::DivFOp::create(pb, pl, sum.getResult(0), count);
+          Value rstd = math::RsqrtOp::create(
+              pb, pl, arith::AddFOp::create(pb, pl, mean, f32(pb, pl, eps)));
+          memref::StoreOp::create(pb, pl, rstd, denseRstd, bt);
+        });
+  }
 
   /// The decay of head h at one token for key index i (per-element decay)
   /// or for the whole head (i null).
@@ -137,7 +229,7 @@ struct ScanLowering {
   Value epilogue(OpBuilder &b, Location loc, Value acc, ValueRange at) const {
     if (skip)
       acc = math::FmaOp::create(b, loc, loadF32(b, loc, skip, {at[2]}),
-                                loadF32(b, loc, v, at), acc);
+                                inputValue(b, loc, at), acc);
     if (gate)
       acc = arith::MulFOp::create(b, loc, acc,
                                   silu(b, loc, loadF32(b, loc, gate, at)));
@@ -175,7 +267,7 @@ struct ScanLowering {
           SmallVector<Value> at{bi, h, i, j};
           Value previous = memref::LoadOp::create(jb, jl, state, at);
           Value input = arith::MulFOp::create(
-              jb, jl, key, loadF32(jb, jl, v, {bi, t, h, j}));
+              jb, jl, key, inputValue(jb, jl, {bi, t, h, j}));
           memref::StoreOp::create(
               jb, jl, math::FmaOp::create(jb, jl, a, previous, input), state,
               at);
@@ -227,7 +319,7 @@ struct ScanLowering {
                                   rates)))
                         : Value(vector::BroadcastOp::create(
                               tb, tl, vec, decay(tb, tl, dtv, h, Value())));
-          Value input = loadF32(tb, tl, v, {bi, t, h, zero});
+          Value input = inputValue(tb, tl, {bi, t, h, zero});
           if (beta)
             input = arith::MulFOp::create(tb, tl, input, beta);
           Value key = readVector(tb, tl, k, {bi, t, gk, zero}, vec);
@@ -387,7 +479,7 @@ struct ScanLowering {
       Value headDecay =
           elementwiseDecay ? Value() : decay(tb, tl, dtv, h, Value());
       forChunks(tb, tl, [&](OpBuilder &cb, Location cl, Value j) {
-        Value values = readVector(cb, cl, v, {bi, t, h, j}, vec);
+        Value values = inputVector(cb, cl, {bi, t, h, j}, vec);
         auto rows = scf::ForOp::create(
             cb, cl, zero, keyDim, one, ValueRange{zeros},
             [&](OpBuilder &ib, Location il, Value i, ValueRange acc) {
@@ -437,7 +529,7 @@ struct ScanLowering {
     auto qType = cast<MemRefType>(q.getType());
     auto kType = cast<MemRefType>(k.getType());
     if (V != 1 || ShapedType::isDynamic(K) || qType.getDimSize(2) != 1 ||
-        kType.getDimSize(2) != 1)
+        kType.getDimSize(2) != 1 || denseNormWeight)
       return std::nullopt;
     SmallVector<ReassociationIndices> dropUnit{{0}, {1}, {2, 3}};
     for (Value buffer : {v, y, gate})
@@ -545,6 +637,15 @@ struct LowerScan : OpRewritePattern<ScanOp> {
     s.y = allocBuffer(b, loc, yType, {batch, s.length, heads, s.valueDim});
     s.state =
         allocBuffer(b, loc, stateType, {batch, heads, s.keyDim, s.valueDim});
+    for (Value kept : op.getDenseKept())
+      s.denseKept.push_back(readBuffer(b, loc, kept));
+    if (op.hasDenseInput()) {
+      s.denseSelect = readBuffer(b, loc, op.getDenseSelect());
+      s.denseSelectWeight = readBuffer(b, loc, op.getDenseSelectWeight());
+      s.denseNormWeight = readBuffer(b, loc, op.getDenseNormWeight());
+      s.emitDenseStatistics(b, loc, batch, heads,
+                            op.getDenseEps()->convertToFloat());
+    }
     s.elementwiseDecay = op.hasElementwiseDecay();
     s.softplusOn = op.getDtSoftplus();
     s.scalesInput = op.getDtScalesInput();

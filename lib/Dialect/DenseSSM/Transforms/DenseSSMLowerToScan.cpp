@@ -30,6 +30,12 @@ using namespace mlir::densessm;
 
 namespace {
 
+/// Sets an optional operand of a freshly built op when `value` is non-null.
+void assignIfPresent(MutableOperandRange operand, Value value) {
+  if (value)
+    operand.assign(value);
+}
+
 /// Inserts a unit dimension into a rank-3 tensor, at position 2
 /// ([a, b, c] -> [a, b, 1, c]) or 3 ([a, b, c] -> [a, b, c, 1]).
 Value insertUnitDim(OpBuilder &b, Location loc, Value tensor,
@@ -85,9 +91,13 @@ struct LowerSelectiveScan : OpRewritePattern<SelectiveScanOp> {
     state4.push_back(1);
     auto scan = ScanOp::create(
         rewriter, loc, v.getType(), RankedTensorType::get(state4, f32), q, k, v,
-        op.getDelta(), tensorToF32(rewriter, loc, op.getA()), op.getDeltaBias(),
-        /*input_scale=*/Value(), op.getD(), gate, initial,
-        op.getDeltaSoftplus(), /*dt_scales_input=*/true);
+        op.getDelta(), tensorToF32(rewriter, loc, op.getA()));
+    assignIfPresent(scan.getDtBiasMutable(), op.getDeltaBias());
+    assignIfPresent(scan.getSkipMutable(), op.getD());
+    assignIfPresent(scan.getGateMutable(), gate);
+    assignIfPresent(scan.getInitialStateMutable(), initial);
+    scan.setDtSoftplus(op.getDeltaSoftplus());
+    scan.setDtScalesInput(true);
     rewriter.replaceOp(
         op, {dropTrailingUnitDim(rewriter, loc, scan.getY()),
              dropTrailingUnitDim(rewriter, loc, scan.getFinalState())});
@@ -198,11 +208,11 @@ struct LowerRetention : OpRewritePattern<RetentionOp> {
                 tensor::getMixedSizes(rewriter, loc, op.getDecay()), f32)})
             .getResult(0);
 
-    auto scan = ScanOp::create(
-        rewriter, loc, op.getO().getType(), op.getFinalState().getType(),
-        op.getQ(), op.getK(), op.getV(), dt, ones, /*dt_bias=*/Value(), scale,
-        /*skip=*/Value(), /*gate=*/Value(), op.getInitialState(),
-        /*dt_softplus=*/false, /*dt_scales_input=*/false);
+    auto scan = ScanOp::create(rewriter, loc, op.getO().getType(),
+                               op.getFinalState().getType(), op.getQ(),
+                               op.getK(), op.getV(), dt, ones);
+    assignIfPresent(scan.getInputScaleMutable(), scale);
+    assignIfPresent(scan.getInitialStateMutable(), op.getInitialState());
     rewriter.replaceOp(op, scan.getResults());
     return success();
   }

@@ -86,3 +86,56 @@ Value mlir::densessm::silu(OpBuilder &b, Location loc, Value x) {
       b, loc, x,
       arith::AddFOp::create(b, loc, constantLike(b, loc, x, 1.0f), negExp));
 }
+
+Value mlir::densessm::zeros(OpBuilder &b, Location loc,
+                            ArrayRef<OpFoldResult> sizes) {
+  Value empty = tensor::EmptyOp::create(b, loc, sizes, b.getF32Type());
+  return linalg::FillOp::create(b, loc, ValueRange{f32Constant(b, loc, 0.0f)},
+                                ValueRange{empty})
+      .getResult(0);
+}
+
+Value mlir::densessm::buildReduction(OpBuilder &b, Location loc, unsigned rank,
+                                     ArrayRef<Value> inputs,
+                                     ArrayRef<AffineMap> inputMaps,
+                                     AffineMap outputMap,
+                                     ArrayRef<OpFoldResult> outputSizes,
+                                     ScalarBody term) {
+  Value init = zeros(b, loc, outputSizes);
+  SmallVector<AffineMap> maps(inputMaps.begin(), inputMaps.end());
+  maps.push_back(outputMap);
+  SmallVector<utils::IteratorType> iterators(rank,
+                                             utils::IteratorType::parallel);
+  iterators.back() = utils::IteratorType::reduction;
+  return linalg::GenericOp::create(
+             b, loc, init.getType(), inputs, ValueRange{init}, maps, iterators,
+             [&](OpBuilder &nb, Location nl, ValueRange args) {
+               Value value = term(nb, nl, args.drop_back());
+               linalg::YieldOp::create(nb, nl,
+                                       ValueRange{arith::AddFOp::create(
+                                           nb, nl, args.back(), value)});
+             })
+      .getResult(0);
+}
+
+Value mlir::densessm::linear(OpBuilder &b, Location loc, Value x, Value w) {
+  SmallVector<OpFoldResult> sizes = tensor::getMixedSizes(b, loc, x);
+  sizes.back() = tensor::getMixedSize(b, loc, w, 0);
+  return buildReduction(b, loc, 4, {x, w},
+                        {projection(b, 4, {0, 1, 3}), projection(b, 4, {2, 3})},
+                        projection(b, 4, {0, 1, 2}), sizes,
+                        [](OpBuilder &nb, Location nl, ValueRange args) {
+                          return arith::MulFOp::create(
+                                     nb, nl, extendToF32(nb, nl, args[0]),
+                                     extendToF32(nb, nl, args[1]))
+                              .getResult();
+                        });
+}
+
+Value mlir::densessm::siluTensor(OpBuilder &b, Location loc, Value x) {
+  return buildElementwise(b, loc, x, b.getF32Type(), {x},
+                          {b.getMultiDimIdentityMap(3)},
+                          [](OpBuilder &nb, Location nl, ValueRange args) {
+                            return silu(nb, nl, args[0]);
+                          });
+}

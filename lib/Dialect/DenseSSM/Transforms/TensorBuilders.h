@@ -12,6 +12,7 @@
 
 #include "mlir/IR/AffineMap.h"
 #include "mlir/IR/Builders.h"
+#include "mlir/IR/OpDefinition.h"
 #include "mlir/IR/Value.h"
 
 namespace mlir::densessm {
@@ -49,6 +50,22 @@ Value softplus(OpBuilder &b, Location loc, Value x);
 
 /// SiLU(x) = x / (1 + e^-x); x is an f32 scalar or vector.
 Value silu(OpBuilder &b, Location loc, Value x);
+
+/// A zero-filled f32 tensor of the given sizes (a reduction's init).
+Value zeros(OpBuilder &b, Location loc, ArrayRef<OpFoldResult> sizes);
+
+/// A generic that reduces over its last iteration dimension into an f32
+/// accumulator of `outputSizes`: out += term(inputs...).
+Value buildReduction(OpBuilder &b, Location loc, unsigned rank,
+                     ArrayRef<Value> inputs, ArrayRef<AffineMap> inputMaps,
+                     AffineMap outputMap, ArrayRef<OpFoldResult> outputSizes,
+                     ScalarBody term);
+
+/// x [B, L, I] times w [O, I] (the checkpoint layout) -> [B, L, O] in f32.
+Value linear(OpBuilder &b, Location loc, Value x, Value w);
+
+/// SiLU of an f32 [B, L, C] tensor, elementwise.
+Value siluTensor(OpBuilder &b, Location loc, Value x);
 
 } // namespace mlir::densessm
 

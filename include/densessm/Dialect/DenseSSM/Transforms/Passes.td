@@ -157,4 +157,30 @@ def DenseSSMApproximateMath : Pass<"densessm-approximate-math"> {
   ];
 }
 
+def DenseSSMFuseDenseConnections : Pass<"densessm-fuse-dense-connections"> {
+  let summary = "Fold dense hidden connections into the scans that read them";
+  let description = [{
+    Runs on kernel-level scans (after `--densessm-lower-to-scan`). A
+    `densessm.dense_connect` in the released form (identity projections,
+    addition, RMSNorm, a selection gate) whose result is used only as a
+    scan's values, through the reshape that splits its channels into heads
+    (DenseRetNet's `v`), becomes the scan's `dense(...)` operands: the scan
+    recomputes each connected value where it reads it, so the connected
+    tensor is never written to memory, and the RMSNorm across channels is
+    a statistics pre-pass of one scalar per token. The gate's small hidden
+    layer `SiLU(fc1 · x)` (H/32 values per token) is computed before.
+
+    Left alone: a connection with another user (DenseMamba's `u` also
+    feeds `x_proj`), one that reaches the scan through other ops
+    (DenseRetNet's `k` passes through `rotary`), and the ablation forms
+    (linear projections, concatenation, no norm).
+  }];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect",
+    "::mlir::linalg::LinalgDialect",
+    "::mlir::math::MathDialect",
+    "::mlir::tensor::TensorDialect",
+  ];
+}
+
 #endif // DENSESSM_DIALECT_DENSESSM_TRANSFORMS_PASSES_TD
