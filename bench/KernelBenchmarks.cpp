@@ -33,6 +33,12 @@ struct RetentionResults {
 };
 void _mlir_ciface_retention(RetentionResults *, MemRef<4> *q, MemRef<4> *k,
                             MemRef<4> *v, MemRef<1> *decay);
+#define DENSE_RETENTION_SIGNATURE                                              \
+  (MemRef<4> * out, MemRef<4> * q, MemRef<4> * k, MemRef<3> * v,               \
+   MemRef<3> * v1, MemRef<3> * v2, MemRef<3> * x, MemRef<2> * fc1,             \
+   MemRef<2> * fc2, MemRef<1> * norm, MemRef<1> * decay)
+void _mlir_ciface_dense_retention_fused DENSE_RETENTION_SIGNATURE;
+void _mlir_ciface_dense_retention_unfused DENSE_RETENTION_SIGNATURE;
 }
 
 namespace {
@@ -163,6 +169,31 @@ void retentionNaive(benchmark::State &s) {
   in.report(s);
 }
 
+/// DenseRetNet-350M's v path: the dense connection (m = 2) feeding
+/// retention, with the connection folded into the scan or materialised.
+template <auto Kernel> void denseRetention(benchmark::State &s) {
+  const int64_t B = s.range(0), L = s.range(1), H = 1536, E = 3072, R = 48;
+  RetentionInputs in(B, L, 4, 192, 768);
+  Tensor<3> v = filled<3>({B, L, E}, -1, 1, 21),
+            v1 = filled<3>({B, L, E}, -1, 1, 22),
+            v2 = filled<3>({B, L, E}, -1, 1, 23),
+            x = filled<3>({B, L, H}, -1, 1, 24);
+  Tensor<2> fc1 = filled<2>({R, H}, -0.05f, 0.05f, 25),
+            fc2 = filled<2>({E, R}, -0.2f, 0.2f, 26);
+  Tensor<1> norm = filled<1>({E}, 0.5f, 1.5f, 27);
+  auto q = in.q.view(), k = in.k.view();
+  auto vv = v.view(), v1v = v1.view(), v2v = v2.view(), xv = x.view();
+  auto fc1v = fc1.view(), fc2v = fc2.view();
+  auto normv = norm.view(), decay = in.decay.view();
+  for (auto _ : s) {
+    MemRef<4> out;
+    Kernel(&out, &q, &k, &vv, &v1v, &v2v, &xv, &fc1v, &fc2v, &normv, &decay);
+    benchmark::DoNotOptimize(out.aligned);
+    out.release();
+  }
+  in.report(s);
+}
+
 } // namespace
 
 // Mamba-130M-shaped scan (d_inner = 1536, N = 16) over 2048 tokens.
@@ -185,6 +216,20 @@ BENCHMARK(retentionCompiled)
 BENCHMARK(retentionNaive)
     ->ArgNames({"B", "L", "H", "dk"})
     ->Args({1, 512, 4, 192})
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
+
+// DenseRetNet-350M's v path, the connection folded in or not.
+BENCHMARK(denseRetention<_mlir_ciface_dense_retention_fused>)
+    ->Name("denseRetentionFused")
+    ->ArgNames({"B", "L"})
+    ->Args({1, 512})
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
+BENCHMARK(denseRetention<_mlir_ciface_dense_retention_unfused>)
+    ->Name("denseRetentionUnfused")
+    ->ArgNames({"B", "L"})
+    ->Args({1, 512})
     ->Unit(benchmark::kMillisecond)
     ->UseRealTime();
 
