@@ -13,6 +13,11 @@ CASES = [
          normalization="authors"),
     dict(name="plain", batch=1, length=6, heads=2, key_dim=2, value_dim=3,
          normalization="none"),
+    # bf16 q, k, v and o with the f32 state, against the reference on the
+    # same bf16-rounded inputs: o is rounded to bf16 on store, so its bound is
+    # 1e-2 (1 + max |o|); the state keeps the f32 bound.
+    dict(name="bf16", batch=1, length=5, heads=2, key_dim=4, value_dim=32,
+         normalization="authors", dtype="bf16"),
     # Every size unknown at compile time: the scalar loops.
     dict(name="dynamic", batch=2, length=4, heads=2, key_dim=3, value_dim=2,
          normalization="authors", dynamic=True),
@@ -22,8 +27,9 @@ CASES = [
 def kernel(case, length, with_state):
     b, h, dk, dv = case["batch"], case["heads"], case["key_dim"], case["value_dim"]
     ty = harness.dynamic_type if case.get("dynamic") else harness.tensor_type
-    qk = ty([b, length, h, dk], "f32")
-    vt = ty([b, length, h, dv], "f32")
+    dtype = case.get("dtype", "f32")
+    qk = ty([b, length, h, dk], dtype)
+    vt = ty([b, length, h, dv], dtype)
     state = ty([b, h, dk, dv], "f32")
     args = [("q", qk), ("k", qk), ("v", vt), ("decay", ty([h], "f32")),
             ("position", ty([b], "i64"))]
@@ -35,9 +41,13 @@ def kernel(case, length, with_state):
              if case["normalization"] == "none" else "")
     params = ", ".join(f"%{a}: {t}" for a, t in args)
     types = ", ".join(t for _, t in args)
-    return (f"func.func @kernel({params}) -> ({vt}, {state}) {{\n"
+    out = ty([b, length, h, dv], "f32")
+    # o is returned as f32 (widened when the activations are narrower).
+    widen = (f"  %of = arith.extf %o : {vt} to {out}\n" if dtype != "f32"
+             else f"  %of = tensor.cast %o : {vt} to {out}\n")
+    return (f"func.func @kernel({params}) -> ({out}, {state}) {{\n"
             f"  %o, %s = densessm.retention {text}{attrs} : {types} -> {vt}, {state}\n"
-            f"  return %o, %s : {vt}, {state}\n}}\n")
+            f"{widen}  return %of, %s : {out}, {state}\n}}\n")
 
 
 def run_case(tools, check, case):
@@ -47,13 +57,18 @@ def run_case(tools, check, case):
     q = harness.random_tensor(rng, [b, L, h, dk])
     k = harness.random_tensor(rng, [b, L, h, dk])
     v = harness.random_tensor(rng, [b, L, h, dv])
+    dtype = case.get("dtype", "f32")
+    if dtype == "bf16":
+        q, k, v = harness.round_bf16(q), harness.round_bf16(k), harness.round_bf16(v)
+    rtol = 1e-2 if dtype == "bf16" else 1e-4
     decay = [1 - 2 ** (-5 - j) for j in range(h)]
     s0 = harness.random_tensor(rng, [b, h, dk, dv])
     norm = case["normalization"]
 
     def compiled(start, stop, position, state):
         sl = lambda x: [seq[start:stop] for seq in x]
-        args = [harness.Argument(sl(q)), harness.Argument(sl(k)), harness.Argument(sl(v)),
+        args = [harness.Argument(sl(q), dtype), harness.Argument(sl(k), dtype),
+                harness.Argument(sl(v), dtype),
                 harness.Argument(decay), harness.Argument(position, "i64")]
         if state is not None:
             args.append(harness.Argument(state))
@@ -69,19 +84,19 @@ def run_case(tools, check, case):
     zeros = [0] * b
     want_o, want_s = expected(zeros, None)
     o, s = compiled(0, L, zeros, None)
-    check.close(f"{name}: parallel o", o, want_o)
+    check.close(f"{name}: parallel o", o, want_o, rtol)
     check.close(f"{name}: parallel final state", s, want_s)
 
     starts = [3 + 5 * i for i in range(b)]
     want_o1, want_s1 = expected(starts, s0)
     o, s = compiled(0, L, starts, s0)
-    check.close(f"{name}: carried state at positions {starts} o", o, want_o1)
+    check.close(f"{name}: carried state at positions {starts} o", o, want_o1, rtol)
     check.close(f"{name}: carried state at positions {starts} final state", s, want_s1)
 
     split = L // 2 + 1
     o1, st = compiled(0, split, zeros, None)
     o2, st = compiled(split, L, [split] * b, st)
-    check.close(f"{name}: split at {split} o", [x + y for x, y in zip(o1, o2)], want_o)
+    check.close(f"{name}: split at {split} o", [x + y for x, y in zip(o1, o2)], want_o, rtol)
     check.close(f"{name}: split at {split} final state", st, want_s)
 
     state, outs = None, [[] for _ in range(b)]
@@ -89,7 +104,7 @@ def run_case(tools, check, case):
         ot, state = compiled(t, t + 1, [t] * b, state)
         for i in range(b):
             outs[i] += ot[i]
-    check.close(f"{name}: recurrent steps o", outs, want_o)
+    check.close(f"{name}: recurrent steps o", outs, want_o, rtol)
     check.close(f"{name}: recurrent steps final state", state, want_s)
 
 

@@ -19,6 +19,12 @@ CASES = [
     # at a time.
     dict(name="blocks", batch=2, length=6, channels=37, state=5, groups=None,
          softplus=True, D=True, z=True, bias=True),
+    # bf16 activations (u, Δ, B, C, z, y) with f32 parameters and state,
+    # against the reference on the same bf16-rounded inputs: y is rounded to
+    # bf16 on store, so its bound is 1e-2 (1 + max |y|); the f32 state keeps
+    # the f32 bound.
+    dict(name="bf16", batch=1, length=7, channels=37, state=4, groups=None,
+         softplus=True, D=True, z=True, bias=True, dtype="bf16"),
     # Every size unknown at compile time: the scalar loops.
     dict(name="dynamic", batch=2, length=5, channels=3, state=4, groups=None,
          softplus=True, D=True, z=True, bias=True, dynamic=True),
@@ -28,8 +34,9 @@ CASES = [
 def kernel(case, length, with_state):
     b, d, n = case["batch"], case["channels"], case["state"]
     ty = harness.dynamic_type if case.get("dynamic") else harness.tensor_type
-    act = ty([b, length, d], "f32")
-    bc = ty([b, length, case["groups"], n] if case["groups"] else [b, length, n], "f32")
+    dtype = case.get("dtype", "f32")
+    act = ty([b, length, d], dtype)
+    bc = ty([b, length, case["groups"], n] if case["groups"] else [b, length, n], dtype)
     vec = ty([d], "f32")
     state = ty([b, d, n], "f32")
     args = [("u", act), ("delta", act), ("A", ty([d, n], "f32")), ("B", bc), ("C", bc)]
@@ -45,9 +52,13 @@ def kernel(case, length, with_state):
     attrs = " {delta_softplus}" if case["softplus"] else ""
     params = ", ".join(f"%{a}: {t}" for a, t in args)
     types = ", ".join(t for _, t in args)
-    return (f"func.func @kernel({params}) -> ({act}, {state}) {{\n"
+    out = ty([b, length, d], "f32")
+    # y is returned as f32 (widened when the activations are narrower).
+    widen = (f"  %yf = arith.extf %y : {act} to {out}\n" if dtype != "f32"
+             else f"  %yf = tensor.cast %y : {act} to {out}\n")
+    return (f"func.func @kernel({params}) -> ({out}, {state}) {{\n"
             f"  %y, %s = densessm.selective_scan {text}{attrs} : {types} -> {act}, {state}\n"
-            f"  return %y, %s : {act}, {state}\n}}\n")
+            f"{widen}  return %yf, %s : {out}, {state}\n}}\n")
 
 
 def time_slice(values, start, stop):
@@ -69,13 +80,20 @@ def run_case(tools, check, case):
     if not case["softplus"]:
         inputs["delta"] = harness.random_tensor(rng, [b, L, d], 0.05, 0.6)
     s0 = harness.random_tensor(rng, [b, d, n])
+    bf16 = case.get("dtype") == "bf16"
+    if bf16:
+        for name in ("u", "delta", "B", "C", "z"):
+            inputs[name] = harness.round_bf16(inputs[name])
+    rtol = 1e-2 if bf16 else 1e-4
 
     def compiled(start, stop, state):
         names = ["u", "delta", "A", "B", "C"] + [k for k in ("D", "z", "bias") if case[k]]
         args = []
         for k in names:
             v = inputs[k]
-            args.append(harness.Argument(time_slice(v, start, stop) if k in ("u", "delta", "B", "C", "z") else v))
+            activation = k in ("u", "delta", "B", "C", "z")
+            args.append(harness.Argument(time_slice(v, start, stop) if activation else v,
+                                         case.get("dtype", "f32") if activation else "f32"))
         if state is not None:
             args.append(harness.Argument(state))
         return harness.run(tools, kernel(case, stop - start, state is not None), args,
@@ -90,18 +108,18 @@ def run_case(tools, check, case):
     name = case["name"]
     want_y, want_s = expected(None)
     y, s = compiled(0, L, None)
-    check.close(f"{name}: parallel y", y, want_y)
+    check.close(f"{name}: parallel y", y, want_y, rtol)
     check.close(f"{name}: parallel final state", s, want_s)
 
     want_y0, want_s0 = expected(s0)
     y, s = compiled(0, L, s0)
-    check.close(f"{name}: carried initial state y", y, want_y0)
+    check.close(f"{name}: carried initial state y", y, want_y0, rtol)
     check.close(f"{name}: carried initial state final state", s, want_s0)
 
     split = L // 2 + 1
     y1, s1 = compiled(0, split, None)
     y2, s2 = compiled(split, L, s1)
-    check.close(f"{name}: split at {split} y", [a + c for a, c in zip(y1, y2)], want_y)
+    check.close(f"{name}: split at {split} y", [a + c for a, c in zip(y1, y2)], want_y, rtol)
     check.close(f"{name}: split at {split} final state", s2, want_s)
 
     state, ys = None, [[] for _ in range(b)]
@@ -109,7 +127,7 @@ def run_case(tools, check, case):
         yt, state = compiled(t, t + 1, state)
         for i in range(b):
             ys[i] += yt[i]
-    check.close(f"{name}: recurrent steps y", ys, want_y)
+    check.close(f"{name}: recurrent steps y", ys, want_y, rtol)
     check.close(f"{name}: recurrent steps final state", state, want_s)
 
 

@@ -45,6 +45,17 @@ def literal(values, element):
     return str(int(values)) if element.startswith("i") else f"{values:.9e}"
 
 
+def round_bf16(values):
+    """The values rounded to bfloat16 (round to nearest even), as the
+    compiler will see them."""
+    import struct
+    if isinstance(values, list):
+        return [round_bf16(v) for v in values]
+    bits = struct.unpack("<I", struct.pack("<f", values))[0]
+    bits = (bits + 0x7FFF + ((bits >> 16) & 1)) & 0xFFFF0000
+    return struct.unpack("<f", struct.pack("<I", bits))[0]
+
+
 def random_tensor(rng, shape, low=-1.0, high=1.0):
     if not shape:
         return rng.uniform(low, high)
