@@ -36,5 +36,5 @@ llvm_config.with_system_environment(["HOME", "INCLUDE", "LIB", "TMP", "TEMP"])
 llvm_config.use_default_substitutions()
 
 tool_dirs = [config.densessm_tools_dir, config.llvm_tools_dir]
-tools = ["densessm-opt", "FileCheck", "not", "count"]
+tools = ["densessm-opt", "FileCheck", "not", "count", "mlir-translate"]
 llvm_config.add_tool_substitutions(tools, tool_dirs)

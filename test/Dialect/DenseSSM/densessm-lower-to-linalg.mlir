@@ -1,0 +1,122 @@
+// --densessm-lower-to-linalg: the non-scan model-level ops become linalg on
+// tensors, computing in f32; scans are left to --densessm-lower-to-scan.
+// RUN: densessm-opt %s -densessm-lower-to-linalg -split-input-file | FileCheck %s
+
+// rms_norm: a sum-of-squares reduction over the last axis, then
+// x * rsqrt(sum / C + eps) * w, rounded back to bf16.
+// CHECK-DAG: #[[ID:.*]] = affine_map<(d0, d1, d2) -> (d0, d1, d2)>
+// CHECK-DAG: #[[ROW:.*]] = affine_map<(d0, d1, d2) -> (d0, d1)>
+// CHECK-DAG: #[[CH:.*]] = affine_map<(d0, d1, d2) -> (d2)>
+// CHECK-LABEL: func.func @rms_norm
+// CHECK: %[[SUM:.*]] = linalg.generic {indexing_maps = [#[[ID]], #[[ROW]]], iterator_types = ["parallel", "parallel", "reduction"]} ins(%arg0 : tensor<1x8x32xbf16>) outs(%{{.*}} : tensor<1x8xf32>)
+// CHECK:   arith.extf
+// CHECK: linalg.generic {indexing_maps = [#[[ID]], #[[ROW]], #[[CH]], #[[ID]]], iterator_types = ["parallel", "parallel", "parallel"]} ins(%arg0, %[[SUM]], %arg1 :
+// CHECK:   math.rsqrt
+// CHECK:   arith.truncf {{.*}} : f32 to bf16
+// CHECK-NOT: densessm.
+func.func @rms_norm(%x: tensor<1x8x32xbf16>, %w: tensor<32xf32>) -> tensor<1x8x32xbf16> {
+  %y = densessm.rms_norm %x, %w {eps = 1.0e-05 : f32} : tensor<1x8x32xbf16>, tensor<32xf32>
+  return %y : tensor<1x8x32xbf16>
+}
+
+// -----
+
+// rotary: each channel reads its pair partner (c xor 1) and is rotated by
+// (position + t) * theta_i.
+// CHECK-LABEL: func.func @rotary
+// CHECK: linalg.generic {{.*}} ins(%arg0, %arg1 : tensor<1x4x2x8xf32>, tensor<1xi32>)
+// CHECK:   linalg.index 3
+// CHECK:   arith.xori
+// CHECK:   tensor.extract %arg0
+// CHECK:   arith.extsi
+// CHECK:   math.cos
+// CHECK:   math.sin
+func.func @rotary(%x: tensor<1x4x2x8xf32>, %p: tensor<1xi32>) -> tensor<1x4x2x8xf32> {
+  %r = densessm.rotary %x position(%p) : tensor<1x4x2x8xf32>, tensor<1xi32>
+  return %r : tensor<1x4x2x8xf32>
+}
+
+// -----
+
+// embedding: a gather of the token's row.
+// CHECK-LABEL: func.func @embedding
+// CHECK: linalg.generic {{.*}} ins(%arg1 : tensor<2x3xi64>) outs(%{{.*}} : tensor<2x3x16xf32>)
+// CHECK:   arith.index_cast
+// CHECK:   tensor.extract %arg0
+func.func @embedding(%t: tensor<64x16xf32>, %ids: tensor<2x3xi64>) -> tensor<2x3x16xf32> {
+  %h = densessm.embedding %t[%ids] : tensor<64x16xf32>, tensor<2x3xi64> -> tensor<2x3x16xf32>
+  return %h : tensor<2x3x16xf32>
+}
+
+// -----
+
+// causal_conv1d: the input padded in front with the carried window
+// (transposed to token-major), a reduction over the K taps reading
+// xp[b, t + k, c], bias and SiLU; the final window is the padded input's
+// last K-1 steps, transposed back.
+// CHECK-DAG: #[[TAP:.*]] = affine_map<(d0, d1, d2, d3) -> (d0, d1 + d3, d2)>
+// CHECK-LABEL: func.func @causal_conv1d
+// CHECK: %[[FRONT:.*]] = linalg.transpose ins(%arg3 : tensor<1x32x3xf32>) outs(%{{.*}} : tensor<1x3x32xf32>) permutation = [0, 2, 1]
+// CHECK: %[[P0:.*]] = tensor.insert_slice %[[FRONT]] into %{{.*}}[0, 0, 0] [1, 3, 32] [1, 1, 1] : tensor<1x3x32xf32> into tensor<1x11x32xf32>
+// CHECK: %[[P:.*]] = tensor.insert_slice %arg0 into %[[P0]][0, 3, 0] [1, 8, 32] [1, 1, 1]
+// CHECK: %[[CONV:.*]] = linalg.generic {indexing_maps = [#[[TAP]], {{.*}}], iterator_types = ["parallel", "parallel", "parallel", "reduction"]} ins(%[[P]], %arg1 :
+// CHECK: linalg.generic {{.*}} ins(%[[CONV]], %arg2 :
+// CHECK:   math.exp
+// CHECK: %[[LAST:.*]] = tensor.extract_slice %[[P]][0, 8, 0] [1, 3, 32] [1, 1, 1]
+// CHECK: linalg.transpose ins(%[[LAST]] : tensor<1x3x32xf32>) {{.*}} permutation = [0, 2, 1]
+func.func @causal_conv1d(%x: tensor<1x8x32xf32>, %w: tensor<32x4xf32>, %b: tensor<32xf32>,
+    %win: tensor<1x32x3xf32>) -> (tensor<1x8x32xf32>, tensor<1x32x3xf32>) {
+  %y, %w1 = densessm.causal_conv1d %x, %w bias(%b) window(%win)
+              {activation = #densessm.activation<silu>}
+            : tensor<1x8x32xf32>, tensor<32x4xf32>, tensor<32xf32>, tensor<1x32x3xf32>
+            -> tensor<1x8x32xf32>, tensor<1x32x3xf32>
+  return %y, %w1 : tensor<1x8x32xf32>, tensor<1x32x3xf32>
+}
+
+// -----
+
+// Width 1: no window to carry; the final window is an empty tensor.
+// CHECK-LABEL: func.func @conv_width_one
+// CHECK-NOT: tensor.extract_slice
+// CHECK: %[[EMPTY:.*]] = tensor.empty() : tensor<1x32x0xf32>
+// CHECK: return %{{.*}}, %[[EMPTY]]
+func.func @conv_width_one(%x: tensor<1x8x32xf32>, %w: tensor<32x1xf32>)
+    -> (tensor<1x8x32xf32>, tensor<1x32x0xf32>) {
+  %y, %w1 = densessm.causal_conv1d %x, %w : tensor<1x8x32xf32>, tensor<32x1xf32>
+            -> tensor<1x8x32xf32>, tensor<1x32x0xf32>
+  return %y, %w1 : tensor<1x8x32xf32>, tensor<1x32x0xf32>
+}
+
+// -----
+
+// dense_connect (released form): the gate's two projections and SiLUs, the
+// gated kept tensors, their sum with the current tensor, then the RMSNorm.
+// CHECK-LABEL: func.func @dense_connect
+// CHECK: %[[H:.*]] = linalg.generic {{.*}} ins(%arg2, %arg3 : tensor<1x8x64xf32>, tensor<2x64xf32>)
+// CHECK: %[[HS:.*]] = linalg.generic {{.*}} ins(%[[H]] :
+// CHECK: %[[S:.*]] = linalg.generic {{.*}} ins(%[[HS]], %arg4 :
+// CHECK: %[[SEL:.*]] = linalg.generic {{.*}} ins(%[[S]] :
+// CHECK: %[[G:.*]] = linalg.generic {{.*}} ins(%arg1, %[[SEL]] :
+// CHECK: %[[F:.*]] = linalg.generic {{.*}} ins(%arg0, %[[G]] :
+// CHECK: linalg.generic {{.*}} iterator_types = ["parallel", "parallel", "reduction"]} ins(%[[F]] :
+// CHECK-NOT: densessm.
+func.func @dense_connect(%c: tensor<1x8x32xf32>, %k: tensor<1x8x32xf32>, %x: tensor<1x8x64xf32>,
+    %fc1: tensor<2x64xf32>, %fc2: tensor<32x2xf32>, %n: tensor<32xf32>) -> tensor<1x8x32xf32> {
+  %r = densessm.dense_connect %c, [%k] gate(%x, %fc1, %fc2) norm(%n)
+       : tensor<1x8x32xf32>, tensor<1x8x32xf32>, tensor<1x8x64xf32>,
+         tensor<2x64xf32>, tensor<32x2xf32>, tensor<32xf32>
+  return %r : tensor<1x8x32xf32>
+}
+
+// -----
+
+// Scans are not this pass's.
+// CHECK-LABEL: func.func @scans_left_alone
+// CHECK: densessm.selective_scan
+func.func @scans_left_alone(%u: tensor<1x8x32xf32>, %dt: tensor<1x8x32xf32>, %A: tensor<32x16xf32>,
+    %B: tensor<1x8x16xf32>, %C: tensor<1x8x16xf32>) -> tensor<1x8x32xf32> {
+  %y, %s = densessm.selective_scan %u, %dt, %A, %B, %C
+           : tensor<1x8x32xf32>, tensor<1x8x32xf32>, tensor<32x16xf32>, tensor<1x8x16xf32>, tensor<1x8x16xf32>
+           -> tensor<1x8x32xf32>, tensor<1x32x16xf32>
+  return %y : tensor<1x8x32xf32>
+}
