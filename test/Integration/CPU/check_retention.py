@@ -93,28 +93,10 @@ def run_case(tools, check, case):
     check.close(f"{name}: carried state at positions {starts} o", o, want_o1, rtol)
     check.close(f"{name}: carried state at positions {starts} final state", s, want_s1)
 
-    split = L // 2 + 1
-    o1, st = compiled(0, split, zeros, None)
-    o2, st = compiled(split, L, [split] * b, st)
-    check.close(f"{name}: split at {split} o", [x + y for x, y in zip(o1, o2)], want_o, rtol)
-    check.close(f"{name}: split at {split} final state", st, want_s)
-
-    state, outs = None, [[] for _ in range(b)]
-    for t in range(L):
-        ot, state = compiled(t, t + 1, [t] * b, state)
-        for i in range(b):
-            outs[i] += ot[i]
-    check.close(f"{name}: recurrent steps o", outs, want_o, rtol)
-    check.close(f"{name}: recurrent steps final state", state, want_s)
-
-
-def main():
-    tools = harness.parse_tools(sys.argv[1:])
-    check = harness.Checker()
-    for case in CASES:
-        run_case(tools, check, case)
-    return check.summary()
+    harness.check_split_and_steps(
+        check, name, lambda start, stop, state: compiled(start, stop, [start] * b, state),
+        b, L, want_o, want_s, rtol)
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(harness.main(CASES, run_case))

@@ -116,28 +116,8 @@ def run_case(tools, check, case):
     check.close(f"{name}: carried initial state y", y, want_y0, rtol)
     check.close(f"{name}: carried initial state final state", s, want_s0)
 
-    split = L // 2 + 1
-    y1, s1 = compiled(0, split, None)
-    y2, s2 = compiled(split, L, s1)
-    check.close(f"{name}: split at {split} y", [a + c for a, c in zip(y1, y2)], want_y, rtol)
-    check.close(f"{name}: split at {split} final state", s2, want_s)
-
-    state, ys = None, [[] for _ in range(b)]
-    for t in range(L):
-        yt, state = compiled(t, t + 1, state)
-        for i in range(b):
-            ys[i] += yt[i]
-    check.close(f"{name}: recurrent steps y", ys, want_y, rtol)
-    check.close(f"{name}: recurrent steps final state", state, want_s)
-
-
-def main():
-    tools = harness.parse_tools(sys.argv[1:])
-    check = harness.Checker()
-    for case in CASES:
-        run_case(tools, check, case)
-    return check.summary()
+    harness.check_split_and_steps(check, name, compiled, b, L, want_y, want_s, rtol)
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(harness.main(CASES, run_case))

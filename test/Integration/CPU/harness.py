@@ -7,6 +7,7 @@ constants, calls the kernel and prints every result with printMemrefF32."""
 import random
 import re
 import subprocess
+import sys
 
 
 class Tools:
@@ -181,3 +182,37 @@ def parse_tools(argv):
 
 def seeded(seed):
     return random.Random(seed)
+
+
+def check_split_and_steps(check, name, run, batch, length, want_out, want_state,
+                          rtol=1e-4):
+    """The carried-state equivalences of a scan: the sequence split in two
+    (the second part continuing from the first's final state), then one
+    token at a time, each against the whole sequence's reference outputs and
+    final state. `run(start, stop, state)` compiles and runs tokens
+    [start, stop) from `state` (None: zeros) and returns (out, final state);
+    outputs are [batch][token]..."""
+    split = length // 2 + 1
+    out1, state1 = run(0, split, None)
+    out2, state2 = run(split, length, state1)
+    check.close(f"{name}: split at {split} out", [a + b for a, b in zip(out1, out2)],
+                want_out, rtol)
+    check.close(f"{name}: split at {split} final state", state2, want_state)
+
+    state, outs = None, [[] for _ in range(batch)]
+    for t in range(length):
+        out, state = run(t, t + 1, state)
+        for i in range(batch):
+            outs[i] += out[i]
+    check.close(f"{name}: recurrent steps out", outs, want_out, rtol)
+    check.close(f"{name}: recurrent steps final state", state, want_state)
+
+
+def main(cases, run_case):
+    """Runs run_case(tools, checker, case) for each case and prints the
+    summary; the exit status is non-zero when a check failed."""
+    tools = parse_tools(sys.argv[1:])
+    check = Checker()
+    for case in cases:
+        run_case(tools, check, case)
+    return check.summary()
