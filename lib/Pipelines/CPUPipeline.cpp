@@ -38,7 +38,9 @@ void mlir::densessm::buildCPUPipeline(OpPassManager &pm,
     pm.addPass(createDenseSSMFuseDenseConnections());
   pm.addPass(createDenseSSMLowerToLinalg());
   pm.addPass(createConvertElementwiseToLinalgPass());
-  pm.addPass(createDenseSSMLowerScanToLoops());
+  DenseSSMLowerScanToLoopsOptions scanLoops;
+  scanLoops.timeChunk = options.timeChunk;
+  pm.addPass(createDenseSSMLowerScanToLoops(scanLoops));
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createDenseSSMStripAnnotations());
 

@@ -13,6 +13,11 @@ struct CPUPipelineOptions : public PassPipelineOptions<CPUPipelineOptions> {
       llvm::cl::desc("Fold dense connections into the scans that read them "
                      "(--densessm-fuse-dense-connections)"),
       llvm::cl::init(true)};
+  Option<int64_t> timeChunk{
+      *this, "time-chunk",
+      llvm::cl::desc("Chunk the parallel schedule's scans over time in chunks "
+                     "of this many tokens (0: a sequential time loop)"),
+      llvm::cl::init(0)};
 };
 
 /// densessm (tensors) -> kernel-level scans -> loops on buffers -> LLVM

@@ -18,6 +18,10 @@ CASES = [
     # 1e-2 (1 + max |o|); the state keeps the f32 bound.
     dict(name="bf16", batch=1, length=5, heads=2, key_dim=4, value_dim=32,
          normalization="authors", dtype="bf16"),
+    # The parallel schedule chunked over time: chunks of 3 tokens over
+    # sequences of 7 (3 + 3 + 1), carries between them.
+    dict(name="time-chunked", batch=2, length=7, heads=3, key_dim=4, value_dim=5,
+         normalization="authors", pipeline="--densessm-cpu-pipeline=time-chunk=3"),
     # Every size unknown at compile time: the scalar loops.
     dict(name="dynamic", batch=2, length=4, heads=2, key_dim=3, value_dim=2,
          normalization="authors", dynamic=True),
@@ -74,7 +78,8 @@ def run_case(tools, check, case):
             args.append(harness.Argument(state))
         return harness.run(tools, kernel(case, stop - start, state is not None), args,
                            [[b, stop - start, h, dv], [b, h, dk, dv]],
-                           dynamic=case.get("dynamic", False))
+                           dynamic=case.get("dynamic", False),
+                           pipeline=case.get("pipeline", "--densessm-cpu-pipeline"))
 
     def expected(position, state):
         return reference.retention(q, k, v, decay, position=position, initial_state=state,

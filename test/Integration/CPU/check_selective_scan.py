@@ -25,6 +25,11 @@ CASES = [
     # the f32 bound.
     dict(name="bf16", batch=1, length=7, channels=37, state=4, groups=None,
          softplus=True, D=True, z=True, bias=True, dtype="bf16"),
+    # The parallel schedule chunked over time: chunks of 3 tokens (the
+    # sequences are 7 long: 3 + 3 + 1), carries between them.
+    dict(name="time-chunked", batch=2, length=7, channels=6, state=5, groups=None,
+         softplus=True, D=True, z=True, bias=True,
+         pipeline="--densessm-cpu-pipeline=time-chunk=3"),
     # Every size unknown at compile time: the scalar loops.
     dict(name="dynamic", batch=2, length=5, channels=3, state=4, groups=None,
          softplus=True, D=True, z=True, bias=True, dynamic=True),
@@ -97,7 +102,8 @@ def run_case(tools, check, case):
         if state is not None:
             args.append(harness.Argument(state))
         return harness.run(tools, kernel(case, stop - start, state is not None), args,
-                           [[b, stop - start, d], [b, d, n]], dynamic=case.get("dynamic", False))
+                           [[b, stop - start, d], [b, d, n]], dynamic=case.get("dynamic", False),
+                           pipeline=case.get("pipeline", "--densessm-cpu-pipeline"))
 
     def expected(state):
         return reference.selective_scan(inputs["u"], inputs["delta"], inputs["A"], inputs["B"],

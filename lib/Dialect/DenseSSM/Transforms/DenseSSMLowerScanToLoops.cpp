@@ -291,6 +291,224 @@ struct ScanLowering {
     });
   }
 
+  /// The parallel schedule chunked over time (any sizes, scalar loops):
+  /// tokens are cut into chunks of `chunk`, and three parallel phases
+  /// replace the sequential time loop —
+  ///   1. per (b, h, chunk): the scan of the chunk from a zero state, its
+  ///      readouts (before the epilogue), its final state and the product of
+  ///      its decays;
+  ///   2. per (b, h): the carries, sequentially over chunks:
+  ///      carry_c = decays_c ⊙ carry_{c-1} + local_c, from the initial state;
+  ///   3. per (b, h, chunk): each readout corrected by the carry entering its
+  ///      chunk, q_t · (Π_{τ≤t} a_τ ⊙ carry), then the epilogue.
+  void emitTimeChunked(OpBuilder &b, Location loc, Value batch, Value heads,
+                       int64_t chunk) {
+    Type f32Type = b.getF32Type();
+    Value zero = arith::ConstantIndexOp::create(b, loc, 0);
+    Value one = arith::ConstantIndexOp::create(b, loc, 1);
+    Value chunkLength = arith::ConstantIndexOp::create(b, loc, chunk);
+    Value chunks = arith::DivUIOp::create(
+        b, loc,
+        arith::AddIOp::create(
+            b, loc, length, arith::ConstantIndexOp::create(b, loc, chunk - 1)),
+        chunkLength);
+    auto alloc = [&](ArrayRef<Value> sizes) -> Value {
+      SmallVector<int64_t> shape(sizes.size(), ShapedType::kDynamic);
+      return memref::AllocOp::create(b, loc, MemRefType::get(shape, f32Type),
+                                     sizes);
+    };
+    Value readouts = alloc({batch, length, heads, valueDim});
+    Value local = alloc({batch, heads, chunks, keyDim, valueDim});
+    Value carries = alloc({batch, heads, chunks, keyDim, valueDim});
+    Value decays = alloc({batch, heads, chunks, keyDim});
+    auto chunkBounds = [&](OpBuilder &cb, Location cl, Value c) {
+      Value start = arith::MulIOp::create(cb, cl, c, chunkLength);
+      Value stop = arith::MinUIOp::create(
+          cb, cl, arith::AddIOp::create(cb, cl, start, chunkLength), length);
+      return std::make_pair(start, stop);
+    };
+    auto forTokens =
+        [&](OpBuilder &ob, Location ol, Value start, Value stop,
+            llvm::function_ref<void(OpBuilder &, Location, Value)> body) {
+          scf::ForOp::create(
+              ob, ol, start, stop, one, ValueRange{},
+              [&](OpBuilder &nb, Location nl, Value t, ValueRange) {
+                body(nb, nl, t);
+                scf::YieldOp::create(nb, nl);
+              });
+        };
+    auto groupsOf = [&](OpBuilder &gb, Location gl, Value h) {
+      return std::make_pair(arith::DivUIOp::create(gb, gl, h, headsPerQ),
+                            arith::DivUIOp::create(gb, gl, h, headsPerK));
+    };
+    auto decayAt = [&](OpBuilder &db, Location dl, Value delta, Value h,
+                       Value i) {
+      return elementwiseDecay ? decay(db, dl, delta, h, i)
+                              : decay(db, dl, delta, h, Value());
+    };
+
+    // 1. Each chunk from a zero state.
+    scf::ParallelOp::create(
+        b, loc, ValueRange{zero, zero, zero}, ValueRange{batch, heads, chunks},
+        ValueRange{one, one, one},
+        [&](OpBuilder &pb, Location pl, ValueRange bhc) {
+          Value bi = bhc[0], h = bhc[1], c = bhc[2];
+          auto [gq, gk] = groupsOf(pb, pl, h);
+          auto [start, stop] = chunkBounds(pb, pl, c);
+          forRange(pb, pl, keyDim, [&](OpBuilder &ib, Location il, Value i) {
+            memref::StoreOp::create(ib, il, f32(ib, il, 1.0f), decays,
+                                    ValueRange{bi, h, c, i});
+            forRange(ib, il, valueDim,
+                     [&](OpBuilder &jb, Location jl, Value j) {
+                       memref::StoreOp::create(jb, jl, f32(jb, jl, 0.0f), local,
+                                               ValueRange{bi, h, c, i, j});
+                     });
+          });
+          forTokens(
+              pb, pl, start, stop, [&](OpBuilder &tb, Location tl, Value t) {
+                Value delta, beta;
+                std::tie(delta, beta) = tokenScalars(tb, tl, bi, t, h);
+                forRange(
+                    tb, tl, keyDim, [&](OpBuilder &ib, Location il, Value i) {
+                      Value a = decayAt(ib, il, delta, h, i);
+                      SmallVector<Value> at{bi, h, c, i};
+                      memref::StoreOp::create(
+                          ib, il,
+                          arith::MulFOp::create(
+                              ib, il,
+                              memref::LoadOp::create(ib, il, decays, at), a),
+                          decays, at);
+                      Value key = loadF32(ib, il, k, {bi, t, gk, i});
+                      if (beta)
+                        key = arith::MulFOp::create(ib, il, key, beta);
+                      forRange(
+                          ib, il, valueDim,
+                          [&](OpBuilder &jb, Location jl, Value j) {
+                            SmallVector<Value> sat{bi, h, c, i, j};
+                            Value input = arith::MulFOp::create(
+                                jb, jl, key, inputValue(jb, jl, {bi, t, h, j}));
+                            memref::StoreOp::create(
+                                jb, jl,
+                                math::FmaOp::create(
+                                    jb, jl, a,
+                                    memref::LoadOp::create(jb, jl, local, sat),
+                                    input),
+                                local, sat);
+                          });
+                    });
+                forRange(
+                    tb, tl, valueDim, [&](OpBuilder &jb, Location jl, Value j) {
+                      auto sum = scf::ForOp::create(
+                          jb, jl, zero, keyDim, one,
+                          ValueRange{f32(jb, jl, 0.0f)},
+                          [&](OpBuilder &ib, Location il, Value i,
+                              ValueRange acc) {
+                            Value sv = memref::LoadOp::create(
+                                ib, il, local, ValueRange{bi, h, c, i, j});
+                            scf::YieldOp::create(
+                                ib, il,
+                                ValueRange{math::FmaOp::create(
+                                    ib, il, loadF32(ib, il, q, {bi, t, gq, i}),
+                                    sv, acc[0])});
+                          });
+                      memref::StoreOp::create(jb, jl, sum.getResult(0),
+                                              readouts,
+                                              ValueRange{bi, t, h, j});
+                    });
+              });
+        });
+
+    // 2. The carries, chunk after chunk.
+    scf::ParallelOp::create(
+        b, loc, ValueRange{zero, zero}, ValueRange{batch, heads},
+        ValueRange{one, one}, [&](OpBuilder &pb, Location pl, ValueRange bh) {
+          Value bi = bh[0], h = bh[1];
+          forRange(pb, pl, keyDim, [&](OpBuilder &ib, Location il, Value i) {
+            forRange(
+                ib, il, valueDim, [&](OpBuilder &jb, Location jl, Value j) {
+                  Value s0 =
+                      initial ? memref::LoadOp::create(jb, jl, initial,
+                                                       ValueRange{bi, h, i, j})
+                                    .getResult()
+                              : f32(jb, jl, 0.0f);
+                  auto carry = scf::ForOp::create(
+                      jb, jl, zero, chunks, one, ValueRange{s0},
+                      [&](OpBuilder &cb, Location cl, Value c, ValueRange in) {
+                        memref::StoreOp::create(cb, cl, in[0], carries,
+                                                ValueRange{bi, h, c, i, j});
+                        Value out = math::FmaOp::create(
+                            cb, cl,
+                            memref::LoadOp::create(cb, cl, decays,
+                                                   ValueRange{bi, h, c, i}),
+                            in[0],
+                            memref::LoadOp::create(cb, cl, local,
+                                                   ValueRange{bi, h, c, i, j}));
+                        scf::YieldOp::create(cb, cl, ValueRange{out});
+                      });
+                  memref::StoreOp::create(jb, jl, carry.getResult(0), state,
+                                          ValueRange{bi, h, i, j});
+                });
+          });
+        });
+
+    // 3. Readouts corrected by the carry entering their chunk.
+    Value running = alloc({batch, heads, chunks, keyDim});
+    scf::ParallelOp::create(
+        b, loc, ValueRange{zero, zero, zero}, ValueRange{batch, heads, chunks},
+        ValueRange{one, one, one},
+        [&](OpBuilder &pb, Location pl, ValueRange bhc) {
+          Value bi = bhc[0], h = bhc[1], c = bhc[2];
+          auto [gq, gk] = groupsOf(pb, pl, h);
+          (void)gk;
+          auto [start, stop] = chunkBounds(pb, pl, c);
+          forRange(pb, pl, keyDim, [&](OpBuilder &ib, Location il, Value i) {
+            memref::StoreOp::create(ib, il, f32(ib, il, 1.0f), running,
+                                    ValueRange{bi, h, c, i});
+          });
+          forTokens(
+              pb, pl, start, stop, [&](OpBuilder &tb, Location tl, Value t) {
+                Value delta, beta;
+                std::tie(delta, beta) = tokenScalars(tb, tl, bi, t, h);
+                forRange(tb, tl, keyDim,
+                         [&](OpBuilder &ib, Location il, Value i) {
+                           SmallVector<Value> at{bi, h, c, i};
+                           memref::StoreOp::create(
+                               ib, il,
+                               arith::MulFOp::create(
+                                   ib, il,
+                                   memref::LoadOp::create(ib, il, running, at),
+                                   decayAt(ib, il, delta, h, i)),
+                               running, at);
+                         });
+                forRange(
+                    tb, tl, valueDim, [&](OpBuilder &jb, Location jl, Value j) {
+                      SmallVector<Value> at{bi, t, h, j};
+                      auto sum = scf::ForOp::create(
+                          jb, jl, zero, keyDim, one,
+                          ValueRange{
+                              memref::LoadOp::create(jb, jl, readouts, at)},
+                          [&](OpBuilder &ib, Location il, Value i,
+                              ValueRange acc) {
+                            Value carried = arith::MulFOp::create(
+                                ib, il,
+                                memref::LoadOp::create(ib, il, running,
+                                                       ValueRange{bi, h, c, i}),
+                                memref::LoadOp::create(
+                                    ib, il, carries,
+                                    ValueRange{bi, h, c, i, j}));
+                            scf::YieldOp::create(
+                                ib, il,
+                                ValueRange{math::FmaOp::create(
+                                    ib, il, loadF32(ib, il, q, {bi, t, gq, i}),
+                                    carried, acc[0])});
+                          });
+                      storeY(jb, jl, epilogue(jb, jl, sum.getResult(0), at),
+                             at);
+                    });
+              });
+        });
+  }
+
   /// V = 1 with a static key size K (Mamba: K = N): the whole state of a
   /// (b, h) pair is one vector<K x f32>, carried in registers across time;
   /// the decay, the input and the readout are K-wide vector operations.
@@ -438,14 +656,15 @@ struct ScanLowering {
   }
 
   /// A static value size V (retention: V = dv): the value axis is cut in
-  /// W-wide chunks (W = 16 when it divides V); for each token and chunk the
+  /// W-wide chunks (W = 16, 8 or 4, the largest that divides V, else V);
+  /// for each token and chunk the
   /// key loop updates the chunk of every state row in place and accumulates
   /// y_t's chunk in one register.
   void emitValueChunks(OpBuilder &b, Location loc, Value bi, Value h, Value gq,
                        Value gk, int64_t V) const {
     int64_t W = V;
     for (int64_t width : {16, 8, 4})
-      if (V > width && V % width == 0) {
+      if (V % width == 0) {
         W = width;
         break;
       }
@@ -598,8 +817,19 @@ struct ScanLowering {
   }
 };
 
+/// Whether the scan sits in a function with the recurrent schedule.
+bool isRecurrent(ScanOp op) {
+  auto function = op->getParentOfType<FunctionOpInterface>();
+  auto schedule = function ? function->getAttrOfType<ScheduleAttr>(
+                                 DenseSSMDialect::getScheduleAttrName())
+                           : ScheduleAttr();
+  return schedule && schedule.getValue() == Schedule::recurrent;
+}
+
 struct LowerScan : OpRewritePattern<ScanOp> {
-  using OpRewritePattern::OpRewritePattern;
+  LowerScan(MLIRContext *context, int64_t timeChunk)
+      : OpRewritePattern(context), timeChunk(timeChunk) {}
+  int64_t timeChunk;
 
   LogicalResult matchAndRewrite(ScanOp op,
                                 PatternRewriter &rewriter) const override {
@@ -654,35 +884,40 @@ struct LowerScan : OpRewritePattern<ScanOp> {
     int64_t K = stateType.getDimSize(2), V = stateType.getDimSize(3);
     Value zero = arith::ConstantIndexOp::create(b, loc, 0);
     Value one = arith::ConstantIndexOp::create(b, loc, 1);
-    // Mamba-1's form goes W channels at a time where it can; the channels
-    // that do not fill a block, and every other form, go one (b, h) pair at
-    // a time.
-    Value firstSingle = zero;
-    if (std::optional<ChannelViews> views = s.channelViews(b, loc, K, V)) {
-      constexpr int64_t W = 16;
-      Value width = arith::ConstantIndexOp::create(b, loc, W);
-      Value blocks = arith::DivUIOp::create(b, loc, heads, width);
-      firstSingle = arith::MulIOp::create(b, loc, blocks, width);
+    if (timeChunk > 0 && !isRecurrent(op)) {
+      s.emitTimeChunked(b, loc, batch, heads, timeChunk);
+    } else {
+      // Mamba-1's form goes W channels at a time where it can; the channels
+      // that do not fill a block, and every other form, go one (b, h) pair at
+      // a time.
+      Value firstSingle = zero;
+      if (std::optional<ChannelViews> views = s.channelViews(b, loc, K, V)) {
+        constexpr int64_t W = 16;
+        Value width = arith::ConstantIndexOp::create(b, loc, W);
+        Value blocks = arith::DivUIOp::create(b, loc, heads, width);
+        firstSingle = arith::MulIOp::create(b, loc, blocks, width);
+        scf::ParallelOp::create(
+            b, loc, ValueRange{zero, zero}, ValueRange{batch, blocks},
+            ValueRange{one, one},
+            [&](OpBuilder &pb, Location pl, ValueRange bc) {
+              Value h0 = arith::MulIOp::create(pb, pl, bc[1], width);
+              s.emitChannelBlock(pb, pl, bc[0], h0, K, W, *views);
+            });
+      }
       scf::ParallelOp::create(
-          b, loc, ValueRange{zero, zero}, ValueRange{batch, blocks},
-          ValueRange{one, one}, [&](OpBuilder &pb, Location pl, ValueRange bc) {
-            Value h0 = arith::MulIOp::create(pb, pl, bc[1], width);
-            s.emitChannelBlock(pb, pl, bc[0], h0, K, W, *views);
+          b, loc, ValueRange{zero, firstSingle}, ValueRange{batch, heads},
+          ValueRange{one, one}, [&](OpBuilder &pb, Location pl, ValueRange bh) {
+            Value bi = bh[0], h = bh[1];
+            Value gq = arith::DivUIOp::create(pb, pl, h, s.headsPerQ);
+            Value gk = arith::DivUIOp::create(pb, pl, h, s.headsPerK);
+            if (V == 1 && !ShapedType::isDynamic(K))
+              s.emitRegisterState(pb, pl, bi, h, gq, gk, K);
+            else if (!ShapedType::isDynamic(V))
+              s.emitValueChunks(pb, pl, bi, h, gq, gk, V);
+            else
+              s.emitScalar(pb, pl, bi, h, gq, gk);
           });
     }
-    scf::ParallelOp::create(
-        b, loc, ValueRange{zero, firstSingle}, ValueRange{batch, heads},
-        ValueRange{one, one}, [&](OpBuilder &pb, Location pl, ValueRange bh) {
-          Value bi = bh[0], h = bh[1];
-          Value gq = arith::DivUIOp::create(pb, pl, h, s.headsPerQ);
-          Value gk = arith::DivUIOp::create(pb, pl, h, s.headsPerK);
-          if (V == 1 && !ShapedType::isDynamic(K))
-            s.emitRegisterState(pb, pl, bi, h, gq, gk, K);
-          else if (!ShapedType::isDynamic(V))
-            s.emitValueChunks(pb, pl, bi, h, gq, gk, V);
-          else
-            s.emitScalar(pb, pl, bi, h, gq, gk);
-        });
 
     Value yTensor = bufferization::ToTensorOp::create(
         b, loc, yType, s.y, /*restrict=*/true, /*writable=*/true);
@@ -695,9 +930,10 @@ struct LowerScan : OpRewritePattern<ScanOp> {
 
 struct LowerScanToLoopsPass
     : densessm::impl::DenseSSMLowerScanToLoopsBase<LowerScanToLoopsPass> {
+  using Base::Base;
   void runOnOperation() override {
     RewritePatternSet patterns(&getContext());
-    patterns.add<LowerScan>(&getContext());
+    patterns.add<LowerScan>(&getContext(), timeChunk);
     if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
       signalPassFailure();
   }

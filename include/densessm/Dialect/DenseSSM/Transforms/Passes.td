@@ -65,6 +65,10 @@ def DenseSSMLowerToScan : Pass<"densessm-lower-to-scan"> {
 }
 
 def DenseSSMLowerScanToLoops : Pass<"densessm-lower-scan-to-loops"> {
+  let options = [
+    Option<"timeChunk", "time-chunk", "int64_t", /*default=*/"0",
+           "chunk length of the time-chunked parallel scan (0: sequential time loop)">
+  ];
   let summary = "Lower the kernel-level scan to loops on buffers";
   let description = [{
     Rewrites each `densessm.scan` as an `scf.parallel` over the independent
@@ -84,6 +88,14 @@ def DenseSSMLowerScanToLoops : Pass<"densessm-lower-scan-to-loops"> {
       loop updates that chunk of every state row in place and accumulates
       `y_t`'s chunk in one vector register;
     * otherwise scalar loops over the key and value indices.
+
+    With `time-chunk=T` (T > 0), a scan outside a recurrent function is
+    instead chunked over time: chunks of T tokens are scanned in parallel
+    from zero states, the carries between chunks are propagated
+    (`carry_c = Π a ⊙ carry_{c-1} + local_c`), and each output is corrected
+    by the carry entering its chunk — parallelism over time for when batch
+    × heads is smaller than the machine (scalar loops; the default 0 keeps
+    the sequential time loop).
 
     Accumulation and state are f32 (fused multiply-adds); `y` is rounded to
     the activation type on store.
