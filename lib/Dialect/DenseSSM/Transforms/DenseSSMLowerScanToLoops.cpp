@@ -353,8 +353,10 @@ struct ScanLowering {
         ValueRange{one, one, one},
         [&](OpBuilder &pb, Location pl, ValueRange bhc) {
           Value bi = bhc[0], h = bhc[1], c = bhc[2];
-          auto [gq, gk] = groupsOf(pb, pl, h);
-          auto [start, stop] = chunkBounds(pb, pl, c);
+          Value gq, gk;
+          std::tie(gq, gk) = groupsOf(pb, pl, h);
+          Value start, stop;
+          std::tie(start, stop) = chunkBounds(pb, pl, c);
           forRange(pb, pl, keyDim, [&](OpBuilder &ib, Location il, Value i) {
             memref::StoreOp::create(ib, il, f32(ib, il, 1.0f), decays,
                                     ValueRange{bi, h, c, i});
@@ -458,9 +460,11 @@ struct ScanLowering {
         ValueRange{one, one, one},
         [&](OpBuilder &pb, Location pl, ValueRange bhc) {
           Value bi = bhc[0], h = bhc[1], c = bhc[2];
-          auto [gq, gk] = groupsOf(pb, pl, h);
+          Value gq, gk;
+          std::tie(gq, gk) = groupsOf(pb, pl, h);
           (void)gk;
-          auto [start, stop] = chunkBounds(pb, pl, c);
+          Value start, stop;
+          std::tie(start, stop) = chunkBounds(pb, pl, c);
           forRange(pb, pl, keyDim, [&](OpBuilder &ib, Location il, Value i) {
             memref::StoreOp::create(ib, il, f32(ib, il, 1.0f), running,
                                     ValueRange{bi, h, c, i});
