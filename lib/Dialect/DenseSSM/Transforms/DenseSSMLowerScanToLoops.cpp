@@ -347,78 +347,81 @@ struct ScanLowering {
                               : decay(db, dl, delta, h, Value());
     };
 
+    // A parallel loop over (batch, head, chunk); the body gets the chunk's
+    // indices, the groups of q and k its head reads, and its token range.
+    struct Chunk {
+      Value bi, h, c, gq, gk, start, stop;
+    };
+    auto parallelOverChunks =
+        [&](llvm::function_ref<void(OpBuilder &, Location, const Chunk &)>
+                body) {
+          scf::ParallelOp::create(
+              b, loc, ValueRange{zero, zero, zero},
+              ValueRange{batch, heads, chunks}, ValueRange{one, one, one},
+              [&](OpBuilder &pb, Location pl, ValueRange bhc) {
+                Chunk chunk{bhc[0], bhc[1], bhc[2], {}, {}, {}, {}};
+                std::tie(chunk.gq, chunk.gk) = groupsOf(pb, pl, chunk.h);
+                std::tie(chunk.start, chunk.stop) =
+                    chunkBounds(pb, pl, chunk.c);
+                body(pb, pl, chunk);
+              });
+        };
+
     // 1. Each chunk from a zero state.
-    scf::ParallelOp::create(
-        b, loc, ValueRange{zero, zero, zero}, ValueRange{batch, heads, chunks},
-        ValueRange{one, one, one},
-        [&](OpBuilder &pb, Location pl, ValueRange bhc) {
-          Value bi = bhc[0], h = bhc[1], c = bhc[2];
-          Value gq, gk;
-          std::tie(gq, gk) = groupsOf(pb, pl, h);
-          Value start, stop;
-          std::tie(start, stop) = chunkBounds(pb, pl, c);
-          forRange(pb, pl, keyDim, [&](OpBuilder &ib, Location il, Value i) {
-            memref::StoreOp::create(ib, il, f32(ib, il, 1.0f), decays,
-                                    ValueRange{bi, h, c, i});
-            forRange(ib, il, valueDim,
-                     [&](OpBuilder &jb, Location jl, Value j) {
-                       memref::StoreOp::create(jb, jl, f32(jb, jl, 0.0f), local,
-                                               ValueRange{bi, h, c, i, j});
-                     });
-          });
-          forTokens(
-              pb, pl, start, stop, [&](OpBuilder &tb, Location tl, Value t) {
-                Value delta, beta;
-                std::tie(delta, beta) = tokenScalars(tb, tl, bi, t, h);
-                forRange(
-                    tb, tl, keyDim, [&](OpBuilder &ib, Location il, Value i) {
-                      Value a = decayAt(ib, il, delta, h, i);
-                      SmallVector<Value> at{bi, h, c, i};
-                      memref::StoreOp::create(
-                          ib, il,
-                          arith::MulFOp::create(
-                              ib, il,
-                              memref::LoadOp::create(ib, il, decays, at), a),
-                          decays, at);
-                      Value key = loadF32(ib, il, k, {bi, t, gk, i});
-                      if (beta)
-                        key = arith::MulFOp::create(ib, il, key, beta);
-                      forRange(
-                          ib, il, valueDim,
-                          [&](OpBuilder &jb, Location jl, Value j) {
-                            SmallVector<Value> sat{bi, h, c, i, j};
-                            Value input = arith::MulFOp::create(
-                                jb, jl, key, inputValue(jb, jl, {bi, t, h, j}));
-                            memref::StoreOp::create(
-                                jb, jl,
-                                math::FmaOp::create(
-                                    jb, jl, a,
+    parallelOverChunks([&](OpBuilder &pb, Location pl, const Chunk &ch) {
+      Value bi = ch.bi, h = ch.h, c = ch.c, gq = ch.gq, gk = ch.gk,
+            start = ch.start, stop = ch.stop;
+      forRange(pb, pl, keyDim, [&](OpBuilder &ib, Location il, Value i) {
+        memref::StoreOp::create(ib, il, f32(ib, il, 1.0f), decays,
+                                ValueRange{bi, h, c, i});
+        forRange(ib, il, valueDim, [&](OpBuilder &jb, Location jl, Value j) {
+          memref::StoreOp::create(jb, jl, f32(jb, jl, 0.0f), local,
+                                  ValueRange{bi, h, c, i, j});
+        });
+      });
+      forTokens(pb, pl, start, stop, [&](OpBuilder &tb, Location tl, Value t) {
+        Value delta, beta;
+        std::tie(delta, beta) = tokenScalars(tb, tl, bi, t, h);
+        forRange(tb, tl, keyDim, [&](OpBuilder &ib, Location il, Value i) {
+          Value a = decayAt(ib, il, delta, h, i);
+          SmallVector<Value> at{bi, h, c, i};
+          memref::StoreOp::create(
+              ib, il,
+              arith::MulFOp::create(
+                  ib, il, memref::LoadOp::create(ib, il, decays, at), a),
+              decays, at);
+          Value key = loadF32(ib, il, k, {bi, t, gk, i});
+          if (beta)
+            key = arith::MulFOp::create(ib, il, key, beta);
+          forRange(ib, il, valueDim, [&](OpBuilder &jb, Location jl, Value j) {
+            SmallVector<Value> sat{bi, h, c, i, j};
+            Value input = arith::MulFOp::create(
+                jb, jl, key, inputValue(jb, jl, {bi, t, h, j}));
+            memref::StoreOp::create(
+                jb, jl,
+                math::FmaOp::create(jb, jl, a,
                                     memref::LoadOp::create(jb, jl, local, sat),
                                     input),
-                                local, sat);
-                          });
-                    });
-                forRange(
-                    tb, tl, valueDim, [&](OpBuilder &jb, Location jl, Value j) {
-                      auto sum = scf::ForOp::create(
-                          jb, jl, zero, keyDim, one,
-                          ValueRange{f32(jb, jl, 0.0f)},
-                          [&](OpBuilder &ib, Location il, Value i,
-                              ValueRange acc) {
-                            Value sv = memref::LoadOp::create(
-                                ib, il, local, ValueRange{bi, h, c, i, j});
-                            scf::YieldOp::create(
-                                ib, il,
-                                ValueRange{math::FmaOp::create(
-                                    ib, il, loadF32(ib, il, q, {bi, t, gq, i}),
-                                    sv, acc[0])});
-                          });
-                      memref::StoreOp::create(jb, jl, sum.getResult(0),
-                                              readouts,
-                                              ValueRange{bi, t, h, j});
-                    });
-              });
+                local, sat);
+          });
         });
+        forRange(tb, tl, valueDim, [&](OpBuilder &jb, Location jl, Value j) {
+          auto sum = scf::ForOp::create(
+              jb, jl, zero, keyDim, one, ValueRange{f32(jb, jl, 0.0f)},
+              [&](OpBuilder &ib, Location il, Value i, ValueRange acc) {
+                Value sv = memref::LoadOp::create(ib, il, local,
+                                                  ValueRange{bi, h, c, i, j});
+                scf::YieldOp::create(
+                    ib, il,
+                    ValueRange{math::FmaOp::create(
+                        ib, il, loadF32(ib, il, q, {bi, t, gq, i}), sv,
+                        acc[0])});
+              });
+          memref::StoreOp::create(jb, jl, sum.getResult(0), readouts,
+                                  ValueRange{bi, t, h, j});
+        });
+      });
+    });
 
     // 2. The carries, chunk after chunk.
     scf::ParallelOp::create(
@@ -455,62 +458,47 @@ struct ScanLowering {
 
     // 3. Readouts corrected by the carry entering their chunk.
     Value running = alloc({batch, heads, chunks, keyDim});
-    scf::ParallelOp::create(
-        b, loc, ValueRange{zero, zero, zero}, ValueRange{batch, heads, chunks},
-        ValueRange{one, one, one},
-        [&](OpBuilder &pb, Location pl, ValueRange bhc) {
-          Value bi = bhc[0], h = bhc[1], c = bhc[2];
-          Value gq, gk;
-          std::tie(gq, gk) = groupsOf(pb, pl, h);
-          (void)gk;
-          Value start, stop;
-          std::tie(start, stop) = chunkBounds(pb, pl, c);
-          forRange(pb, pl, keyDim, [&](OpBuilder &ib, Location il, Value i) {
-            memref::StoreOp::create(ib, il, f32(ib, il, 1.0f), running,
-                                    ValueRange{bi, h, c, i});
-          });
-          forTokens(
-              pb, pl, start, stop, [&](OpBuilder &tb, Location tl, Value t) {
-                Value delta, beta;
-                std::tie(delta, beta) = tokenScalars(tb, tl, bi, t, h);
-                forRange(tb, tl, keyDim,
-                         [&](OpBuilder &ib, Location il, Value i) {
-                           SmallVector<Value> at{bi, h, c, i};
-                           memref::StoreOp::create(
-                               ib, il,
-                               arith::MulFOp::create(
-                                   ib, il,
-                                   memref::LoadOp::create(ib, il, running, at),
-                                   decayAt(ib, il, delta, h, i)),
-                               running, at);
-                         });
-                forRange(
-                    tb, tl, valueDim, [&](OpBuilder &jb, Location jl, Value j) {
-                      SmallVector<Value> at{bi, t, h, j};
-                      auto sum = scf::ForOp::create(
-                          jb, jl, zero, keyDim, one,
-                          ValueRange{
-                              memref::LoadOp::create(jb, jl, readouts, at)},
-                          [&](OpBuilder &ib, Location il, Value i,
-                              ValueRange acc) {
-                            Value carried = arith::MulFOp::create(
-                                ib, il,
-                                memref::LoadOp::create(ib, il, running,
-                                                       ValueRange{bi, h, c, i}),
-                                memref::LoadOp::create(
-                                    ib, il, carries,
-                                    ValueRange{bi, h, c, i, j}));
-                            scf::YieldOp::create(
-                                ib, il,
-                                ValueRange{math::FmaOp::create(
-                                    ib, il, loadF32(ib, il, q, {bi, t, gq, i}),
-                                    carried, acc[0])});
-                          });
-                      storeY(jb, jl, epilogue(jb, jl, sum.getResult(0), at),
-                             at);
-                    });
-              });
+    parallelOverChunks([&](OpBuilder &pb, Location pl, const Chunk &ch) {
+      Value bi = ch.bi, h = ch.h, c = ch.c, gq = ch.gq, start = ch.start,
+            stop = ch.stop;
+      forRange(pb, pl, keyDim, [&](OpBuilder &ib, Location il, Value i) {
+        memref::StoreOp::create(ib, il, f32(ib, il, 1.0f), running,
+                                ValueRange{bi, h, c, i});
+      });
+      forTokens(pb, pl, start, stop, [&](OpBuilder &tb, Location tl, Value t) {
+        Value delta, beta;
+        std::tie(delta, beta) = tokenScalars(tb, tl, bi, t, h);
+        forRange(tb, tl, keyDim, [&](OpBuilder &ib, Location il, Value i) {
+          SmallVector<Value> at{bi, h, c, i};
+          memref::StoreOp::create(
+              ib, il,
+              arith::MulFOp::create(ib, il,
+                                    memref::LoadOp::create(ib, il, running, at),
+                                    decayAt(ib, il, delta, h, i)),
+              running, at);
         });
+        forRange(tb, tl, valueDim, [&](OpBuilder &jb, Location jl, Value j) {
+          SmallVector<Value> at{bi, t, h, j};
+          auto sum = scf::ForOp::create(
+              jb, jl, zero, keyDim, one,
+              ValueRange{memref::LoadOp::create(jb, jl, readouts, at)},
+              [&](OpBuilder &ib, Location il, Value i, ValueRange acc) {
+                Value carried = arith::MulFOp::create(
+                    ib, il,
+                    memref::LoadOp::create(ib, il, running,
+                                           ValueRange{bi, h, c, i}),
+                    memref::LoadOp::create(ib, il, carries,
+                                           ValueRange{bi, h, c, i, j}));
+                scf::YieldOp::create(
+                    ib, il,
+                    ValueRange{math::FmaOp::create(
+                        ib, il, loadF32(ib, il, q, {bi, t, gq, i}), carried,
+                        acc[0])});
+              });
+          storeY(jb, jl, epilogue(jb, jl, sum.getResult(0), at), at);
+        });
+      });
+    });
   }
 
   /// V = 1 with a static key size K (Mamba: K = N): the whole state of a
