@@ -1,5 +1,10 @@
-//===- ChannelBlockLoops.cpp - 16 channels of Mamba-1 in registers
-//----------===//
+//===- ChannelBlockLoops.cpp - Mamba-1 channel blocks in registers ----------===//
+//
+// The scan of Mamba-1's form (value size 1, a static state size N, one group
+// of B and C): 16 channels advance together, each of the N state columns a
+// vector<16xf32> over channels carried in registers across time.
+//
+//===----------------------------------------------------------------------===//
 
 #include "ScanLowering.h"
 

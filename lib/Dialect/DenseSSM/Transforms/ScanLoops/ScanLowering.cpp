@@ -1,5 +1,10 @@
-//===- ScanLowering.cpp - shared pieces of the scan loop nests
-//--------------===//
+//===- ScanLowering.cpp - shared pieces of the scan loop nests --------------===//
+//
+// What every loop-nest form of the scan shares: buffer views, the per-token
+// decay and input scale, the fused dense connection and its statistics
+// pre-pass, the epilogue, vector reads and writes.
+//
+//===----------------------------------------------------------------------===//
 
 #include "ScanLowering.h"
 

@@ -1,5 +1,10 @@
-//===- ValueChunkLoops.cpp - retention in 16-wide value chunks
-//--------------===//
+//===- ValueChunkLoops.cpp - retention in value chunks ----------------------===//
+//
+// The scan with a static value size (retention): per token and 16-wide
+// value chunk, the key loop updates that chunk of each state row in place
+// and accumulates the output chunk in a register.
+//
+//===----------------------------------------------------------------------===//
 
 #include "ScanLowering.h"
 
