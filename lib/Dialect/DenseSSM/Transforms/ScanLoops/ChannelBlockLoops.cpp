@@ -1,4 +1,4 @@
-//===- ChannelBlockLoops.cpp - Mamba-1 channel blocks in registers ----------===//
+//===- ChannelBlockLoops.cpp - Mamba-1 channel blocks in registers --------===//
 //
 // The scan of Mamba-1's form (value size 1, a static state size N, one group
 // of B and C): 16 channels advance together, each of the N state columns a

@@ -1,4 +1,4 @@
-//===- RegisterStateLoops.cpp - one (b, h) state in a register --------------===//
+//===- RegisterStateLoops.cpp - one (b, h) state in a register ------------===//
 //
 // The scan with value size 1 and a static key size K: the state of one
 // (batch, head) pair is a vector<Kxf32> carried in registers across time,

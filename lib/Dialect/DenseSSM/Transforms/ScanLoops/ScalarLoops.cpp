@@ -1,4 +1,4 @@
-//===- ScalarLoops.cpp - the scan in scalar loops ---------------------------===//
+//===- ScalarLoops.cpp - the scan in scalar loops -------------------------===//
 //
 // The scan for sizes unknown at compile time: scalar loops over the key and
 // value indices, the state in the final-state buffer.

@@ -1,4 +1,4 @@
-//===- ScanLowering.cpp - shared pieces of the scan loop nests --------------===//
+//===- ScanLowering.cpp - shared pieces of the scan loop nests ------------===//
 //
 // What every loop-nest form of the scan shares: buffer views, the per-token
 // decay and input scale, the fused dense connection and its statistics

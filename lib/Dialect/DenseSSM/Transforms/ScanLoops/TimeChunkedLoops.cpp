@@ -1,4 +1,4 @@
-//===- TimeChunkedLoops.cpp - the scan chunked over time --------------------===//
+//===- TimeChunkedLoops.cpp - the scan chunked over time ------------------===//
 //
 // The parallel schedule chunked over time with carries: chunk scans from
 // zero states, carry propagation between chunks, corrected readouts.

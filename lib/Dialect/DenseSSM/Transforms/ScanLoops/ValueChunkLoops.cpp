@@ -1,4 +1,4 @@
-//===- ValueChunkLoops.cpp - retention in value chunks ----------------------===//
+//===- ValueChunkLoops.cpp - retention in value chunks --------------------===//
 //
 // The scan with a static value size (retention): per token and 16-wide
 // value chunk, the key loop updates that chunk of each state row in place
