@@ -54,17 +54,22 @@ func.func @selective_scan_minimal(%u: tensor<1x?x64xbf16>, %dt: tensor<1x?x64xbf
 
 // -----
 
-// Retention (authors): per (batch, token, head), dt = log γ + ½ log(c_{p-1}/c_p)
-// and input_scale = 1/sqrt(c_p) at p = position + t; A = 1 per head.
+// Retention (authors): per (batch, token, head) at p = position + t, the
+// input scale s = 1/sqrt(c_p) from c_p = Σ γ^i (expm1 form), then
+// dt = ½(log γ + log(1 - s²)) = log(γ·sqrt(c_{p-1}/c_p)); A = 1 per head.
 // CHECK-LABEL: func.func @retention
 // CHECK-SAME: (%[[Q:.*]]: tensor<1x8x2x16xf16>, %[[K:.*]]: tensor<1x8x2x16xf16>, %[[V:.*]]: tensor<1x8x2x32xf16>, %[[G:.*]]: tensor<2xf32>, %[[P:.*]]: tensor<1xi32>, %[[S0:.*]]: tensor<1x2x16x32xf32>)
-// CHECK: %[[DT:.*]] = linalg.generic {{.*}} ins(%[[G]], %[[P]] : tensor<2xf32>, tensor<1xi32>) outs(%{{.*}} : tensor<1x8x2xf32>)
+// CHECK: %[[SCALE:.*]] = linalg.generic {{.*}} ins(%[[G]], %[[P]] : tensor<2xf32>, tensor<1xi32>) outs(%{{.*}} : tensor<1x8x2xf32>)
 // CHECK:   math.log
 // CHECK:   linalg.index 1
 // CHECK:   arith.extsi
 // CHECK:   math.expm1
-// CHECK: %[[SCALE:.*]] = linalg.generic {{.*}} ins(%[[G]], %[[P]] :
 // CHECK:   math.rsqrt
+// CHECK: %[[DT:.*]] = linalg.generic {{.*}} ins(%[[G]], %[[SCALE]] : tensor<2xf32>, tensor<1x8x2xf32>) outs(%{{.*}} : tensor<1x8x2xf32>)
+// CHECK:   math.log
+// CHECK:   arith.mulf
+// CHECK:   arith.negf
+// CHECK:   math.log1p
 // CHECK: %[[ONES:.*]] = linalg.fill {{.*}} -> tensor<2xf32>
 // CHECK: densessm.scan %[[Q]], %[[K]], %[[V]], %[[DT]], %[[ONES]] input_scale(%[[SCALE]]) initial_state(%[[S0]])
 func.func @retention(%q: tensor<1x8x2x16xf16>, %k: tensor<1x8x2x16xf16>,

@@ -110,7 +110,7 @@ struct LowerSelectiveScan : OpRewritePattern<SelectiveScanOp> {
 //===----------------------------------------------------------------------===//
 
 /// c_p = Σ_{i≤p} γ^i = expm1((p+1)·log γ) / expm1(log γ), or p + 1 when
-/// γ = 1; c_{-1} = 0. expm1 keeps the precision for γ close to 1.
+/// γ = 1. expm1 keeps the precision for γ close to 1.
 Value decaySum(OpBuilder &b, Location loc, Value logGamma, Value p) {
   Value one = arith::ConstantOp::create(b, loc, b.getF32FloatAttr(1.0f));
   Value zero = arith::ConstantOp::create(b, loc, b.getF32FloatAttr(0.0f));
@@ -165,27 +165,9 @@ struct LowerRetention : OpRewritePattern<RetentionOp> {
       return absolutePosition(b, l, args.size() > 1 ? args[1] : Value());
     };
 
-    // dt = log γ + ½(log c_{p-1} - log c_p) (authors) or log γ (none).
-    Value dt = buildElementwise(
-        rewriter, loc, domain, f32, inputs, maps,
-        [&](OpBuilder &b, Location l, ValueRange args) {
-          Value logGamma = math::LogOp::create(b, l, args[0]);
-          if (!authors)
-            return logGamma;
-          Value p = positionOf(b, l, args);
-          Value one = arith::ConstantOp::create(b, l, b.getF32FloatAttr(1.0f));
-          Value half = arith::ConstantOp::create(b, l, b.getF32FloatAttr(0.5f));
-          Value previous = arith::SubFOp::create(b, l, p, one);
-          Value logRatio = arith::SubFOp::create(
-              b, l,
-              math::LogOp::create(b, l, decaySum(b, l, logGamma, previous)),
-              math::LogOp::create(b, l, decaySum(b, l, logGamma, p)));
-          return arith::AddFOp::create(
-                     b, l, logGamma,
-                     arith::MulFOp::create(b, l, half, logRatio))
-              .getResult();
-        });
-    // input_scale = 1/sqrt(c_p) (authors only).
+    // input_scale s = 1/sqrt(c_p) (authors only), computed once; the decay
+    // γ·sqrt(c_{p-1}/c_p) follows from it, since c_p = γ·c_{p-1} + 1 gives
+    // γ²·c_{p-1}/c_p = γ·(1 - 1/c_p) = γ·(1 - s²).
     Value scale;
     if (authors)
       scale = buildElementwise(
@@ -196,6 +178,28 @@ struct LowerRetention : OpRewritePattern<RetentionOp> {
                        b, l, decaySum(b, l, logGamma, positionOf(b, l, args)))
                 .getResult();
           });
+    // dt = ½(log γ + log(1 - s²)) (authors) or log γ (none).
+    SmallVector<Value> dtInputs{op.getDecay()};
+    SmallVector<AffineMap> dtMaps{maps.front()};
+    if (scale) {
+      dtInputs.push_back(scale);
+      dtMaps.push_back(rewriter.getMultiDimIdentityMap(3));
+    }
+    Value dt = buildElementwise(
+        rewriter, loc, domain, f32, dtInputs, dtMaps,
+        [&](OpBuilder &b, Location l, ValueRange args) {
+          Value logGamma = math::LogOp::create(b, l, args[0]);
+          if (!authors)
+            return logGamma;
+          Value s = args[1];
+          Value keep = math::Log1pOp::create(
+              b, l,
+              arith::NegFOp::create(b, l, arith::MulFOp::create(b, l, s, s)));
+          return arith::MulFOp::create(
+                     b, l, f32Constant(b, l, 0.5f),
+                     arith::AddFOp::create(b, l, logGamma, keep))
+              .getResult();
+        });
 
     // The decay is per head: A = 1 and dt carries log(decay).
     Value ones =
