@@ -123,19 +123,19 @@ struct LowerScan : OpRewritePattern<ScanOp> {
               s.emitChannelBlock(pb, pl, bc[0], h0, K, W, *views);
             });
       }
-      scf::ParallelOp::create(
-          b, loc, ValueRange{zero, firstSingle}, ValueRange{batch, heads},
-          ValueRange{one, one}, [&](OpBuilder &pb, Location pl, ValueRange bh) {
-            Value bi = bh[0], h = bh[1];
-            Value gq = arith::DivUIOp::create(pb, pl, h, s.headsPerQ);
-            Value gk = arith::DivUIOp::create(pb, pl, h, s.headsPerK);
-            if (V == 1 && !ShapedType::isDynamic(K))
-              s.emitRegisterState(pb, pl, bi, h, gq, gk, K);
-            else if (!ShapedType::isDynamic(V))
-              s.emitValueChunks(pb, pl, bi, h, gq, gk, V);
-            else
-              s.emitScalar(pb, pl, bi, h, gq, gk);
-          });
+      scf::ParallelOp::create(b, loc, ValueRange{zero, firstSingle},
+                              ValueRange{batch, heads}, ValueRange{one, one},
+                              [&](OpBuilder &pb, Location pl, ValueRange bh) {
+                                Value bi = bh[0], h = bh[1];
+                                Value gq, gk;
+                                std::tie(gq, gk) = s.groups(pb, pl, h);
+                                if (V == 1 && !ShapedType::isDynamic(K))
+                                  s.emitRegisterState(pb, pl, bi, h, gq, gk, K);
+                                else if (!ShapedType::isDynamic(V))
+                                  s.emitValueChunks(pb, pl, bi, h, gq, gk, V);
+                                else
+                                  s.emitScalar(pb, pl, bi, h, gq, gk);
+                              });
     }
 
     Value yTensor = bufferization::ToTensorOp::create(

@@ -428,10 +428,7 @@ struct LowerToLinalgPass
     RewritePatternSet patterns(&getContext());
     patterns.add<LowerRMSNorm, LowerRotary, LowerEmbedding, LowerCausalConv1d,
                  LowerDenseConnect>(&getContext());
-    GreedyRewriteConfig config;
-    config.setRegionSimplificationLevel(GreedySimplifyRegionLevel::Disabled);
-    if (failed(
-            applyPatternsGreedily(getOperation(), std::move(patterns), config)))
+    if (failed(applyLoweringPatterns(getOperation(), std::move(patterns))))
       signalPassFailure();
   }
 };

@@ -227,10 +227,7 @@ struct LowerToScanPass
   void runOnOperation() override {
     RewritePatternSet patterns(&getContext());
     patterns.add<LowerSelectiveScan, LowerRetention>(&getContext());
-    GreedyRewriteConfig config;
-    config.setRegionSimplificationLevel(GreedySimplifyRegionLevel::Disabled);
-    if (failed(
-            applyPatternsGreedily(getOperation(), std::move(patterns), config)))
+    if (failed(applyLoweringPatterns(getOperation(), std::move(patterns))))
       signalPassFailure();
   }
 };

@@ -6,6 +6,7 @@
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 
 using namespace mlir;
 
@@ -138,4 +139,12 @@ Value mlir::densessm::siluTensor(OpBuilder &b, Location loc, Value x) {
                           [](OpBuilder &nb, Location nl, ValueRange args) {
                             return silu(nb, nl, args[0]);
                           });
+}
+
+LogicalResult
+mlir::densessm::applyLoweringPatterns(Operation *op,
+                                      RewritePatternSet &&patterns) {
+  GreedyRewriteConfig config;
+  config.setRegionSimplificationLevel(GreedySimplifyRegionLevel::Disabled);
+  return applyPatternsGreedily(op, std::move(patterns), config);
 }

@@ -13,6 +13,7 @@
 #include "mlir/IR/AffineMap.h"
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/OpDefinition.h"
+#include "mlir/IR/PatternMatch.h"
 #include "mlir/IR/Value.h"
 
 namespace mlir::densessm {
@@ -66,6 +67,12 @@ Value linear(OpBuilder &b, Location loc, Value x, Value w);
 
 /// SiLU of an f32 [B, L, C] tensor, elementwise.
 Value siluTensor(OpBuilder &b, Location loc, Value x);
+
+/// Applies a lowering's patterns greedily to `op` without region
+/// simplification (the lowerings only replace ops; they leave block
+/// structure to later passes).
+LogicalResult applyLoweringPatterns(Operation *op,
+                                    RewritePatternSet &&patterns);
 
 } // namespace mlir::densessm
 

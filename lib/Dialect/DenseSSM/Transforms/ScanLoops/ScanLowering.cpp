@@ -254,3 +254,9 @@ void ScanLowering::storeY(OpBuilder &b, Location loc, Value out,
     out = arith::TruncFOp::create(b, loc, yElement, out);
   memref::StoreOp::create(b, loc, out, y, at);
 }
+
+std::pair<Value, Value> ScanLowering::groups(OpBuilder &b, Location loc,
+                                             Value h) const {
+  return {arith::DivUIOp::create(b, loc, h, headsPerQ),
+          arith::DivUIOp::create(b, loc, h, headsPerK)};
+}

@@ -84,6 +84,9 @@ struct ScanLowering {
   /// or for the whole head (i null).
   Value decay(OpBuilder &b, Location loc, Value dtv, Value h, Value i) const;
 
+  /// The groups of q and of k that head h reads: h / (H / G).
+  std::pair<Value, Value> groups(OpBuilder &b, Location loc, Value h) const;
+
   /// δ_t[h] = softplus?(dt + dt_bias) and the input scale β_t[h] of
   /// (b, t, h); β is null when it is 1.
   std::pair<Value, Value> tokenScalars(OpBuilder &b, Location loc, Value bi,

@@ -54,10 +54,6 @@ void ScanLowering::emitTimeChunked(OpBuilder &b, Location loc, Value batch,
               scf::YieldOp::create(nb, nl);
             });
       };
-  auto groupsOf = [&](OpBuilder &gb, Location gl, Value h) {
-    return std::make_pair(arith::DivUIOp::create(gb, gl, h, headsPerQ),
-                          arith::DivUIOp::create(gb, gl, h, headsPerK));
-  };
   auto decayAt = [&](OpBuilder &db, Location dl, Value delta, Value h,
                      Value i) {
     return elementwiseDecay ? decay(db, dl, delta, h, i)
@@ -76,7 +72,7 @@ void ScanLowering::emitTimeChunked(OpBuilder &b, Location loc, Value batch,
             ValueRange{batch, heads, chunks}, ValueRange{one, one, one},
             [&](OpBuilder &pb, Location pl, ValueRange bhc) {
               Chunk chunk{bhc[0], bhc[1], bhc[2], {}, {}, {}, {}};
-              std::tie(chunk.gq, chunk.gk) = groupsOf(pb, pl, chunk.h);
+              std::tie(chunk.gq, chunk.gk) = groups(pb, pl, chunk.h);
               std::tie(chunk.start, chunk.stop) = chunkBounds(pb, pl, chunk.c);
               body(pb, pl, chunk);
             });
