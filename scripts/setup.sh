@@ -12,8 +12,12 @@ PACKAGES=(
   clang-22 lld-22
   # OpenMP runtime: the CPU code runs its parallel loops on it
   libomp-22-dev
-  # benchmarks
-  libbenchmark-dev
+  # module and graph files (FlatBuffers schemas and their compiler)
+  flatbuffers-compiler libflatbuffers-dev
+  # CPU GEMMs in compiled modules
+  libopenblas-dev
+  # tests and benchmarks
+  libgtest-dev libbenchmark-dev
 )
 
 missing=()

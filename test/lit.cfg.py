@@ -27,9 +27,12 @@ config.substitutions.append(("%builddocs", os.path.join(config.densessm_obj_root
 # their programs print results with.
 # (%mlir_runner_libs first: lit substitutes in order, and %mlir_runner is its
 # prefix.)
+# libdensessm_runtime.so provides the BLAS GEMM that compiled projections
+# call (--densessm-lower-projections-to-blas).
 config.substitutions.append(("%mlir_runner_libs", ",".join(
-    os.path.join(config.llvm_lib_dir, lib)
-    for lib in ("libmlir_c_runner_utils.so", "libmlir_runner_utils.so", "libomp.so"))))
+    [os.path.join(config.llvm_lib_dir, lib)
+     for lib in ("libmlir_c_runner_utils.so", "libmlir_runner_utils.so", "libomp.so")]
+    + [os.path.join(config.densessm_obj_root, "lib", "libdensessm_runtime.so")])))
 config.substitutions.append(("%mlir_runner", os.path.join(config.llvm_tools_dir, "mlir-runner")))
 
 llvm_config.with_system_environment(["HOME", "INCLUDE", "LIB", "TMP", "TEMP"])
@@ -38,3 +41,8 @@ llvm_config.use_default_substitutions()
 tool_dirs = [config.densessm_tools_dir, config.llvm_tools_dir]
 tools = ["densessm-opt", "FileCheck", "not", "count", "mlir-translate"]
 llvm_config.add_tool_substitutions(tools, tool_dirs)
+
+# The compile -> run path (test/Integration/Tools/): densessm-compile,
+# densessm-run and densessm-dump-module live beside densessm-opt.
+llvm_config.add_tool_substitutions(
+    ["densessm-compile", "densessm-run", "densessm-dump-module"], tool_dirs)

@@ -39,6 +39,13 @@ def DenseSSM_Dialect : Dialect {
     * A function argument that carries a weight may say which checkpoint
       tensor it binds to: `%w: tensor<64x32xf32> {densessm.weight =
       "backbone.layers.0.mixer.out_proj.weight"}`.
+    * A model's entry points (`@prefill`, `@step`) say what each of their
+      other arguments and results is, for the runtime that calls them:
+      `{densessm.input = "tokens"}` (`[B, L]` token ids) or
+      `{densessm.input = "position"}` (`[B]`, each sequence's first
+      position) on an argument, `{densessm.output = "logits"}` on a result,
+      and `{densessm.state = "layers.0.ssm_state"}` on a recurrent state
+      argument and on the result that returns its final value.
 
     Projections and elementwise math stay in upstream dialects
     (`linalg.contract`, `arith`, `math`, `tensor`).
@@ -46,6 +53,7 @@ def DenseSSM_Dialect : Dialect {
   let useDefaultAttributePrinterParser = 1;
   let hasOperationAttrVerify = 1;
   let hasRegionArgAttrVerify = 1;
+  let hasRegionResultAttrVerify = 1;
   let extraClassDeclaration = [{
     /// The discardable function attribute that fixes a function's schedule.
     static constexpr ::llvm::StringLiteral getScheduleAttrName() {
@@ -55,6 +63,21 @@ def DenseSSM_Dialect : Dialect {
     /// argument binds to (for example "backbone.layers.0.mixer.A_log").
     static constexpr ::llvm::StringLiteral getWeightAttrName() {
       return ::llvm::StringLiteral("densessm.weight");
+    }
+    /// The function argument attribute naming a model input other than a
+    /// weight or state: "tokens" or "position".
+    static constexpr ::llvm::StringLiteral getInputAttrName() {
+      return ::llvm::StringLiteral("densessm.input");
+    }
+    /// The function argument and result attribute naming a recurrent state
+    /// (for example "layers.0.ssm_state"): the argument takes its value in,
+    /// the result with the same name hands its final value back.
+    static constexpr ::llvm::StringLiteral getStateAttrName() {
+      return ::llvm::StringLiteral("densessm.state");
+    }
+    /// The function result attribute naming a model output: "logits".
+    static constexpr ::llvm::StringLiteral getOutputAttrName() {
+      return ::llvm::StringLiteral("densessm.output");
     }
   private:
     void registerAttributes();

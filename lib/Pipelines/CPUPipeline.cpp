@@ -8,7 +8,7 @@
 //   2. one-shot bufferization of everything else (function boundaries with
 //      identity layouts, so a caller passes plain strided memrefs), and
 //      deallocation of every temporary buffer;
-//   3. linalg -> loops, exp -> a vectorisable polynomial, scf.parallel ->
+//   3. projections -> calls of the runtime's BLAS GEMM, linalg -> loops, exp -> a vectorisable polynomial, scf.parallel ->
 //      OpenMP, scf -> cf, vector/memref/math/arith/func/omp -> LLVM. The
 //      code calls the OpenMP runtime (libomp) for its parallel loops.
 //
@@ -54,6 +54,10 @@ void mlir::densessm::buildCPUPipeline(OpPassManager &pm,
   // Free every temporary buffer once its last user is done; buffers that a
   // function returns belong to its caller.
   bufferization::buildBufferDeallocationPipeline(pm);
+  // Projections to the runtime's BLAS GEMM (the code then needs
+  // libdensessm_runtime.so); the rest to loops.
+  if (options.blas)
+    pm.addPass(createDenseSSMLowerProjectionsToBLAS());
 
   // Loops (the parallel ones on OpenMP threads), then LLVM. Memrefs are
   // lowered before scf -> cf: the OpenMP loop bodies sit in

@@ -18,6 +18,12 @@ struct CPUPipelineOptions : public PassPipelineOptions<CPUPipelineOptions> {
       llvm::cl::desc("Chunk the parallel schedule's scans over time in chunks "
                      "of this many tokens (0: a sequential time loop)"),
       llvm::cl::init(0)};
+  Option<bool> blas{
+      *this, "blas",
+      llvm::cl::desc("Call the runtime's BLAS GEMM for projections "
+                     "(--densessm-lower-projections-to-blas); the code then "
+                     "needs libdensessm_runtime.so. Off: linalg loops"),
+      llvm::cl::init(true)};
 };
 
 /// densessm (tensors) -> kernel-level scans -> loops on buffers -> LLVM

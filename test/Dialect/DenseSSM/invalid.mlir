@@ -497,9 +497,79 @@ func.func @weight_not_string(%w: tensor<4xf32> {densessm.weight = 3}) {
 
 // -----
 
-// expected-error @+1 {{unknown densessm argument attribute 'densessm.tied' on argument 0 (the dialect defines only 'densessm.weight')}}
+// expected-error @+1 {{unknown densessm argument attribute 'densessm.tied' on argument 0 (the dialect defines 'densessm.weight', 'densessm.input' and 'densessm.state')}}
 func.func @unknown_arg_attr(%w: tensor<4xf32> {densessm.tied}) {
   return
+}
+
+// -----
+
+// The entry-point attributes: model inputs, outputs and recurrent states.
+// expected-error @+1 {{'densessm.input' on argument 1 must be "tokens" or "position", found "ids"}}
+func.func @input_unknown(%t: tensor<?x?xi64> {densessm.input = "tokens"},
+    %p: tensor<?xi64> {densessm.input = "ids"}) {
+  return
+}
+
+// -----
+
+// expected-error @+1 {{'densessm.input' = "tokens" on argument 0 must be on a rank-2 integer tensor [batch, length], found 'tensor<?x?xf32>'}}
+func.func @input_tokens_type(%t: tensor<?x?xf32> {densessm.input = "tokens"}) {
+  return
+}
+
+// -----
+
+// expected-error @+1 {{'densessm.input' = "position" on argument 0 must be on a rank-1 integer tensor [batch], found 'tensor<?x1xi64>'}}
+func.func @input_position_type(%p: tensor<?x1xi64> {densessm.input = "position"}) {
+  return
+}
+
+// -----
+
+// expected-error @+1 {{'densessm.state' on argument 0 must be a non-empty string naming a recurrent state, found ""}}
+func.func @state_empty(%s: tensor<?x4xf32> {densessm.state = ""}) {
+  return
+}
+
+// -----
+
+// expected-error @+1 {{'densessm.state' on argument 0 must be on an f32 ranked tensor (recurrent state is always f32), found 'tensor<?x4xbf16>'}}
+func.func @state_type(%s: tensor<?x4xbf16> {densessm.state = "layers.0.ssm_state"}) {
+  return
+}
+
+// -----
+
+// expected-error @+1 {{'densessm.state' = "layers.1.ssm_state" on result 0 names no state argument (a state result returns the final value of the argument with the same 'densessm.state')}}
+func.func @state_result_unmatched(%s: tensor<?x4xf32> {densessm.state = "layers.0.ssm_state"})
+    -> (tensor<?x4xf32> {densessm.state = "layers.1.ssm_state"}) {
+  return %s : tensor<?x4xf32>
+}
+
+// -----
+
+// expected-error @+1 {{'densessm.state' = "layers.0.ssm_state" on result 0 must have the type of the state's argument 0, 'tensor<?x4xf32>', found 'tensor<?x8xf32>'}}
+func.func @state_result_type(%s: tensor<?x4xf32> {densessm.state = "layers.0.ssm_state"})
+    -> (tensor<?x8xf32> {densessm.state = "layers.0.ssm_state"}) {
+  %c0 = arith.constant 0 : index
+  %b = tensor.dim %s, %c0 : tensor<?x4xf32>
+  %r = tensor.empty(%b) : tensor<?x8xf32>
+  return %r : tensor<?x8xf32>
+}
+
+// -----
+
+// expected-error @+1 {{'densessm.output' on result 0 must be "logits", found "probs"}}
+func.func @output_unknown(%x: tensor<4xf32>) -> (tensor<4xf32> {densessm.output = "probs"}) {
+  return %x : tensor<4xf32>
+}
+
+// -----
+
+// expected-error @+1 {{unknown densessm result attribute 'densessm.weight' on result 0 (the dialect defines 'densessm.output' and 'densessm.state')}}
+func.func @unknown_result_attr(%x: tensor<4xf32>) -> (tensor<4xf32> {densessm.weight = "lm_head.weight"}) {
+  return %x : tensor<4xf32>
 }
 
 // -----

@@ -132,6 +132,26 @@ func.func @step(%x: tensor<1x1x32xf32>, %w: tensor<32x4xf32>, %win: tensor<1x32x
   return %y : tensor<1x1x32xf32>
 }
 
+// An entry point's inputs, outputs and recurrent states (what ModelBuilder.h
+// emits and the runtime binds by).
+// CHECK-LABEL: func.func @entry
+// CHECK-SAME: {densessm.input = "tokens"}
+// CHECK-SAME: {densessm.input = "position"}
+// CHECK-SAME: {densessm.state = "layers.0.retention_state"}
+// CHECK-SAME: {densessm.weight = "model.norm.weight"}
+// CHECK-SAME: -> (tensor<?x1x32xf32> {densessm.output = "logits"}, tensor<?x2x8x16xf32> {densessm.state = "layers.0.retention_state"})
+func.func @entry(%tokens: tensor<?x1xi64> {densessm.input = "tokens"},
+    %position: tensor<?xi64> {densessm.input = "position"},
+    %state: tensor<?x2x8x16xf32> {densessm.state = "layers.0.retention_state"},
+    %norm: tensor<32xf32> {densessm.weight = "model.norm.weight"})
+    -> (tensor<?x1x32xf32> {densessm.output = "logits"},
+        tensor<?x2x8x16xf32> {densessm.state = "layers.0.retention_state"}) {
+  %c0 = arith.constant 0 : index
+  %b = tensor.dim %tokens, %c0 : tensor<?x1xi64>
+  %logits = tensor.empty(%b) : tensor<?x1x32xf32>
+  return %logits, %state : tensor<?x1x32xf32>, tensor<?x2x8x16xf32>
+}
+
 // The kernel-level scan: per-element decay (Mamba's mapping) and per-head
 // decay with grouped keys (retention's).
 // CHECK-LABEL: func.func @scan

@@ -1,10 +1,25 @@
-"""The four example models of models/examples/ compiled for the CPU and run:
-@prefill over a prompt, @step continuing from its state, and @step alone
-from zero state, each against the double-precision model reference
-(reference_models.py, written from MODELS.md): logits within 1e-3 with the
-same argmax at every position, and the same final recurrent state."""
+"""Whole models compiled for the CPU and run against the double-precision
+model reference (reference_models.py, written from MODELS.md): logits within
+1e-3 with the same argmax at every position, and the same final recurrent
+states.
+
+Two kinds of module:
+
+  --models DIR   the example models of DIR/examples/ as generate.py writes
+                 them: static batch 1, a prefill of 8 tokens from zero state;
+  --model CONFIG MODULE  (repeatable) a module built from a config.json by
+                 the C++ model builder (ModelBuilder.h): dynamic batch and
+                 length, every state in and out of both entry points, and
+                 each sequence's position for the retention families.
+
+Checked for both: @prefill over a prompt, @step continuing from its state,
+@step alone from zero state, and fused vs unfused dense connections. For the
+builder's modules, with a batch of two sequences, also: the prompt prefilled
+in two parts (the second from the first's state and position), and a batch
+whose sequences start at different positions from different states."""
 
 import importlib.util
+import json
 import math
 import pathlib
 import re
@@ -14,30 +29,160 @@ import harness
 import reference_models
 
 EXTRA_STEPS = 3
+PROMPT = 8
+SPLIT = 3  # where the prompt is cut in the two-part prefill
 
 
-def load_generator(models_dir):
-    spec = importlib.util.spec_from_file_location(
-        "generate", pathlib.Path(models_dir) / "examples" / "generate.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+def pipelines(options):
+    """The pipeline flag, with the dense connections fused (the default) and
+    not, plus any further pipeline options ("blas=false")."""
+    fused = f"--densessm-cpu-pipeline={options}" if options else "--densessm-cpu-pipeline"
+    unfused = f"--densessm-cpu-pipeline=fuse-dense-connections=false {options}".rstrip()
+    return fused, unfused
 
 
-def signature(text, function):
-    """[(name, shape, element, checkpoint name or None)] and result shapes of
-    @function in the example model's text."""
-    body = text.split(f"func.func @{function}(", 1)[1]
-    args_text, rest = body.split("  ) -> (", 1)
-    args = []
-    for line in args_text.strip().splitlines():
-        m = re.match(r"\s*%(\w+): tensor<([\dx]+)x(\w+)>(?: \{densessm.weight = \"([^\"]+)\"\})?", line)
-        shape = [int(d) for d in m.group(2).split("x")]
-        args.append((m.group(1), shape, m.group(3), m.group(4)))
-    results = [[int(d) for d in r.split("x")] for r in
-               re.findall(r"tensor<([\dx]+)xf32>", rest.split(")", 1)[0])]
-    return args, results
+# ---------------------------------------------------------------------------
+# Signatures
+# ---------------------------------------------------------------------------
 
+def split_top_level(text):
+    """Splits at the commas outside brackets and strings."""
+    parts, depth, current, quoted = [], 0, "", False
+    for ch in text:
+        if quoted:
+            quoted = ch != '"'
+        elif ch == '"':
+            quoted = True
+        elif ch in "(<{[":
+            depth += 1
+        elif ch in ")>}]":
+            depth -= 1
+        elif ch == "," and depth == 0:
+            parts.append(current.strip())
+            current = ""
+            continue
+        current += ch
+    if current.strip():
+        parts.append(current.strip())
+    return parts
+
+
+def closing(text, start):
+    """The index of the bracket that closes text[start]."""
+    depth, quoted = 0, False
+    for i in range(start, len(text)):
+        ch = text[i]
+        if quoted:
+            quoted = ch != '"'
+        elif ch == '"':
+            quoted = True
+        elif ch in "(<{[":
+            depth += 1
+        elif ch in ")>}]":
+            depth -= 1
+            if depth == 0:
+                return i
+    raise ValueError("unbalanced brackets")
+
+
+class Value:
+    """An argument or result: its type, static shape (None where dynamic),
+    element type and densessm attributes."""
+
+    def __init__(self, text):
+        m = re.match(r"(?:%(\w+)\s*:\s*)?(tensor<([^>]*)>)\s*(\{.*\})?$", text, re.S)
+        self.name, self.type = m.group(1), m.group(2)
+        *dims, self.element = m.group(3).split("x")
+        self.shape = [None if d == "?" else int(d) for d in dims]
+        self.attrs = dict(re.findall(r'(densessm\.\w+) = "([^"]*)"', m.group(4) or ""))
+
+    def sized(self, sizes):
+        """The shape with its dynamic dims taken from `sizes` in order."""
+        sizes = iter(sizes)
+        return [next(sizes) if d is None else d for d in self.shape]
+
+
+class Entry:
+    """One entry point and how to call it.
+
+    The builder's calling convention (ModelBuilder.h) marks each argument
+    (densessm.input, densessm.state, densessm.weight) and result; in
+    generate.py's examples the unmarked arguments are the tokens, the
+    position and (in @step) the states, by name."""
+
+    def __init__(self, text, function):
+        head = text.index(f"func.func @{function}(")
+        open_args = text.index("(", head)
+        close_args = closing(text, open_args)
+        self.args = [Value(a) for a in split_top_level(text[open_args + 1:close_args])]
+        rest = text[close_args + 1:].lstrip()
+        assert rest.startswith("->"), f"@{function} returns nothing"
+        rest = rest[2:].lstrip()
+        results = rest[1:closing(rest, 0)] if rest.startswith("(") else rest.split(" attributes")[0]
+        self.results = [Value(r) for r in split_top_level(results)]
+        self.function = function
+        for a in self.args:
+            if "densessm.input" in a.attrs:
+                a.kind = a.attrs["densessm.input"]
+            elif "densessm.weight" in a.attrs:
+                a.kind = "weight"
+            elif "densessm.state" in a.attrs or a.name not in ("tokens", "position"):
+                a.kind = "state"
+            else:
+                a.kind = a.name
+        self.states = [a for a in self.args if a.kind == "state"]
+        # The results after the logits are the final states, in order.
+        self.state_results = self.results[1:]
+        self.static_batch = self.args[0].shape[0]
+
+    def call(self, tools, weights, tokens, position, states=None, pipeline=None):
+        """Runs the entry point on tokens [B][L] from `states` (None: zeros)
+        at `position` [B]; returns (logits [B][L][V], final states)."""
+        batch, length = len(tokens), len(tokens[0])
+        if states is None:
+            states = [zeros(s.sized([batch])) for s in self.state_results]
+        elif not self.states:
+            raise ValueError(f"@{self.function} takes no state")
+        arguments, state_values = [], iter(states)
+        for a in self.args:
+            if a.kind == "tokens":
+                arguments.append(harness.Argument(tokens, a.element))
+            elif a.kind == "position":
+                arguments.append(harness.Argument(position, a.element))
+            elif a.kind == "state":
+                arguments.append(harness.Argument(next(state_values)))
+            else:
+                arguments.append(harness.Argument(weights[a.attrs["densessm.weight"]]))
+        shapes = ([self.results[0].sized([batch, length])] +
+                  [s.sized([batch]) for s in self.state_results])
+        out = harness.run(tools, module_body(self.text), arguments, shapes,
+                          entry=self.function, pipeline=pipeline or self.pipeline,
+                          signature=([a.type for a in self.args],
+                                     [r.type for r in self.results]))
+        return out[0], out[1:]
+
+
+def module_body(text):
+    """The module's ops without a `module { ... }` around them, so that the
+    harness's @main sits next to them in the one implicit module."""
+    lines = text.rstrip().splitlines()
+    for i, line in enumerate(lines):
+        if re.match(r"module\b.*\{$", line.strip()):
+            assert lines[-1].strip() == "}", "a module that does not end its text"
+            return "\n".join(lines[:i] + lines[i + 1:-1]) + "\n"
+    return text
+
+
+def load_entries(text, pipeline):
+    prefill, step = Entry(text, "prefill"), Entry(text, "step")
+    for entry in (prefill, step):
+        entry.text, entry.pipeline = text, pipeline
+    return prefill, step
+
+
+# ---------------------------------------------------------------------------
+# Values and references
+# ---------------------------------------------------------------------------
 
 def random_weight(rng, name, shape):
     if "norm" in name:
@@ -57,83 +202,151 @@ def zeros(shape):
     return [zeros(shape[1:]) for _ in range(shape[0])] if shape else 0.0
 
 
-UNFUSED = "--densessm-cpu-pipeline=fuse-dense-connections=false"
+def is_mamba(cfg):
+    return "state_size" in cfg
 
 
-def run_function(tools, text, function, values, pipeline="--densessm-cpu-pipeline"):
-    """Calls @function with the named values (weights by checkpoint name)."""
-    args, results = signature(text, function)
-    arguments = []
-    for name, shape, element, weight in args:
-        v = values[weight] if weight else values[name]
-        arguments.append(harness.Argument(v, element))
-    return harness.run(tools, text, arguments, results, entry=function, pipeline=pipeline)
+def reference(cfg, weights, tokens):
+    """Logits and flat final states of the sequences `tokens`, each from
+    position 0 and zero state."""
+    if is_mamba(cfg):
+        logits, finals = reference_models.mamba(cfg, weights, tokens)
+        return logits, [x for pair in finals for x in pair]
+    return reference_models.retnet(cfg, weights, tokens, position=[0] * len(tokens))
 
 
-def check_model(tools, check, key, cfg, text, rng):
-    args, _ = signature(text, "prefill")
-    weights = {w: random_weight(rng, w, shape) for _, shape, _, w in args if w}
-    prompt = dict((n, s) for n, s, _, _ in args)["tokens"][1]
+def config_for_reference(config):
+    """A config.json as the reference reads it: dense_block_layers
+    defaulted, time_step_rank "auto" resolved."""
+    cfg = dict(config)
+    cfg.setdefault("dense_block_layers", 0)
+    if cfg.get("time_step_rank") == "auto":
+        cfg["time_step_rank"] = -(-cfg["hidden_size"] // 16)
+    return cfg
+
+
+def ties_embeddings(config):
+    """tie_word_embeddings as config.json says, with ModelConfig.h's
+    defaults (true for the Mamba families, false for retention)."""
+    return config.get("tie_word_embeddings", is_mamba(config))
+
+
+# ---------------------------------------------------------------------------
+# The checks
+# ---------------------------------------------------------------------------
+
+def check_model(tools, check, key, cfg, text, rng, options):
+    fused, unfused_pipeline = pipelines(options)
+    prefill, step = load_entries(text, fused)
+    shapes = {w: a.shape for a in prefill.args if a.kind == "weight"
+              for w in [a.attrs["densessm.weight"]]}
+    weights = {w: random_weight(rng, w, s) for w, s in shapes.items()}
+    embed = "backbone.embeddings.weight" if is_mamba(cfg) else "model.embed_tokens.weight"
+    if "lm_head.weight" not in weights:
+        weights["lm_head.weight"] = weights[embed]  # tied: the head is the table
+    if "tie" in cfg:
+        tied = "lm_head.weight" not in shapes
+        check.expect(tied == cfg["tie"],
+                     f"{key}: the head {'reads' if tied else 'does not read'} the embedding "
+                     f"table (tie_word_embeddings {str(cfg['tie']).lower()})")
+
+    # generate.py's examples are batch 1 with a fixed prompt length; the
+    # builder's modules take any batch: two sequences.
+    batch = prefill.static_batch or 2
+    prompt = prefill.args[0].shape[1] or PROMPT
     total = prompt + EXTRA_STEPS
-    tokens = [[rng.randrange(cfg["vocab_size"]) for _ in range(total)]]
-    mamba = "state_size" in cfg
+    tokens = [[rng.randrange(cfg["vocab_size"]) for _ in range(total)] for _ in range(batch)]
+    want_logits, want_states = reference(cfg, weights, tokens)
+    prompt_tokens = [t[:prompt] for t in tokens]
+    _, want_prompt_states = reference(cfg, weights, prompt_tokens)
 
-    def reference(n):
-        if mamba:
-            logits, finals = reference_models.mamba(cfg, weights, [tokens[0][:n]])
-            return logits, [x for pair in finals for x in pair]
-        return reference_models.retnet(cfg, weights, [tokens[0][:n]], position=[0])
+    def want_prefix(n):
+        return [seq[:n] for seq in want_logits]
 
-    want_logits, want_states = reference(total)
-    _, want_prompt_states = reference(prompt)
-
-    values = dict(weights, tokens=[tokens[0][:prompt]])
-    out = run_function(tools, text, "prefill", values)
-    check.logits(f"{key}: @prefill over {prompt} tokens", out[0],
-                 [want_logits[0][:prompt]])
-    check.close(f"{key}: @prefill final states", out[1:], want_prompt_states, rtol=1e-3)
+    logits, states = prefill.call(tools, weights, prompt_tokens, [0] * batch)
+    check.logits(f"{key}: @prefill over {prompt} tokens", logits, want_prefix(prompt))
+    check.close(f"{key}: @prefill final states", states, want_prompt_states, rtol=1e-3)
     if cfg["dense_block_layers"]:
         # The dense connections folded into the scans give the numbers of
         # the unfused op sequence.
-        unfused = run_function(tools, text, "prefill", values, pipeline=UNFUSED)
-        check.close(f"{key}: @prefill fused == unfused logits", out[0], unfused[0])
-        check.close(f"{key}: @prefill fused == unfused states", out[1:], unfused[1:])
-
-    step_args, _ = signature(text, "step")
-    state_names = [n for n, _, _, w in step_args if not w and n not in ("tokens", "position")]
+        unfused = prefill.call(tools, weights, prompt_tokens, [0] * batch, pipeline=unfused_pipeline)
+        check.close(f"{key}: @prefill fused == unfused logits", logits, unfused[0])
+        check.close(f"{key}: @prefill fused == unfused states", states, unfused[1])
 
     def steps(start, states):
-        logits = []
+        out = [[] for _ in range(batch)]
         for t in range(start, total):
-            values = dict(weights, tokens=[[tokens[0][t]]], position=[t])
-            values.update(zip(state_names, states))
-            out = run_function(tools, text, "step", values)
-            logits.append(out[0][0][0])
-            states = out[1:]
-        return logits, states
+            logits, states = step.call(tools, weights, [[seq[t]] for seq in tokens],
+                                       [t] * batch, states)
+            for b in range(batch):
+                out[b] += logits[b]
+        return out, states
 
-    logits, states = steps(prompt, out[1:])
-    check.logits(f"{key}: @step x{EXTRA_STEPS} after @prefill", [logits],
-                 [want_logits[0][prompt:]])
-    check.close(f"{key}: @prefill then @step final states", states, want_states, rtol=1e-3)
+    logits, final = steps(prompt, states)
+    check.logits(f"{key}: @step x{EXTRA_STEPS} after @prefill", logits,
+                 [seq[prompt:] for seq in want_logits])
+    check.close(f"{key}: @prefill then @step final states", final, want_states, rtol=1e-3)
 
-    shapes = {n: s for n, s, _, _ in step_args}
-    logits, states = steps(0, [zeros(shapes[n]) for n in state_names])
-    check.logits(f"{key}: @step alone over {total} tokens", [logits], want_logits)
-    check.close(f"{key}: @step alone final states", states, want_states, rtol=1e-3)
+    logits, final = steps(0, None)
+    check.logits(f"{key}: @step alone over {total} tokens", logits, want_logits)
+    check.close(f"{key}: @step alone final states", final, want_states, rtol=1e-3)
+
+    if not prefill.states:
+        return  # generate.py's @prefill always starts from zero state
+
+    # The prompt in two parts: the second continues from the first's state
+    # (and, for retention, at position SPLIT).
+    first_logits, first_states = prefill.call(tools, weights, [t[:SPLIT] for t in tokens],
+                                              [0] * batch)
+    logits, final = prefill.call(tools, weights, [t[SPLIT:prompt] for t in tokens],
+                                 [SPLIT] * batch, first_states)
+    check.logits(f"{key}: @prefill of {SPLIT} + {prompt - SPLIT} tokens",
+                 [a + b for a, b in zip(first_logits, logits)], want_prefix(prompt))
+    check.close(f"{key}: @prefill of {SPLIT} + {prompt - SPLIT} tokens final states",
+                final, want_prompt_states, rtol=1e-3)
+
+    # Sequences at different points: sequence 0 starts its prompt from zero
+    # state at position 0, sequence 1 continues its own from its state after
+    # SPLIT tokens.
+    length = prompt - SPLIT
+    mixed_states = [[zeros(harness.shape_of(s)[1:]), s[1]] for s in first_states]
+    logits, final = prefill.call(tools, weights, [tokens[0][:length], tokens[1][SPLIT:prompt]],
+                                 [0, SPLIT], mixed_states)
+    _, want_first = reference(cfg, weights, [tokens[0][:length]])
+    check.logits(f"{key}: @prefill of a batch at positions 0 and {SPLIT}", logits,
+                 [want_logits[0][:length], want_logits[1][SPLIT:prompt]])
+    check.close(f"{key}: @prefill of a batch at positions 0 and {SPLIT} final states", final,
+                [[a[0], b[1]] for a, b in zip(want_first, want_prompt_states)], rtol=1e-3)
 
 
 def main():
     import argparse
     parser = argparse.ArgumentParser()
-    parser.add_argument("--models", required=True)
+    parser.add_argument("--models", help="the models/ directory: check examples/*.mlir")
+    parser.add_argument("--model", nargs=2, action="append", default=[],
+                        metavar=("CONFIG", "MODULE"),
+                        help="check MODULE, built by the C++ model builder from CONFIG")
+    parser.add_argument("--pipeline-options", default="",
+                        help="further --densessm-cpu-pipeline options, e.g. blas=false")
     args, rest = parser.parse_known_args()
     tools = harness.parse_tools(rest)
-    generator = load_generator(args.models)
     check = harness.Checker()
-    for key, (_, _, _, cfg, _) in generator.MODELS.items():
-        text = (pathlib.Path(args.models) / "examples" / f"{key}.mlir").read_text()
-        check_model(tools, check, key, cfg, text, harness.seeded(sum(map(ord, key))))
+    if args.models:
+        spec = importlib.util.spec_from_file_location(
+            "generate", pathlib.Path(args.models) / "examples" / "generate.py")
+        generator = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(generator)
+        for key, (_, _, _, cfg, _) in generator.MODELS.items():
+            text = (pathlib.Path(args.models) / "examples" / f"{key}.mlir").read_text()
+            check_model(tools, check, key, cfg, text, harness.seeded(sum(map(ord, key))),
+                        args.pipeline_options)
+    for config_path, module_path in args.model:
+        config = json.loads(pathlib.Path(config_path).read_text())
+        cfg = dict(config_for_reference(config), tie=ties_embeddings(config))
+        key = pathlib.Path(module_path).stem
+        text = pathlib.Path(module_path).read_text()
+        check_model(tools, check, key, cfg, text, harness.seeded(sum(map(ord, key))),
+                        args.pipeline_options)
     return check.summary()
 
 

@@ -76,31 +76,37 @@ def dynamic_type(shape, element):
 
 
 def run(tools, kernel_text, arguments, result_shapes, entry="kernel", dynamic=False,
-        pipeline="--densessm-cpu-pipeline"):
+        pipeline="--densessm-cpu-pipeline", signature=None):
     """Runs @<entry>(arguments...), defined in kernel_text, and returns its
     results as nested lists of the given shapes (all f32). With dynamic, the
     kernel takes and returns tensors of unknown sizes (tensor<?x?x...>).
-    `pipeline` is the densessm-opt flag that compiles the program."""
+    With signature = (argument types, result types), the types the kernel
+    declares (any mix of static and dynamic sizes, as a model's entry points
+    have), each input is cast to its declared type and each result back to
+    its static shape. `pipeline` is the densessm-opt flag that compiles the
+    program."""
     result_types = [tensor_type(s, "f32") for s in result_shapes]
+    if signature:
+        call_types, call_results = (list(t) for t in signature)
+    elif dynamic:
+        call_types = [dynamic_type(shape_of(a.values), a.element) for a in arguments]
+        call_results = [dynamic_type(s, "f32") for s in result_shapes]
+    else:
+        call_types, call_results = [a.type for a in arguments], result_types
     lines = [kernel_text, "func.func @main() {"]
-    call_types = []
-    for i, a in enumerate(arguments):
+    names = []
+    for i, (a, t) in enumerate(zip(arguments, call_types)):
         lines.append(f"  %a{i} = arith.constant dense<{literal(a.values, a.element)}> : {a.type}")
-        if dynamic:
-            dyn = dynamic_type(shape_of(a.values), a.element)
-            lines.append(f"  %a{i}d = tensor.cast %a{i} : {a.type} to {dyn}")
-            call_types.append(dyn)
-        else:
-            call_types.append(a.type)
-    names = ", ".join(f"%a{i}d" if dynamic else f"%a{i}" for i in range(len(arguments)))
-    call_results = ([dynamic_type(s, "f32") for s in result_shapes] if dynamic
-                    else result_types)
+        names.append(f"%a{i}")
+        if t != a.type:
+            lines.append(f"  %a{i}c = tensor.cast %a{i} : {a.type} to {t}")
+            names[-1] = f"%a{i}c"
     sig = f"({', '.join(call_types)}) -> ({', '.join(call_results)})"
-    lines.append(f"  %r:{len(result_types)} = call @{entry}({names}) : {sig}")
+    lines.append(f"  %r:{len(result_types)} = call @{entry}({', '.join(names)}) : {sig}")
     for i, (t, s) in enumerate(zip(result_types, result_shapes)):
         m = "memref<" + "".join(f"{d}x" for d in s) + "f32>"
         value = f"%r#{i}"
-        if dynamic:
+        if call_results[i] != t:
             lines.append(f"  %s{i} = tensor.cast %r#{i} : {call_results[i]} to {t}")
             value = f"%s{i}"
         lines.append(f"  %m{i} = bufferization.to_buffer {value} : {t} to {m}")
@@ -160,6 +166,14 @@ class Checker:
         ok = err <= atol and agree and len(rows_got) == len(rows_want)
         print(f"{'PASS' if ok else 'FAIL'}: {name}: max abs error {err:.3e} (bound {atol:.0e}), "
               f"argmax {'agrees' if agree else 'DIFFERS'} at {len(rows_want)} positions")
+        if ok:
+            self.passed += 1
+        else:
+            self.failed += 1
+
+    def expect(self, ok, message):
+        """A check that is not a comparison of numbers."""
+        print(f"{'PASS' if ok else 'FAIL'}: {message}")
         if ok:
             self.passed += 1
         else:

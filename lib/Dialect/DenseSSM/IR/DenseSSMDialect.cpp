@@ -1,8 +1,9 @@
 //===- DenseSSMDialect.cpp - the densessm dialect -------------------------===//
 //
 // Dialect registration, the enum attributes, and the verifiers of the
-// dialect's discardable attributes: `densessm.schedule` on functions and
-// `densessm.weight` on their arguments.
+// dialect's discardable attributes: `densessm.schedule` on functions,
+// `densessm.weight`, `densessm.input` and `densessm.state` on their
+// arguments, `densessm.output` and `densessm.state` on their results.
 //
 //===----------------------------------------------------------------------===//
 
@@ -81,21 +82,132 @@ DenseSSMDialect::verifyOperationAttribute(Operation *op,
   return success();
 }
 
+/// The type of argument or result `index` of `op` when it is a function
+/// (the attribute verifiers are also called for other region holders).
+static Type functionValueType(Operation *op, unsigned index, bool isResult) {
+  auto function = dyn_cast<FunctionOpInterface>(op);
+  if (!function)
+    return {};
+  ArrayRef<Type> types =
+      isResult ? function.getResultTypes() : function.getArgumentTypes();
+  return index < types.size() ? types[index] : Type();
+}
+
+static bool isTensorOf(Type type, int64_t rank, bool integer) {
+  auto tensor = dyn_cast_if_present<RankedTensorType>(type);
+  if (!tensor || (rank >= 0 && tensor.getRank() != rank))
+    return false;
+  Type element = tensor.getElementType();
+  return integer ? element.isSignlessInteger() : element.isF32();
+}
+
+/// `densessm.state` on argument or result `index`: a non-empty name on an f32
+/// tensor (recurrent state is always f32), and on a result, the name of a
+/// state argument of the same type, since a state result hands back that
+/// argument's final value.
+static LogicalResult verifyStateAttr(Operation *op, unsigned index,
+                                     bool isResult, Attribute value) {
+  StringRef attrName = DenseSSMDialect::getStateAttrName();
+  StringRef where = isResult ? "result" : "argument";
+  auto name = dyn_cast<StringAttr>(value);
+  if (!name || name.getValue().empty())
+    return op->emitError() << "'" << attrName << "' on " << where << " "
+                           << index
+                           << " must be a non-empty string naming a recurrent "
+                              "state, found "
+                           << value;
+  Type type = functionValueType(op, index, isResult);
+  if (type && !isTensorOf(type, /*rank=*/-1, /*integer=*/false))
+    return op->emitError() << "'" << attrName << "' on " << where << " "
+                           << index
+                           << " must be on an f32 ranked tensor (recurrent "
+                              "state is always f32), found "
+                           << type;
+  auto function = dyn_cast<FunctionOpInterface>(op);
+  if (!isResult || !function)
+    return success();
+  for (unsigned i = 0, e = function.getNumArguments(); i < e; ++i) {
+    if (function.getArgAttr(i, attrName) != name)
+      continue;
+    Type argType = function.getArgumentTypes()[i];
+    if (argType != type)
+      return op->emitError()
+             << "'" << attrName << "' = " << name << " on result " << index
+             << " must have the type of the state's argument " << i << ", "
+             << argType << ", found " << type;
+    return success();
+  }
+  return op->emitError() << "'" << attrName << "' = " << name << " on result "
+                         << index
+                         << " names no state argument (a state result returns "
+                            "the final value of the argument with the same "
+                            "'"
+                         << attrName << "')";
+}
+
+/// `densessm.input` on argument `index`: "tokens" ([B, L] integers) or
+/// "position" ([B] integers).
+static LogicalResult verifyInputAttr(Operation *op, unsigned index,
+                                     Attribute value) {
+  StringRef attrName = DenseSSMDialect::getInputAttrName();
+  auto name = dyn_cast<StringAttr>(value);
+  if (!name || (name.getValue() != "tokens" && name.getValue() != "position"))
+    return op->emitError() << "'" << attrName << "' on argument " << index
+                           << " must be \"tokens\" or \"position\", found "
+                           << value;
+  bool tokens = name.getValue() == "tokens";
+  Type type = functionValueType(op, index, /*isResult=*/false);
+  if (type && !isTensorOf(type, tokens ? 2 : 1, /*integer=*/true))
+    return op->emitError() << "'" << attrName << "' = " << name
+                           << " on argument " << index << " must be on a rank-"
+                           << (tokens ? 2 : 1) << " integer tensor "
+                           << (tokens ? "[batch, length]" : "[batch]")
+                           << ", found " << type;
+  return success();
+}
+
 LogicalResult
 DenseSSMDialect::verifyRegionArgAttribute(Operation *op, unsigned regionIndex,
                                           unsigned argIndex,
                                           NamedAttribute attribute) {
-  if (attribute.getName() != getWeightAttrName())
-    return op->emitError() << "unknown densessm argument attribute '"
-                           << attribute.getName().getValue() << "' on argument "
-                           << argIndex << " (the dialect defines only '"
-                           << getWeightAttrName() << "')";
-  auto name = dyn_cast<StringAttr>(attribute.getValue());
-  if (!name || name.getValue().empty())
+  StringRef name = attribute.getName().getValue();
+  if (name == getInputAttrName())
+    return verifyInputAttr(op, argIndex, attribute.getValue());
+  if (name == getStateAttrName())
+    return verifyStateAttr(op, argIndex, /*isResult=*/false,
+                           attribute.getValue());
+  if (name != getWeightAttrName())
+    return op->emitError() << "unknown densessm argument attribute '" << name
+                           << "' on argument " << argIndex
+                           << " (the dialect defines '" << getWeightAttrName()
+                           << "', '" << getInputAttrName() << "' and '"
+                           << getStateAttrName() << "')";
+  auto tensorName = dyn_cast<StringAttr>(attribute.getValue());
+  if (!tensorName || tensorName.getValue().empty())
     return op->emitError() << "'" << getWeightAttrName() << "' on argument "
                            << argIndex
                            << " must be a non-empty string naming a "
                               "checkpoint tensor, found "
+                           << attribute.getValue();
+  return success();
+}
+
+LogicalResult DenseSSMDialect::verifyRegionResultAttribute(
+    Operation *op, unsigned regionIndex, unsigned resultIndex,
+    NamedAttribute attribute) {
+  StringRef name = attribute.getName().getValue();
+  if (name == getStateAttrName())
+    return verifyStateAttr(op, resultIndex, /*isResult=*/true,
+                           attribute.getValue());
+  if (name != getOutputAttrName())
+    return op->emitError() << "unknown densessm result attribute '" << name
+                           << "' on result " << resultIndex
+                           << " (the dialect defines '" << getOutputAttrName()
+                           << "' and '" << getStateAttrName() << "')";
+  auto output = dyn_cast<StringAttr>(attribute.getValue());
+  if (!output || output.getValue() != "logits")
+    return op->emitError() << "'" << getOutputAttrName() << "' on result "
+                           << resultIndex << " must be \"logits\", found "
                            << attribute.getValue();
   return success();
 }

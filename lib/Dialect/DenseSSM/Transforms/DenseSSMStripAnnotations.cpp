@@ -1,7 +1,8 @@
 //===- DenseSSMStripAnnotations.cpp - --densessm-strip-annotations --------===//
 //
 // Drops the densessm dialect's discardable attributes (a function's
-// schedule, an argument's checkpoint tensor name) after code generation.
+// schedule, its arguments' checkpoint tensor, input and state names, its
+// results' output and state names) after code generation.
 //
 //===----------------------------------------------------------------------===//
 
@@ -34,6 +35,10 @@ struct StripAnnotationsPass
         for (NamedAttribute attr : llvm::to_vector(function.getArgAttrs(i)))
           if (isDenseSSMAttr(attr))
             function.removeArgAttr(i, attr.getName());
+      for (unsigned i = 0, e = function.getNumResults(); i < e; ++i)
+        for (NamedAttribute attr : llvm::to_vector(function.getResultAttrs(i)))
+          if (isDenseSSMAttr(attr))
+            function.removeResultAttr(i, attr.getName());
     });
   }
 };

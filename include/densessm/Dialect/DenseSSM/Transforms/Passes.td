@@ -145,12 +145,14 @@ def DenseSSMLowerToLinalg : Pass<"densessm-lower-to-linalg"> {
 }
 
 def DenseSSMStripAnnotations : Pass<"densessm-strip-annotations", "::mlir::ModuleOp"> {
-  let summary = "Drop the densessm function and argument attributes";
+  let summary = "Drop the densessm function, argument and result attributes";
   let description = [{
-    Removes `densessm.schedule` from functions and `densessm.weight` from
-    their arguments once code generation has used them, so that the
-    lowered module holds no densessm attribute and tools without the
-    dialect (mlir-translate, mlir-runner) read it.
+    Removes `densessm.schedule` from functions, `densessm.weight`,
+    `densessm.input` and `densessm.state` from their arguments, and
+    `densessm.output` and `densessm.state` from their results once code
+    generation has used them, so that the lowered module holds no densessm
+    attribute and tools without the dialect (mlir-translate, mlir-runner)
+    read it.
   }];
 }
 
@@ -192,6 +194,32 @@ def DenseSSMFuseDenseConnections : Pass<"densessm-fuse-dense-connections"> {
     "::mlir::linalg::LinalgDialect",
     "::mlir::math::MathDialect",
     "::mlir::tensor::TensorDialect",
+  ];
+}
+
+def DenseSSMLowerProjectionsToBLAS
+    : Pass<"densessm-lower-projections-to-blas", "::mlir::ModuleOp"> {
+  let summary = "Call the runtime's BLAS GEMM for every projection on buffers";
+  let description = [{
+    Runs after bufferization. A projection `y[b, l, o] += Σ_i x[b, l, i] ·
+    w[o, i]` (a linalg contraction on f32 memrefs with exactly these
+    indexing maps: the model builder's linear layers, weights in checkpoint
+    layout) becomes a call of `densessm_cpu_linear_f32(y, x, w)` with
+    fully dynamic strided memrefs, through its C interface. The runtime
+    (`runtime/src/backends/cpu/Projection.cpp`) implements it with
+    OpenBLAS: GEMV for one row (batch-1 decode, bound by weight bandwidth),
+    GEMM otherwise. Other contractions are left alone.
+
+    ```mlir
+    call @densessm_cpu_linear_f32(%y, %x, %w)
+      : (memref<?x?x?xf32, strided<[?, ?, ?], offset: ?>>,
+         memref<?x?x?xf32, strided<[?, ?, ?], offset: ?>>,
+         memref<?x?xf32, strided<[?, ?], offset: ?>>) -> ()
+    ```
+  }];
+  let dependentDialects = [
+    "::mlir::func::FuncDialect",
+    "::mlir::memref::MemRefDialect",
   ];
 }
 

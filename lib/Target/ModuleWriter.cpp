@@ -1,0 +1,219 @@
+//===- ModuleWriter.cpp - write a .dssm module file -----------------------===//
+
+#include "densessm/Target/ModuleWriter.h"
+
+#include "densessm/Support/Error.h"
+#include "densessm/runtime/densessm_runtime.h"
+#include "module_def_generated.h"
+#include "llvm/ADT/SmallString.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/FormatVariadic.h"
+#include "llvm/Support/raw_ostream.h"
+
+#include <cstring>
+
+using namespace mlir::densessm;
+namespace fb = densessm::module;
+
+
+static constexpr uint64_t kAlignment = 64;
+static constexpr uint64_t kPreambleSize = 32;
+
+static uint64_t alignUp(uint64_t value) {
+  return (value + kAlignment - 1) / kAlignment * kAlignment;
+}
+
+static uint64_t weightBytes(const WeightSignature &weight) {
+  uint64_t count = 1;
+  for (int64_t dim : weight.shape)
+    count *= uint64_t(dim);
+  return count * sizeof(float);
+}
+
+static fb::Role toRole(BindingRole role) {
+  switch (role) {
+  case BindingRole::Tokens:
+    return fb::Role::Tokens;
+  case BindingRole::Position:
+    return fb::Role::Position;
+  case BindingRole::State:
+    return fb::Role::State;
+  case BindingRole::Weight:
+    return fb::Role::Weight;
+  case BindingRole::Logits:
+    return fb::Role::Logits;
+  }
+  return fb::Role::Tokens;
+}
+
+/// The ModuleDef, with payloads placed from `payloadStart` on (executables
+/// first, then weights, each 64-byte aligned). Its size does not depend on
+/// `payloadStart` (payload offsets are fixed-width structs), which is how
+/// the writer learns where the payloads begin.
+static flatbuffers::DetachedBuffer buildModuleDef(const ModuleContents &contents,
+                                                  uint64_t payloadStart,
+                                                  std::vector<uint64_t> &offsets) {
+  flatbuffers::FlatBufferBuilder builder(1 << 16);
+  const ModuleSignature &signature = contents.signature;
+  offsets.clear();
+  uint64_t cursor = payloadStart;
+  auto place = [&](uint64_t size) {
+    offsets.push_back(cursor);
+    fb::Payload payload(cursor, size);
+    cursor = alignUp(cursor + size);
+    return payload;
+  };
+
+  std::vector<flatbuffers::Offset<fb::Executable>> executables;
+  for (const ExecutableImage &executable : contents.executables) {
+    fb::Payload image = place(executable.image.size());
+    executables.push_back(fb::CreateExecutable(
+        builder, executable.cuda ? fb::Target::CUDA : fb::Target::CPU,
+        builder.CreateString(executable.format),
+        builder.CreateString(executable.architecture), &image));
+  }
+  std::vector<flatbuffers::Offset<fb::Weight>> weights;
+  for (const WeightSignature &weight : signature.weights) {
+    fb::Payload data = place(weightBytes(weight));
+    weights.push_back(fb::CreateWeight(builder, builder.CreateString(weight.name),
+                                       fb::ElementType::F32,
+                                       builder.CreateVector(weight.shape), &data));
+  }
+  std::vector<flatbuffers::Offset<fb::StateTensor>> states;
+  for (const StateSignature &state : signature.states)
+    states.push_back(fb::CreateStateTensor(builder,
+                                           builder.CreateString(state.name),
+                                           fb::ElementType::F32,
+                                           builder.CreateVector(state.shape)));
+  auto bindings = [&](const std::vector<BindingSignature> &list) {
+    std::vector<flatbuffers::Offset<fb::Binding>> out;
+    for (const BindingSignature &binding : list)
+      out.push_back(fb::CreateBinding(
+          builder, toRole(binding.role),
+          binding.element == BindingElement::I64 ? fb::ElementType::I64
+                                                 : fb::ElementType::F32,
+          builder.CreateVector(binding.shape), binding.index));
+    return builder.CreateVector(out);
+  };
+  std::vector<flatbuffers::Offset<fb::EntryPoint>> entries;
+  for (const EntrySignature &entry : signature.entries) {
+    std::vector<flatbuffers::Offset<fb::Dispatch>> dispatches;
+    for (auto [i, executable] : llvm::enumerate(contents.executables))
+      if (!executable.cuda)
+        dispatches.push_back(fb::CreateDispatch(
+            builder, uint32_t(i),
+            builder.CreateString("densessm_dispatch_" + entry.name)));
+    auto arguments = bindings(entry.arguments);
+    auto results = bindings(entry.results);
+    entries.push_back(fb::CreateEntryPoint(
+        builder, builder.CreateString(entry.name),
+        entry.recurrent ? fb::Schedule::Recurrent : fb::Schedule::Parallel,
+        arguments, results, builder.CreateVector(dispatches)));
+  }
+  auto model = fb::CreateModelInfo(
+      builder, builder.CreateString(contents.family),
+      builder.CreateString(contents.configJSON), signature.vocabSize,
+      builder.CreateString(contents.source));
+  auto root = fb::CreateModuleDef(
+      builder, DSSM_ABI_VERSION, builder.CreateString("densessm-compile"),
+      model, builder.CreateVector(entries), builder.CreateVector(states),
+      builder.CreateVector(weights), builder.CreateVector(executables));
+  fb::FinishModuleDefBuffer(builder, root);
+  return builder.Release();
+}
+
+namespace {
+/// Writes at increasing offsets, padding with zeros.
+class PaddedWriter {
+public:
+  explicit PaddedWriter(llvm::raw_fd_ostream &stream) : stream(stream) {}
+  void padTo(uint64_t offset) {
+    static const char zeros[kAlignment] = {};
+    while (written < offset) {
+      uint64_t chunk = std::min<uint64_t>(kAlignment, offset - written);
+      write(zeros, chunk);
+    }
+  }
+  void write(const void *data, uint64_t size) {
+    stream.write(static_cast<const char *>(data), size);
+    written += size;
+  }
+
+private:
+  llvm::raw_fd_ostream &stream;
+  uint64_t written = 0;
+};
+} // namespace
+
+static llvm::Error writeContents(llvm::raw_fd_ostream &stream,
+                                 const ModuleContents &contents) {
+  std::vector<uint64_t> offsets;
+  uint64_t fbSize = buildModuleDef(contents, 0, offsets).size();
+  uint64_t payloadStart = alignUp(kPreambleSize + fbSize);
+  flatbuffers::DetachedBuffer def =
+      buildModuleDef(contents, payloadStart, offsets);
+  if (def.size() != fbSize)
+    return makeError("internal error: the module header changed size");
+
+  PaddedWriter writer(stream);
+  char preamble[kPreambleSize] = {'D', 'E', 'N', 'S', 'E', 'S', 'S', 'M'};
+  uint32_t abi = DSSM_ABI_VERSION;
+  uint64_t fbOffset = kPreambleSize;
+  std::memcpy(preamble + 8, &abi, 4);
+  std::memcpy(preamble + 16, &fbOffset, 8);
+  std::memcpy(preamble + 24, &fbSize, 8);
+  writer.write(preamble, kPreambleSize);
+  writer.write(def.data(), def.size());
+
+  size_t next = 0;
+  for (const ExecutableImage &executable : contents.executables) {
+    writer.padTo(offsets[next++]);
+    writer.write(executable.image.data(), executable.image.size());
+  }
+  std::vector<float> data;
+  for (auto [i, weight] : llvm::enumerate(contents.signature.weights)) {
+    if (llvm::Error error = contents.weightData(i, data))
+      return error;
+    if (data.size() * sizeof(float) != weightBytes(weight))
+      return makeError("weight '{0}' has {1} values, its shape needs {2}",
+                     weight.name, data.size(), weightBytes(weight) / 4);
+    writer.padTo(offsets[next++]);
+    writer.write(data.data(), data.size() * sizeof(float));
+  }
+  return llvm::Error::success();
+}
+
+/// Writes the whole file to `fd` (closing it).
+static llvm::Error writeFile(int fd, llvm::StringRef path,
+                             const ModuleContents &contents) {
+  llvm::raw_fd_ostream stream(fd, /*shouldClose=*/true);
+  if (llvm::Error error = writeContents(stream, contents))
+    return error;
+  stream.close();
+  if (stream.has_error()) {
+    std::string message = stream.error().message();
+    stream.clear_error();
+    return makeError("{0}: write failed: {1}", path, message);
+  }
+  return llvm::Error::success();
+}
+
+llvm::Error mlir::densessm::writeModuleFile(llvm::StringRef path,
+                                            const ModuleContents &contents) {
+  llvm::SmallString<256> temporary;
+  int fd;
+  if (auto error = llvm::sys::fs::createUniqueFile(path + ".tmp-%%%%%%", fd,
+                                                   temporary))
+    return makeError("{0}: cannot create the output file: {1}", path,
+                   error.message());
+  if (llvm::Error error = writeFile(fd, path, contents)) {
+    llvm::sys::fs::remove(temporary);
+    return error;
+  }
+  if (auto error = llvm::sys::fs::rename(temporary, path)) {
+    llvm::sys::fs::remove(temporary);
+    return makeError("{0}: cannot move the finished module into place: {1}",
+                   path, error.message());
+  }
+  return llvm::Error::success();
+}

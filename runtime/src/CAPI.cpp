@@ -1,0 +1,227 @@
+//===- CAPI.cpp - the C API over modules and sessions ---------------------===//
+//
+// Validates every argument (null handles, slots out of range, wrong sizes)
+// and turns the runtime's Status values into dssm_status handles.
+//
+//===----------------------------------------------------------------------===//
+
+#include "Module.h"
+#include "Session.h"
+#include "densessm/runtime/densessm_runtime.h"
+
+#include <cstdlib>
+#include <new>
+
+using namespace densessm;
+using namespace densessm::runtime;
+
+struct dssm_status_s {
+  std::string message;
+};
+
+static dssm_status toC(const Status &status) {
+  if (status.isOk())
+    return nullptr;
+  return new (std::nothrow) dssm_status_s{status.message()};
+}
+
+#define DSSM_CHECK_ARG(cond, ...)                                              \
+  do {                                                                         \
+    if (!(cond))                                                               \
+      return toC(errorOf(__VA_ARGS__));                                        \
+  } while (false)
+
+extern "C" {
+
+const char *dssm_status_message(dssm_status status) {
+  if (!status)
+    return "ok";
+  return status->message.c_str();
+}
+
+void dssm_status_free(dssm_status status) { delete status; }
+
+static dssm_status finishLoad(std::unique_ptr<ModuleFile> file,
+                              dssm_module **out) {
+  auto *module = new (std::nothrow) dssm_module_s();
+  if (!module)
+    return toC(errorOf("out of memory creating a module"));
+  module->file = std::move(file);
+  Status status = prepareModule(*module);
+  if (!status.isOk()) {
+    delete module;
+    return toC(status);
+  }
+  *out = module;
+  return nullptr;
+}
+
+dssm_status dssm_module_load_file(const char *path, dssm_module **out) {
+  DSSM_CHECK_ARG(path && out, "dssm_module_load_file: null argument");
+  *out = nullptr;
+  std::unique_ptr<ModuleFile> file;
+  Status status = ModuleFile::open(path, file);
+  if (!status.isOk())
+    return toC(status);
+  return finishLoad(std::move(file), out);
+}
+
+dssm_status dssm_module_load_memory(const void *data, size_t size,
+                                    const char *name, dssm_module **out) {
+  DSSM_CHECK_ARG(out, "dssm_module_load_memory: null output handle");
+  *out = nullptr;
+  std::unique_ptr<ModuleFile> file;
+  Status status =
+      ModuleFile::fromMemory(data, size, name ? name : "<memory>", file);
+  if (!status.isOk())
+    return toC(status);
+  return finishLoad(std::move(file), out);
+}
+
+void dssm_module_release(dssm_module *module) {
+  if (module && module->references.fetch_sub(1) == 1)
+    delete module;
+}
+
+int64_t dssm_module_vocab_size(const dssm_module *module) {
+  return module ? module->file->def().model()->vocab_size() : 0;
+}
+
+const char *dssm_module_family(const dssm_module *module) {
+  return module ? module->file->def().model()->family()->c_str() : "";
+}
+
+dssm_status dssm_session_create(dssm_module *module, dssm_device device,
+                                int32_t batch, dssm_session **out) {
+  DSSM_CHECK_ARG(module && out, "dssm_session_create: null argument");
+  *out = nullptr;
+  DSSM_CHECK_ARG(batch >= 1, "dssm_session_create: batch must be at least 1, found ",
+                 batch);
+  DSSM_CHECK_ARG(device == DSSM_DEVICE_CPU || device == DSSM_DEVICE_CUDA ||
+                     device == DSSM_DEVICE_AUTO,
+                 "dssm_session_create: unknown device ", int(device));
+  // AUTO: the CPU until this runtime has a CUDA backend.
+  dssm_device chosen = device == DSSM_DEVICE_AUTO ? DSSM_DEVICE_CPU : device;
+  const Backend *backend = nullptr;
+  Status status = module->backend(chosen, backend);
+  if (!status.isOk())
+    return toC(status);
+  auto *session = new (std::nothrow) dssm_session_s();
+  if (!session)
+    return toC(errorOf("out of memory creating a session"));
+  try {
+    session->batch = batch;
+    session->vocab = dssm_module_vocab_size(module);
+    session->positions.assign(size_t(batch), 0);
+    session->logits.resize(size_t(batch));
+    session->logitRows.assign(size_t(batch), 0);
+    for (size_t size : module->stateLayout.sizes)
+      session->states.emplace_back(size * size_t(batch), 0.0f);
+  } catch (const std::bad_alloc &) {
+    delete session;
+    return toC(errorOf("out of memory allocating the state of ", batch,
+                       " sequences"));
+  }
+  module->references.fetch_add(1);
+  session->module = module;
+  session->backend = backend;
+  session->device = chosen;
+  *out = session;
+  return nullptr;
+}
+
+void dssm_session_release(dssm_session *session) {
+  if (!session)
+    return;
+  dssm_module_release(session->module);
+  delete session;
+}
+
+int32_t dssm_session_batch(const dssm_session *session) {
+  return session ? session->batch : 0;
+}
+
+dssm_device dssm_session_device(const dssm_session *session) {
+  return session ? session->device : DSSM_DEVICE_CPU;
+}
+
+#define DSSM_CHECK_SLOT(session, slot)                                         \
+  DSSM_CHECK_ARG(session, "null session");                                     \
+  DSSM_CHECK_ARG(slot >= 0 && slot < session->batch, "slot ", slot,            \
+                 " is out of range: the session has ", session->batch,         \
+                 " slots")
+
+dssm_status dssm_session_prefill(dssm_session *session,
+                                 const int64_t *const *tokens,
+                                 const int64_t *lengths,
+                                 dssm_prefill_mode mode) {
+  DSSM_CHECK_ARG(session, "dssm_session_prefill: null session");
+  DSSM_CHECK_ARG(mode == DSSM_PREFILL_PARALLEL || mode == DSSM_PREFILL_RECURRENT,
+                 "dssm_session_prefill: unknown mode ", int(mode));
+  try {
+    return toC(session->prefill(tokens, lengths, mode));
+  } catch (const std::bad_alloc &) {
+    return toC(errorOf("prefill: out of memory"));
+  }
+}
+
+dssm_status dssm_session_step(dssm_session *session, const int64_t *tokens,
+                              const uint8_t *active) {
+  DSSM_CHECK_ARG(session, "dssm_session_step: null session");
+  try {
+    return toC(session->step(tokens, active));
+  } catch (const std::bad_alloc &) {
+    return toC(errorOf("step: out of memory"));
+  }
+}
+
+dssm_status dssm_session_logits(const dssm_session *session, int32_t slot,
+                                const float **logits, int64_t *rows) {
+  DSSM_CHECK_SLOT(session, slot);
+  DSSM_CHECK_ARG(logits && rows, "dssm_session_logits: null output");
+  *logits = session->logits[slot].data();
+  *rows = session->logitRows[slot];
+  return nullptr;
+}
+
+dssm_status dssm_session_position(const dssm_session *session, int32_t slot,
+                                  int64_t *position) {
+  DSSM_CHECK_SLOT(session, slot);
+  DSSM_CHECK_ARG(position, "dssm_session_position: null output");
+  *position = session->positions[slot];
+  return nullptr;
+}
+
+size_t dssm_session_state_size(const dssm_session *session) {
+  return session ? session->stateBytes() : 0;
+}
+
+dssm_status dssm_session_reset(dssm_session *session, int32_t slot) {
+  DSSM_CHECK_SLOT(session, slot);
+  session->reset(slot);
+  return nullptr;
+}
+
+dssm_status dssm_session_save_state(const dssm_session *session, int32_t slot,
+                                    void *buffer, size_t size) {
+  DSSM_CHECK_SLOT(session, slot);
+  DSSM_CHECK_ARG(buffer, "dssm_session_save_state: null buffer");
+  DSSM_CHECK_ARG(size == session->stateBytes(),
+                 "dssm_session_save_state: the buffer has ", size,
+                 " bytes, a state takes ", session->stateBytes());
+  session->save(slot, static_cast<uint8_t *>(buffer));
+  return nullptr;
+}
+
+dssm_status dssm_session_restore_state(dssm_session *session, int32_t slot,
+                                       const void *buffer, size_t size) {
+  DSSM_CHECK_SLOT(session, slot);
+  DSSM_CHECK_ARG(buffer, "dssm_session_restore_state: null buffer");
+  DSSM_CHECK_ARG(size == session->stateBytes(),
+                 "dssm_session_restore_state: the buffer has ", size,
+                 " bytes, a state of this module takes ", session->stateBytes());
+  session->restore(slot, static_cast<const uint8_t *>(buffer));
+  return nullptr;
+}
+
+} // extern "C"

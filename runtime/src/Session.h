@@ -1,0 +1,42 @@
+//===- Session.h - sequences served over one module -------------*- C++ -*-===//
+#ifndef DENSESSM_RUNTIME_SRC_SESSION_H
+#define DENSESSM_RUNTIME_SRC_SESSION_H
+
+#include "Module.h"
+
+#include <vector>
+
+/// The C API's session handle: `batch` slots, each with its own recurrent
+/// state, position and last logits.
+struct dssm_session_s {
+  dssm_module_s *module = nullptr; // a reference the session holds
+  const densessm::runtime::Backend *backend = nullptr;
+  dssm_device device = DSSM_DEVICE_CPU;
+  int32_t batch = 0;
+  int64_t vocab = 0;
+  std::vector<int64_t> positions;          // per slot
+  std::vector<std::vector<float>> states;  // per state tensor: [batch, ...]
+  std::vector<std::vector<float>> logits;  // per slot: [rows, vocab]
+  std::vector<int64_t> logitRows;          // per slot
+
+  densessm::runtime::Status prefill(const int64_t *const *tokens,
+                                    const int64_t *lengths,
+                                    dssm_prefill_mode mode);
+  densessm::runtime::Status step(const int64_t *tokens, const uint8_t *active);
+  void reset(int32_t slot);
+  size_t stateBytes() const;
+  void save(int32_t slot, uint8_t *buffer) const;
+  void restore(int32_t slot, const uint8_t *buffer);
+
+private:
+  /// Runs `entry` over the given slots, each with `length` tokens (row-major
+  /// [slots, length]), appending each slot's logits rows.
+  densessm::runtime::Status run(const densessm::module::EntryPoint &entry,
+                                const std::vector<int32_t> &slots,
+                                int64_t length,
+                                const std::vector<int64_t> &tokens);
+  densessm::runtime::Status checkTokens(int32_t slot, const int64_t *tokens,
+                                        int64_t count) const;
+};
+
+#endif // DENSESSM_RUNTIME_SRC_SESSION_H

@@ -1,0 +1,313 @@
+//===- densessm-compile.cpp - a model to a deployable module --------------===//
+//
+//   densessm-compile INPUT -o OUT.dssm [--target=cpu|cuda]
+//                    [--emit=mlir|llvm|ptx|module]
+//
+// INPUT is a checkpoint directory (config.json + safetensors), or a .mlir
+// file in the densessm dialect (whose weights come from --weights=DIR).
+// The phases, each of which --emit can stop after:
+//   import   checkpoint -> densessm IR (@prefill, @step)        --emit=mlir
+//   lower    --densessm-cpu-pipeline, LLVM IR, -O3               --emit=llvm
+//   codegen  object code, linked into a shared object
+//   package  the module file: FlatBuffers header + code + weights --emit=module
+// Each phase prints a progress line (--quiet silences them). Errors are one
+// line naming the file and the problem; no partial output file is left.
+//
+//===----------------------------------------------------------------------===//
+
+#include "densessm/Frontend/Checkpoint.h"
+#include "densessm/Frontend/ModelBuilder.h"
+#include "densessm/InitAll.h"
+#include "densessm/Support/Error.h"
+#include "densessm/Target/CPU/CPUTarget.h"
+#include "densessm/Target/ModuleWriter.h"
+#include "mlir/IR/MLIRContext.h"
+#include "mlir/IR/Verifier.h"
+#include "mlir/Parser/Parser.h"
+#include "mlir/Target/LLVMIR/Dialect/All.h"
+#include "llvm/Support/CommandLine.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/InitLLVM.h"
+#include "llvm/Support/Path.h"
+#include "llvm/Support/SourceMgr.h"
+#include "llvm/Support/ToolOutputFile.h"
+#include "llvm/Support/WithColor.h"
+
+#include <chrono>
+
+using namespace mlir;
+using namespace mlir::densessm;
+namespace cl = llvm::cl;
+
+namespace {
+
+enum class Emit { MLIR, LLVM, PTX, Module };
+enum class TargetKind { CPU, CUDA };
+
+cl::OptionCategory category("densessm-compile options");
+cl::opt<std::string> inputPath(cl::Positional, cl::Required,
+                               cl::desc("<checkpoint dir | model.mlir>"),
+                               cl::cat(category));
+cl::opt<std::string> outputPath("o", cl::Required,
+                                cl::desc("output file (the module, or the "
+                                         "--emit stage's text)"),
+                                cl::value_desc("file"), cl::cat(category));
+cl::opt<TargetKind> target(
+    "target", cl::desc("code to generate"), cl::init(TargetKind::CPU),
+    cl::values(clEnumValN(TargetKind::CPU, "cpu", "the host CPU (LLVM)"),
+               clEnumValN(TargetKind::CUDA, "cuda",
+                          "NVIDIA GPUs (not available yet)")),
+    cl::cat(category));
+cl::opt<Emit> emit(
+    "emit", cl::desc("stop after this phase and write its output"),
+    cl::init(Emit::Module),
+    cl::values(clEnumValN(Emit::MLIR, "mlir", "the imported densessm IR"),
+               clEnumValN(Emit::LLVM, "llvm", "optimised LLVM IR (CPU)"),
+               clEnumValN(Emit::PTX, "ptx", "PTX of every kernel (CUDA)"),
+               clEnumValN(Emit::Module, "module", "the module file (.dssm)")),
+    cl::cat(category));
+cl::opt<std::string> weightsPath(
+    "weights", cl::desc("checkpoint directory whose tensors bind the weights "
+                        "of a .mlir input"),
+    cl::value_desc("dir"), cl::cat(category));
+cl::opt<std::string> cpuName("cpu",
+                             cl::desc("CPU to generate code for (default: "
+                                      "this machine's)"),
+                             cl::init("native"), cl::cat(category));
+cl::opt<bool> noFusion("no-fuse-dense-connections",
+                       cl::desc("keep dense connections as separate ops "
+                                "(for comparison)"),
+                       cl::cat(category));
+cl::opt<unsigned> timeChunk("time-chunk",
+                            cl::desc("chunk the parallel scans over time "
+                                     "(0: sequential time loop)"),
+                            cl::init(0), cl::cat(category));
+cl::opt<bool> quiet("quiet", cl::desc("no progress lines"), cl::cat(category));
+
+/// Prints "densessm-compile: [phase] what (time)" as phases finish.
+class Progress {
+public:
+  void begin(llvm::StringRef phase) {
+    current = phase.str();
+    start = std::chrono::steady_clock::now();
+  }
+  void end(const std::string &detail) {
+    if (quiet)
+      return;
+    double seconds = std::chrono::duration<double>(
+                         std::chrono::steady_clock::now() - start)
+                         .count();
+    llvm::errs() << llvm::formatv("densessm-compile: {0,-8} {1} ({2:f2} s)\n",
+                                  current, detail, seconds);
+  }
+
+private:
+  std::string current;
+  std::chrono::steady_clock::time_point start;
+};
+
+int64_t parameterCount(const ModuleSignature &signature) {
+  int64_t total = 0;
+  for (const WeightSignature &weight : signature.weights) {
+    int64_t count = 1;
+    for (int64_t dim : weight.shape)
+      count *= dim;
+    total += count;
+  }
+  return total;
+}
+
+/// Writes `text` to the output path (removed again if writing fails).
+llvm::Error writeText(llvm::function_ref<void(llvm::raw_ostream &)> print) {
+  std::error_code error;
+  llvm::ToolOutputFile file(outputPath, error, llvm::sys::fs::OF_Text);
+  if (error)
+    return makeError("{0}: cannot open for writing: {1}", outputPath,
+                     error.message());
+  print(file.os());
+  file.os().flush();
+  if (file.os().has_error())
+    return makeError("{0}: write failed", outputPath);
+  file.keep();
+  return llvm::Error::success();
+}
+
+struct Imported {
+  OwningOpRef<ModuleOp> module;
+  std::unique_ptr<frontend::Checkpoint> weights; // where weight data comes from
+  std::string family, configJSON;
+};
+
+llvm::Expected<std::unique_ptr<frontend::Checkpoint>>
+openCheckpoint(llvm::StringRef path) {
+  return frontend::Checkpoint::open(path);
+}
+
+llvm::Error importInput(MLIRContext &context, Imported &imported) {
+  llvm::StringRef input = inputPath;
+  if (llvm::sys::fs::is_directory(input)) {
+    auto checkpoint = openCheckpoint(input);
+    if (!checkpoint)
+      return checkpoint.takeError();
+    auto module = frontend::buildModel(context, (*checkpoint)->config,
+                                       (*checkpoint)->tensors.shapes(), input);
+    if (!module)
+      return module.takeError();
+    imported.module = std::move(*module);
+    imported.family =
+        frontend::stringifyModelFamily((*checkpoint)->config.family).str();
+    std::string json;
+    llvm::raw_string_ostream stream(json);
+    stream << (*checkpoint)->configJSON;
+    imported.configJSON = json;
+    imported.weights = std::move(*checkpoint);
+    return llvm::Error::success();
+  }
+  if (input.ends_with(".dsg"))
+    return makeError("{0}: reading exported graphs (.dsg) is not supported "
+                     "by this build yet; pass the checkpoint directory",
+                     input);
+  if (!input.ends_with(".mlir"))
+    return makeError("{0}: not a checkpoint directory or a .mlir file", input);
+  llvm::SourceMgr sources;
+  auto buffer = llvm::MemoryBuffer::getFile(input);
+  if (!buffer)
+    return makeError("{0}: cannot read: {1}", input,
+                     buffer.getError().message());
+  sources.AddNewSourceBuffer(std::move(*buffer), llvm::SMLoc());
+  imported.module = parseSourceFile<ModuleOp>(sources, &context);
+  if (!imported.module)
+    return makeError("{0}: does not parse (see the diagnostics above)", input);
+  imported.family = "custom";
+  imported.configJSON = "{}";
+  if (!weightsPath.empty()) {
+    auto checkpoint = openCheckpoint(weightsPath);
+    if (!checkpoint)
+      return checkpoint.takeError();
+    imported.family =
+        frontend::stringifyModelFamily((*checkpoint)->config.family).str();
+    imported.weights = std::move(*checkpoint);
+  }
+  return llvm::Error::success();
+}
+
+/// The weight data source of the module file: each weight by name from
+/// the checkpoint, checked against the shape the IR expects.
+llvm::Expected<ModuleContents> packageContents(const Imported &imported,
+                                               const ModuleSignature &signature) {
+  if (!imported.weights && !signature.weights.empty())
+    return makeError("{0}: the model has {1} weight arguments but no weight "
+                     "data; pass --weights=<checkpoint dir>",
+                     inputPath, signature.weights.size());
+  ModuleContents contents;
+  contents.signature = signature;
+  contents.family = imported.family;
+  contents.configJSON = imported.configJSON;
+  contents.source = llvm::sys::path::filename(inputPath).str();
+  const frontend::Checkpoint *checkpoint = imported.weights.get();
+  for (const WeightSignature &weight : signature.weights) {
+    auto found = checkpoint->tensors.tensors().find(weight.name);
+    if (found == checkpoint->tensors.tensors().end())
+      return makeError("{0}: missing tensor '{1}'", checkpoint->directory,
+                       weight.name);
+    if (found->getValue().shape != weight.shape)
+      return makeError("{0}: tensor '{1}' has a different shape than the "
+                       "model's argument",
+                       checkpoint->tensors.fileOf(weight.name), weight.name);
+  }
+  contents.weightData = [checkpoint, &signature](size_t index,
+                                                 std::vector<float> &out) {
+    return checkpoint->tensors.readF32(signature.weights[index].name, out);
+  };
+  return contents;
+}
+
+llvm::Error compile(MLIRContext &context) {
+  Progress progress;
+  Imported imported;
+  progress.begin("import");
+  if (llvm::Error error = importInput(context, imported))
+    return error;
+  if (failed(verify(*imported.module)))
+    return makeError("{0}: the imported model does not verify", inputPath);
+  if (emit == Emit::MLIR) {
+    progress.end("densessm IR of " + inputPath);
+    return writeText([&](llvm::raw_ostream &os) { imported.module->print(os); });
+  }
+  auto signature = readModuleSignature(*imported.module);
+  if (!signature)
+    return makeError("{0}: {1}", inputPath, llvm::toString(signature.takeError()));
+  progress.end(llvm::formatv("{0} from {1}: {2} weights, {3:f1}M parameters, "
+                             "{4} state tensors per sequence",
+                             imported.family, inputPath,
+                             signature->weights.size(),
+                             parameterCount(*signature) / 1e6,
+                             signature->states.size())
+                   .str());
+
+  if (target == TargetKind::CUDA || emit == Emit::PTX)
+    return makeError("--target=cuda / --emit=ptx: this build of "
+                     "densessm-compile has no CUDA back end yet; use "
+                     "--target=cpu");
+
+  CPUTargetOptions options;
+  options.cpu = cpuName;
+  options.fuseDenseConnections = !noFusion;
+  options.timeChunk = timeChunk;
+  progress.begin("lower");
+  if (llvm::Error error = lowerToLLVMDialect(*imported.module, *signature, options))
+    return error;
+  llvm::LLVMContext llvmContext;
+  auto llvmModule =
+      translateToLLVMIR(*imported.module, llvmContext, *signature, options);
+  if (!llvmModule)
+    return llvmModule.takeError();
+  progress.end("--densessm-cpu-pipeline, LLVM IR, -O3 for cpu=" + cpuName);
+  if (emit == Emit::LLVM)
+    return writeText([&](llvm::raw_ostream &os) { (*llvmModule)->print(os, nullptr); });
+
+  progress.begin("codegen");
+  std::string architecture;
+  auto image = emitSharedObject(**llvmModule, options, architecture);
+  if (!image)
+    return image.takeError();
+  progress.end(llvm::formatv("{0} shared object, {1} KiB", architecture,
+                             image->size() / 1024)
+                   .str());
+
+  progress.begin("package");
+  auto contents = packageContents(imported, *signature);
+  if (!contents)
+    return contents.takeError();
+  contents->executables.push_back(
+      {/*cuda=*/false, "elf-shared-object", architecture, std::move(*image)});
+  if (llvm::Error error = writeModuleFile(outputPath, *contents))
+    return error;
+  uint64_t size = 0;
+  llvm::sys::fs::file_size(outputPath, size);
+  progress.end(llvm::formatv("{0} ({1:f1} MiB)", outputPath,
+                             size / (1024.0 * 1024.0))
+                   .str());
+  return llvm::Error::success();
+}
+
+} // namespace
+
+int main(int argc, char **argv) {
+  llvm::InitLLVM init(argc, argv);
+  cl::HideUnrelatedOptions(category);
+  cl::ParseCommandLineOptions(
+      argc, argv,
+      "densessm-compile: a checkpoint or densessm IR to a module file\n");
+  DialectRegistry registry;
+  mlir::densessm::registerAllDialects(registry);
+  registerAllToLLVMIRTranslations(registry);
+  MLIRContext context(registry);
+  context.loadAllAvailableDialects();
+  if (llvm::Error error = compile(context)) {
+    llvm::WithColor::error(llvm::errs(), "densessm-compile")
+        << llvm::toString(std::move(error)) << "\n";
+    return 1;
+  }
+  return 0;
+}
