@@ -1,41 +1,44 @@
 #!/usr/bin/env bash
-# The main job, for now: runs the bundled example models (models/examples/)
-# through densessm-opt — verify, fix each function's schedule, canonicalise —
-# prints what each model holds, then compiles each one for the CPU
-# (--densessm-cpu-pipeline, mlir-translate, clang) into an object file.
-# (The end-to-end compile-and-generate demo replaces this with the runtime.)
+# The main job: compiles the bundled tiny DenseRetNet checkpoint
+# (models/examples/denseretnet-tiny: config.json + model.safetensors, random
+# weights) into a module file and generates with it through the runtime,
+# printing each phase and the timings.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-BUILD_DIR=${BUILD_DIR:-build}
-OPT="$BUILD_DIR/bin/densessm-opt"
-OUT="$BUILD_DIR/demo"
+BIN=${BUILD_DIR:-build}/bin
+OUT=${BUILD_DIR:-build}/demo
+CKPT=models/examples/denseretnet-tiny
 mkdir -p "$OUT"
 
-for model in mamba densemamba retnet denseretnet; do
-  src="models/examples/$model.mlir"
-  dst="$OUT/$model.mlir"
-  echo "== $model: $src"
-  grep -m1 '^// config:' "$src" | sed 's|^// config: |   config: |'
-  "$OPT" "$src" --densessm-select-schedule --canonicalize -o "$dst"
-  for fn in prefill step; do
-    sig=$(grep "func.func @$fn(" "$dst")
-    schedule=$(sed -n 's/.*#densessm.schedule<\([a-z]*\)>.*/\1/p' <<<"$sig")
-    weights=$(grep -o 'densessm.weight' <<<"$sig" | wc -l)
-    results=$(sed -n 's/.*) -> (\(.*\)) attributes.*/\1/p' <<<"$sig")
-    echo "   @$fn  schedule=$schedule  weights=$weights"
-    echo "      returns: $results"
-  done
-  echo "   densessm ops after canonicalisation (both functions):"
-  "$OPT" "$dst" --print-op-stats -o /dev/null 2>&1 \
-    | grep -E 'densessm\.' | sed 's/^ */      /'
-  echo "   written: $dst"
-  start=$(date +%s%N)
-  "$OPT" "$src" --densessm-cpu-pipeline -o "$OUT/$model.llvm.mlir"
-  /usr/lib/llvm-22/bin/mlir-translate --mlir-to-llvmir "$OUT/$model.llvm.mlir" -o "$OUT/$model.ll"
-  clang++-22 -O3 -march=native -Wno-override-module -c "$OUT/$model.ll" -o "$OUT/$model.o"
-  took_ms=$(( ($(date +%s%N) - start) / 1000000 ))
-  entries=$(/usr/lib/llvm-22/bin/llvm-nm "$OUT/$model.o" | grep -cE ' T (prefill|step)$')
-  echo "   compiled for the CPU in ${took_ms} ms: $OUT/$model.o" \
-       "($(stat -c %s "$OUT/$model.o") bytes, entry points @prefill and @step: $entries of 2)"
-done
-echo "demo: all four example models verified, canonicalised and compiled for the CPU"
+echo "== 1. compile the checkpoint $CKPT for the CPU"
+"$BIN/densessm-compile" "$CKPT" -o "$OUT/denseretnet.dssm" --target=cpu
+
+echo
+echo "== 2. what the module holds"
+"$BIN/densessm-dump-module" "$OUT/denseretnet.dssm" \
+  | sed -e 's/\(config *\).\{100\}.*/\1(the checkpoint'"'"'s config.json)/' \
+  | grep -v -e '^    in   State' -e '^    out  State'
+
+echo
+echo "== 3. generate 16 tokens after a 3-token prompt (greedy), logits to $OUT/logits.npy"
+"$BIN/densessm-run" "$OUT/denseretnet.dssm" --tokens=1,2,3 --generate=16 \
+  --dump-logits="$OUT/logits.npy"
+
+echo
+echo "== 4. a batch of three prompts of different lengths, sampled (T=0.8, top-k 20)"
+"$BIN/densessm-run" "$OUT/denseretnet.dssm" --tokens=1,2,3:4,5:6,7,8,9,10 \
+  --generate=8 --temperature=0.8 --top-k=20 --seed=7
+
+echo
+echo "== 5. the same prompt with a recurrent prefill (one step per token)"
+"$BIN/densessm-run" "$OUT/denseretnet.dssm" --tokens=1,2,3 --generate=16 \
+  --prefill=recurrent
+
+echo
+echo "== 6. each compiler stage on its own: densessm IR and LLVM IR"
+"$BIN/densessm-compile" "$CKPT" --emit=mlir -o "$OUT/denseretnet.mlir" --quiet
+"$BIN/densessm-compile" "$CKPT" --emit=llvm -o "$OUT/denseretnet.ll" --quiet
+echo "   $OUT/denseretnet.mlir: $(grep -c 'densessm\.' "$OUT/denseretnet.mlir") lines with densessm ops"
+echo "   $OUT/denseretnet.ll: $(grep -c '^define' "$OUT/denseretnet.ll") LLVM functions"
+echo
+echo "demo: compiled, ran and generated with the bundled DenseRetNet"

@@ -46,3 +46,5 @@ llvm_config.add_tool_substitutions(tools, tool_dirs)
 # densessm-run and densessm-dump-module live beside densessm-opt.
 llvm_config.add_tool_substitutions(
     ["densessm-compile", "densessm-run", "densessm-dump-module"], tool_dirs)
+# The runtime API's GoogleTest program (test/unit/), run on compiled modules.
+llvm_config.add_tool_substitutions(["densessm-runtime-tests"], tool_dirs)

@@ -87,6 +87,15 @@ int64_t dssm_module_vocab_size(const dssm_module *module) {
   return module ? module->file->def().model()->vocab_size() : 0;
 }
 
+uint64_t dssm_module_weight_bytes(const dssm_module *module) {
+  if (!module)
+    return 0;
+  uint64_t total = 0;
+  for (const module::Weight *weight : *module->file->def().weights())
+    total += weight->data()->size();
+  return total;
+}
+
 const char *dssm_module_family(const dssm_module *module) {
   return module ? module->file->def().model()->family()->c_str() : "";
 }

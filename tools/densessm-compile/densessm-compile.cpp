@@ -117,6 +117,14 @@ int64_t parameterCount(const ModuleSignature &signature) {
   return total;
 }
 
+/// "129.1M parameters", "41.5K parameters".
+std::string parameterText(const ModuleSignature &signature) {
+  double count = double(parameterCount(signature));
+  if (count >= 1e6)
+    return llvm::formatv("{0:f1}M parameters", count / 1e6).str();
+  return llvm::formatv("{0:f1}K parameters", count / 1e3).str();
+}
+
 /// Writes `text` to the output path (removed again if writing fails).
 llvm::Error writeText(llvm::function_ref<void(llvm::raw_ostream &)> print) {
   std::error_code error;
@@ -237,11 +245,10 @@ llvm::Error compile(MLIRContext &context) {
   auto signature = readModuleSignature(*imported.module);
   if (!signature)
     return makeError("{0}: {1}", inputPath, llvm::toString(signature.takeError()));
-  progress.end(llvm::formatv("{0} from {1}: {2} weights, {3:f1}M parameters, "
-                             "{4} state tensors per sequence",
+  progress.end(llvm::formatv("{0} from {1}: {2} weights, {3}, {4} state "
+                             "tensors per sequence",
                              imported.family, inputPath,
-                             signature->weights.size(),
-                             parameterCount(*signature) / 1e6,
+                             signature->weights.size(), parameterText(*signature),
                              signature->states.size())
                    .str());
 

@@ -41,6 +41,7 @@ public:
   dssm_module *get() const { return handle.get(); }
   int64_t vocabSize() const { return dssm_module_vocab_size(get()); }
   std::string family() const { return dssm_module_family(get()); }
+  uint64_t weightBytes() const { return dssm_module_weight_bytes(get()); }
 
 private:
   explicit Module(dssm_module *module) : handle(module, dssm_module_release) {}

@@ -47,6 +47,8 @@ dssm_status dssm_module_load_memory(const void *data, size_t size,
 void dssm_module_release(dssm_module *module);
 
 int64_t dssm_module_vocab_size(const dssm_module *module);
+/* The bytes of all weights: what one decode step reads at least once. */
+uint64_t dssm_module_weight_bytes(const dssm_module *module);
 /* "mamba", "densemamba", "retnet" or "denseretnet". */
 const char *dssm_module_family(const dssm_module *module);
 

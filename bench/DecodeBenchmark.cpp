@@ -1,0 +1,126 @@
+//===- DecodeBenchmark.cpp - decode speed against the bandwidth bound -----===//
+//
+//   densessm-bench-decode MODULE.dssm [--batch=1] [--steps=64] [--prompt=16]
+//
+// Decoding one token reads every weight once, so its speed is bounded by
+// memory bandwidth: bound (tokens/s per sequence step) = copy bandwidth /
+// weight bytes. This measures, in the same run, (1) the machine's copy
+// bandwidth (memcpy of buffers far larger than the caches; read + write
+// bytes per second, as STREAM counts them) and (2) the module's decode steps
+// per second after a prompt, and prints the fraction of the bound reached.
+//
+//===----------------------------------------------------------------------===//
+
+#include "densessm/runtime/Runtime.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <string>
+#include <thread>
+#include <vector>
+
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+double seconds(Clock::time_point start) {
+  return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+/// Best-of-`repeats` memcpy bandwidth over two 512 MiB buffers, split
+/// over every core (as the decode step's GEMVs are), in bytes moved (read +
+/// written) per second.
+double copyBandwidth(int repeats = 5) {
+  size_t bytes = size_t(512) << 20;
+  std::vector<char> from(bytes, 1), to(bytes, 0);
+  unsigned threads = std::max(1u, std::thread::hardware_concurrency());
+  size_t chunk = bytes / threads;
+  double best = 1e30;
+  for (int i = 0; i < repeats; ++i) {
+    // The barriers keep the compiler from eliding or moving the copy.
+    asm volatile("" : : "r"(from.data()), "r"(to.data()) : "memory");
+    auto start = Clock::now();
+    std::vector<std::thread> workers;
+    for (unsigned t = 0; t < threads; ++t)
+      workers.emplace_back([&, t] {
+        std::memcpy(to.data() + t * chunk, from.data() + t * chunk, chunk);
+      });
+    for (std::thread &worker : workers)
+      worker.join();
+    asm volatile("" : : "r"(to.data()) : "memory");
+    best = std::min(best, seconds(start));
+  }
+  if (to[bytes / 2] != 1)
+    std::fprintf(stderr, "copy check failed\n");
+  return 2.0 * double(bytes) / best;
+}
+
+int64_t flag(int argc, char **argv, const char *name, int64_t fallback) {
+  std::string prefix = std::string("--") + name + "=";
+  for (int i = 2; i < argc; ++i)
+    if (std::strncmp(argv[i], prefix.c_str(), prefix.size()) == 0)
+      return std::stoll(argv[i] + prefix.size());
+  return fallback;
+}
+
+} // namespace
+
+int main(int argc, char **argv) {
+  if (argc < 2) {
+    std::fprintf(stderr, "usage: densessm-bench-decode MODULE.dssm "
+                         "[--batch=1] [--steps=64] [--prompt=16]\n");
+    return 1;
+  }
+  int32_t batch = int32_t(flag(argc, argv, "batch", 1));
+  int64_t steps = flag(argc, argv, "steps", 64);
+  int64_t promptLength = flag(argc, argv, "prompt", 16);
+  try {
+    double bandwidth = copyBandwidth();
+    auto module = densessm::runtime::Module::load(argv[1]);
+    densessm::runtime::Session session(module, DSSM_DEVICE_CPU, batch);
+    int64_t vocab = module.vocabSize();
+    std::vector<std::vector<int64_t>> prompts(static_cast<size_t>(batch));
+    for (int32_t s = 0; s < batch; ++s)
+      for (int64_t t = 0; t < promptLength; ++t)
+        prompts[s].push_back((7 * t + 3 * s + 1) % vocab);
+    auto start = Clock::now();
+    session.prefill(prompts);
+    double prefillSeconds = seconds(start);
+
+    std::vector<int64_t> tokens(static_cast<size_t>(batch), 1);
+    session.step(tokens); // warm: first touch of every weight page
+    std::vector<double> times;
+    for (int64_t i = 0; i < steps; ++i) {
+      for (int32_t s = 0; s < batch; ++s)
+        tokens[s] = (tokens[s] * 31 + 7) % vocab;
+      auto stepStart = Clock::now();
+      session.step(tokens);
+      times.push_back(seconds(stepStart));
+    }
+    std::sort(times.begin(), times.end());
+    double median = times[times.size() / 2];
+    double weightBytes = double(module.weightBytes());
+    double boundSteps = bandwidth / weightBytes;
+    std::printf("module            %s (%s)\n", argv[1], module.family().c_str());
+    std::printf("weights           %.1f MiB read per decode step\n",
+                weightBytes / (1 << 20));
+    std::printf("copy bandwidth    %.2f GB/s (memcpy on %u threads, read + "
+                "write)\n",
+                bandwidth / 1e9, std::max(1u, std::thread::hardware_concurrency()));
+    std::printf("prefill           %lld x %d tokens in %.2f ms (%.1f tokens/s)\n",
+                (long long)promptLength, batch, prefillSeconds * 1e3,
+                promptLength * batch / prefillSeconds);
+    std::printf("decode            batch %d: %.2f ms per step (median of %lld), "
+                "%.1f tokens/s\n",
+                batch, median * 1e3, (long long)steps, batch / median);
+    std::printf("bandwidth bound   %.2f ms per step (%.1f steps/s)\n",
+                1e3 / boundSteps, boundSteps);
+    std::printf("fraction of bound %.1f%%\n", 100.0 * (1.0 / median) / boundSteps);
+  } catch (const densessm::runtime::Error &error) {
+    std::fprintf(stderr, "densessm-bench-decode: error: %s\n", error.what());
+    return 1;
+  }
+  return 0;
+}
