@@ -57,6 +57,44 @@ double copyBandwidth(int repeats = 5) {
   return 2.0 * double(bytes) / best;
 }
 
+/// Best-of-`repeats` read bandwidth: every core sums its share of a 512 MiB
+/// buffer (what a decode step does to the weights), in bytes per second.
+double readBandwidth(int repeats = 5) {
+  size_t count = (size_t(512) << 20) / sizeof(float);
+  std::vector<float> data(count, 1.0f);
+  unsigned threads = std::max(1u, std::thread::hardware_concurrency());
+  size_t chunk = count / threads;
+  std::vector<float> sums(threads);
+  double best = 1e30;
+  for (int r = 0; r < repeats; ++r) {
+    auto start = Clock::now();
+    std::vector<std::thread> workers;
+    for (unsigned t = 0; t < threads; ++t)
+      workers.emplace_back([&, t] {
+        // Eight partial sums: independent chains, so the loop is bound by
+        // loads, not by the latency of one addition chain.
+        float partial[8] = {};
+        const float *p = data.data() + t * chunk;
+        for (size_t i = 0; i + 8 <= chunk; i += 8)
+          for (int k = 0; k < 8; ++k)
+            partial[k] += p[i + k];
+        float sum = 0;
+        for (float value : partial)
+          sum += value;
+        sums[t] = sum;
+      });
+    for (std::thread &worker : workers)
+      worker.join();
+    best = std::min(best, seconds(start));
+  }
+  float total = 0;
+  for (float sum : sums)
+    total += sum;
+  if (total != float(chunk) * float(threads))
+    std::fprintf(stderr, "read check: %g\n", double(total));
+  return double(chunk * threads * sizeof(float)) / best;
+}
+
 int64_t flag(int argc, char **argv, const char *name, int64_t fallback) {
   std::string prefix = std::string("--") + name + "=";
   for (int i = 2; i < argc; ++i)
@@ -78,6 +116,7 @@ int main(int argc, char **argv) {
   int64_t promptLength = flag(argc, argv, "prompt", 16);
   try {
     double bandwidth = copyBandwidth();
+    double readOnly = readBandwidth();
     auto module = densessm::runtime::Module::load(argv[1]);
     densessm::runtime::Session session(module, DSSM_DEVICE_CPU, batch);
     int64_t vocab = module.vocabSize();
@@ -115,9 +154,15 @@ int main(int argc, char **argv) {
     std::printf("decode            batch %d: %.2f ms per step (median of %lld), "
                 "%.1f tokens/s\n",
                 batch, median * 1e3, (long long)steps, batch / median);
-    std::printf("bandwidth bound   %.2f ms per step (%.1f steps/s)\n",
+    std::printf("read bandwidth    %.2f GB/s (sum on %u threads)\n",
+                readOnly / 1e9, std::max(1u, std::thread::hardware_concurrency()));
+    std::printf("bandwidth bound   %.2f ms per step (%.1f steps/s): weight "
+                "bytes / copy bandwidth\n",
                 1e3 / boundSteps, boundSteps);
     std::printf("fraction of bound %.1f%%\n", 100.0 * (1.0 / median) / boundSteps);
+    std::printf("effective read    %.2f GB/s of weights, %.1f%% of the read "
+                "bandwidth\n",
+                weightBytes / median / 1e9, 100.0 * weightBytes / median / readOnly);
   } catch (const densessm::runtime::Error &error) {
     std::fprintf(stderr, "densessm-bench-decode: error: %s\n", error.what());
     return 1;

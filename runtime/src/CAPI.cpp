@@ -109,10 +109,16 @@ dssm_status dssm_session_create(dssm_module *module, dssm_device device,
   DSSM_CHECK_ARG(device == DSSM_DEVICE_CPU || device == DSSM_DEVICE_CUDA ||
                      device == DSSM_DEVICE_AUTO,
                  "dssm_session_create: unknown device ", int(device));
-  // AUTO: the CPU until this runtime has a CUDA backend.
-  dssm_device chosen = device == DSSM_DEVICE_AUTO ? DSSM_DEVICE_CPU : device;
+  // AUTO: CUDA when it can run there, else the CPU, saying why.
+  dssm_device chosen = device == DSSM_DEVICE_AUTO ? DSSM_DEVICE_CUDA : device;
   const Backend *backend = nullptr;
   Status status = module->backend(chosen, backend);
+  std::string note;
+  if (!status.isOk() && device == DSSM_DEVICE_AUTO) {
+    note = "no CUDA: " + status.message();
+    chosen = DSSM_DEVICE_CPU;
+    status = module->backend(chosen, backend);
+  }
   if (!status.isOk())
     return toC(status);
   auto *session = new (std::nothrow) dssm_session_s();
@@ -135,6 +141,7 @@ dssm_status dssm_session_create(dssm_module *module, dssm_device device,
   session->module = module;
   session->backend = backend;
   session->device = chosen;
+  session->deviceNote = note;
   *out = session;
   return nullptr;
 }
@@ -152,6 +159,10 @@ int32_t dssm_session_batch(const dssm_session *session) {
 
 dssm_device dssm_session_device(const dssm_session *session) {
   return session ? session->device : DSSM_DEVICE_CPU;
+}
+
+const char *dssm_session_device_note(const dssm_session *session) {
+  return session ? session->deviceNote.c_str() : "";
 }
 
 #define DSSM_CHECK_SLOT(session, slot)                                         \

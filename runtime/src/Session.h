@@ -4,6 +4,7 @@
 
 #include "Module.h"
 
+#include <string>
 #include <vector>
 
 /// The C API's session handle: `batch` slots, each with its own recurrent
@@ -12,6 +13,7 @@ struct dssm_session_s {
   dssm_module_s *module = nullptr; // a reference the session holds
   const densessm::runtime::Backend *backend = nullptr;
   dssm_device device = DSSM_DEVICE_CPU;
+  std::string deviceNote; // why DSSM_DEVICE_AUTO did not pick CUDA
   int32_t batch = 0;
   int64_t vocab = 0;
   std::vector<int64_t> positions;          // per slot

@@ -209,7 +209,9 @@ int run(const Options &options) {
   densessm::runtime::Session session(module, options.device, batch);
   if (options.device == DSSM_DEVICE_AUTO)
     std::cerr << "densessm-run: --device=auto runs on the "
-              << (session.device() == DSSM_DEVICE_CUDA ? "GPU" : "CPU")
+              << (session.device() == DSSM_DEVICE_CUDA
+                      ? std::string("GPU")
+                      : "CPU (" + session.deviceNote() + ")")
               << "\n";
 
   // All logits rows of each sequence, and its generated ids.

@@ -59,6 +59,7 @@ public:
   dssm_session *get() const { return handle.get(); }
   int32_t batch() const { return dssm_session_batch(get()); }
   dssm_device device() const { return dssm_session_device(get()); }
+  std::string deviceNote() const { return dssm_session_device_note(get()); }
 
   /// One prompt per slot (an empty prompt leaves the slot as it is).
   void prefill(const std::vector<std::vector<int64_t>> &prompts,

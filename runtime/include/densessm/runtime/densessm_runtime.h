@@ -74,6 +74,9 @@ void dssm_session_release(dssm_session *session);
 int32_t dssm_session_batch(const dssm_session *session);
 /* The device the session runs on (never DSSM_DEVICE_AUTO). */
 dssm_device dssm_session_device(const dssm_session *session);
+/* For a session created with DSSM_DEVICE_AUTO that runs on the CPU: why
+ * not CUDA (no driver, no GPU, no CUDA code in the module); else "". */
+const char *dssm_session_device_note(const dssm_session *session);
 
 /* Runs the prompt tokens[i][0 .. lengths[i]) of every slot i < batch through
  * the model, continuing from the slot's state and position. A slot with

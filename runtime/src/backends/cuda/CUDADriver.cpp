@@ -1,0 +1,103 @@
+//===- CUDADriver.cpp - open libcuda and resolve the symbol table ---------===//
+
+#include "CUDADriver.h"
+
+#include <dlfcn.h>
+#include <mutex>
+
+namespace densessm::runtime {
+
+std::string CUDADriver::describe(CUresult result, const char *what) const {
+  const char *text = nullptr;
+  if (cuGetErrorString)
+    cuGetErrorString(result, &text);
+  return std::string(what) + ": CUDA error " + std::to_string(result) + " (" +
+         (text ? text : "unknown") + ")";
+}
+
+namespace {
+
+/// Resolves `name` (or its versioned `name_v2`, what the driver exports for
+/// the 64-bit APIs) into `slot`.
+template <typename Function>
+bool resolve(void *library, const char *name, Function &slot,
+             std::string &missing) {
+  void *symbol = dlsym(library, (std::string(name) + "_v2").c_str());
+  if (!symbol)
+    symbol = dlsym(library, name);
+  if (!symbol) {
+    missing += missing.empty() ? name : std::string(", ") + name;
+    return false;
+  }
+  slot = reinterpret_cast<Function>(symbol);
+  return true;
+}
+
+Status loadOnce(CUDADriver &driver) {
+  void *library = dlopen("libcuda.so.1", RTLD_NOW | RTLD_LOCAL);
+  if (!library)
+    return errorOf("no CUDA driver on this machine (", dlerror(),
+                   "); install the NVIDIA driver or use the CPU");
+  std::string missing;
+#define DSSM_RESOLVE(name) resolve(library, #name, driver.name, missing)
+  DSSM_RESOLVE(cuInit);
+  DSSM_RESOLVE(cuDriverGetVersion);
+  DSSM_RESOLVE(cuDeviceGetCount);
+  DSSM_RESOLVE(cuDeviceGet);
+  DSSM_RESOLVE(cuDeviceGetName);
+  DSSM_RESOLVE(cuDeviceGetAttribute);
+  DSSM_RESOLVE(cuDevicePrimaryCtxRetain);
+  DSSM_RESOLVE(cuCtxSetCurrent);
+  DSSM_RESOLVE(cuModuleLoadData);
+  DSSM_RESOLVE(cuModuleUnload);
+  DSSM_RESOLVE(cuModuleGetFunction);
+  DSSM_RESOLVE(cuLaunchKernel);
+  DSSM_RESOLVE(cuMemAlloc);
+  DSSM_RESOLVE(cuMemFree);
+  DSSM_RESOLVE(cuMemcpyHtoD);
+  DSSM_RESOLVE(cuMemcpyDtoH);
+  DSSM_RESOLVE(cuMemsetD32);
+  DSSM_RESOLVE(cuStreamCreate);
+  DSSM_RESOLVE(cuStreamSynchronize);
+  DSSM_RESOLVE(cuStreamDestroy);
+  DSSM_RESOLVE(cuGetErrorString);
+#undef DSSM_RESOLVE
+  if (!missing.empty())
+    return errorOf("the CUDA driver (libcuda.so.1) lacks ", missing,
+                   "; it is older than this runtime needs");
+  if (CUresult result = driver.cuInit(0))
+    return errorOf(driver.describe(result, "cuInit"));
+  int count = 0;
+  if (CUresult result = driver.cuDeviceGetCount(&count))
+    return errorOf(driver.describe(result, "cuDeviceGetCount"));
+  if (count == 0)
+    return errorOf("the CUDA driver found no GPU on this machine");
+  if (CUresult result = driver.cuDeviceGet(&driver.device, 0))
+    return errorOf(driver.describe(result, "cuDeviceGet"));
+  char name[256] = {};
+  driver.cuDeviceGetName(name, sizeof name, driver.device);
+  driver.deviceName = name;
+  int major = 0, minor = 0;
+  driver.cuDeviceGetAttribute(&major, kComputeCapabilityMajor, driver.device);
+  driver.cuDeviceGetAttribute(&minor, kComputeCapabilityMinor, driver.device);
+  driver.computeCapability = major * 10 + minor;
+  if (CUresult result =
+          driver.cuDevicePrimaryCtxRetain(&driver.context, driver.device))
+    return errorOf(driver.describe(result, "cuDevicePrimaryCtxRetain"));
+  return Status::ok();
+}
+
+} // namespace
+
+Status loadCUDADriver(const CUDADriver *&out) {
+  static CUDADriver driver;
+  static Status status = Status::ok();
+  static std::once_flag once;
+  std::call_once(once, [] { status = loadOnce(driver); });
+  if (!status.isOk())
+    return status;
+  out = &driver;
+  return Status::ok();
+}
+
+} // namespace densessm::runtime

@@ -1,0 +1,73 @@
+//===- CUDADriver.h - the CUDA driver API, loaded at run time ---*- C++ -*-===//
+//
+// The runtime never links libcuda: it opens libcuda.so.1 with dlopen and
+// resolves the entry points it uses into this one table, so the same binary
+// runs on machines with and without a GPU. The types are the driver API's,
+// declared here as opaque handles and integers (no CUDA headers needed).
+//
+//===----------------------------------------------------------------------===//
+#ifndef DENSESSM_RUNTIME_SRC_BACKENDS_CUDA_CUDADRIVER_H
+#define DENSESSM_RUNTIME_SRC_BACKENDS_CUDA_CUDADRIVER_H
+
+#include "Status.h"
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+namespace densessm::runtime {
+
+using CUresult = int;
+using CUdevice = int;
+using CUdeviceptr = uint64_t;
+using CUcontext = struct CUctx_st *;
+using CUmodule = struct CUmod_st *;
+using CUfunction = struct CUfunc_st *;
+using CUstream = struct CUstream_st *;
+
+/// CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_{MAJOR,MINOR}.
+constexpr int kComputeCapabilityMajor = 75;
+constexpr int kComputeCapabilityMinor = 76;
+
+struct CUDADriver {
+  CUresult (*cuInit)(unsigned);
+  CUresult (*cuDriverGetVersion)(int *);
+  CUresult (*cuDeviceGetCount)(int *);
+  CUresult (*cuDeviceGet)(CUdevice *, int);
+  CUresult (*cuDeviceGetName)(char *, int, CUdevice);
+  CUresult (*cuDeviceGetAttribute)(int *, int, CUdevice);
+  CUresult (*cuDevicePrimaryCtxRetain)(CUcontext *, CUdevice);
+  CUresult (*cuCtxSetCurrent)(CUcontext);
+  CUresult (*cuModuleLoadData)(CUmodule *, const void *);
+  CUresult (*cuModuleUnload)(CUmodule);
+  CUresult (*cuModuleGetFunction)(CUfunction *, CUmodule, const char *);
+  CUresult (*cuLaunchKernel)(CUfunction, unsigned, unsigned, unsigned,
+                             unsigned, unsigned, unsigned, unsigned, CUstream,
+                             void **, void **);
+  CUresult (*cuMemAlloc)(CUdeviceptr *, size_t);
+  CUresult (*cuMemFree)(CUdeviceptr);
+  CUresult (*cuMemcpyHtoD)(CUdeviceptr, const void *, size_t);
+  CUresult (*cuMemcpyDtoH)(void *, CUdeviceptr, size_t);
+  CUresult (*cuMemsetD32)(CUdeviceptr, unsigned, size_t);
+  CUresult (*cuStreamCreate)(CUstream *, unsigned);
+  CUresult (*cuStreamSynchronize)(CUstream);
+  CUresult (*cuStreamDestroy)(CUstream);
+  CUresult (*cuGetErrorString)(CUresult, const char **);
+
+  CUdevice device = 0;
+  CUcontext context = nullptr;
+  int computeCapability = 0; // e.g. 90 for sm_90
+  std::string deviceName;
+
+  /// Describes a failed driver call: "<what>: CUDA error N (<message>)".
+  std::string describe(CUresult result, const char *what) const;
+};
+
+/// Opens libcuda.so.1 (once per process), initialises the driver and picks
+/// device 0. Errors say what is missing: the driver library, a symbol, or a
+/// GPU.
+Status loadCUDADriver(const CUDADriver *&out);
+
+} // namespace densessm::runtime
+
+#endif // DENSESSM_RUNTIME_SRC_BACKENDS_CUDA_CUDADRIVER_H
