@@ -43,8 +43,10 @@ tools = ["densessm-opt", "FileCheck", "not", "count", "mlir-translate"]
 llvm_config.add_tool_substitutions(tools, tool_dirs)
 
 # The compile -> run path (test/Integration/Tools/): densessm-compile,
-# densessm-run and densessm-dump-module live beside densessm-opt.
+# densessm-run, densessm-dump-module and densessm-export live beside
+# densessm-opt.
 llvm_config.add_tool_substitutions(
-    ["densessm-compile", "densessm-run", "densessm-dump-module"], tool_dirs)
+    ["densessm-compile", "densessm-run", "densessm-dump-module", "densessm-export"],
+    tool_dirs)
 # The runtime API's GoogleTest program (test/unit/), run on compiled modules.
 llvm_config.add_tool_substitutions(["densessm-runtime-tests"], tool_dirs)

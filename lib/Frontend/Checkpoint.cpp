@@ -21,10 +21,6 @@ using namespace mlir::densessm::frontend;
 // corrupt length field, not a header.
 static constexpr uint64_t kMaxHeaderBytes = 100u << 20;
 
-static size_t dtypeSize(TensorDType dtype) {
-  return dtype == TensorDType::F32 ? 4 : 2;
-}
-
 static std::string shapeString(ArrayRef<int64_t> shape) {
   std::string text = "[";
   for (auto [i, dim] : llvm::enumerate(shape))
@@ -78,12 +74,8 @@ Error TensorFiles::addFile(StringRef path) {
     if (!dtype)
       return makeError("{0}: tensor '{1}': header entry has no dtype", path,
                      name);
-    if (*dtype == "F32")
-      entry.dtype = TensorDType::F32;
-    else if (*dtype == "F16")
-      entry.dtype = TensorDType::F16;
-    else if (*dtype == "BF16")
-      entry.dtype = TensorDType::BF16;
+    if (std::optional<TensorDType> known = parseDType(*dtype))
+      entry.dtype = *known;
     else
       return makeError("{0}: tensor '{1}' has dtype {2}; densessm reads F32, "
                      "F16 and BF16",
@@ -157,63 +149,24 @@ TensorShapes TensorFiles::shapes() const {
   return shapes;
 }
 
-const std::string &TensorFiles::fileOf(StringRef name) const {
-  return paths[entries.find(name)->getValue().file];
+std::string TensorFiles::fileOf(StringRef name) const {
+  auto found = entries.find(name);
+  return found == entries.end() ? std::string() : paths[found->getValue().file];
 }
 
-/// IEEE half to float, exactly (subnormals, infinities and NaNs included).
-static float halfToFloat(uint16_t half) {
-  uint32_t sign = uint32_t(half & 0x8000) << 16;
-  uint32_t exponent = (half >> 10) & 0x1f, mantissa = half & 0x3ff;
-  uint32_t bits;
-  if (exponent == 0x1f) {
-    bits = sign | 0x7f800000 | (mantissa << 13);
-  } else if (exponent != 0) {
-    bits = sign | ((exponent + 112) << 23) | (mantissa << 13);
-  } else if (mantissa == 0) {
-    bits = sign;
-  } else { // subnormal: normalise
-    exponent = 113;
-    while (!(mantissa & 0x400)) {
-      mantissa <<= 1;
-      --exponent;
-    }
-    bits = sign | (exponent << 23) | ((mantissa & 0x3ff) << 13);
-  }
-  float value;
-  std::memcpy(&value, &bits, 4);
-  return value;
+std::optional<TensorDType> TensorFiles::dtypeOf(StringRef name) const {
+  auto found = entries.find(name);
+  if (found == entries.end())
+    return std::nullopt;
+  return found->getValue().dtype;
 }
 
-Error TensorFiles::readF32(StringRef name, std::vector<float> &out) const {
+Expected<StringRef> TensorFiles::bytesOf(StringRef name) const {
   auto found = entries.find(name);
   if (found == entries.end())
     return makeError("no tensor '{0}' in the checkpoint", name);
   const TensorEntry &entry = found->getValue();
-  const char *bytes = buffers[entry.file]->getBufferStart() + entry.begin;
-  size_t count = (entry.end - entry.begin) / dtypeSize(entry.dtype);
-  out.resize(count);
-  switch (entry.dtype) {
-  case TensorDType::F32:
-    std::memcpy(out.data(), bytes, count * 4);
-    break;
-  case TensorDType::F16:
-    for (size_t i = 0; i < count; ++i) {
-      uint16_t half;
-      std::memcpy(&half, bytes + 2 * i, 2);
-      out[i] = halfToFloat(half);
-    }
-    break;
-  case TensorDType::BF16:
-    for (size_t i = 0; i < count; ++i) {
-      uint16_t upper;
-      std::memcpy(&upper, bytes + 2 * i, 2);
-      uint32_t bits = uint32_t(upper) << 16;
-      std::memcpy(&out[i], &bits, 4);
-    }
-    break;
-  }
-  return Error::success();
+  return buffers[entry.file]->getBuffer().slice(entry.begin, entry.end);
 }
 
 static Expected<json::Value> readJSON(StringRef path) {

@@ -3,10 +3,12 @@
 //   densessm-compile INPUT -o OUT.dssm [--target=cpu|cuda]
 //                    [--emit=mlir|llvm|ptx|module]
 //
-// INPUT is a checkpoint directory (config.json + safetensors), or a .mlir
-// file in the densessm dialect (whose weights come from --weights=DIR).
+// INPUT is a checkpoint directory (config.json + safetensors), an exported
+// graph (.dsg, docs/graph-format.md; densessm-export writes one), or a .mlir
+// file in the densessm dialect (whose weights come from --weights=DIR or
+// --weights=GRAPH.dsg).
 // The phases, each of which --emit can stop after:
-//   import   checkpoint -> densessm IR (@prefill, @step)        --emit=mlir
+//   import   checkpoint or graph -> densessm IR (@prefill, @step) --emit=mlir
 //   lower    --densessm-cpu-pipeline, LLVM IR, -O3               --emit=llvm
 //   codegen  object code, linked into a shared object
 //   package  the module file: FlatBuffers header + code + weights --emit=module
@@ -16,7 +18,9 @@
 //===----------------------------------------------------------------------===//
 
 #include "densessm/Frontend/Checkpoint.h"
+#include "densessm/Frontend/GraphFile.h"
 #include "densessm/Frontend/ModelBuilder.h"
+#include "densessm/Frontend/WeightSource.h"
 #include "densessm/InitAll.h"
 #include "densessm/Support/Error.h"
 #include "densessm/Target/CPU/CPUTarget.h"
@@ -46,7 +50,8 @@ enum class TargetKind { CPU, CUDA };
 
 cl::OptionCategory category("densessm-compile options");
 cl::opt<std::string> inputPath(cl::Positional, cl::Required,
-                               cl::desc("<checkpoint dir | model.mlir>"),
+                               cl::desc("<checkpoint dir | model.dsg | "
+                                        "model.mlir>"),
                                cl::cat(category));
 cl::opt<std::string> outputPath("o", cl::Required,
                                 cl::desc("output file (the module, or the "
@@ -67,9 +72,9 @@ cl::opt<Emit> emit(
                clEnumValN(Emit::Module, "module", "the module file (.dssm)")),
     cl::cat(category));
 cl::opt<std::string> weightsPath(
-    "weights", cl::desc("checkpoint directory whose tensors bind the weights "
-                        "of a .mlir input"),
-    cl::value_desc("dir"), cl::cat(category));
+    "weights", cl::desc("checkpoint directory (or exported graph) whose "
+                        "tensors bind the weights of a .mlir input"),
+    cl::value_desc("dir|graph.dsg"), cl::cat(category));
 cl::opt<std::string> cpuName("cpu",
                              cl::desc("CPU to generate code for (default: "
                                       "this machine's)"),
@@ -142,13 +147,21 @@ llvm::Error writeText(llvm::function_ref<void(llvm::raw_ostream &)> print) {
 
 struct Imported {
   OwningOpRef<ModuleOp> module;
-  std::unique_ptr<frontend::Checkpoint> weights; // where weight data comes from
+  std::unique_ptr<frontend::WeightSource> weights; // where weight data comes from
+  std::string weightsOrigin; // the checkpoint directory or graph file
   std::string family, configJSON;
 };
 
 llvm::Expected<std::unique_ptr<frontend::Checkpoint>>
 openCheckpoint(llvm::StringRef path) {
   return frontend::Checkpoint::open(path);
+}
+
+/// The checkpoint's tensors as the weight source of `imported`.
+void takeWeights(Imported &imported, frontend::Checkpoint &checkpoint) {
+  imported.weights =
+      std::make_unique<frontend::TensorFiles>(std::move(checkpoint.tensors));
+  imported.weightsOrigin = checkpoint.directory;
 }
 
 llvm::Error importInput(MLIRContext &context, Imported &imported) {
@@ -168,15 +181,36 @@ llvm::Error importInput(MLIRContext &context, Imported &imported) {
     llvm::raw_string_ostream stream(json);
     stream << (*checkpoint)->configJSON;
     imported.configJSON = json;
-    imported.weights = std::move(*checkpoint);
+    takeWeights(imported, **checkpoint);
     return llvm::Error::success();
   }
-  if (input.ends_with(".dsg"))
-    return makeError("{0}: reading exported graphs (.dsg) is not supported "
-                     "by this build yet; pass the checkpoint directory",
-                     input);
+  if (input.ends_with(".dsg")) {
+    auto graph = frontend::GraphFile::open(input);
+    if (!graph)
+      return graph.takeError();
+    auto module = frontend::buildModel(context, (*graph)->config(),
+                                       (*graph)->shapes(), input);
+    if (!module)
+      return module.takeError();
+    imported.module = std::move(*module);
+    imported.family =
+        frontend::stringifyModelFamily((*graph)->config().family).str();
+    // The stored config.json text, normalised as a checkpoint's is.
+    auto json = llvm::json::parse((*graph)->configJSON());
+    if (!json) // cannot happen: GraphFile::open parsed it
+      return makeError("{0}: {1}", input, llvm::toString(json.takeError()));
+    std::string text;
+    llvm::raw_string_ostream stream(text);
+    stream << *json;
+    imported.configJSON = text;
+    imported.weightsOrigin = input.str();
+    imported.weights = std::move(*graph);
+    return llvm::Error::success();
+  }
   if (!input.ends_with(".mlir"))
-    return makeError("{0}: not a checkpoint directory or a .mlir file", input);
+    return makeError("{0}: not a checkpoint directory, a .dsg graph or a "
+                     ".mlir file",
+                     input);
   llvm::SourceMgr sources;
   auto buffer = llvm::MemoryBuffer::getFile(input);
   if (!buffer)
@@ -188,19 +222,27 @@ llvm::Error importInput(MLIRContext &context, Imported &imported) {
     return makeError("{0}: does not parse (see the diagnostics above)", input);
   imported.family = "custom";
   imported.configJSON = "{}";
-  if (!weightsPath.empty()) {
+  if (llvm::StringRef(weightsPath).ends_with(".dsg")) {
+    auto graph = frontend::GraphFile::open(weightsPath);
+    if (!graph)
+      return graph.takeError();
+    imported.family =
+        frontend::stringifyModelFamily((*graph)->config().family).str();
+    imported.weightsOrigin = weightsPath;
+    imported.weights = std::move(*graph);
+  } else if (!weightsPath.empty()) {
     auto checkpoint = openCheckpoint(weightsPath);
     if (!checkpoint)
       return checkpoint.takeError();
     imported.family =
         frontend::stringifyModelFamily((*checkpoint)->config.family).str();
-    imported.weights = std::move(*checkpoint);
+    takeWeights(imported, **checkpoint);
   }
   return llvm::Error::success();
 }
 
 /// The weight data source of the module file: each weight by name from
-/// the checkpoint, checked against the shape the IR expects.
+/// the checkpoint or graph, checked against the shape the IR expects.
 llvm::Expected<ModuleContents> packageContents(const Imported &imported,
                                                const ModuleSignature &signature) {
   if (!imported.weights && !signature.weights.empty())
@@ -212,20 +254,22 @@ llvm::Expected<ModuleContents> packageContents(const Imported &imported,
   contents.family = imported.family;
   contents.configJSON = imported.configJSON;
   contents.source = llvm::sys::path::filename(inputPath).str();
-  const frontend::Checkpoint *checkpoint = imported.weights.get();
+  const frontend::WeightSource *weights = imported.weights.get();
+  frontend::TensorShapes shapes =
+      weights ? weights->shapes() : frontend::TensorShapes();
   for (const WeightSignature &weight : signature.weights) {
-    auto found = checkpoint->tensors.tensors().find(weight.name);
-    if (found == checkpoint->tensors.tensors().end())
-      return makeError("{0}: missing tensor '{1}'", checkpoint->directory,
+    auto found = shapes.find(weight.name);
+    if (found == shapes.end())
+      return makeError("{0}: missing tensor '{1}'", imported.weightsOrigin,
                        weight.name);
-    if (found->getValue().shape != weight.shape)
+    if (found->getValue() != weight.shape)
       return makeError("{0}: tensor '{1}' has a different shape than the "
                        "model's argument",
-                       checkpoint->tensors.fileOf(weight.name), weight.name);
+                       weights->fileOf(weight.name), weight.name);
   }
-  contents.weightData = [checkpoint, &signature](size_t index,
-                                                 std::vector<float> &out) {
-    return checkpoint->tensors.readF32(signature.weights[index].name, out);
+  contents.weightData = [weights, &signature](size_t index,
+                                              std::vector<float> &out) {
+    return weights->readF32(signature.weights[index].name, out);
   };
   return contents;
 }
@@ -305,7 +349,8 @@ int main(int argc, char **argv) {
   cl::HideUnrelatedOptions(category);
   cl::ParseCommandLineOptions(
       argc, argv,
-      "densessm-compile: a checkpoint or densessm IR to a module file\n");
+      "densessm-compile: a checkpoint, an exported graph or densessm IR to a "
+      "module file\n");
   DialectRegistry registry;
   mlir::densessm::registerAllDialects(registry);
   registerAllToLLVMIRTranslations(registry);

@@ -5,14 +5,16 @@
 // model.safetensors.index.json. Every safetensors header is checked (size,
 // JSON, dtypes, shapes, offsets inside the file and not overlapping) before a
 // byte of tensor data is read; tensor data is mapped, not copied, and
-// converted to f32 on request (f32, f16 and bf16 are supported).
+// converted to f32 on request (f32, f16 and bf16 are supported; DTypes.h).
 //
 //===----------------------------------------------------------------------===//
 #ifndef DENSESSM_FRONTEND_CHECKPOINT_H
 #define DENSESSM_FRONTEND_CHECKPOINT_H
 
+#include "densessm/Frontend/DTypes.h"
 #include "densessm/Frontend/ModelBuilder.h"
 #include "densessm/Frontend/ModelConfig.h"
+#include "densessm/Frontend/WeightSource.h"
 #include "llvm/ADT/StringMap.h"
 #include "llvm/Support/Error.h"
 #include "llvm/Support/MemoryBuffer.h"
@@ -23,8 +25,6 @@
 
 namespace mlir::densessm::frontend {
 
-enum class TensorDType { F32, F16, BF16 };
-
 /// One tensor of a safetensors file.
 struct TensorEntry {
   TensorDType dtype = TensorDType::F32;
@@ -34,16 +34,17 @@ struct TensorEntry {
 };
 
 /// The tensors of one or more safetensors files (a checkpoint's shards).
-class TensorFiles {
+class TensorFiles : public WeightSource {
 public:
   /// Maps `path` and reads its header; errors name the file.
   llvm::Error addFile(llvm::StringRef path);
 
   const llvm::StringMap<TensorEntry> &tensors() const { return entries; }
-  TensorShapes shapes() const;
-  /// The tensor converted to f32, row-major.
-  llvm::Error readF32(llvm::StringRef name, std::vector<float> &out) const;
-  const std::string &fileOf(llvm::StringRef name) const;
+  TensorShapes shapes() const override;
+  std::optional<TensorDType> dtypeOf(llvm::StringRef name) const override;
+  llvm::Expected<llvm::StringRef> bytesOf(llvm::StringRef name) const override;
+  /// The safetensors file that holds the tensor.
+  std::string fileOf(llvm::StringRef name) const override;
 
 private:
   std::vector<std::unique_ptr<llvm::MemoryBuffer>> buffers;
