@@ -26,7 +26,8 @@ class Backend {
 public:
   virtual ~Backend() = default;
   /// Runs `entry` with its arguments followed by its results, in the
-  /// entry point's binding order; results are written in place.
+  /// entry point's binding order; results are written in place. Weight
+  /// bindings carry null data: the backend binds its own copy.
   virtual Status run(const module::EntryPoint &entry,
                      const std::vector<HostTensor> &bindings) const = 0;
 };

@@ -75,11 +75,10 @@ Status dssm_session_s::run(const module::EntryPoint &entry,
       break;
     }
     case module::Role::Weight: {
+      // The backend binds its own copy of the weight (see Backend::run).
       const module::Weight *weight = file.def().weights()->Get(binding->index());
-      bindings.push_back(
-          {const_cast<uint8_t *>(file.payload(*weight->data())),
-           std::vector<int64_t>(weight->shape()->begin(),
-                                weight->shape()->end())});
+      bindings.push_back({nullptr, std::vector<int64_t>(weight->shape()->begin(),
+                                                        weight->shape()->end())});
       break;
     }
     case module::Role::Logits:

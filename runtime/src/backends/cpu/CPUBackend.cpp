@@ -4,6 +4,10 @@
 // loader needs a file, so the image is written to an anonymous memory file
 // (memfd) and opened through /proc/self/fd: nothing touches the disk.
 //
+// The weights are copied once into anonymous memory backed by 2 MiB pages
+// (madvise(MADV_HUGEPAGE)): a decode step streams every weight, and on 4 KiB
+// pages of the mapped file the TLB misses cost a third of the read bandwidth.
+//
 // Each dispatch symbol has the packed signature `void f(void **args)`: one
 // pointer per binding to an MLIR memref descriptor
 // {allocated, aligned, offset, sizes[rank], strides[rank]}
@@ -20,6 +24,8 @@
 #include <sys/mman.h>
 #include <unistd.h>
 #include <unordered_map>
+#include <vector>
+#include <algorithm>
 
 namespace densessm::runtime {
 namespace {
@@ -31,10 +37,42 @@ public:
   ~CPUBackend() override {
     if (handle)
       dlclose(handle);
+    if (arena)
+      munmap(arena, arenaBytes);
+  }
+
+  /// Copies every weight into one huge-page arena, keeping each at a
+  /// 64-byte aligned offset.
+  Status copyWeights(const ModuleFile &file) {
+    const auto &weights = *file.def().weights();
+    std::vector<size_t> offsets;
+    size_t total = 0;
+    for (const module::Weight *weight : weights) {
+      offsets.push_back(total);
+      total += (weight->data()->size() + 63) / 64 * 64;
+    }
+    constexpr size_t kHugePage = size_t(2) << 20;
+    arenaBytes = std::max<size_t>((total + kHugePage - 1) / kHugePage * kHugePage,
+                                  kHugePage);
+    void *memory = mmap(nullptr, arenaBytes, PROT_READ | PROT_WRITE,
+                        MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (memory == MAP_FAILED)
+      return errorOf(file.name(), ": cannot allocate ", arenaBytes,
+                     " bytes for the weights: ", std::strerror(errno));
+    arena = static_cast<uint8_t *>(memory);
+    madvise(arena, arenaBytes, MADV_HUGEPAGE); // a hint; 4 KiB pages work too
+    for (size_t i = 0; i < weights.size(); ++i) {
+      std::memcpy(arena + offsets[i], file.payload(*weights.Get(i)->data()),
+                  weights.Get(i)->data()->size());
+      weightData.push_back(arena + offsets[i]);
+    }
+    mprotect(arena, arenaBytes, PROT_READ);
+    return Status::ok();
   }
 
   Status load(const ModuleFile &file) {
     const module::ModuleDef &def = file.def();
+    DSSM_RETURN_IF_ERROR(copyWeights(file));
     const module::Executable *executable = nullptr;
     uint32_t index = 0;
     for (uint32_t i = 0; i < def.executables()->size(); ++i)
@@ -97,8 +135,14 @@ public:
     // Descriptors: 3 + 2 * rank words each.
     std::vector<std::vector<int64_t>> descriptors(bindings.size());
     std::vector<void *> pointers(bindings.size());
+    // Weight bindings (null data) point into the arena.
+    size_t argumentCount = entry.arguments()->size();
     for (size_t i = 0; i < bindings.size(); ++i) {
-      const HostTensor &tensor = bindings[i];
+      HostTensor tensor = bindings[i];
+      if (i < argumentCount &&
+          entry.arguments()->Get(i)->role() == module::Role::Weight)
+        tensor.data = const_cast<uint8_t *>(
+            weightData[entry.arguments()->Get(i)->index()]);
       size_t rank = tensor.shape.size();
       std::vector<int64_t> &words = descriptors[i];
       words.resize(3 + 2 * rank);
@@ -118,6 +162,9 @@ public:
 
 private:
   void *handle = nullptr;
+  uint8_t *arena = nullptr;
+  size_t arenaBytes = 0;
+  std::vector<const uint8_t *> weightData; // per weight, into the arena
   std::unordered_map<std::string, PackedFunction> functions;
 };
 
