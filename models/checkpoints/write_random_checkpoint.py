@@ -14,9 +14,11 @@ N shards model-0000i-of-0000N.safetensors plus model.safetensors.index.json.
 Every layer of retnet/denseretnet holds k_select, v_select, k_norm and v_norm,
 as the authors' checkpoints do (layer 0 never uses them).
 
-The default configurations are the tiny ones of models/examples/generate.py;
---set key=value changes any config.json field (the value is read as JSON when
-it parses, else kept as a string), e.g. the shape of Mamba-130M:
+The default configurations are tiny: vocabulary 64, hidden size 32, two
+layers, or three with dense_block_layers 2 for densemamba and denseretnet
+(TINY in this file; models/examples/generate.py builds the example IR from
+them). --set key=value changes any config.json field (the value is read as
+JSON when it parses, else kept as a string), e.g. the shape of Mamba-130M:
 
   write_random_checkpoint.py --family mamba --out /tmp/m130 --tied \\
       --set hidden_size=768 --set num_hidden_layers=24 --set vocab_size=50280 \\
@@ -43,7 +45,6 @@ writes one file from Tensors (the tests use it to damage checkpoints).
 
 import argparse
 import array
-import importlib.util
 import json
 import math
 import os
@@ -52,8 +53,6 @@ import random
 import struct
 import sys
 import time
-
-HERE = pathlib.Path(__file__).resolve().parent
 
 FAMILIES = ("mamba", "densemamba", "retnet", "denseretnet")
 DTYPES = {"f32": "F32", "f16": "F16", "bf16": "BF16"}
@@ -64,21 +63,26 @@ CHUNK = 1 << 20  # elements generated, rounded and written at a time
 
 # -- configurations -------------------------------------------------------------
 
-def _tiny_configs():
-    """The tiny configurations of models/examples/generate.py."""
-    spec = importlib.util.spec_from_file_location(
-        "densessm_examples_generate", HERE.parent / "examples" / "generate.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return {"mamba": module.MAMBA, "densemamba": module.DENSEMAMBA,
-            "retnet": module.RETNET, "denseretnet": module.DENSERETNET}
+# The tiny default configuration of each family (MODELS.md names), which
+# make_config writes out as config.json. models/examples/generate.py builds
+# the example IR of models/examples/ from these.
+MAMBA = dict(vocab_size=64, hidden_size=32, state_size=8, expand=2,
+             conv_kernel=4, time_step_rank=2, num_hidden_layers=2,
+             layer_norm_epsilon=1e-5, dense_block_layers=0)
+DENSEMAMBA = dict(MAMBA, num_hidden_layers=3, dense_block_layers=2)
+RETNET = dict(vocab_size=64, hidden_size=32, query_key_dim=16,
+              num_attention_heads=2, v_factor=2, num_hidden_layers=2,
+              rms_norm_eps=1e-6, dense_block_layers=0)
+DENSERETNET = dict(RETNET, num_hidden_layers=3, dense_block_layers=2)
+TINY = {"mamba": MAMBA, "densemamba": DENSEMAMBA,
+        "retnet": RETNET, "denseretnet": DENSERETNET}
 
 
 def make_config(family, dtype="f32", tied=False, overrides=None):
     """config.json's contents for the family (tiny defaults, then overrides)."""
     if family not in FAMILIES:
         raise ValueError(f"unknown family '{family}' (known: {', '.join(FAMILIES)})")
-    tiny = dict(_tiny_configs()[family])
+    tiny = dict(TINY[family])
     st_dtype = DTYPES[dtype]
     if family in ("mamba", "densemamba"):
         config = {

@@ -3,22 +3,21 @@ model reference (reference_models.py, written from MODELS.md): logits within
 1e-3 with the same argmax at every position, and the same final recurrent
 states.
 
-Two kinds of module:
-
-  --models DIR   the example models of DIR/examples/ as generate.py writes
-                 them: static batch 1, a prefill of 8 tokens from zero state;
   --model CONFIG MODULE  (repeatable) a module built from a config.json by
-                 the C++ model builder (ModelBuilder.h): dynamic batch and
-                 length, every state in and out of both entry points, and
-                 each sequence's position for the retention families.
+                 the C++ model builder (ModelBuilder.h; densessm-compile
+                 --emit=mlir): dynamic batch and length, every state in and
+                 out of both entry points, and each sequence's position for
+                 the retention families, each argument and result marked
+                 with its role (densessm.input / state / weight / output).
 
-Checked for both: @prefill over a prompt, @step continuing from its state,
-@step alone from zero state, and fused vs unfused dense connections. For the
-builder's modules, with a batch of two sequences, also: the prompt prefilled
-in two parts (the second from the first's state and position), and a batch
-whose sequences start at different positions from different states."""
+Checked for each, with a batch of two sequences: the head reads the
+embedding table exactly when tie_word_embeddings says so; @prefill over a
+prompt; fused vs unfused dense connections; @prefill with the time-chunked
+schedule; @step continuing from its state; @step alone from zero state; the
+prompt prefilled in two parts (the second from the first's state and
+position); and a batch whose sequences start at different positions from
+different states."""
 
-import importlib.util
 import json
 import math
 import pathlib
@@ -28,17 +27,21 @@ import sys
 import harness
 import reference_models
 
+BATCH = 2
 EXTRA_STEPS = 3
 PROMPT = 8
 SPLIT = 3  # where the prompt is cut in the two-part prefill
+TIME_CHUNK = 3  # tokens per chunk of the time-chunked prefill (8 = 3 + 3 + 2)
 
 
 def pipelines(options):
-    """The pipeline flag, with the dense connections fused (the default) and
-    not, plus any further pipeline options ("blas=false")."""
+    """The pipeline flags: the default (dense connections fused), unfused,
+    and time-chunked, each with any further pipeline options
+    ("blas=false")."""
     fused = f"--densessm-cpu-pipeline={options}" if options else "--densessm-cpu-pipeline"
     unfused = f"--densessm-cpu-pipeline=fuse-dense-connections=false {options}".rstrip()
-    return fused, unfused
+    chunked = f"--densessm-cpu-pipeline=time-chunk={TIME_CHUNK} {options}".rstrip()
+    return fused, unfused, chunked
 
 
 # ---------------------------------------------------------------------------
@@ -106,9 +109,9 @@ class Entry:
     """One entry point and how to call it.
 
     The builder's calling convention (ModelBuilder.h) marks each argument
-    (densessm.input, densessm.state, densessm.weight) and result; in
-    generate.py's examples the unmarked arguments are the tokens, the
-    position and (in @step) the states, by name."""
+    (densessm.input = "tokens" / "position", densessm.state,
+    densessm.weight); the results are the logits, then the final states in
+    the order of the state arguments."""
 
     def __init__(self, text, function):
         head = text.index(f"func.func @{function}(")
@@ -126,14 +129,17 @@ class Entry:
                 a.kind = a.attrs["densessm.input"]
             elif "densessm.weight" in a.attrs:
                 a.kind = "weight"
-            elif "densessm.state" in a.attrs or a.name not in ("tokens", "position"):
+            elif "densessm.state" in a.attrs:
                 a.kind = "state"
             else:
-                a.kind = a.name
+                raise ValueError(f"@{function}: argument %{a.name} has no densessm.input, "
+                                 "densessm.state or densessm.weight attribute")
         self.states = [a for a in self.args if a.kind == "state"]
         # The results after the logits are the final states, in order.
         self.state_results = self.results[1:]
-        self.static_batch = self.args[0].shape[0]
+        if len(self.states) != len(self.state_results):
+            raise ValueError(f"@{function}: {len(self.states)} state arguments but "
+                             f"{len(self.state_results)} state results")
 
     def call(self, tools, weights, tokens, position, states=None, pipeline=None):
         """Runs the entry point on tokens [B][L] from `states` (None: zeros)
@@ -141,8 +147,6 @@ class Entry:
         batch, length = len(tokens), len(tokens[0])
         if states is None:
             states = [zeros(s.sized([batch])) for s in self.state_results]
-        elif not self.states:
-            raise ValueError(f"@{self.function} takes no state")
         arguments, state_values = [], iter(states)
         for a in self.args:
             if a.kind == "tokens":
@@ -236,7 +240,7 @@ def ties_embeddings(config):
 # ---------------------------------------------------------------------------
 
 def check_model(tools, check, key, cfg, text, rng, options):
-    fused, unfused_pipeline = pipelines(options)
+    fused, unfused_pipeline, chunked_pipeline = pipelines(options)
     prefill, step = load_entries(text, fused)
     shapes = {w: a.shape for a in prefill.args if a.kind == "weight"
               for w in [a.attrs["densessm.weight"]]}
@@ -244,16 +248,12 @@ def check_model(tools, check, key, cfg, text, rng, options):
     embed = "backbone.embeddings.weight" if is_mamba(cfg) else "model.embed_tokens.weight"
     if "lm_head.weight" not in weights:
         weights["lm_head.weight"] = weights[embed]  # tied: the head is the table
-    if "tie" in cfg:
-        tied = "lm_head.weight" not in shapes
-        check.expect(tied == cfg["tie"],
-                     f"{key}: the head {'reads' if tied else 'does not read'} the embedding "
-                     f"table (tie_word_embeddings {str(cfg['tie']).lower()})")
+    tied = "lm_head.weight" not in shapes
+    check.expect(tied == cfg["tie"],
+                 f"{key}: the head {'reads' if tied else 'does not read'} the embedding "
+                 f"table (tie_word_embeddings {str(cfg['tie']).lower()})")
 
-    # generate.py's examples are batch 1 with a fixed prompt length; the
-    # builder's modules take any batch: two sequences.
-    batch = prefill.static_batch or 2
-    prompt = prefill.args[0].shape[1] or PROMPT
+    batch, prompt = BATCH, PROMPT
     total = prompt + EXTRA_STEPS
     tokens = [[rng.randrange(cfg["vocab_size"]) for _ in range(total)] for _ in range(batch)]
     want_logits, want_states = reference(cfg, weights, tokens)
@@ -272,6 +272,15 @@ def check_model(tools, check, key, cfg, text, rng, options):
         unfused = prefill.call(tools, weights, prompt_tokens, [0] * batch, pipeline=unfused_pipeline)
         check.close(f"{key}: @prefill fused == unfused logits", logits, unfused[0])
         check.close(f"{key}: @prefill fused == unfused states", states, unfused[1])
+    if "time-chunk" not in options:
+        # The parallel schedule's scans chunked over time (densessm-compile
+        # --time-chunk), the last chunk ragged, dense connections fused.
+        chunked = prefill.call(tools, weights, prompt_tokens, [0] * batch,
+                               pipeline=chunked_pipeline)
+        check.logits(f"{key}: @prefill time-chunked ({TIME_CHUNK} tokens a chunk)", chunked[0],
+                     want_prefix(prompt))
+        check.close(f"{key}: @prefill time-chunked final states", chunked[1],
+                    want_prompt_states, rtol=1e-3)
 
     def steps(start, states):
         out = [[] for _ in range(batch)]
@@ -290,9 +299,6 @@ def check_model(tools, check, key, cfg, text, rng, options):
     logits, final = steps(0, None)
     check.logits(f"{key}: @step alone over {total} tokens", logits, want_logits)
     check.close(f"{key}: @step alone final states", final, want_states, rtol=1e-3)
-
-    if not prefill.states:
-        return  # generate.py's @prefill always starts from zero state
 
     # The prompt in two parts: the second continues from the first's state
     # (and, for retention, at position SPLIT).
@@ -322,31 +328,22 @@ def check_model(tools, check, key, cfg, text, rng, options):
 def main():
     import argparse
     parser = argparse.ArgumentParser()
-    parser.add_argument("--models", help="the models/ directory: check examples/*.mlir")
-    parser.add_argument("--model", nargs=2, action="append", default=[],
+    parser.add_argument("--model", nargs=2, action="append", required=True,
                         metavar=("CONFIG", "MODULE"),
-                        help="check MODULE, built by the C++ model builder from CONFIG")
+                        help="check MODULE, built by the C++ model builder from CONFIG "
+                             "(repeatable)")
     parser.add_argument("--pipeline-options", default="",
                         help="further --densessm-cpu-pipeline options, e.g. blas=false")
     args, rest = parser.parse_known_args()
     tools = harness.parse_tools(rest)
     check = harness.Checker()
-    if args.models:
-        spec = importlib.util.spec_from_file_location(
-            "generate", pathlib.Path(args.models) / "examples" / "generate.py")
-        generator = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(generator)
-        for key, (_, _, _, cfg, _) in generator.MODELS.items():
-            text = (pathlib.Path(args.models) / "examples" / f"{key}.mlir").read_text()
-            check_model(tools, check, key, cfg, text, harness.seeded(sum(map(ord, key))),
-                        args.pipeline_options)
     for config_path, module_path in args.model:
         config = json.loads(pathlib.Path(config_path).read_text())
         cfg = dict(config_for_reference(config), tie=ties_embeddings(config))
         key = pathlib.Path(module_path).stem
         text = pathlib.Path(module_path).read_text()
         check_model(tools, check, key, cfg, text, harness.seeded(sum(map(ord, key))),
-                        args.pipeline_options)
+                    args.pipeline_options)
     return check.summary()
 
 
