@@ -3,10 +3,9 @@
 #include "densessm/Target/ModuleWriter.h"
 
 #include "densessm/Support/Error.h"
+#include "densessm/Support/PayloadFile.h"
 #include "densessm/runtime/densessm_runtime.h"
 #include "module_def_generated.h"
-#include "llvm/ADT/SmallString.h"
-#include "llvm/Support/FileSystem.h"
 #include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/raw_ostream.h"
 
@@ -15,13 +14,6 @@
 using namespace mlir::densessm;
 namespace fb = densessm::module;
 
-
-static constexpr uint64_t kAlignment = 64;
-static constexpr uint64_t kPreambleSize = 32;
-
-static uint64_t alignUp(uint64_t value) {
-  return (value + kAlignment - 1) / kAlignment * kAlignment;
-}
 
 static uint64_t weightBytes(const WeightSignature &weight) {
   uint64_t count = 1;
@@ -60,7 +52,7 @@ static flatbuffers::DetachedBuffer buildModuleDef(const ModuleContents &contents
   auto place = [&](uint64_t size) {
     offsets.push_back(cursor);
     fb::Payload payload(cursor, size);
-    cursor = alignUp(cursor + size);
+    cursor = alignToPayload(cursor + size);
     return payload;
   };
 
@@ -122,98 +114,39 @@ static flatbuffers::DetachedBuffer buildModuleDef(const ModuleContents &contents
   return builder.Release();
 }
 
-namespace {
-/// Writes at increasing offsets, padding with zeros.
-class PaddedWriter {
-public:
-  explicit PaddedWriter(llvm::raw_fd_ostream &stream) : stream(stream) {}
-  void padTo(uint64_t offset) {
-    static const char zeros[kAlignment] = {};
-    while (written < offset) {
-      uint64_t chunk = std::min<uint64_t>(kAlignment, offset - written);
-      write(zeros, chunk);
-    }
-  }
-  void write(const void *data, uint64_t size) {
-    stream.write(static_cast<const char *>(data), size);
-    written += size;
-  }
-
-private:
-  llvm::raw_fd_ostream &stream;
-  uint64_t written = 0;
-};
-} // namespace
-
-static llvm::Error writeContents(llvm::raw_fd_ostream &stream,
+static llvm::Error writeContents(llvm::raw_ostream &stream,
                                  const ModuleContents &contents) {
   std::vector<uint64_t> offsets;
   uint64_t fbSize = buildModuleDef(contents, 0, offsets).size();
-  uint64_t payloadStart = alignUp(kPreambleSize + fbSize);
+  uint64_t payloadStart = alignToPayload(kPayloadPreambleSize + fbSize);
   flatbuffers::DetachedBuffer def =
       buildModuleDef(contents, payloadStart, offsets);
   if (def.size() != fbSize)
     return makeError("internal error: the module header changed size");
 
-  PaddedWriter writer(stream);
-  char preamble[kPreambleSize] = {'D', 'E', 'N', 'S', 'E', 'S', 'S', 'M'};
-  uint32_t abi = DSSM_ABI_VERSION;
-  uint64_t fbOffset = kPreambleSize;
-  std::memcpy(preamble + 8, &abi, 4);
-  std::memcpy(preamble + 16, &fbOffset, 8);
-  std::memcpy(preamble + 24, &fbSize, 8);
-  writer.write(preamble, kPreambleSize);
-  writer.write(def.data(), def.size());
-
+  PayloadFileWriter writer(stream);
+  writer.writeHeader({'D', 'E', 'N', 'S', 'E', 'S', 'S', 'M'}, DSSM_ABI_VERSION,
+                     {def.data(), def.size()});
   size_t next = 0;
-  for (const ExecutableImage &executable : contents.executables) {
-    writer.padTo(offsets[next++]);
-    writer.write(executable.image.data(), executable.image.size());
-  }
+  for (const ExecutableImage &executable : contents.executables)
+    writer.writePayload(offsets[next++], executable.image.data(),
+                        executable.image.size());
   std::vector<float> data;
   for (auto [i, weight] : llvm::enumerate(contents.signature.weights)) {
     if (llvm::Error error = contents.weightData(i, data))
       return error;
     if (data.size() * sizeof(float) != weightBytes(weight))
       return makeError("weight '{0}' has {1} values, its shape needs {2}",
-                     weight.name, data.size(), weightBytes(weight) / 4);
-    writer.padTo(offsets[next++]);
-    writer.write(data.data(), data.size() * sizeof(float));
-  }
-  return llvm::Error::success();
-}
-
-/// Writes the whole file to `fd` (closing it).
-static llvm::Error writeFile(int fd, llvm::StringRef path,
-                             const ModuleContents &contents) {
-  llvm::raw_fd_ostream stream(fd, /*shouldClose=*/true);
-  if (llvm::Error error = writeContents(stream, contents))
-    return error;
-  stream.close();
-  if (stream.has_error()) {
-    std::string message = stream.error().message();
-    stream.clear_error();
-    return makeError("{0}: write failed: {1}", path, message);
+                       weight.name, data.size(), weightBytes(weight) / 4);
+    writer.writePayload(offsets[next++], data.data(),
+                        data.size() * sizeof(float));
   }
   return llvm::Error::success();
 }
 
 llvm::Error mlir::densessm::writeModuleFile(llvm::StringRef path,
                                             const ModuleContents &contents) {
-  llvm::SmallString<256> temporary;
-  int fd;
-  if (auto error = llvm::sys::fs::createUniqueFile(path + ".tmp-%%%%%%", fd,
-                                                   temporary))
-    return makeError("{0}: cannot create the output file: {1}", path,
-                   error.message());
-  if (llvm::Error error = writeFile(fd, path, contents)) {
-    llvm::sys::fs::remove(temporary);
-    return error;
-  }
-  if (auto error = llvm::sys::fs::rename(temporary, path)) {
-    llvm::sys::fs::remove(temporary);
-    return makeError("{0}: cannot move the finished module into place: {1}",
-                   path, error.message());
-  }
-  return llvm::Error::success();
+  return writeFileAtomically(path, "module", [&](llvm::raw_ostream &stream) {
+    return writeContents(stream, contents);
+  });
 }

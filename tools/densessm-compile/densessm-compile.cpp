@@ -23,6 +23,7 @@
 #include "densessm/Frontend/WeightSource.h"
 #include "densessm/InitAll.h"
 #include "densessm/Support/Error.h"
+#include "densessm/Support/Progress.h"
 #include "densessm/Target/CPU/CPUTarget.h"
 #include "densessm/Target/ModuleWriter.h"
 #include "mlir/IR/MLIRContext.h"
@@ -89,27 +90,6 @@ cl::opt<unsigned> timeChunk("time-chunk",
                             cl::init(0), cl::cat(category));
 cl::opt<bool> quiet("quiet", cl::desc("no progress lines"), cl::cat(category));
 
-/// Prints "densessm-compile: [phase] what (time)" as phases finish.
-class Progress {
-public:
-  void begin(llvm::StringRef phase) {
-    current = phase.str();
-    start = std::chrono::steady_clock::now();
-  }
-  void end(const std::string &detail) {
-    if (quiet)
-      return;
-    double seconds = std::chrono::duration<double>(
-                         std::chrono::steady_clock::now() - start)
-                         .count();
-    llvm::errs() << llvm::formatv("densessm-compile: {0,-8} {1} ({2:f2} s)\n",
-                                  current, detail, seconds);
-  }
-
-private:
-  std::string current;
-  std::chrono::steady_clock::time_point start;
-};
 
 int64_t parameterCount(const ModuleSignature &signature) {
   int64_t total = 0;
@@ -275,7 +255,7 @@ llvm::Expected<ModuleContents> packageContents(const Imported &imported,
 }
 
 llvm::Error compile(MLIRContext &context) {
-  Progress progress;
+  Progress progress("densessm-compile", quiet);
   Imported imported;
   progress.begin("import");
   if (llvm::Error error = importInput(context, imported))

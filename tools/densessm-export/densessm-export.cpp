@@ -22,6 +22,7 @@
 #include "densessm/Frontend/GraphFile.h"
 #include "densessm/Frontend/ModelBuilder.h"
 #include "densessm/Support/Error.h"
+#include "densessm/Support/Progress.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/BuiltinAttributes.h"
 #include "mlir/IR/MLIRContext.h"
@@ -63,27 +64,6 @@ cl::opt<DTypeChoice> dtype(
     cl::cat(category));
 cl::opt<bool> quiet("quiet", cl::desc("no progress lines"), cl::cat(category));
 
-/// Prints "densessm-export: [phase] what (time)" as phases finish.
-class Progress {
-public:
-  void begin(llvm::StringRef phase) {
-    current = phase.str();
-    start = std::chrono::steady_clock::now();
-  }
-  void end(const std::string &detail) {
-    if (quiet)
-      return;
-    double seconds = std::chrono::duration<double>(
-                         std::chrono::steady_clock::now() - start)
-                         .count();
-    llvm::errs() << llvm::formatv("densessm-export: {0,-8} {1} ({2:f2} s)\n",
-                                  current, detail, seconds);
-  }
-
-private:
-  std::string current;
-  std::chrono::steady_clock::time_point start;
-};
 
 std::optional<frontend::TensorDType> chosenDType() {
   switch (dtype) {
@@ -123,7 +103,7 @@ llvm::Error exportGraph(MLIRContext &context) {
     return makeError("{0}: cannot create the output file: it is a directory",
                      outputPath);
 
-  Progress progress;
+  Progress progress("densessm-export", quiet);
   progress.begin("import");
   auto checkpoint = frontend::Checkpoint::open(inputPath);
   if (!checkpoint)
