@@ -187,3 +187,34 @@ def max_abs_diff(got_rows, want_rows):
 
 def max_abs(values_rows):
     return max((abs(x) for r in values_rows for x in r), default=0.0)
+
+
+CRASH_MARKS = ("Stack dump", "PLEASE submit a bug report", "Segmentation fault",
+               "Assertion", "terminate called", "AddressSanitizer",
+               "UndefinedBehaviorSanitizer")
+
+
+def error_problems(tool, result, words, any_of=()):
+    """What is wrong with `result` of a command that must fail: it must exit
+    non-zero without a crash and print exactly one `<tool>: error: ` line
+    on stderr mentioning every string of `words` and one of `any_of`
+    (case-insensitive)."""
+    lines = [l for l in result.stderr.splitlines() if l.strip()]
+    problems = []
+    if result.returncode == 0:
+        problems.append("exit status 0, expected an error")
+    elif result.returncode < 0 or result.returncode >= 128:
+        problems.append(f"exit status {result.returncode}: killed by a signal (a crash)")
+    if any(m in result.stderr for m in CRASH_MARKS):
+        problems.append("stderr shows a crash")
+    if len(lines) != 1:
+        problems.append(f"{len(lines)} lines on stderr, expected exactly one")
+    if not lines or not lines[0].startswith(f"{tool}: error: "):
+        problems.append(f"stderr does not start with '{tool}: error: '")
+    text = result.stderr.lower()
+    missing = [w for w in words if w.lower() not in text]
+    if missing:
+        problems.append(f"the message does not mention {missing}")
+    if any_of and not any(w.lower() in text for w in any_of):
+        problems.append(f"the message mentions none of {list(any_of)}")
+    return problems

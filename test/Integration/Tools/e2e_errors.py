@@ -14,8 +14,6 @@ import sys
 
 import e2e_common as common
 
-CRASH_MARKS = ("Stack dump", "PLEASE submit a bug report", "Segmentation fault",
-               "Assertion", "terminate called", "Aborted")
 
 
 def main():
@@ -33,31 +31,14 @@ def main():
         out_dir)."""
         before = sorted(p.name for p in out_dir.iterdir()) if out_dir else []
         r = common.run(argv)
-        lines = [l for l in r.stderr.splitlines() if l.strip()]
-        problems = []
-        if r.returncode == 0:
-            problems.append("exit status 0, expected an error")
-        elif r.returncode < 0 or r.returncode >= 128:
-            problems.append(f"exit status {r.returncode}: killed by a signal (a crash)")
-        if any(m in r.stderr for m in CRASH_MARKS):
-            problems.append("stderr shows a crash")
-        if len(lines) != 1:
-            problems.append(f"{len(lines)} lines on stderr, expected exactly one")
-        if not lines or not lines[0].startswith(f"{tool}: error: "):
-            problems.append(f"stderr does not start with '{tool}: error: '")
-        text = r.stderr.lower()
-        missing = [w for w in words if w.lower() not in text]
-        if missing:
-            problems.append(f"the message does not mention {missing}")
-        if any_of and not any(w.lower() in text for w in any_of):
-            problems.append(f"the message mentions none of {list(any_of)}")
+        problems = common.error_problems(tool, r, words, any_of)
         left = [str(p) for p in outputs if pathlib.Path(p).exists()]
         if out_dir:
             left += [str(out_dir / n) for n in sorted(p.name for p in out_dir.iterdir())
                      if n not in before]
         if left:
             problems.append(f"output left behind: {left}")
-        check.check(what, not problems, "" if problems else (lines[0] if lines else ""),
+        check.check(what, not problems, "" if problems else r.stderr.strip(),
                     on_fail="; ".join(problems) + f"\n  {r.describe()}")
 
     # A good checkpoint and module to damage.
