@@ -50,3 +50,39 @@ llvm_config.add_tool_substitutions(
     tool_dirs)
 # The runtime API's GoogleTest program (test/unit/), run on compiled modules.
 llvm_config.add_tool_substitutions(["densessm-runtime-tests"], tool_dirs)
+
+# CUDA (test/Integration/CUDA/). Three features, each present only when its
+# tool is, so that a test needing one reports UNSUPPORTED without it:
+#   ptxas      the CUDA Toolkit's PTX assembler (%ptxas): $DENSESSM_CUDA_PATH,
+#              $CUDA_HOME, $CUDA_PATH, /usr/local/cuda, then PATH;
+#   cuda-gpu   `nvidia-smi -L` lists a GPU;
+#   mlir-cuda-runtime  MLIR's CUDA runtime wrappers (libmlir_cuda_runtime.so,
+#              which the host code's mgpu* calls need): $DENSESSM_MLIR_CUDA_RUNTIME
+#              or LLVM's library directory (Debian's LLVM 22 does not ship it).
+import shutil
+import subprocess
+
+_cuda_roots = [os.environ.get(v) for v in ("DENSESSM_CUDA_PATH", "CUDA_HOME", "CUDA_PATH")]
+_ptxas_path = os.pathsep.join(
+    [os.path.join(r, "bin") for r in _cuda_roots + ["/usr/local/cuda"] if r]
+    + [os.environ.get("PATH", "")])
+_ptxas = shutil.which("ptxas", path=_ptxas_path)
+if _ptxas:
+    config.available_features.add("ptxas")
+    config.substitutions.append(("%ptxas", _ptxas))
+
+try:
+    _gpus = subprocess.run(["nvidia-smi", "-L"], capture_output=True, text=True,
+                           timeout=30).stdout
+except (OSError, subprocess.SubprocessError):
+    _gpus = ""
+if "GPU" in _gpus:
+    config.available_features.add("cuda-gpu")
+
+_cuda_runtime = os.environ.get("DENSESSM_MLIR_CUDA_RUNTIME") or os.path.join(
+    config.llvm_lib_dir, "libmlir_cuda_runtime.so")
+if os.path.exists(_cuda_runtime):
+    config.available_features.add("mlir-cuda-runtime")
+config.substitutions.append(("%mlir_cuda_runner_libs", ",".join(
+    [_cuda_runtime] + [os.path.join(config.llvm_lib_dir, lib)
+                       for lib in ("libmlir_c_runner_utils.so", "libmlir_runner_utils.so")])))

@@ -8,12 +8,14 @@
 #define DENSESSM_INITALL_H
 
 #include "densessm/Dialect/DenseSSM/IR/DenseSSMDialect.h"
+#include "densessm/Dialect/DenseSSM/Transforms/GPULaunchEffects.h"
 #include "densessm/Dialect/DenseSSM/Transforms/Passes.h"
 #include "densessm/Pipelines/Pipelines.h"
 #include "mlir/IR/DialectRegistry.h"
 #include "mlir/InitAllDialects.h"
 #include "mlir/InitAllExtensions.h"
 #include "mlir/InitAllPasses.h"
+#include "mlir/Target/LLVMIR/Dialect/All.h"
 
 namespace mlir::densessm {
 
@@ -23,6 +25,12 @@ inline void registerAllDialects(DialectRegistry &registry) {
   registry.insert<DenseSSMDialect>();
   mlir::registerAllDialects(registry);
   mlir::registerAllExtensions(registry);
+  // gpu.launch_func's memory effects, for the CUDA pipeline's buffer
+  // deallocation after kernel outlining.
+  registerGPULaunchMemoryEffects(registry);
+  // The LLVM IR translations of the GPU dialects, which
+  // --gpu-module-to-binary (the CUDA pipeline's PTX) needs.
+  mlir::registerAllGPUToLLVMIRTranslations(registry);
 }
 
 /// Registers the densessm passes and pipelines and every upstream pass with
@@ -31,6 +39,7 @@ inline void registerAllPasses() {
   mlir::registerAllPasses();
   registerDenseSSMPasses();
   registerCPUPipeline();
+  registerCUDAPipeline();
 }
 
 } // namespace mlir::densessm

@@ -36,6 +36,79 @@ void buildCPUPipeline(OpPassManager &pm,
 /// Registers --densessm-cpu-pipeline.
 void registerCPUPipeline();
 
+struct CUDAPipelineOptions : public PassPipelineOptions<CUDAPipelineOptions> {
+  Option<bool> fuseDenseConnections{
+      *this, "fuse-dense-connections",
+      llvm::cl::desc("Fold dense connections into the scans that read them "
+                     "(--densessm-fuse-dense-connections)"),
+      llvm::cl::init(true)};
+  Option<int64_t> scanBlockSize{
+      *this, "scan-block-size",
+      llvm::cl::desc("Threads per block of the chunked parallel scan kernel "
+                     "(--densessm-lower-scan-to-gpu=block-size)"),
+      llvm::cl::init(128)};
+  Option<int64_t> tokensPerThread{
+      *this, "tokens-per-thread",
+      llvm::cl::desc("Tokens each thread of the parallel scan scans serially "
+                     "(--densessm-lower-scan-to-gpu=tokens-per-thread)"),
+      llvm::cl::init(4)};
+  Option<int64_t> recurrentBlockSize{
+      *this, "recurrent-block-size",
+      llvm::cl::desc("Threads per block of the recurrent step kernel "
+                     "(--densessm-lower-scan-to-gpu=recurrent-block-size)"),
+      llvm::cl::init(256)};
+  Option<bool> linalgToGPU{
+      *this, "linalg-to-gpu",
+      llvm::cl::desc("Run the non-scan ops (linalg after bufferization: "
+                     "elementwise, norms, convolutions, projections) as GPU "
+                     "kernels; off: host loops over managed memory"),
+      llvm::cl::init(true)};
+  Option<int64_t> loopBlockSize{
+      *this, "loop-block-size",
+      llvm::cl::desc("Threads per block of the kernels made from parallel "
+                     "loops (--densessm-map-parallel-loops-to-gpu)"),
+      llvm::cl::init(256)};
+  Option<bool> stopAtGPU{
+      *this, "stop-at-gpu",
+      llvm::cl::desc("Stop before NVVM: host code on buffers with outlined "
+                     "kernels (gpu.module / gpu.func / gpu.launch_func), "
+                     "buffers in managed memory; for reading the kernels' "
+                     "GPU IR and for emulating them"),
+      llvm::cl::init(false)};
+  ListOption<std::string> chips{
+      *this, "chips",
+      llvm::cl::desc("GPU architectures to compile the kernels for, one "
+                     "object each in every gpu.binary; the first is the one "
+                     "the host code loads"),
+      llvm::cl::list_init<std::string>({"sm_80", "sm_90"})};
+  Option<unsigned> optLevel{*this, "opt-level",
+                            llvm::cl::desc("NVVM optimisation level"),
+                            llvm::cl::init(3)};
+  Option<std::string> format{
+      *this, "format",
+      llvm::cl::desc("What each gpu.binary object holds: isa (PTX text, "
+                     "JIT-compiled by the driver at load), bin (cubin, needs "
+                     "ptxas) or fatbin (needs ptxas and fatbinary)"),
+      llvm::cl::init("isa")};
+  Option<std::string> toolkit{
+      *this, "toolkit",
+      llvm::cl::desc("CUDA toolkit path for libdevice (the kernels' math "
+                     "functions) and ptxas/fatbinary (empty: $CUDA_HOME, "
+                     "$CUDA_PATH, then /usr/local/cuda)"),
+      llvm::cl::init("")};
+};
+
+/// densessm (tensors) -> kernel-level scans -> GPU kernels (gpu.launch) ->
+/// bufferized host code with outlined kernels, buffers in CUDA managed
+/// memory -> NVVM -> gpu.binary ops holding PTX (or cubins) for every chip,
+/// and host code in the LLVM dialect calling the mgpu* runtime functions of
+/// MLIR's CUDA runtime wrappers (docs/cuda-codegen.md lists them).
+void buildCUDAPipeline(OpPassManager &pm,
+                       const CUDAPipelineOptions &options = {});
+
+/// Registers --densessm-cuda-pipeline.
+void registerCUDAPipeline();
+
 } // namespace mlir::densessm
 
 #endif // DENSESSM_PIPELINES_PIPELINES_H

@@ -223,4 +223,143 @@ def DenseSSMLowerProjectionsToBLAS
   ];
 }
 
+def DenseSSMLowerScanToGPU : Pass<"densessm-lower-scan-to-gpu"> {
+  let summary = "Lower the kernel-level scan to GPU kernels (gpu.launch)";
+  let description = [{
+    Rewrites each `densessm.scan` as `gpu.launch` kernels on buffers, the
+    GPU counterpart of `--densessm-lower-scan-to-loops` (it runs at the same
+    point of a pipeline: operands are read through `bufferization.to_buffer`
+    and the results are new buffers returned through
+    `bufferization.to_tensor`). Every operand variant of the op is handled:
+    per-element (Mamba) or per-head (retention) decay, `dt_bias`,
+    `dt_softplus`, `dt_scales_input`, `input_scale`, `skip`, `gate`, grouped
+    q/k, `initial_state`, a fused dense connection, f32/f16/bf16
+    activations, static or dynamic sizes (any key size K and value size V).
+    State and accumulation are f32.
+
+    * **Recurrent schedule** (a function with
+      `densessm.schedule = #densessm.schedule<recurrent>`, or a scan whose
+      length is statically 1): one kernel, one thread per (batch, head,
+      value index) — per (batch, channel) for Mamba — that reads its state
+      column `S[b, h, :, j]`, applies the step (softplus'd Δ with its bias,
+      the decay, the input, the readout, the skip, the SiLU gate, the dense
+      input) and writes the new column; `recurrent-block-size` threads per
+      block.
+    * **Parallel schedule** (everything else): a chunked parallel scan over
+      time. One block per (batch, head, value index) — "channel" for Mamba
+      — of `block-size` threads; tokens are cut into chunks of
+      `block-size × tokens-per-thread`, each thread holding
+      `tokens-per-thread` consecutive tokens. For each chunk and each key
+      index `i` (so any state size), the `(a, b)` pairs of
+      `s_t = a_t·s_{t-1} + b_t` are scanned with
+      `(a1,b1)∘(a2,b2) = (a1·a2, a2·b1 + b2)`: serially over each thread's
+      tokens, then across each warp with five `gpu.shuffle up` steps
+      (offsets 1, 2, 4, 8, 16), then across warps through two workgroup
+      (shared memory) arrays of per-warp aggregates. The carry entering the
+      chunk is read from the final-state buffer, which holds the running
+      state column; the block's last thread writes the chunk's outgoing
+      carry back. Readouts accumulate per token over `i` in registers;
+      the skip and gate epilogue follows.
+    * **A fused dense connection** adds a statistics kernel first: one block
+      per (batch, token) reduces the connected values' squares (warp
+      `gpu.shuffle xor` butterflies, then shared memory) into one `1/rms`
+      per token, which the scan kernels read.
+
+    The kernels capture their buffers from the enclosing function;
+    `--gpu-kernel-outlining` turns them into `gpu.func`s, and each launch
+    completes before the host code goes on (no async tokens). The result buffers are plain `memref.alloc`s:
+    `--densessm-place-buffers-on-gpu` moves every host buffer to GPU
+    memory after bufferization. Invalid options (a block size that is not a
+    multiple of 32 in [32, 1024], a non-positive tokens-per-thread) fail the
+    pass with an error naming the option.
+  }];
+  let options = [
+    Option<"blockSize", "block-size", "int64_t", /*default=*/"128",
+           "threads per block of the parallel (chunked) scan kernel: a "
+           "multiple of 32 in [32, 1024]">,
+    Option<"tokensPerThread", "tokens-per-thread", "int64_t", /*default=*/"4",
+           "consecutive tokens each thread of the parallel scan scans "
+           "serially (chunk length = block-size x tokens-per-thread)">,
+    Option<"recurrentBlockSize", "recurrent-block-size", "int64_t",
+           /*default=*/"256",
+           "threads per block of the recurrent step kernel and the dense "
+           "statistics kernel: a multiple of 32 in [32, 1024]">
+  ];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect",
+    "::mlir::bufferization::BufferizationDialect",
+    "::mlir::gpu::GPUDialect",
+    "::mlir::math::MathDialect",
+    "::mlir::memref::MemRefDialect",
+    "::mlir::scf::SCFDialect",
+    "::mlir::tensor::TensorDialect",
+  ];
+}
+
+def DenseSSMPlaceBuffersOnGPU
+    : Pass<"densessm-place-buffers-on-gpu", "::mlir::ModuleOp"> {
+  let summary = "Allocate every host buffer in GPU-accessible memory";
+  let description = [{
+    Runs after bufferization and buffer deallocation, before
+    `--gpu-kernel-outlining`, in host code (outside `gpu.launch` and
+    `gpu.module`):
+
+    * `memref.alloc` becomes `gpu.alloc host_shared` (CUDA managed memory,
+      `cuMemAllocManaged`: readable by kernels and by the host code that is
+      left, e.g. `memref.copy`) and `memref.dealloc` becomes `gpu.dealloc`;
+    * `memref.get_global` (bufferized constant tensors) becomes a
+      `gpu.alloc host_shared` at the function's entry filled by a
+      `gpu.memcpy` from the global, freed by `gpu.dealloc` before each
+      return.
+
+    So every buffer a kernel reads or writes is device-accessible; the
+    function's arguments must be device-accessible too (device, managed or
+    registered host memory), and buffers it returns are freed with
+    `mgpuMemFree`. `memref.alloca` (stack) buffers are left alone: the
+    pipelines do not create any in host code.
+  }];
+  let dependentDialects = [
+    "::mlir::gpu::GPUDialect",
+    "::mlir::memref::MemRefDialect",
+  ];
+}
+
+def DenseSSMMapParallelLoopsToGPU
+    : Pass<"densessm-map-parallel-loops-to-gpu", "::mlir::ModuleOp"> {
+  let summary = "Map the host code's parallel loops to GPU blocks and threads";
+  let description = [{
+    Prepares the outermost `scf.parallel` loops of the host code (what
+    `--convert-linalg-to-parallel-loops` makes of the elementwise ops, norms,
+    convolutions, embeddings and projections) for
+    `--convert-parallel-loops-to-gpu`: each loop nest is flattened to one
+    dimension and cut into blocks of `block-size` iterations — an outer
+    `scf.parallel` over blocks mapped to the grid's x axis and an inner one
+    over the block's threads mapped to the x thread index — with the
+    original induction variables recovered from the linear index and the
+    iterations past the end skipped by an `scf.if`. Parallel loops nested in
+    the body are mapped `sequential` (each thread runs them). Loops with
+    reductions are left alone (they run on the host). Upstream
+    `--gpu-map-parallel-loops` would map each dimension of a one-level loop
+    nest to a grid axis, with one thread per block.
+
+    ```mlir
+    scf.parallel (%b) = (%c0) to (%blocks) step (%c1) {
+      scf.parallel (%t) = (%c0) to (%c256) step (%c1) {
+        %i = ... %b * 256 + %t
+        scf.if %i < %total { ... }
+      } {mapping = [#gpu.loop_dim_map<processor = thread_x, ...>]}
+    } {mapping = [#gpu.loop_dim_map<processor = block_x, ...>]}
+    ```
+  }];
+  let options = [
+    Option<"blockSize", "block-size", "int64_t", /*default=*/"256",
+           "threads per block: a multiple of 32 in [32, 1024]">
+  ];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect",
+    "::mlir::gpu::GPUDialect",
+    "::mlir::scf::SCFDialect",
+  ];
+}
+
 #endif // DENSESSM_DIALECT_DENSESSM_TRANSFORMS_PASSES_TD

@@ -1,0 +1,186 @@
+//===- DenseSSMLowerScanToGPU.cpp - --densessm-lower-scan-to-gpu ----------===//
+//
+// Lowers the kernel-level densessm.scan to GPU kernels (gpu.launch) on
+// buffers: the recurrent step kernel for a scan of one token (a recurrent
+// function), the chunked parallel scan kernel for the others, and a
+// statistics kernel first when a dense connection is fused in. The kernels
+// live in ScanGPU/, one per file; this file reads the op's operands, picks
+// the kernels, and replaces the op.
+//
+// Like --densessm-lower-scan-to-loops, the op's tensor operands are read
+// through bufferization.to_buffer and its results are new buffers wrapped
+// by bufferization.to_tensor, so that one-shot bufferization composes with
+// the rest of the function. The buffers are memref.allocs: a pipeline moves
+// every host buffer to GPU memory after bufferization
+// (--densessm-place-buffers-on-gpu).
+//
+//===----------------------------------------------------------------------===//
+
+#include "densessm/Dialect/DenseSSM/IR/DenseSSMOps.h"
+#include "densessm/Dialect/DenseSSM/Transforms/GPULaunchEffects.h"
+#include "densessm/Dialect/DenseSSM/Transforms/Passes.h"
+
+#include "ScanGPU/ScanGPU.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Bufferization/IR/Bufferization.h"
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/IR/PatternMatch.h"
+#include "mlir/Transforms/GreedyPatternRewriteDriver.h"
+
+namespace mlir::densessm {
+#define GEN_PASS_DEF_DENSESSMLOWERSCANTOGPU
+#include "densessm/Dialect/DenseSSM/Transforms/Passes.h.inc"
+} // namespace mlir::densessm
+
+using namespace mlir;
+using namespace mlir::densessm;
+
+namespace {
+
+/// Whether the scan runs as the recurrent step: it sits in a function with
+/// the recurrent schedule, or it scans one token.
+bool isRecurrentStep(ScanOp op) {
+  auto function = op->getParentOfType<FunctionOpInterface>();
+  auto schedule = function ? function->getAttrOfType<ScheduleAttr>(
+                                 DenseSSMDialect::getScheduleAttrName())
+                           : ScheduleAttr();
+  if (schedule)
+    return schedule.getValue() == Schedule::recurrent;
+  return cast<RankedTensorType>(op.getV().getType()).getDimSize(1) == 1;
+}
+
+struct LowerScanToGPU : OpRewritePattern<ScanOp> {
+  LowerScanToGPU(MLIRContext *context, int64_t blockSize,
+                 int64_t tokensPerThread, int64_t recurrentBlockSize)
+      : OpRewritePattern(context), blockSize(blockSize),
+        tokensPerThread(tokensPerThread),
+        recurrentBlockSize(recurrentBlockSize) {}
+  int64_t blockSize, tokensPerThread, recurrentBlockSize;
+
+  LogicalResult matchAndRewrite(ScanOp op,
+                                PatternRewriter &rewriter) const override {
+    if (op->getParentOfType<gpu::LaunchOp>() ||
+        op->getParentOfType<gpu::GPUModuleOp>())
+      return rewriter.notifyMatchFailure(op, "already in GPU code");
+    Location loc = op.getLoc();
+    OpBuilder &b = rewriter;
+    // Sizes: constants where the type knows them (the kernels' launch
+    // bounds and loops then fold), tensor.dim otherwise.
+    auto dim = [&](Value tensor, int64_t axis) -> Value {
+      int64_t size = cast<RankedTensorType>(tensor.getType()).getDimSize(axis);
+      if (!ShapedType::isDynamic(size))
+        return arith::ConstantIndexOp::create(b, loc, size);
+      return tensor::DimOp::create(b, loc, tensor, axis);
+    };
+    ScanLowering s;
+    s.op = op;
+    Value batch = dim(op.getV(), 0), heads = dim(op.getV(), 2);
+    s.length = dim(op.getV(), 1);
+    s.valueDim = dim(op.getV(), 3);
+    s.keyDim = dim(op.getQ(), 3);
+    s.headsPerQ = arith::DivUIOp::create(b, loc, heads, dim(op.getQ(), 2));
+    s.headsPerK = arith::DivUIOp::create(b, loc, heads, dim(op.getK(), 2));
+    s.q = readBuffer(b, loc, op.getQ());
+    s.k = readBuffer(b, loc, op.getK());
+    s.v = readBuffer(b, loc, op.getV());
+    s.dt = readBuffer(b, loc, op.getDt());
+    s.A = readBuffer(b, loc, op.getA());
+    if (Value bias = op.getDtBias())
+      s.dtBias = readBuffer(b, loc, bias);
+    if (Value scale = op.getInputScale())
+      s.scale = readBuffer(b, loc, scale);
+    if (Value skip = op.getSkip())
+      s.skip = readBuffer(b, loc, skip);
+    if (Value gate = op.getGate())
+      s.gate = readBuffer(b, loc, gate);
+    if (Value initial = op.getInitialState())
+      s.initial = readBuffer(b, loc, initial);
+    auto yType = cast<RankedTensorType>(op.getY().getType());
+    auto stateType = cast<RankedTensorType>(op.getFinalState().getType());
+    s.y = allocBuffer(b, loc, yType, {batch, s.length, heads, s.valueDim});
+    s.state =
+        allocBuffer(b, loc, stateType, {batch, heads, s.keyDim, s.valueDim});
+    for (Value kept : op.getDenseKept())
+      s.denseKept.push_back(readBuffer(b, loc, kept));
+    s.elementwiseDecay = op.hasElementwiseDecay();
+    s.softplusOn = op.getDtSoftplus();
+    s.scalesInput = op.getDtScalesInput();
+    s.yElement = yType.getElementType();
+
+    gpu_scan::ScanKernels kernels{
+        s, batch, heads, blockSize, tokensPerThread, recurrentBlockSize};
+    if (op.hasDenseInput()) {
+      s.denseSelect = readBuffer(b, loc, op.getDenseSelect());
+      s.denseSelectWeight = readBuffer(b, loc, op.getDenseSelectWeight());
+      s.denseNormWeight = readBuffer(b, loc, op.getDenseNormWeight());
+      kernels.emitDenseStatistics(b, loc, op.getDenseEps()->convertToFloat());
+    }
+    if (isRecurrentStep(op))
+      kernels.emitRecurrent(b, loc);
+    else
+      kernels.emitChunkedScan(b, loc);
+    // The statistics buffer is freed by the buffer deallocation that
+    // follows bufferization, after its last use.
+
+    Value yTensor = bufferization::ToTensorOp::create(
+        b, loc, yType, s.y, /*restrict=*/true, /*writable=*/true);
+    Value stateTensor = bufferization::ToTensorOp::create(
+        b, loc, stateType, s.state, /*restrict=*/true, /*writable=*/true);
+    rewriter.replaceOp(op, {yTensor, stateTensor});
+    return success();
+  }
+};
+
+struct LowerScanToGPUPass
+    : densessm::impl::DenseSSMLowerScanToGPUBase<LowerScanToGPUPass> {
+  using Base::Base;
+
+  // The CUDA pipeline deallocates buffers after outlining kernels, which
+  // needs gpu.launch_func's memory effects (GPULaunchEffects.h).
+  void getDependentDialects(DialectRegistry &registry) const override {
+    Base::getDependentDialects(registry);
+    registerGPULaunchMemoryEffects(registry);
+  }
+
+  /// A block size the kernels can use: whole warps, at most 1024 threads.
+  LogicalResult checkBlockSize(StringRef option, int64_t value) {
+    if (value >= gpu_scan::kWarpSize && value <= 1024 &&
+        value % gpu_scan::kWarpSize == 0)
+      return success();
+    return emitError(getOperation()->getLoc())
+           << "--densessm-lower-scan-to-gpu: option '" << option
+           << "' must be a multiple of 32 in [32, 1024], found " << value;
+  }
+
+  void runOnOperation() override {
+    if (failed(checkBlockSize("block-size", blockSize)) ||
+        failed(checkBlockSize("recurrent-block-size", recurrentBlockSize)))
+      return signalPassFailure();
+    if (tokensPerThread < 1 || tokensPerThread > 64) {
+      emitError(getOperation()->getLoc())
+          << "--densessm-lower-scan-to-gpu: option 'tokens-per-thread' must "
+             "be in [1, 64], found "
+          << static_cast<int64_t>(tokensPerThread);
+      return signalPassFailure();
+    }
+    RewritePatternSet patterns(&getContext());
+    patterns.add<LowerScanToGPU>(&getContext(), blockSize, tokensPerThread,
+                                 recurrentBlockSize);
+    if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
+      return signalPassFailure();
+    // Every scan must have become kernels: none is left on the CPU quietly.
+    WalkResult left = getOperation()->walk([](ScanOp op) {
+      op.emitOpError("was not lowered to GPU kernels by "
+                     "--densessm-lower-scan-to-gpu (a scan inside GPU code "
+                     "is not supported)");
+      return WalkResult::interrupt();
+    });
+    if (left.wasInterrupted())
+      signalPassFailure();
+  }
+};
+
+} // namespace

@@ -1,0 +1,115 @@
+//===- ScanGPU.h - the GPU kernels of a kernel-level scan -------*- C++ -*-===//
+//
+// The pieces --densessm-lower-scan-to-gpu builds a densessm.scan from, one
+// concept per file:
+//   Launch.cpp                 gpu.launch with a 1-D block, thread indices
+//   WarpPrimitives.cpp         gpu.shuffle scans of (a, b) pairs, warp sums
+//   RecurrentKernel.cpp        the recurrent step: one thread per state column
+//   ChunkedScanKernel.cpp      the parallel schedule: chunked parallel scan
+//   DenseStatisticsKernel.cpp  a fused dense connection's 1/rms per token
+//   Epilogue.cpp               the readout's skip and SiLU gate
+// The scan's buffers, sizes and per-token computations (decay, softplus'd
+// Δ, input scale, the fused dense input) are ScanLowering's, shared with the
+// CPU loop nests (ScanLoops/ScanLowering.h): the kernels read the same
+// buffers with the same scalar code, inside gpu.launch bodies.
+//
+//===----------------------------------------------------------------------===//
+#ifndef DENSESSM_LIB_DIALECT_DENSESSM_TRANSFORMS_SCANGPU_SCANGPU_H
+#define DENSESSM_LIB_DIALECT_DENSESSM_TRANSFORMS_SCANGPU_SCANGPU_H
+
+#include "../ScanLoops/ScanLowering.h"
+
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/IR/Builders.h"
+
+namespace mlir::densessm::gpu_scan {
+
+/// Threads per warp on every NVIDIA GPU; the shuffle scans assume it.
+constexpr int64_t kWarpSize = 32;
+
+/// An index constant.
+Value index(OpBuilder &b, Location loc, int64_t value);
+
+/// ceil(n / d) for index values.
+Value ceilDiv(OpBuilder &b, Location loc, Value n, Value d);
+
+/// What a kernel body sees: its builder position, the block indices along
+/// x and y, the thread index along x, its lane and warp, and the workgroup
+/// (shared memory) buffers it asked for.
+struct KernelContext {
+  Value blockX, blockY, thread, lane, warp;
+  SmallVector<Value> workgroup;
+};
+
+/// A gpu.launch over a (gridX, gridY, 1) grid of 1-D blocks of `threads`
+/// threads, with f32 workgroup buffers of the given static sizes. `body`
+/// fills the kernel; the terminator is added here.
+gpu::LaunchOp
+launch(OpBuilder &b, Location loc, Value gridX, Value gridY, int64_t threads,
+       ArrayRef<int64_t> workgroupSizes,
+       llvm::function_ref<void(OpBuilder &, Location, const KernelContext &)>
+           body);
+
+/// An element `s_t = a·s_{t-1} + b` of a diagonal linear recurrence. The
+/// pairs compose associatively: `first` then `second` is
+/// (a1·a2, a2·b1 + b2); the identity is (1, 0).
+struct AffinePair {
+  Value a, b;
+};
+
+AffinePair compose(OpBuilder &b, Location loc, AffinePair first,
+                   AffinePair second);
+
+/// The pair applied to a state: a·s + b.
+Value apply(OpBuilder &b, Location loc, AffinePair pair, Value state);
+
+/// Inclusive scan of one pair per lane across a warp: log2(32) = 5 steps,
+/// each two `gpu.shuffle up` by 1, 2, 4, 8, 16 lanes; a lane whose source
+/// lane is out of range keeps its value (the shuffle's valid flag). All 32
+/// lanes must execute it.
+AffinePair warpInclusiveScan(OpBuilder &b, Location loc, AffinePair pair);
+
+/// The previous lane's value (`gpu.shuffle up` by 1): turns an inclusive
+/// scan into an exclusive one; lane 0 gets the identity (1, 0).
+AffinePair shiftUpOneLane(OpBuilder &b, Location loc, AffinePair pair);
+
+/// The sum of an f32 over a warp, in every lane: 5 `gpu.shuffle xor`
+/// butterfly steps.
+Value warpSum(OpBuilder &b, Location loc, Value value);
+
+/// The launch-independent parts of the kernels: the scan (its buffers and
+/// sizes), its batch and head counts, and the block sizes.
+struct ScanKernels {
+  ScanLowering &scan;
+  Value batch, heads;
+  int64_t blockSize;          // threads per block, chunked scan
+  int64_t tokensPerThread;    // tokens per thread, chunked scan
+  int64_t recurrentBlockSize; // threads per block, recurrent + statistics
+
+  /// A fused dense connection's statistics: one kernel, one block per
+  /// (batch, token), whose threads stride over the H·V connected values,
+  /// sum their squares, and reduce them (warp shuffles, then shared memory)
+  /// to one 1/rms per token in a new [B, L] buffer, `scan.denseRstd`.
+  void emitDenseStatistics(OpBuilder &b, Location loc, float eps);
+
+  /// The recurrent step: one thread per (b, h, j), reading its state column
+  /// S[b, h, :, j] (from the initial state for the first token) and
+  /// writing the new one, over the scan's tokens (one, in a recurrent
+  /// function).
+  void emitRecurrent(OpBuilder &b, Location loc) const;
+
+  /// The parallel schedule: one block per (b, h, j) runs the chunked
+  /// parallel scan over time (thread-serial, then warp shuffles, then
+  /// shared memory across warps), the carry passing from chunk to chunk
+  /// through the final-state buffer.
+  void emitChunkedScan(OpBuilder &b, Location loc) const;
+
+  /// (acc + skip[h]·v) · SiLU(gate[b, t, h, j]), where `value` is the input
+  /// value the scan read at (b, t, h, j).
+  Value epilogue(OpBuilder &b, Location loc, Value acc, Value value,
+                 ValueRange at) const;
+};
+
+} // namespace mlir::densessm::gpu_scan
+
+#endif // DENSESSM_LIB_DIALECT_DENSESSM_TRANSFORMS_SCANGPU_SCANGPU_H

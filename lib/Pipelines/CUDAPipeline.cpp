@@ -1,0 +1,154 @@
+//===- CUDAPipeline.cpp - --densessm-cuda-pipeline ------------------------===//
+//
+// The CUDA compilation pipeline, from the densessm dialect on tensors to
+// host code in the LLVM dialect and gpu.binary ops holding PTX (or cubins)
+// for each chip:
+//   1. model-level scans -> the kernel-level scan, dense connections folded
+//      into the scans that read them, the other model-level ops -> linalg
+//      on tensors (the CPU pipeline's first passes), then the scans -> GPU
+//      kernels (gpu.launch: recurrent step or chunked parallel scan);
+//   2. one-shot bufferization; the remaining linalg ops -> parallel loops ->
+//      blocks x threads -> gpu.launch; kernel outlining (gpu.module /
+//      gpu.func);
+//   3. buffer deallocation on the host code, then every host buffer in CUDA
+//      managed memory (gpu.alloc host_shared);
+//   4. NVVM targets (one per chip), the kernels -> NVVM -> PTX
+//      (gpu-module-to-binary), the host code -> LLVM with calls of the
+//      mgpu* runtime functions (upstream's gpu-lower-to-nvvm-pipeline, with
+//      several targets and the densessm steps before it).
+//
+//===----------------------------------------------------------------------===//
+
+#include "densessm/Pipelines/Pipelines.h"
+
+#include "densessm/Dialect/DenseSSM/Transforms/Passes.h"
+#include "mlir/Conversion/Passes.h"
+#include "mlir/Dialect/Bufferization/Pipelines/Passes.h"
+#include "mlir/Dialect/Bufferization/Transforms/Passes.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/GPU/Transforms/Passes.h"
+#include "mlir/Dialect/LLVMIR/Transforms/OptimizeForNVVM.h"
+#include "mlir/Dialect/Linalg/Passes.h"
+#include "mlir/Dialect/MemRef/Transforms/Passes.h"
+#include "mlir/Pass/PassRegistry.h"
+#include "mlir/Transforms/Passes.h"
+#include "llvm/Support/FileSystem.h"
+
+#include <cstdlib>
+
+using namespace mlir;
+
+/// The CUDA toolkit gpu-module-to-binary takes libdevice (the kernels' math
+/// functions, __nv_*) and, for cubins, ptxas from: the `toolkit` option,
+/// else $CUDA_HOME or $CUDA_PATH, else /usr/local/cuda when it has
+/// libdevice. MLIR's own search depends on PATH, so a build would otherwise
+/// link libdevice or not depending on the caller's environment (and emit
+/// PTX with unresolved __nv_* functions when it does not).
+static std::string cudaToolkit(const densessm::CUDAPipelineOptions &options) {
+  if (!options.toolkit.empty())
+    return options.toolkit;
+  for (const char *variable : {"CUDA_HOME", "CUDA_PATH"})
+    if (const char *value = std::getenv(variable); value && *value)
+      return value;
+  if (llvm::sys::fs::exists("/usr/local/cuda/nvvm/libdevice"))
+    return "/usr/local/cuda";
+  return "";
+}
+
+void mlir::densessm::buildCUDAPipeline(OpPassManager &pm,
+                                       const CUDAPipelineOptions &options) {
+  // Tensor level, as on the CPU; then the scans become GPU kernels.
+  pm.addPass(createDenseSSMLowerToScan());
+  if (options.fuseDenseConnections)
+    pm.addPass(createDenseSSMFuseDenseConnections());
+  pm.addPass(createDenseSSMLowerToLinalg());
+  pm.addPass(createConvertElementwiseToLinalgPass());
+  DenseSSMLowerScanToGPUOptions scanKernels;
+  scanKernels.blockSize = options.scanBlockSize;
+  scanKernels.tokensPerThread = options.tokensPerThread;
+  scanKernels.recurrentBlockSize = options.recurrentBlockSize;
+  pm.addPass(createDenseSSMLowerScanToGPU(scanKernels));
+  pm.addPass(createCanonicalizerPass());
+  pm.addPass(createDenseSSMStripAnnotations());
+
+  // Buffers.
+  bufferization::OneShotBufferizePassOptions bufferize;
+  bufferize.bufferizeFunctionBoundaries = true;
+  bufferize.functionBoundaryTypeConversion =
+      bufferization::LayoutMapOption::IdentityLayoutMap;
+  pm.addPass(bufferization::createOneShotBufferizePass(bufferize));
+  pm.addPass(createCanonicalizerPass());
+
+  // The other ops: linalg -> parallel loops -> blocks x threads -> kernels
+  // (or host loops over managed memory). Projections are kernels too, one
+  // thread per output element with its reduction loop; cuBLAS calls are
+  // the runtime's (not done here).
+  if (options.linalgToGPU) {
+    pm.addNestedPass<func::FuncOp>(createConvertLinalgToParallelLoopsPass());
+    DenseSSMMapParallelLoopsToGPUOptions mapLoops;
+    mapLoops.blockSize = options.loopBlockSize;
+    pm.addPass(createDenseSSMMapParallelLoopsToGPU(mapLoops));
+    pm.addPass(createConvertParallelLoopToGpuPass());
+    pm.addPass(createCanonicalizerPass());
+  }
+  // Kernels outlined before buffer deallocation: the deallocation pass
+  // cannot look into gpu.launch bodies (gpu.barrier has no declared memory
+  // effects, workgroup buffers are block arguments), and it skips gpu.func.
+  // Constants and other index computations into the kernels first, so that
+  // they are immediates there rather than kernel arguments.
+  pm.addPass(createGpuLaunchSinkIndexComputationsPass());
+  pm.addPass(createGpuKernelOutliningPass());
+  bufferization::buildBufferDeallocationPipeline(pm);
+  pm.addPass(createDenseSSMPlaceBuffersOnGPU());
+  pm.addNestedPass<func::FuncOp>(createConvertLinalgToLoopsPass());
+  if (options.stopAtGPU)
+    return;
+
+  // Upstream's gpu-lower-to-nvvm-pipeline, with one NVVM target per chip.
+  pm.addPass(createConvertVectorToSCFPass());
+  pm.addPass(createSCFToControlFlowPass());
+  pm.addPass(createConvertNVVMToLLVMPass());
+  pm.addPass(createConvertFuncToLLVMPass());
+  pm.addPass(memref::createExpandStridedMetadataPass());
+  for (const std::string &chip : options.chips) {
+    GpuNVVMAttachTargetOptions target;
+    target.chip = chip;
+    target.optLevel = options.optLevel;
+    pm.addPass(createGpuNVVMAttachTarget(target));
+  }
+  pm.addPass(createLowerAffinePass());
+  pm.addPass(createArithToLLVMConversionPass());
+  pm.addPass(createConvertIndexToLLVMPass());
+  pm.addPass(createCanonicalizerPass());
+  pm.addPass(createCSEPass());
+
+  pm.addNestedPass<gpu::GPUModuleOp>(createStripDebugInfoPass());
+  pm.addNestedPass<gpu::GPUModuleOp>(createConvertGpuOpsToNVVMOps());
+  pm.addNestedPass<gpu::GPUModuleOp>(LLVM::createNVVMOptimizeForTargetPass());
+  pm.addNestedPass<gpu::GPUModuleOp>(createCanonicalizerPass());
+  pm.addNestedPass<gpu::GPUModuleOp>(createCSEPass());
+  pm.addNestedPass<gpu::GPUModuleOp>(createReconcileUnrealizedCastsPass());
+
+  pm.addPass(createGpuToLLVMConversionPass());
+  GpuModuleToBinaryPassOptions binary;
+  binary.compilationTarget = options.format;
+  binary.toolkitPath = cudaToolkit(options);
+  pm.addPass(createGpuModuleToBinaryPass(binary));
+  pm.addPass(createConvertMathToLLVMPass());
+  pm.addPass(createFinalizeMemRefToLLVMConversionPass());
+  pm.addPass(createConvertToLLVMPass());
+  pm.addPass(createCanonicalizerPass());
+  pm.addPass(createCSEPass());
+  pm.addPass(createReconcileUnrealizedCastsPass());
+}
+
+void mlir::densessm::registerCUDAPipeline() {
+  PassPipelineRegistration<CUDAPipelineOptions>(
+      "densessm-cuda-pipeline",
+      "Compile densessm IR on tensors to GPU kernels (PTX for sm_80 and "
+      "sm_90) and host code in the LLVM dialect",
+      [](OpPassManager &pm, const CUDAPipelineOptions &options) {
+        buildCUDAPipeline(pm, options);
+      });
+}

@@ -1,0 +1,119 @@
+// --densessm-cuda-pipeline: densessm on tensors to GPU kernels (PTX for
+// sm_80 and sm_90 in gpu.binary ops) and host code in the LLVM dialect
+// calling the mgpu* runtime functions.
+// RUN: densessm-opt %s "--densessm-cuda-pipeline=stop-at-gpu=true" | FileCheck %s --check-prefix=GPU
+// RUN: densessm-opt %s --densessm-cuda-pipeline | FileCheck %s
+// RUN: densessm-opt %s --densessm-cuda-pipeline | mlir-translate --mlir-to-llvmir | FileCheck %s --check-prefix=LLVM
+// RUN: densessm-opt %s "--densessm-cuda-pipeline=chips=sm_90 linalg-to-gpu=false" | FileCheck %s --check-prefix=OPTS
+
+// Stopped at the GPU dialect: the kernels are outlined, one gpu.module
+// each; the host code allocates in managed memory, launches them, and frees
+// its temporaries.
+// GPU-LABEL: func.func @prefill
+// The RMSNorm's linalg ops became kernels too (blocks of 256 threads over
+// their flattened iteration space), then the selective scan's chunked-scan
+// kernel over a 32-channel x 2-batch grid of 128-thread blocks:
+// GPU: gpu.alloc  host_shared () : memref<2x64xf32>
+// GPU: gpu.launch_func  @prefill_kernel::@prefill_kernel blocks in (%{{.*}}, %{{.*}}, %{{.*}}) threads in (%c256, %{{.*}}, %{{.*}})
+// GPU: %[[Y:.*]] = gpu.alloc  host_shared () : memref<2x64x32x1xf32>
+// GPU: %[[S:.*]] = gpu.alloc  host_shared () : memref<2x32x16x1xf32>
+// GPU: gpu.launch_func  @prefill_kernel_2::@prefill_kernel blocks in (%c32, %c2, %c1) threads in (%c128, %c1, %c1)
+// GPU-SAME: args(%[[S]] : memref<2x32x16x1xf32>,
+// GPU: %[[T:.*]] = gpu.wait async
+// GPU: %[[F:.*]] = gpu.dealloc async [%[[T]]]
+// GPU: gpu.wait [%[[F]]]
+// GPU: return
+// GPU-LABEL: gpu.module @prefill_kernel_2
+// GPU: gpu.func @prefill_kernel({{.*}}) workgroup(%[[WA:.*]] : memref<4xf32, #gpu.address_space<workgroup>>, %[[WB:.*]] : memref<4xf32, #gpu.address_space<workgroup>>) kernel attributes {known_block_size = array<i32: 128, 1, 1>, known_grid_size = array<i32: 32, 2, 1>}
+// GPU:   %[[BX:.*]] = gpu.block_id  x
+// GPU:   %[[BY:.*]] = gpu.block_id  y
+// GPU:   %[[TX:.*]] = gpu.thread_id  x
+// GPU:   %[[WARP:.*]] = arith.divui %[[TX]], %c32
+// GPU:   scf.for %{{.*}} = %[[TX]] to %c16 step %c128 {
+// GPU:   gpu.barrier
+// 64 tokens are one chunk of 512 (128 threads x 4 tokens), so the carry
+// loop folds away; the key loop (N = 16) carries four readouts:
+// GPU:     scf.for %{{.*}} = %c0 to %c16 step %c1 iter_args({{.*}}) -> (f32, f32, f32, f32)
+// GPU:       gpu.shuffle  up %{{.*}}, %c1_i32, %c32_i32 : f32
+// GPU:       gpu.shuffle  up %{{.*}}, %c2_i32, %c32_i32 : f32
+// GPU:       gpu.shuffle  up %{{.*}}, %c4_i32, %c32_i32 : f32
+// GPU:       gpu.shuffle  up %{{.*}}, %c8_i32, %c32_i32 : f32
+// GPU:       gpu.shuffle  up %{{.*}}, %c16_i32, %c32_i32 : f32
+// GPU:       gpu.shuffle  up %{{.*}}, %c1_i32, %c32_i32 : f32
+// GPU:       memref.store %{{.*}}, %[[WA]][%[[WARP]]]
+// GPU:       gpu.barrier
+// GPU:       memref.load %[[WA]]
+// GPU:       gpu.barrier
+// GPU:   gpu.return
+// The recurrent step: the retention prologue's kernels, then the scan's,
+// one thread per (batch, head, value index) = 128 columns.
+// GPU-LABEL: func.func @step
+// GPU: gpu.launch_func  @step_kernel_4::@step_kernel blocks in (%c1, %c1, %c1) threads in (%c256, %c1, %c1)
+// GPU-LABEL: gpu.module @step_kernel_4
+// GPU-NOT: gpu.shuffle
+// GPU-NOT: gpu.barrier
+// GPU: gpu.return
+
+// The end of the pipeline: host functions in the LLVM dialect, and one
+// gpu.binary per kernel with a PTX object for each chip.
+// CHECK-NOT: func.func
+// CHECK-LABEL: llvm.func @prefill
+// CHECK: llvm.call @mgpuMemAlloc
+// CHECK: gpu.launch_func
+// CHECK: llvm.call @mgpuMemFree
+// CHECK: gpu.binary @prefill_kernel  [#gpu.object<#nvvm.target<O = 3, chip = "sm_80">, properties = {{[^"]*}}, assembly = "{{[^"]*}}.target sm_80{{[^"]*}}.entry prefill_kernel(
+// CHECK-SAME: #gpu.object<#nvvm.target<O = 3, chip = "sm_90">, properties = {{[^"]*}}, assembly = "{{[^"]*}}.target sm_90{{[^"]*}}.entry prefill_kernel(
+// The chunked scan's PTX: shared memory for the warp aggregates, warp
+// shuffles up, barriers.
+// CHECK: gpu.binary @prefill_kernel_2  [#gpu.object<#nvvm.target<O = 3, chip = "sm_80">, properties = {{[^"]*}}, assembly = "{{[^"]*}}.shared .align 4 .b8 {{[^"]*}}shfl.sync.up.b32{{[^"]*}}bar.sync
+// CHECK-SAME: chip = "sm_90"
+// CHECK-LABEL: llvm.func @step
+// The recurrent step's PTX: no shuffle, no barrier.
+// CHECK: gpu.binary @step_kernel_4  [#gpu.object<#nvvm.target<O = 3, chip = "sm_80">, properties = {{[^"]*}}, assembly = "{{[^"]*}}.entry step_kernel(
+// CHECK-NOT: shfl.sync
+// CHECK-SAME: chip = "sm_90"
+
+// The host code's imports, once translated to LLVM IR: the mgpu* functions
+// of MLIR's CUDA runtime wrappers (docs/cuda-codegen.md).
+// LLVM-DAG: declare ptr @mgpuModuleLoadJIT(ptr, i32)
+// LLVM-DAG: declare ptr @mgpuModuleGetFunction(ptr, ptr)
+// LLVM-DAG: declare void @mgpuModuleUnload(ptr)
+// LLVM-DAG: declare ptr @mgpuStreamCreate()
+// LLVM-DAG: declare void @mgpuStreamSynchronize(ptr)
+// LLVM-DAG: declare void @mgpuStreamDestroy(ptr)
+// LLVM-DAG: declare void @mgpuLaunchKernel(ptr, i64, i64, i64, i64, i64, i64, i32, ptr, ptr, ptr, i64)
+// LLVM-DAG: declare ptr @mgpuMemAlloc(i64, ptr, i8)
+// LLVM-DAG: declare void @mgpuMemFree(ptr, ptr)
+
+// One chip, and the RMSNorm as host loops over managed memory.
+// OPTS-LABEL: llvm.func @prefill
+// OPTS: llvm.cond_br
+// OPTS: gpu.launch_func
+// OPTS-NOT: chip = "sm_80"
+// OPTS: gpu.binary @prefill_kernel  [#gpu.object<#nvvm.target<O = 3, chip = "sm_90">
+// OPTS-NOT: chip = "sm_80"
+
+func.func @prefill(%x: tensor<2x64x32xf32>, %w: tensor<32xf32>, %delta: tensor<2x64x32xf32>,
+    %A: tensor<32x16xf32>, %B: tensor<2x64x16xf32>, %C: tensor<2x64x16xf32>,
+    %D: tensor<32xf32>, %z: tensor<2x64x32xf32>, %bias: tensor<32xf32>)
+    -> (tensor<2x64x32xf32>, tensor<2x32x16xf32>)
+    attributes {densessm.schedule = #densessm.schedule<parallel>} {
+  %u = densessm.rms_norm %x, %w {eps = 1.0e-05 : f32} : tensor<2x64x32xf32>, tensor<32xf32>
+  %y, %s = densessm.selective_scan %u, %delta, %A, %B, %C D(%D) z(%z) delta_bias(%bias)
+             {delta_softplus}
+           : tensor<2x64x32xf32>, tensor<2x64x32xf32>, tensor<32x16xf32>, tensor<2x64x16xf32>,
+             tensor<2x64x16xf32>, tensor<32xf32>, tensor<2x64x32xf32>, tensor<32xf32>
+           -> tensor<2x64x32xf32>, tensor<2x32x16xf32>
+  return %y, %s : tensor<2x64x32xf32>, tensor<2x32x16xf32>
+}
+
+func.func @step(%q: tensor<2x1x4x8xbf16>, %k: tensor<2x1x4x8xbf16>, %v: tensor<2x1x4x16xbf16>,
+    %gamma: tensor<4xf32>, %pos: tensor<2xi64>, %s0: tensor<2x4x8x16xf32>)
+    -> (tensor<2x1x4x16xbf16>, tensor<2x4x8x16xf32>)
+    attributes {densessm.schedule = #densessm.schedule<recurrent>} {
+  %o, %s = densessm.retention %q, %k, %v decay(%gamma) position(%pos) initial_state(%s0)
+           : tensor<2x1x4x8xbf16>, tensor<2x1x4x8xbf16>, tensor<2x1x4x16xbf16>, tensor<4xf32>,
+             tensor<2xi64>, tensor<2x4x8x16xf32>
+           -> tensor<2x1x4x16xbf16>, tensor<2x4x8x16xf32>
+  return %o, %s : tensor<2x1x4x16xbf16>, tensor<2x4x8x16xf32>
+}
