@@ -4,6 +4,7 @@
 
 #include "densessm/Support/Error.h"
 #include "densessm/Support/PayloadFile.h"
+#include "densessm/Target/HostCode.h"
 #include "densessm/runtime/densessm_runtime.h"
 #include "module_def_generated.h"
 #include "llvm/Support/FormatVariadic.h"
@@ -62,7 +63,8 @@ static flatbuffers::DetachedBuffer buildModuleDef(const ModuleContents &contents
     executables.push_back(fb::CreateExecutable(
         builder, executable.cuda ? fb::Target::CUDA : fb::Target::CPU,
         builder.CreateString(executable.format),
-        builder.CreateString(executable.architecture), &image));
+        builder.CreateString(executable.architecture), &image,
+        executable.kernelKey));
   }
   std::vector<flatbuffers::Offset<fb::Weight>> weights;
   for (const WeightSignature &weight : signature.weights) {
@@ -91,10 +93,10 @@ static flatbuffers::DetachedBuffer buildModuleDef(const ModuleContents &contents
   for (const EntrySignature &entry : signature.entries) {
     std::vector<flatbuffers::Offset<fb::Dispatch>> dispatches;
     for (auto [i, executable] : llvm::enumerate(contents.executables))
-      if (!executable.cuda)
+      if (executable.format == "elf-shared-object") // CPU code, CUDA host code
         dispatches.push_back(fb::CreateDispatch(
             builder, uint32_t(i),
-            builder.CreateString("densessm_dispatch_" + entry.name)));
+            builder.CreateString(dispatchSymbol(entry.name))));
     auto arguments = bindings(entry.arguments);
     auto results = bindings(entry.results);
     entries.push_back(fb::CreateEntryPoint(

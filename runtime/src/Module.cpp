@@ -3,6 +3,7 @@
 #include "Module.h"
 
 #include "backends/cpu/CPUBackend.h"
+#include "backends/cuda/CUDABackend.h"
 #include "backends/cuda/CUDADriver.h"
 
 namespace densessm::runtime {
@@ -99,16 +100,10 @@ Status dssm_module_s::backend(dssm_device device, const Backend *&out) {
     Status loaded = loadCUDADriver(driver);
     if (!loaded.isOk())
       return errorOf("cannot use the CUDA device: ", loaded.message());
-    bool hasCUDACode = false;
-    for (const densessm::module::Executable *executable :
-         *file->def().executables())
-      hasCUDACode |= executable->target() == densessm::module::Target::CUDA;
-    if (!hasCUDACode)
-      return errorOf(file->name(), ": the module has no CUDA code (it was "
-                                   "compiled with --target=cpu)");
-    return errorOf(file->name(), ": this runtime cannot run CUDA "
-                                 "executables yet (found GPU ",
-                   driver->deviceName, ", sm_", driver->computeCapability, ")");
+    if (!cudaBackend)
+      DSSM_RETURN_IF_ERROR(createCUDABackend(*file, *driver, cudaBackend));
+    out = cudaBackend.get();
+    return Status::ok();
   }
   if (!cpuBackend)
     DSSM_RETURN_IF_ERROR(createCPUBackend(*file, cpuBackend));

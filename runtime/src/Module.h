@@ -37,6 +37,7 @@ struct dssm_module_s {
 private:
   std::mutex backendMutex;
   std::unique_ptr<densessm::runtime::Backend> cpuBackend;
+  std::unique_ptr<densessm::runtime::Backend> cudaBackend;
 };
 
 namespace densessm::runtime {

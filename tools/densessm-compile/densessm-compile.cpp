@@ -12,6 +12,12 @@
 //   lower    --densessm-cpu-pipeline, LLVM IR, -O3               --emit=llvm
 //   codegen  object code, linked into a shared object
 //   package  the module file: FlatBuffers header + code + weights --emit=module
+// --target=cuda adds, before the CPU phases, the CUDA ones:
+//   lower    --densessm-cuda-pipeline: kernels (PTX per chip)    --emit=ptx
+//            and their host code, LLVM IR, -O3                   --emit=llvm
+//   codegen  the host code's shared object
+// and the module carries both: the CUDA host code with its kernels, and the
+// CPU code (what the runtime runs without a GPU).
 // Each phase prints a progress line (--quiet silences them). Errors are one
 // line naming the file and the problem; no partial output file is left.
 //
@@ -25,6 +31,7 @@
 #include "densessm/Support/Error.h"
 #include "densessm/Support/Progress.h"
 #include "densessm/Target/CPU/CPUTarget.h"
+#include "densessm/Target/CUDA/CUDATarget.h"
 #include "densessm/Target/ModuleWriter.h"
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/IR/Verifier.h"
@@ -61,14 +68,17 @@ cl::opt<std::string> outputPath("o", cl::Required,
 cl::opt<TargetKind> target(
     "target", cl::desc("code to generate"), cl::init(TargetKind::CPU),
     cl::values(clEnumValN(TargetKind::CPU, "cpu", "the host CPU (LLVM)"),
-               clEnumValN(TargetKind::CUDA, "cuda",
-                          "NVIDIA GPUs (not available yet)")),
+                        clEnumValN(TargetKind::CUDA, "cuda",
+                          "NVIDIA GPUs (sm_80, sm_90; the module also "
+                          "carries the CPU code)")),
     cl::cat(category));
 cl::opt<Emit> emit(
     "emit", cl::desc("stop after this phase and write its output"),
     cl::init(Emit::Module),
     cl::values(clEnumValN(Emit::MLIR, "mlir", "the imported densessm IR"),
-               clEnumValN(Emit::LLVM, "llvm", "optimised LLVM IR (CPU)"),
+               clEnumValN(Emit::LLVM, "llvm",
+                          "optimised LLVM IR (the CPU code; with "
+                          "--target=cuda the CUDA host code)"),
                clEnumValN(Emit::PTX, "ptx", "PTX of every kernel (CUDA)"),
                clEnumValN(Emit::Module, "module", "the module file (.dssm)")),
     cl::cat(category));
@@ -276,15 +286,71 @@ llvm::Error compile(MLIRContext &context) {
                              signature->states.size())
                    .str());
 
-  if (target == TargetKind::CUDA || emit == Emit::PTX)
-    return makeError("--target=cuda / --emit=ptx: this build of "
-                     "densessm-compile has no CUDA back end yet; use "
-                     "--target=cpu");
+  if (emit == Emit::PTX && target != TargetKind::CUDA)
+    return makeError("--emit=ptx needs --target=cuda");
 
   CPUTargetOptions options;
   options.cpu = cpuName;
   options.fuseDenseConnections = !noFusion;
   options.timeChunk = timeChunk;
+
+  std::vector<ExecutableImage> cudaExecutables;
+  if (target == TargetKind::CUDA) {
+    CUDATargetOptions cudaOptions;
+    cudaOptions.fuseDenseConnections = !noFusion;
+    // The CUDA pipeline runs on a copy: the CPU code is compiled from the
+    // imported module too.
+    OwningOpRef<ModuleOp> cudaModule(imported.module->clone());
+    progress.begin("lower");
+    if (llvm::Error error = lowerToCUDA(*cudaModule, *signature, cudaOptions))
+      return makeError("{0}: {1}", inputPath, llvm::toString(std::move(error)));
+    std::vector<KernelObject> objects = collectKernelObjects(*cudaModule);
+    size_t kernelModules = 0;
+    for (const KernelObject &object : objects)
+      kernelModules += object.embedded;
+    if (emit == Emit::PTX) {
+      progress.end(llvm::formatv("--densessm-cuda-pipeline: {0} kernel "
+                                 "modules, PTX for {1}",
+                                 kernelModules, chipList(cudaOptions))
+                       .str());
+      return writeText([&](llvm::raw_ostream &os) {
+        for (const KernelObject &object : objects)
+          os << "// densessm-compile: kernel module @" << object.kernelModule
+             << " for " << object.chip << "\n"
+             << llvm::StringRef(object.bytes).rtrim('\0') << "\n";
+      });
+    }
+    llvm::LLVMContext llvmContext;
+    auto hostCode =
+        translateToLLVMIR(*cudaModule, llvmContext, *signature, options);
+    if (!hostCode)
+      return hostCode.takeError();
+    progress.end(llvm::formatv("--densessm-cuda-pipeline: {0} kernel modules, "
+                               "PTX for {1}; host code LLVM IR, -O3 for "
+                               "cpu={2}",
+                               kernelModules, chipList(cudaOptions), cpuName)
+                     .str());
+    if (emit == Emit::LLVM)
+      return writeText(
+          [&](llvm::raw_ostream &os) { (*hostCode)->print(os, nullptr); });
+    progress.begin("codegen");
+    std::string hostArchitecture;
+    auto image = emitSharedObject(**hostCode, options, hostArchitecture);
+    if (!image)
+      return image.takeError();
+    progress.end(llvm::formatv("CUDA host code, {0} shared object, {1} KiB; "
+                               "{2} kernel objects for the runtime to pick "
+                               "from",
+                               hostArchitecture, image->size() / 1024,
+                               objects.size() - kernelModules)
+                     .str());
+    cudaExecutables.push_back({/*cuda=*/true, "elf-shared-object",
+                               chipList(cudaOptions) + "/" + hostArchitecture,
+                               std::move(*image)});
+    for (ExecutableImage &kernel : kernelExecutables(objects))
+      cudaExecutables.push_back(std::move(kernel));
+  }
+
   progress.begin("lower");
   if (llvm::Error error = lowerToLLVMDialect(*imported.module, *signature, options))
     return error;
@@ -312,12 +378,18 @@ llvm::Error compile(MLIRContext &context) {
     return contents.takeError();
   contents->executables.push_back(
       {/*cuda=*/false, "elf-shared-object", architecture, std::move(*image)});
+  for (ExecutableImage &executable : cudaExecutables)
+    contents->executables.push_back(std::move(executable));
   if (llvm::Error error = writeModuleFile(outputPath, *contents))
     return error;
   uint64_t size = 0;
   llvm::sys::fs::file_size(outputPath, size);
-  progress.end(llvm::formatv("{0} ({1:f1} MiB)", outputPath,
-                             size / (1024.0 * 1024.0))
+  progress.end(llvm::formatv("{0} ({1:f1} MiB){2}", outputPath,
+                             size / (1024.0 * 1024.0),
+                             target == TargetKind::CUDA
+                                 ? ": CUDA code, and CPU code for machines "
+                                   "without a GPU"
+                                 : "")
                    .str());
   return llvm::Error::success();
 }

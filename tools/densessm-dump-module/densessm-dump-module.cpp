@@ -12,6 +12,7 @@
 
 #include <cstdio>
 #include <cstring>
+#include <map>
 #include <string>
 
 using namespace densessm;
@@ -86,14 +87,31 @@ void dump(const ModuleFile &file, bool allWeights) {
   std::printf("  weights      %u tensors, %.2f MiB%s\n", def.weights()->size(),
               weightBytes / (1024.0 * 1024.0),
               allWeights ? "" : " (--weights lists them)");
-  for (const module::Executable *executable : *def.executables())
-    std::printf("  executable   %s %s for %s, %.1f KiB at offset %llu\n",
+  // CUDA kernel objects (a kernel_key) are many: one line per format and
+  // architecture.
+  std::map<std::string, std::pair<unsigned, uint64_t>> kernelObjects;
+  for (const module::Executable *executable : *def.executables()) {
+    const char *architecture =
+        executable->architecture() ? executable->architecture()->c_str() : "?";
+    if (executable->kernel_key() != 0) {
+      auto &[count, bytes] =
+          kernelObjects[executable->format()->str() + " for " + architecture];
+      ++count;
+      bytes += executable->image()->size();
+      continue;
+    }
+    std::printf("  executable   %s %s for %s, %.1f KiB at offset %llu%s\n",
                 module::EnumNameTarget(executable->target()),
-                executable->format()->c_str(),
-                executable->architecture() ? executable->architecture()->c_str()
-                                           : "?",
+                executable->format()->c_str(), architecture,
                 executable->image()->size() / 1024.0,
-                (unsigned long long)executable->image()->offset());
+                (unsigned long long)executable->image()->offset(),
+                executable->target() == module::Target::CUDA
+                    ? " (host code, kernels embedded)"
+                    : "");
+  }
+  for (const auto &[what, counts] : kernelObjects)
+    std::printf("  executable   CUDA %s: %u kernel objects, %.1f KiB\n",
+                what.c_str(), counts.first, counts.second / 1024.0);
 }
 
 } // namespace

@@ -23,8 +23,13 @@ struct ExecutableImage {
   std::string format;       // "elf-shared-object", "cubin", "ptx"
   std::string architecture; // "x86_64:znver3", "sm_90"
   std::string image;
+  /// CUDA kernel objects: the key of the host code's embedded object this
+  /// one replaces (densessm/runtime/KernelKey.h); 0 for the others.
+  uint64_t kernelKey = 0;
 };
 
+/// Every "elf-shared-object" executable (the CPU code, the CUDA host code)
+/// gets a dispatch per entry point; kernel objects get none.
 struct ModuleContents {
   ModuleSignature signature;
   std::string family, configJSON, source;

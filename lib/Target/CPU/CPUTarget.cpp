@@ -4,6 +4,7 @@
 
 #include "densessm/Support/Error.h"
 #include "densessm/Pipelines/Pipelines.h"
+#include "densessm/Target/HostCode.h"
 #include "mlir/Dialect/Bufferization/IR/Bufferization.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/ExecutionEngine/OptUtils.h"
@@ -29,63 +30,14 @@ using namespace mlir;
 using namespace mlir::densessm;
 
 
-std::string mlir::densessm::cpuDispatchSymbol(llvm::StringRef entry) {
-  return ("densessm_dispatch_" + entry).str();
-}
-
-static std::string wrapperName(llvm::StringRef entry) {
-  return ("densessm_entry_" + entry).str();
-}
-
 //===----------------------------------------------------------------------===//
 // Phase 1: entry wrappers and the CPU pipeline
 //===----------------------------------------------------------------------===//
 
-/// Adds `densessm_entry_<name>(arguments..., result buffers...)`, which calls
-/// the entry point and writes each result into the caller's buffer. The
-/// results go out through `bufferization.materialize_in_destination`, so
-/// one-shot bufferization writes them in place where it can.
-static void addEntryWrapper(func::FuncOp entry) {
-  OpBuilder builder(entry->getContext());
-  builder.setInsertionPointAfter(entry);
-  Location loc = entry.getLoc();
-  SmallVector<Type> inputs(entry.getArgumentTypes());
-  for (Type result : entry.getResultTypes()) {
-    auto tensor = cast<RankedTensorType>(result);
-    inputs.push_back(
-        MemRefType::get(tensor.getShape(), tensor.getElementType()));
-  }
-  auto wrapper = func::FuncOp::create(builder, loc, wrapperName(entry.getSymName()),
-                                      builder.getFunctionType(inputs, {}));
-  wrapper->setAttr("llvm.emit_c_interface", builder.getUnitAttr());
-  Block *body = wrapper.addEntryBlock();
-  builder.setInsertionPointToStart(body);
-  unsigned numArgs = entry.getNumArguments();
-  auto call = func::CallOp::create(builder, loc, entry,
-                                   body->getArguments().take_front(numArgs));
-  for (auto [i, result] : llvm::enumerate(call.getResults())) {
-    auto store = bufferization::MaterializeInDestinationOp::create(
-        builder, loc, result, body->getArgument(numArgs + i));
-    store.setRestrict(true);
-    store.setWritable(true);
-  }
-  func::ReturnOp::create(builder, loc);
-  entry.setPrivate();
-  // The caller owns every input: weights are mapped read-only from the
-  // module file, tokens and states are the runtime's. Bufferization must
-  // not write into them (A = -exp(A_log) would otherwise reuse A_log).
-  auto readOnly = builder.getBoolAttr(false);
-  for (func::FuncOp function : {entry, wrapper})
-    for (unsigned i = 0; i < numArgs; ++i)
-      function.setArgAttr(i, bufferization::BufferizationDialect::kWritableAttrName,
-                          readOnly);
-}
-
 llvm::Error mlir::densessm::lowerToLLVMDialect(ModuleOp module,
                                                const ModuleSignature &signature,
                                                const CPUTargetOptions &options) {
-  for (const EntrySignature &entry : signature.entries)
-    addEntryWrapper(module.lookupSymbol<func::FuncOp>(entry.name));
+  addEntryWrappers(module, signature);
   PassManager pm(module->getContext());
   CPUPipelineOptions pipeline;
   pipeline.fuseDenseConnections = options.fuseDenseConnections;
@@ -122,6 +74,10 @@ createTargetMachine(const CPUTargetOptions &options) {
                    triple.str());
   }
   llvm::TargetOptions targetOptions;
+  // Constructors in .init_array, which the dynamic loader runs (LLVM's
+  // default is .ctors, which only crtbegin.o runs, and the shared object is
+  // linked without it): the CUDA host code loads its kernels in them.
+  targetOptions.UseInitArray = true;
   std::unique_ptr<llvm::TargetMachine> machine(target->createTargetMachine(
       triple, cpu, features, targetOptions, llvm::Reloc::PIC_, std::nullopt,
       llvm::CodeGenOptLevel::Aggressive));
@@ -129,37 +85,6 @@ createTargetMachine(const CPUTargetOptions &options) {
     return makeError("cannot create an LLVM target machine for {0} ({1})",
                    triple.str(), cpu);
   return machine;
-}
-
-/// `void densessm_dispatch_<entry>(void **args)`: loads one descriptor
-/// pointer per binding and calls the entry wrapper's C interface.
-static llvm::Error addDispatchFunction(llvm::Module &module,
-                                       const EntrySignature &entry) {
-  std::string target = "_mlir_ciface_" + wrapperName(entry.name);
-  llvm::Function *callee = module.getFunction(target);
-  if (!callee)
-    return makeError("internal error: no {0} in the LLVM module", target);
-  size_t count = entry.arguments.size() + entry.results.size();
-  if (callee->arg_size() != count)
-    return makeError("internal error: {0} takes {1} arguments, the signature "
-                   "has {2} bindings",
-                   target, callee->arg_size(), count);
-  llvm::LLVMContext &context = module.getContext();
-  llvm::Type *ptr = llvm::PointerType::get(context, 0);
-  auto *type = llvm::FunctionType::get(llvm::Type::getVoidTy(context), {ptr},
-                                       /*isVarArg=*/false);
-  auto *dispatch =
-      llvm::Function::Create(type, llvm::GlobalValue::ExternalLinkage,
-                              cpuDispatchSymbol(entry.name), module);
-  llvm::IRBuilder<> builder(llvm::BasicBlock::Create(context, "entry", dispatch));
-  llvm::SmallVector<llvm::Value *> args;
-  for (size_t i = 0; i < count; ++i) {
-    llvm::Value *slot = builder.CreateConstGEP1_64(ptr, dispatch->getArg(0), i);
-    args.push_back(builder.CreateLoad(ptr, slot));
-  }
-  builder.CreateCall(callee, args);
-  builder.CreateRetVoid();
-  return llvm::Error::success();
 }
 
 llvm::Expected<std::unique_ptr<llvm::Module>>
@@ -171,21 +96,8 @@ mlir::densessm::translateToLLVMIR(ModuleOp module, llvm::LLVMContext &context,
   if (!llvmModule)
     return makeError("translation to LLVM IR failed (see the diagnostics "
                    "above)");
-  for (const EntrySignature &entry : signature.entries)
-    if (llvm::Error error = addDispatchFunction(*llvmModule, entry))
-      return std::move(error);
-  // Only the dispatch functions are the shared object's interface. Everything
-  // else becomes internal: the optimiser may inline and drop it, and no
-  // other library's symbol can interpose on it (libc has a `step`).
-  llvm::StringSet<> exported;
-  for (const EntrySignature &entry : signature.entries)
-    exported.insert(cpuDispatchSymbol(entry.name));
-  for (llvm::Function &function : *llvmModule)
-    if (!function.isDeclaration() && !exported.contains(function.getName()))
-      function.setLinkage(llvm::GlobalValue::InternalLinkage);
-  for (llvm::GlobalVariable &global : llvmModule->globals())
-    if (!global.isDeclaration())
-      global.setLinkage(llvm::GlobalValue::InternalLinkage);
+  if (llvm::Error error = exportDispatchFunctions(*llvmModule, signature))
+    return std::move(error);
   auto machine = createTargetMachine(options);
   if (!machine)
     return machine.takeError();

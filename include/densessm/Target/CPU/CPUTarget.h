@@ -35,9 +35,6 @@ struct CPUTargetOptions {
   unsigned timeChunk = 0;
 };
 
-/// The symbol of an entry point's dispatch function.
-std::string cpuDispatchSymbol(llvm::StringRef entry);
-
 /// Phase 1: `module` (tensor IR with @prefill and @step) becomes the LLVM
 /// dialect, with one C-interface wrapper per entry point.
 llvm::Error lowerToLLVMDialect(ModuleOp module, const ModuleSignature &signature,

@@ -1,42 +1,33 @@
 //===- CPUBackend.cpp - load and call a compiled shared object ------------===//
 //
-// The CPU executable is an ELF shared object inside the module file. The
-// loader needs a file, so the image is written to an anonymous memory file
-// (memfd) and opened through /proc/self/fd: nothing touches the disk.
+// The CPU executable is an ELF shared object inside the module file, loaded
+// and called as backends/HostCode.h describes.
 //
 // The weights are copied once into anonymous memory backed by 2 MiB pages
 // (madvise(MADV_HUGEPAGE)): a decode step streams every weight, and on 4 KiB
 // pages of the mapped file the TLB misses cost a third of the read bandwidth.
 //
-// Each dispatch symbol has the packed signature `void f(void **args)`: one
-// pointer per binding to an MLIR memref descriptor
-// {allocated, aligned, offset, sizes[rank], strides[rank]}
-// (densessm-compile writes these wrappers, lib/Target/CPU).
-//
 //===----------------------------------------------------------------------===//
 
 #include "CPUBackend.h"
 
+#include "backends/HostCode.h"
+
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
-#include <dlfcn.h>
 #include <string>
 #include <sys/mman.h>
-#include <unistd.h>
 #include <unordered_map>
 #include <vector>
-#include <algorithm>
 
 namespace densessm::runtime {
 namespace {
 
-using PackedFunction = void (*)(void **);
-
 class CPUBackend final : public Backend {
 public:
   ~CPUBackend() override {
-    if (handle)
-      dlclose(handle);
+    library.close();
     if (arena)
       munmap(arena, arenaBytes);
   }
@@ -46,11 +37,7 @@ public:
   Status copyWeights(const ModuleFile &file) {
     const auto &weights = *file.def().weights();
     std::vector<size_t> offsets;
-    size_t total = 0;
-    for (const module::Weight *weight : weights) {
-      offsets.push_back(total);
-      total += (weight->data()->size() + 63) / 64 * 64;
-    }
+    size_t total = layOutWeights(file, offsets);
     constexpr size_t kHugePage = size_t(2) << 20;
     arenaBytes = std::max<size_t>((total + kHugePage - 1) / kHugePage * kHugePage,
                                   kHugePage);
@@ -71,59 +58,17 @@ public:
   }
 
   Status load(const ModuleFile &file) {
-    const module::ModuleDef &def = file.def();
     DSSM_RETURN_IF_ERROR(copyWeights(file));
-    const module::Executable *executable = nullptr;
     uint32_t index = 0;
-    for (uint32_t i = 0; i < def.executables()->size(); ++i)
-      if (def.executables()->Get(i)->target() == module::Target::CPU) {
-        executable = def.executables()->Get(i);
-        index = i;
-      }
+    const module::Executable *executable =
+        findExecutable(file, module::Target::CPU, "elf-shared-object", index);
     if (!executable)
       return errorOf(file.name(),
                      ": the module has no CPU code (it was compiled with "
                      "--target=cuda only); recompile it with --target=cpu");
-    if (executable->format()->str() != "elf-shared-object")
-      return errorOf(file.name(), ": unknown CPU executable format '",
-                     executable->format()->str(), "'");
-
-    int fd = memfd_create("densessm-module", MFD_CLOEXEC);
-    if (fd < 0)
-      return errorOf(file.name(), ": memfd_create failed: ",
-                     std::strerror(errno));
-    const uint8_t *image = file.payload(*executable->image());
-    size_t left = executable->image()->size();
-    while (left > 0) {
-      ssize_t written = write(fd, image, left);
-      if (written <= 0) {
-        close(fd);
-        return errorOf(file.name(), ": cannot stage the CPU executable: ",
-                       std::strerror(errno));
-      }
-      image += written;
-      left -= size_t(written);
-    }
-    std::string path = "/proc/self/fd/" + std::to_string(fd);
-    handle = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
-    close(fd);
-    if (!handle)
-      return errorOf(file.name(), ": cannot load the CPU executable: ",
-                     dlerror());
-
-    for (const module::EntryPoint *entry : *def.entry_points())
-      for (const module::Dispatch *dispatch : *entry->dispatches()) {
-        if (dispatch->executable() != index)
-          continue;
-        void *symbol = dlsym(handle, dispatch->symbol()->c_str());
-        if (!symbol)
-          return errorOf(file.name(), ": the CPU executable lacks '",
-                         dispatch->symbol()->str(), "' (entry point '",
-                         entry->name()->str(), "')");
-        functions[entry->name()->str()] =
-            reinterpret_cast<PackedFunction>(symbol);
-      }
-    return Status::ok();
+    DSSM_RETURN_IF_ERROR(
+        library.open(file, *executable, "the CPU executable"));
+    return library.resolveDispatches(file, index, functions);
   }
 
   Status run(const module::EntryPoint &entry,
@@ -132,36 +77,20 @@ public:
     if (found == functions.end())
       return errorOf("the CPU executable has no code for entry point '",
                      entry.name()->str(), "'");
-    // Descriptors: 3 + 2 * rank words each.
-    std::vector<std::vector<int64_t>> descriptors(bindings.size());
-    std::vector<void *> pointers(bindings.size());
     // Weight bindings (null data) point into the arena.
-    size_t argumentCount = entry.arguments()->size();
+    std::vector<void *> data(bindings.size());
     for (size_t i = 0; i < bindings.size(); ++i) {
-      HostTensor tensor = bindings[i];
-      if (i < argumentCount &&
-          entry.arguments()->Get(i)->role() == module::Role::Weight)
-        tensor.data = const_cast<uint8_t *>(
-            weightData[entry.arguments()->Get(i)->index()]);
-      size_t rank = tensor.shape.size();
-      std::vector<int64_t> &words = descriptors[i];
-      words.resize(3 + 2 * rank);
-      words[0] = words[1] = int64_t(reinterpret_cast<intptr_t>(tensor.data));
-      words[2] = 0;
-      int64_t stride = 1;
-      for (size_t d = rank; d-- > 0;) {
-        words[3 + d] = tensor.shape[d];
-        words[3 + rank + d] = stride;
-        stride *= tensor.shape[d];
-      }
-      pointers[i] = words.data();
+      uint32_t weight;
+      data[i] = isWeightBinding(entry, i, weight)
+                    ? const_cast<uint8_t *>(weightData[weight])
+                    : bindings[i].data;
     }
-    found->second(pointers.data());
+    callDispatch(found->second, bindings, data);
     return Status::ok();
   }
 
 private:
-  void *handle = nullptr;
+  SharedObject library;
   uint8_t *arena = nullptr;
   size_t arenaBytes = 0;
   std::vector<const uint8_t *> weightData; // per weight, into the arena

@@ -17,19 +17,20 @@ std::string CUDADriver::describe(CUresult result, const char *what) const {
 
 namespace {
 
-/// Resolves `name` (or its versioned `name_v2`, what the driver exports for
-/// the 64-bit APIs) into `slot`.
+/// Resolves the exported symbol `symbol` into `slot`, or adds `name` to
+/// the missing ones. The symbol is explicit because the driver exports
+/// several versions of some entry points, not all with the same signature
+/// (cuMemAlloc_v2 is cuMemAlloc with 64-bit sizes, but cuCtxSynchronize_v2
+/// takes a context).
 template <typename Function>
-bool resolve(void *library, const char *name, Function &slot,
-             std::string &missing) {
-  void *symbol = dlsym(library, (std::string(name) + "_v2").c_str());
-  if (!symbol)
-    symbol = dlsym(library, name);
-  if (!symbol) {
+bool resolve(void *library, const char *name, const char *symbol,
+             Function &slot, std::string &missing) {
+  void *address = dlsym(library, symbol);
+  if (!address) {
     missing += missing.empty() ? name : std::string(", ") + name;
     return false;
   }
-  slot = reinterpret_cast<Function>(symbol);
+  slot = reinterpret_cast<Function>(address);
   return true;
 }
 
@@ -39,7 +40,9 @@ Status loadOnce(CUDADriver &driver) {
     return errorOf("no CUDA driver on this machine (", dlerror(),
                    "); install the NVIDIA driver or use the CPU");
   std::string missing;
-#define DSSM_RESOLVE(name) resolve(library, #name, driver.name, missing)
+#define DSSM_RESOLVE(name) resolve(library, #name, #name, driver.name, missing)
+#define DSSM_RESOLVE_V2(name)                                                  \
+  resolve(library, #name, #name "_v2", driver.name, missing)
   DSSM_RESOLVE(cuInit);
   DSSM_RESOLVE(cuDriverGetVersion);
   DSSM_RESOLVE(cuDeviceGetCount);
@@ -48,19 +51,27 @@ Status loadOnce(CUDADriver &driver) {
   DSSM_RESOLVE(cuDeviceGetAttribute);
   DSSM_RESOLVE(cuDevicePrimaryCtxRetain);
   DSSM_RESOLVE(cuCtxSetCurrent);
+  DSSM_RESOLVE(cuCtxSynchronize);
   DSSM_RESOLVE(cuModuleLoadData);
+  DSSM_RESOLVE(cuModuleLoadDataEx);
   DSSM_RESOLVE(cuModuleUnload);
   DSSM_RESOLVE(cuModuleGetFunction);
   DSSM_RESOLVE(cuLaunchKernel);
-  DSSM_RESOLVE(cuMemAlloc);
-  DSSM_RESOLVE(cuMemFree);
-  DSSM_RESOLVE(cuMemcpyHtoD);
-  DSSM_RESOLVE(cuMemcpyDtoH);
-  DSSM_RESOLVE(cuMemsetD32);
+  DSSM_RESOLVE_V2(cuMemAlloc);
+  DSSM_RESOLVE(cuMemAllocManaged);
+  DSSM_RESOLVE_V2(cuMemFree);
+  DSSM_RESOLVE(cuMemcpy);
+  DSSM_RESOLVE(cuMemcpyAsync);
+  DSSM_RESOLVE_V2(cuMemcpyHtoD);
+  DSSM_RESOLVE_V2(cuMemcpyDtoH);
+  DSSM_RESOLVE_V2(cuMemsetD32);
+  DSSM_RESOLVE(cuMemsetD32Async);
+  DSSM_RESOLVE(cuMemsetD16Async);
   DSSM_RESOLVE(cuStreamCreate);
   DSSM_RESOLVE(cuStreamSynchronize);
-  DSSM_RESOLVE(cuStreamDestroy);
+  DSSM_RESOLVE_V2(cuStreamDestroy);
   DSSM_RESOLVE(cuGetErrorString);
+#undef DSSM_RESOLVE_V2
 #undef DSSM_RESOLVE
   if (!missing.empty())
     return errorOf("the CUDA driver (libcuda.so.1) lacks ", missing,

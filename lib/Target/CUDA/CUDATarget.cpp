@@ -1,0 +1,128 @@
+//===- CUDATarget.cpp - a model to CUDA host code and kernels -------------===//
+
+#include "densessm/Target/CUDA/CUDATarget.h"
+
+#include "densessm/Pipelines/Pipelines.h"
+#include "densessm/Support/Error.h"
+#include "densessm/Target/HostCode.h"
+#include "densessm/runtime/KernelKey.h"
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/LLVMIR/NVVMDialect.h"
+#include "mlir/IR/Diagnostics.h"
+#include "mlir/Pass/PassManager.h"
+#include "llvm/ADT/StringExtras.h"
+#include "llvm/Support/Regex.h"
+
+using namespace mlir;
+using namespace mlir::densessm;
+
+std::string mlir::densessm::chipList(const CUDATargetOptions &options) {
+  return llvm::join(options.chips, ",");
+}
+
+/// The op a diagnostic names ('dialect.op' in quotes), if any.
+static std::string quotedOpName(llvm::StringRef message) {
+  llvm::SmallVector<llvm::StringRef> groups;
+  if (llvm::Regex("'([a-z_][a-z0-9_]*\\.[a-z0-9_.]+)'").match(message, &groups))
+    return groups[1].str();
+  return "";
+}
+
+llvm::Error mlir::densessm::lowerToCUDA(ModuleOp module,
+                                        const ModuleSignature &signature,
+                                        const CUDATargetOptions &options) {
+  addEntryWrappers(module, signature);
+  PassManager pm(module->getContext());
+  CUDAPipelineOptions pipeline;
+  pipeline.fuseDenseConnections = options.fuseDenseConnections;
+  pipeline.chips = options.chips;
+  buildCUDAPipeline(pm, pipeline);
+
+  // The pipeline's errors, collected to say in one line which op the GPU
+  // path cannot compile (the CPU path may well compile it).
+  std::string firstError, firstLocation, opName;
+  ScopedDiagnosticHandler handler(module->getContext(), [&](Diagnostic &diag) {
+    if (diag.getSeverity() != DiagnosticSeverity::Error)
+      return success();
+    std::string message = diag.str();
+    if (opName.empty())
+      opName = quotedOpName(message);
+    if (firstError.empty()) {
+      firstError = message;
+      llvm::raw_string_ostream stream(firstLocation);
+      stream << diag.getLocation();
+    }
+    return success();
+  });
+  if (succeeded(pm.run(module)))
+    return llvm::Error::success();
+  if (firstError.empty())
+    firstError = "a pass failed without a diagnostic";
+  return makeError("the CUDA pipeline cannot compile this model{0}{1}: {2} "
+                   "(at {3}); --target=cpu compiles it for the CPU",
+                   opName.empty() ? "" : ": op '",
+                   opName.empty() ? "" : opName + "' is not supported on "
+                                                  "the GPU yet",
+                   firstError, firstLocation);
+}
+
+std::vector<KernelObject>
+mlir::densessm::collectKernelObjects(ModuleOp module) {
+  std::vector<KernelObject> objects;
+  module.walk([&](gpu::BinaryOp binary) {
+    for (auto [i, attribute] : llvm::enumerate(binary.getObjects())) {
+      auto object = cast<gpu::ObjectAttr>(attribute);
+      KernelObject out;
+      out.kernelModule = binary.getSymName().str();
+      if (auto nvvm = dyn_cast<NVVM::NVVMTargetAttr>(object.getTarget()))
+        out.chip = nvvm.getChip().str();
+      switch (object.getFormat()) {
+      case gpu::CompilationTarget::Assembly:
+        out.format = "ptx";
+        break;
+      case gpu::CompilationTarget::Binary:
+        out.format = "cubin";
+        break;
+      case gpu::CompilationTarget::Fatbin:
+        out.format = "fatbin";
+        break;
+      case gpu::CompilationTarget::Offload:
+        out.format = "llvm";
+        break;
+      }
+      out.bytes = object.getObject().getValue().str();
+      // The default offloading handler (#gpu.select_object) embeds the
+      // first object.
+      out.embedded = i == 0;
+      objects.push_back(std::move(out));
+    }
+  });
+  return objects;
+}
+
+std::vector<ExecutableImage>
+mlir::densessm::kernelExecutables(const std::vector<KernelObject> &objects) {
+  std::vector<ExecutableImage> executables;
+  uint64_t key = 0;
+  for (const KernelObject &object : objects) {
+    if (object.embedded) {
+      // What the host code hands mgpuModuleLoadJIT (PTX, up to its NUL) or
+      // mgpuModuleLoad (the whole object).
+      llvm::StringRef bytes = object.bytes;
+      if (object.format == "ptx")
+        bytes = bytes.rtrim('\0');
+      key = ::densessm::runtime::kernelObjectKey(bytes.data(), bytes.size());
+      continue;
+    }
+    if (object.format != "ptx" && object.format != "cubin")
+      continue;
+    ExecutableImage image;
+    image.cuda = true;
+    image.format = object.format;
+    image.architecture = object.chip;
+    image.image = object.bytes;
+    image.kernelKey = key;
+    executables.push_back(std::move(image));
+  }
+  return executables;
+}

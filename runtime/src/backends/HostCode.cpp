@@ -1,0 +1,140 @@
+//===- HostCode.cpp - load and call an executable's host code -------------===//
+
+#include "HostCode.h"
+
+#include <cerrno>
+#include <cstring>
+#include <dlfcn.h>
+#include <sys/mman.h> // memfd_create
+#include <unistd.h>
+
+namespace densessm::runtime {
+
+const module::Executable *findExecutable(const ModuleFile &file,
+                                         module::Target target,
+                                         const char *format, uint32_t &index) {
+  const module::Executable *found = nullptr;
+  const auto &executables = *file.def().executables();
+  for (uint32_t i = 0; i < executables.size(); ++i)
+    if (executables.Get(i)->target() == target &&
+        executables.Get(i)->format()->str() == format) {
+      found = executables.Get(i);
+      index = i;
+    }
+  return found;
+}
+
+Status SharedObject::open(const ModuleFile &file,
+                          const module::Executable &executable,
+                          const std::string &name) {
+  what = name;
+  int fd = memfd_create("densessm-module", MFD_CLOEXEC);
+  if (fd < 0)
+    return errorOf(file.name(), ": memfd_create failed: ",
+                   std::strerror(errno));
+  const uint8_t *image = file.payload(*executable.image());
+  size_t left = executable.image()->size();
+  while (left > 0) {
+    ssize_t written = write(fd, image, left);
+    if (written <= 0) {
+      ::close(fd);
+      return errorOf(file.name(), ": cannot stage ", what, ": ",
+                     std::strerror(errno));
+    }
+    image += written;
+    left -= size_t(written);
+  }
+  std::string path = "/proc/self/fd/" + std::to_string(fd);
+  handle = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
+  ::close(fd);
+  if (!handle)
+    return errorOf(file.name(), ": cannot load ", what, ": ", dlerror());
+  return Status::ok();
+}
+
+Status SharedObject::resolveDispatches(
+    const ModuleFile &file, uint32_t index,
+    std::unordered_map<std::string, PackedFunction> &out) {
+  for (const module::EntryPoint *entry : *file.def().entry_points())
+    for (const module::Dispatch *dispatch : *entry->dispatches()) {
+      if (dispatch->executable() != index)
+        continue;
+      void *symbol = dlsym(handle, dispatch->symbol()->c_str());
+      if (!symbol)
+        return errorOf(file.name(), ": ", what, " lacks '",
+                       dispatch->symbol()->str(), "' (entry point '",
+                       entry->name()->str(), "')");
+      out[entry->name()->str()] = reinterpret_cast<PackedFunction>(symbol);
+    }
+  return Status::ok();
+}
+
+void SharedObject::close() {
+  if (handle)
+    dlclose(handle);
+  handle = nullptr;
+}
+
+size_t layOutWeights(const ModuleFile &file, std::vector<size_t> &offsets) {
+  size_t total = 0;
+  for (const module::Weight *weight : *file.def().weights()) {
+    offsets.push_back(total);
+    total += (weight->data()->size() + 63) / 64 * 64;
+  }
+  return total;
+}
+
+bool isWeightBinding(const module::EntryPoint &entry, size_t i,
+                     uint32_t &weight) {
+  if (i >= entry.arguments()->size() ||
+      entry.arguments()->Get(i)->role() != module::Role::Weight)
+    return false;
+  weight = entry.arguments()->Get(i)->index();
+  return true;
+}
+
+size_t elementBytes(module::ElementType type) {
+  switch (type) {
+  case module::ElementType::F16:
+  case module::ElementType::BF16:
+    return 2;
+  case module::ElementType::F32:
+  case module::ElementType::I32:
+    return 4;
+  case module::ElementType::I64:
+    return 8;
+  }
+  return 8;
+}
+
+const module::Binding &bindingAt(const module::EntryPoint &entry, size_t i) {
+  size_t arguments = entry.arguments()->size();
+  return i < arguments ? *entry.arguments()->Get(i)
+                       : *entry.results()->Get(i - arguments);
+}
+
+void callDispatch(PackedFunction function,
+                  const std::vector<HostTensor> &bindings,
+                  const std::vector<void *> &data) {
+  // Descriptors: 3 + 2 * rank words each.
+  std::vector<std::vector<int64_t>> descriptors(bindings.size());
+  std::vector<void *> pointers(bindings.size());
+  for (size_t i = 0; i < bindings.size(); ++i) {
+    const std::vector<int64_t> &shape = bindings[i].shape;
+    size_t rank = shape.size();
+    std::vector<int64_t> &words = descriptors[i];
+    words.resize(3 + 2 * rank);
+    words[0] = words[1] = int64_t(reinterpret_cast<intptr_t>(data[i]));
+    words[2] = 0;
+    int64_t stride = 1;
+    for (size_t d = rank; d-- > 0;) {
+      words[3 + d] = shape[d];
+      words[3 + rank + d] = stride;
+      stride *= shape[d];
+    }
+    pointers[i] = words.data();
+  }
+  function(pointers.data());
+}
+
+} // namespace densessm::runtime

@@ -1,0 +1,212 @@
+//===- CUDABackend.cpp - run the CUDA host code of a module ---------------===//
+//
+// A module compiled with --target=cuda carries the CUDA host code, an ELF
+// shared object like the CPU executable (backends/HostCode.h), whose
+// dispatch functions launch the kernels through the mgpu* functions
+// (MGPURuntime.cpp). Its constructors load every kernel module when it is
+// loaded: from the module file's kernel objects for this GPU (a cubin for
+// its architecture, else the newest PTX it can JIT), else by JIT-compiling
+// the PTX embedded in the host code.
+//
+// The host code expects every buffer in memory both the GPU and the host
+// can reach (it may copy strided views on the host): the weights are
+// uploaded once into CUDA managed memory, and each run stages its bindings
+// (tokens, positions, states, logits) through one managed buffer, then
+// synchronises and copies the results back.
+//
+//===----------------------------------------------------------------------===//
+
+#include "CUDABackend.h"
+
+#include "MGPURuntime.h"
+#include "backends/HostCode.h"
+
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+namespace densessm::runtime {
+namespace {
+
+/// "sm_90" -> 90; -1 when it is not of that form.
+int smNumber(const flatbuffers::String *architecture) {
+  if (!architecture || architecture->size() < 4 ||
+      std::strncmp(architecture->c_str(), "sm_", 3) != 0)
+    return -1;
+  char *end = nullptr;
+  long number = std::strtol(architecture->c_str() + 3, &end, 10);
+  return *end == '\0' ? int(number) : -1;
+}
+
+/// Managed memory freed with the object.
+class ManagedBuffer {
+public:
+  explicit ManagedBuffer(const CUDADriver &driver) : driver(driver) {}
+  ~ManagedBuffer() { reset(); }
+  void reset() {
+    if (pointer)
+      driver.cuMemFree(pointer);
+    pointer = 0;
+  }
+  Status allocate(size_t bytes, const char *what) {
+    if (CUresult result = driver.cuMemAllocManaged(
+            &pointer, bytes ? bytes : 1, kMemAttachGlobal))
+      return errorOf(driver.describe(result, "cuMemAllocManaged"), " (",
+                     bytes, " bytes for ", what, ")");
+    return Status::ok();
+  }
+  uint8_t *data() const {
+    return reinterpret_cast<uint8_t *>(uintptr_t(pointer));
+  }
+
+private:
+  const CUDADriver &driver;
+  CUdeviceptr pointer = 0;
+};
+
+class CUDABackend final : public Backend {
+public:
+  explicit CUDABackend(const CUDADriver &driver)
+      : driver(driver), weights(driver) {}
+
+  ~CUDABackend() override {
+    // The host code's destructors unload its kernel modules.
+    KernelScope scope(driver, &objects);
+    library.close();
+    weights.reset();
+  }
+
+  /// The module file's kernel objects this GPU can load, the best per key:
+  /// a cubin for its architecture (same major version, minor not newer),
+  /// else the PTX of the newest architecture not newer than it.
+  void selectKernelObjects(const ModuleFile &file) {
+    int device = driver.computeCapability;
+    std::unordered_map<uint64_t, int> scores;
+    for (const module::Executable *executable : *file.def().executables()) {
+      if (executable->target() != module::Target::CUDA ||
+          executable->kernel_key() == 0)
+        continue;
+      bool cubin = executable->format()->str() == "cubin";
+      if (!cubin && executable->format()->str() != "ptx")
+        continue;
+      int sm = smNumber(executable->architecture());
+      if (sm < 0 || sm > device || (cubin && sm / 10 != device / 10))
+        continue;
+      int score = cubin ? 1000 + sm : sm;
+      auto [best, inserted] = scores.try_emplace(executable->kernel_key(), score);
+      if (!inserted && best->second >= score)
+        continue;
+      best->second = score;
+      objects[executable->kernel_key()] = {
+          file.payload(*executable->image()),
+          size_t(executable->image()->size()), cubin,
+          executable->architecture()->str()};
+    }
+  }
+
+  Status load(const ModuleFile &file) {
+    uint32_t index = 0;
+    const module::Executable *executable = findExecutable(
+        file, module::Target::CUDA, "elf-shared-object", index);
+    if (!executable)
+      return errorOf(file.name(), ": the module has no CUDA code (it was "
+                                  "compiled with --target=cpu); recompile it "
+                                  "with --target=cuda");
+    KernelScope scope(driver, &objects);
+    DSSM_RETURN_IF_ERROR(scope.status());
+    std::vector<size_t> offsets;
+    size_t total = layOutWeights(file, offsets);
+    DSSM_RETURN_IF_ERROR(weights.allocate(total, "the weights"));
+    const auto &all = *file.def().weights();
+    for (size_t i = 0; i < all.size(); ++i) {
+      std::memcpy(weights.data() + offsets[i],
+                  file.payload(*all.Get(i)->data()), all.Get(i)->data()->size());
+      weightData.push_back(weights.data() + offsets[i]);
+    }
+    selectKernelObjects(file);
+    DSSM_RETURN_IF_ERROR(
+        library.open(file, *executable, "the CUDA host code"));
+    Status loaded = scope.status();
+    if (!loaded.isOk())
+      return errorOf(file.name(), ": loading the CUDA kernels on ",
+                     driver.deviceName, " (sm_", driver.computeCapability,
+                     ") failed: ", loaded.message());
+    return library.resolveDispatches(file, index, functions);
+  }
+
+  Status run(const module::EntryPoint &entry,
+             const std::vector<HostTensor> &bindings) const override {
+    auto found = functions.find(entry.name()->str());
+    if (found == functions.end())
+      return errorOf("the CUDA host code has no code for entry point '",
+                     entry.name()->str(), "'");
+    KernelScope scope(driver, &objects);
+    DSSM_RETURN_IF_ERROR(scope.status());
+
+    // One managed buffer for every binding but the weights, each at a
+    // 256-byte aligned offset.
+    size_t arguments = entry.arguments()->size();
+    std::vector<size_t> offsets(bindings.size()), bytes(bindings.size());
+    size_t total = 0;
+    for (size_t i = 0; i < bindings.size(); ++i) {
+      uint32_t weight;
+      if (isWeightBinding(entry, i, weight))
+        continue;
+      size_t count = 1;
+      for (int64_t dim : bindings[i].shape)
+        count *= size_t(dim);
+      bytes[i] = count * elementBytes(bindingAt(entry, i).element_type());
+      offsets[i] = total;
+      total += (bytes[i] + 255) / 256 * 256;
+    }
+    ManagedBuffer staging(driver); // freed after the scope's end: declared in it
+    DSSM_RETURN_IF_ERROR(staging.allocate(total, "the bindings"));
+    std::vector<void *> data(bindings.size());
+    for (size_t i = 0; i < bindings.size(); ++i) {
+      uint32_t weight;
+      if (isWeightBinding(entry, i, weight)) {
+        data[i] = weightData[weight];
+        continue;
+      }
+      data[i] = staging.data() + offsets[i];
+      if (i < arguments && bytes[i])
+        std::memcpy(data[i], bindings[i].data, bytes[i]);
+    }
+
+    callDispatch(found->second, bindings, data);
+    if (CUresult result = driver.cuCtxSynchronize())
+      return errorOf("running entry point '", entry.name()->str(), "' on ",
+                     driver.deviceName, ": ",
+                     driver.describe(result, "cuCtxSynchronize"));
+    Status status = scope.status();
+    if (!status.isOk())
+      return errorOf("running entry point '", entry.name()->str(), "' on ",
+                     driver.deviceName, ": ", status.message());
+    for (size_t i = arguments; i < bindings.size(); ++i)
+      if (bytes[i])
+        std::memcpy(bindings[i].data, data[i], bytes[i]);
+    return Status::ok();
+  }
+
+private:
+  const CUDADriver &driver;
+  ManagedBuffer weights;
+  std::vector<uint8_t *> weightData; // per weight, into `weights`
+  KernelObjects objects;
+  SharedObject library; // after `objects`: closed first
+  std::unordered_map<std::string, PackedFunction> functions;
+};
+
+} // namespace
+
+Status createCUDABackend(const ModuleFile &file, const CUDADriver &driver,
+                         std::unique_ptr<Backend> &out) {
+  auto backend = std::make_unique<CUDABackend>(driver);
+  DSSM_RETURN_IF_ERROR(backend->load(file));
+  out = std::move(backend);
+  return Status::ok();
+}
+
+} // namespace densessm::runtime

@@ -1,0 +1,299 @@
+//===- MGPURuntime.cpp - MLIR's mgpu* CUDA functions, on the driver table -===//
+//
+// The functions the CUDA host code imports (docs/module-format.md lists
+// them), with the signatures of MLIR's CudaRuntimeWrappers.cpp, exported
+// from libdensessm_runtime.so. Unlike upstream they never abort: the first
+// failure is recorded in the calling thread's error slot (MGPURuntime.h),
+// calls that would use a failed result do nothing, and the CUDA backend
+// reports the failure as a Status.
+//
+//===----------------------------------------------------------------------===//
+
+#include "MGPURuntime.h"
+
+#include "densessm/runtime/KernelKey.h"
+
+#include <cstring>
+#include <string>
+
+#define DSSM_MGPU_EXPORT extern "C" __attribute__((visibility("default")))
+
+namespace densessm::runtime {
+namespace {
+
+thread_local const CUDADriver *currentDriver = nullptr;
+thread_local const KernelObjects *currentObjects = nullptr;
+thread_local std::string currentError;
+
+void fail(std::string message) {
+  if (currentError.empty())
+    currentError = std::move(message);
+}
+
+/// The driver, its context current on this thread; null (with the error
+/// recorded) when there is none. After a failure the host code goes on to
+/// its end (it cannot stop), so memory and stream calls still work; only
+/// kernel launches are skipped.
+const CUDADriver *ready() {
+  if (!currentDriver) {
+    // Called outside a KernelScope (host code run by someone else).
+    const CUDADriver *driver = nullptr;
+    Status status = loadCUDADriver(driver);
+    if (!status.isOk()) {
+      fail(status.message());
+      return nullptr;
+    }
+    if (CUresult result = driver->cuCtxSetCurrent(driver->context)) {
+      fail(driver->describe(result, "cuCtxSetCurrent"));
+      return nullptr;
+    }
+    currentDriver = driver;
+  }
+  return currentDriver;
+}
+
+bool check(const CUDADriver *driver, CUresult result, const char *what) {
+  if (result == 0)
+    return true;
+  fail(driver->describe(result, what));
+  return false;
+}
+
+CUdeviceptr device(const void *pointer) {
+  return CUdeviceptr(reinterpret_cast<uintptr_t>(pointer));
+}
+
+/// Loads PTX, JIT-compiled by the driver at `optLevel`, with its error log
+/// in the message when it fails.
+void *loadPTX(const CUDADriver *driver, const void *ptx, int optLevel,
+              const char *what) {
+  char log[4096] = {};
+  CUjit_option options[] = {kJitErrorLogBuffer, kJitErrorLogBufferSizeBytes,
+                            kJitOptimizationLevel};
+  void *values[] = {log, reinterpret_cast<void *>(uintptr_t(sizeof log)),
+                    reinterpret_cast<void *>(uintptr_t(optLevel))};
+  CUmodule module = nullptr;
+  CUresult result =
+      driver->cuModuleLoadDataEx(&module, ptx, 3, options, values);
+  if (result != 0) {
+    std::string message = driver->describe(result, what);
+    if (log[0])
+      message += ": " + std::string(log);
+    fail(message);
+    return nullptr;
+  }
+  return module;
+}
+
+/// The module file's object for the kernel module whose embedded object has
+/// `key`, loaded; null when the file has none (or loading it failed).
+void *loadReplacement(const CUDADriver *driver, uint64_t key, int optLevel,
+                      bool &found) {
+  found = false;
+  if (!currentObjects)
+    return nullptr;
+  auto object = currentObjects->find(key);
+  if (object == currentObjects->end())
+    return nullptr;
+  found = true;
+  std::string what = "loading the " + object->second.architecture + " " +
+                     (object->second.cubin ? "cubin" : "PTX") +
+                     " of a kernel";
+  if (!object->second.cubin)
+    return loadPTX(driver, object->second.data, optLevel, what.c_str());
+  CUmodule module = nullptr;
+  if (!check(driver, driver->cuModuleLoadData(&module, object->second.data),
+             what.c_str()))
+    return nullptr;
+  return module;
+}
+
+} // namespace
+
+KernelScope::KernelScope(const CUDADriver &driver,
+                         const KernelObjects *objects)
+    : previousDriver(currentDriver), previousObjects(currentObjects),
+      previousError(std::move(currentError)) {
+  currentError.clear();
+  currentDriver = &driver;
+  currentObjects = objects;
+  if (CUresult result = driver.cuCtxSetCurrent(driver.context))
+    fail(driver.describe(result, "cuCtxSetCurrent"));
+}
+
+KernelScope::~KernelScope() {
+  currentDriver = previousDriver;
+  currentObjects = previousObjects;
+  currentError = std::move(previousError);
+}
+
+Status KernelScope::status() const {
+  if (currentError.empty())
+    return Status::ok();
+  return Status::error(currentError);
+}
+
+} // namespace densessm::runtime
+
+using namespace densessm::runtime;
+
+DSSM_MGPU_EXPORT void *mgpuModuleLoad(void *data, size_t size) {
+  const CUDADriver *driver = ready();
+  if (!driver)
+    return nullptr;
+  bool found;
+  void *module =
+      loadReplacement(driver, kernelObjectKey(data, size), 4, found);
+  if (found)
+    return module;
+  CUmodule loaded = nullptr;
+  if (!check(driver, driver->cuModuleLoadData(&loaded, data),
+             "mgpuModuleLoad (cuModuleLoadData)"))
+    return nullptr;
+  return loaded;
+}
+
+DSSM_MGPU_EXPORT void *mgpuModuleLoadJIT(void *data, int optLevel) {
+  const CUDADriver *driver = ready();
+  if (!driver)
+    return nullptr;
+  const char *ptx = static_cast<const char *>(data);
+  bool found;
+  void *module = loadReplacement(
+      driver, kernelObjectKey(ptx, std::strlen(ptx)), optLevel, found);
+  if (found)
+    return module;
+  return loadPTX(driver, ptx, optLevel,
+                 "mgpuModuleLoadJIT (JIT-compiling a kernel's PTX)");
+}
+
+DSSM_MGPU_EXPORT void mgpuModuleUnload(void *module) {
+  // Runs from the host code's destructors: unload even after a failure.
+  const CUDADriver *driver = currentDriver;
+  if (!driver || !module)
+    return;
+  check(driver, driver->cuModuleUnload(static_cast<CUmodule>(module)),
+        "mgpuModuleUnload");
+}
+
+DSSM_MGPU_EXPORT void *mgpuModuleGetFunction(void *module, const char *name) {
+  const CUDADriver *driver = ready();
+  if (!driver)
+    return nullptr;
+  if (!module) {
+    fail(std::string("mgpuModuleGetFunction: kernel '") + name +
+         "' of a module that was not loaded");
+    return nullptr;
+  }
+  CUfunction function = nullptr;
+  std::string what = std::string("mgpuModuleGetFunction ('") + name + "')";
+  if (!check(driver,
+             driver->cuModuleGetFunction(&function,
+                                         static_cast<CUmodule>(module), name),
+             what.c_str()))
+    return nullptr;
+  return function;
+}
+
+DSSM_MGPU_EXPORT void mgpuLaunchKernel(void *function, intptr_t gridX,
+                                       intptr_t gridY, intptr_t gridZ,
+                                       intptr_t blockX, intptr_t blockY,
+                                       intptr_t blockZ, int32_t sharedBytes,
+                                       void *stream, void **params,
+                                       void **extra, size_t /*paramsCount*/) {
+  const CUDADriver *driver = ready();
+  if (!driver || !function || !currentError.empty())
+    return;
+  check(driver,
+        driver->cuLaunchKernel(static_cast<CUfunction>(function),
+                               unsigned(gridX), unsigned(gridY),
+                               unsigned(gridZ), unsigned(blockX),
+                               unsigned(blockY), unsigned(blockZ),
+                               unsigned(sharedBytes),
+                               static_cast<CUstream>(stream), params, extra),
+        "mgpuLaunchKernel (cuLaunchKernel)");
+}
+
+DSSM_MGPU_EXPORT void *mgpuStreamCreate() {
+  const CUDADriver *driver = ready();
+  if (!driver)
+    return nullptr;
+  CUstream stream = nullptr;
+  check(driver, driver->cuStreamCreate(&stream, kStreamNonBlocking),
+        "mgpuStreamCreate");
+  return stream;
+}
+
+DSSM_MGPU_EXPORT void mgpuStreamDestroy(void *stream) {
+  const CUDADriver *driver = currentDriver;
+  if (driver && stream)
+    check(driver, driver->cuStreamDestroy(static_cast<CUstream>(stream)),
+          "mgpuStreamDestroy");
+}
+
+DSSM_MGPU_EXPORT void mgpuStreamSynchronize(void *stream) {
+  const CUDADriver *driver = ready();
+  if (driver)
+    check(driver, driver->cuStreamSynchronize(static_cast<CUstream>(stream)),
+          "mgpuStreamSynchronize (a kernel failed)");
+}
+
+DSSM_MGPU_EXPORT void *mgpuMemAlloc(uint64_t bytes, void * /*stream*/,
+                                    bool hostShared) {
+  const CUDADriver *driver = ready();
+  if (!driver)
+    return nullptr;
+  if (bytes == 0)
+    return nullptr;
+  CUdeviceptr pointer = 0;
+  std::string what = "mgpuMemAlloc (" + std::to_string(bytes) + " bytes of " +
+                     (hostShared ? "managed" : "device") + " memory)";
+  CUresult result =
+      hostShared ? driver->cuMemAllocManaged(&pointer, bytes, kMemAttachGlobal)
+                 : driver->cuMemAlloc(&pointer, bytes);
+  if (!check(driver, result, what.c_str()))
+    return nullptr;
+  return reinterpret_cast<void *>(uintptr_t(pointer));
+}
+
+DSSM_MGPU_EXPORT void mgpuMemFree(void *pointer, void * /*stream*/) {
+  const CUDADriver *driver = currentDriver;
+  if (driver && pointer)
+    check(driver, driver->cuMemFree(device(pointer)), "mgpuMemFree");
+}
+
+DSSM_MGPU_EXPORT void mgpuMemcpy(void *destination, void *source, size_t bytes,
+                                 void *stream) {
+  const CUDADriver *driver = ready();
+  if (driver)
+    check(driver,
+          driver->cuMemcpyAsync(device(destination), device(source), bytes,
+                                static_cast<CUstream>(stream)),
+          "mgpuMemcpy");
+}
+
+DSSM_MGPU_EXPORT void mgpuMemset32(void *destination, unsigned value,
+                                   size_t count, void *stream) {
+  const CUDADriver *driver = ready();
+  if (driver)
+    check(driver,
+          driver->cuMemsetD32Async(device(destination), value, count,
+                                   static_cast<CUstream>(stream)),
+          "mgpuMemset32");
+}
+
+DSSM_MGPU_EXPORT void mgpuMemset16(void *destination, unsigned short value,
+                                   size_t count, void *stream) {
+  const CUDADriver *driver = ready();
+  if (driver)
+    check(driver,
+          driver->cuMemsetD16Async(device(destination), value, count,
+                                   static_cast<CUstream>(stream)),
+          "mgpuMemset16");
+}
+
+DSSM_MGPU_EXPORT void mgpuSetDefaultDevice(int32_t index) {
+  if (index != 0)
+    fail("mgpuSetDefaultDevice(" + std::to_string(index) +
+         "): the densessm runtime uses GPU 0 only");
+}

@@ -1,0 +1,61 @@
+//===- MGPURuntime.h - the mgpu* functions' state ---------------*- C++ -*-===//
+//
+// The CUDA host code (densessm-compile --target=cuda) calls the mgpu*
+// functions of MLIR's CUDA runtime wrappers; MGPURuntime.cpp implements
+// them on the runtime's dlopen'ed driver table and exports them from
+// libdensessm_runtime.so. They are C functions without a status, so:
+//   - a failure is recorded in a per-thread error slot (the first one wins;
+//     later calls that depend on it do nothing) and the CUDA backend turns
+//     it into a Status after each dispatch (and after loading the host code,
+//     whose constructors load the kernels);
+//   - a KernelScope, held by the backend while the host code runs on this
+//     thread, makes the primary context current and provides the module
+//     file's kernel objects, from which mgpuModuleLoad(JIT) picks the one
+//     for this GPU instead of the embedded PTX.
+//
+//===----------------------------------------------------------------------===//
+#ifndef DENSESSM_RUNTIME_SRC_BACKENDS_CUDA_MGPURUNTIME_H
+#define DENSESSM_RUNTIME_SRC_BACKENDS_CUDA_MGPURUNTIME_H
+
+#include "CUDADriver.h"
+
+#include <cstdint>
+#include <string>
+#include <unordered_map>
+
+namespace densessm::runtime {
+
+/// An object the module file carries for a kernel module, for this GPU.
+struct KernelObject {
+  const void *data = nullptr;
+  size_t size = 0;
+  bool cubin = false;        // else PTX (JIT-compiled by the driver)
+  std::string architecture;  // "sm_90"
+};
+
+/// Kernel objects by the key of the embedded object they replace
+/// (densessm/runtime/KernelKey.h).
+using KernelObjects = std::unordered_map<uint64_t, KernelObject>;
+
+/// While alive, the mgpu* functions called on this thread use `driver`'s
+/// primary context and `objects`, and record errors in this thread's slot
+/// (cleared on entry). Scopes nest (the previous one is restored).
+class KernelScope {
+public:
+  KernelScope(const CUDADriver &driver, const KernelObjects *objects);
+  ~KernelScope();
+  KernelScope(const KernelScope &) = delete;
+  KernelScope &operator=(const KernelScope &) = delete;
+
+  /// The first failure of an mgpu* call in this scope, or ok.
+  Status status() const;
+
+private:
+  const CUDADriver *previousDriver;
+  const KernelObjects *previousObjects;
+  std::string previousError;
+};
+
+} // namespace densessm::runtime
+
+#endif // DENSESSM_RUNTIME_SRC_BACKENDS_CUDA_MGPURUNTIME_H
