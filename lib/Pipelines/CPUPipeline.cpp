@@ -16,6 +16,7 @@
 
 #include "densessm/Pipelines/Pipelines.h"
 
+#include "PipelineStages.h"
 #include "densessm/Dialect/DenseSSM/Transforms/Passes.h"
 #include "mlir/Conversion/Passes.h"
 #include "mlir/Dialect/Bufferization/Pipelines/Passes.h"
@@ -33,24 +34,13 @@ void mlir::densessm::buildCPUPipeline(OpPassManager &pm,
   // Tensor level: every scan to the one kernel-level scan, dense
   // connections folded into the scans that read them, the other model-level
   // ops and elementwise arith/math on tensors to linalg.
-  pm.addPass(createDenseSSMLowerToScan());
-  if (options.fuseDenseConnections)
-    pm.addPass(createDenseSSMFuseDenseConnections());
-  pm.addPass(createDenseSSMLowerToLinalg());
-  pm.addPass(createConvertElementwiseToLinalgPass());
+  addTensorLevelStage(pm, options.fuseDenseConnections);
   DenseSSMLowerScanToLoopsOptions scanLoops;
   scanLoops.timeChunk = options.timeChunk;
   pm.addPass(createDenseSSMLowerScanToLoops(scanLoops));
-  pm.addPass(createCanonicalizerPass());
-  pm.addPass(createDenseSSMStripAnnotations());
 
   // Buffers.
-  bufferization::OneShotBufferizePassOptions bufferize;
-  bufferize.bufferizeFunctionBoundaries = true;
-  bufferize.functionBoundaryTypeConversion =
-      bufferization::LayoutMapOption::IdentityLayoutMap;
-  pm.addPass(bufferization::createOneShotBufferizePass(bufferize));
-  pm.addPass(createCanonicalizerPass());
+  addBufferizationStage(pm);
   // Free every temporary buffer once its last user is done; buffers that a
   // function returns belong to its caller.
   bufferization::buildBufferDeallocationPipeline(pm);

@@ -21,6 +21,7 @@
 
 #include "densessm/Pipelines/Pipelines.h"
 
+#include "PipelineStages.h"
 #include "densessm/Dialect/DenseSSM/Transforms/Passes.h"
 #include "mlir/Conversion/Passes.h"
 #include "mlir/Dialect/Bufferization/Pipelines/Passes.h"
@@ -59,26 +60,15 @@ static std::string cudaToolkit(const densessm::CUDAPipelineOptions &options) {
 void mlir::densessm::buildCUDAPipeline(OpPassManager &pm,
                                        const CUDAPipelineOptions &options) {
   // Tensor level, as on the CPU; then the scans become GPU kernels.
-  pm.addPass(createDenseSSMLowerToScan());
-  if (options.fuseDenseConnections)
-    pm.addPass(createDenseSSMFuseDenseConnections());
-  pm.addPass(createDenseSSMLowerToLinalg());
-  pm.addPass(createConvertElementwiseToLinalgPass());
+  addTensorLevelStage(pm, options.fuseDenseConnections);
   DenseSSMLowerScanToGPUOptions scanKernels;
   scanKernels.blockSize = options.scanBlockSize;
   scanKernels.tokensPerThread = options.tokensPerThread;
   scanKernels.recurrentBlockSize = options.recurrentBlockSize;
   pm.addPass(createDenseSSMLowerScanToGPU(scanKernels));
-  pm.addPass(createCanonicalizerPass());
-  pm.addPass(createDenseSSMStripAnnotations());
 
   // Buffers.
-  bufferization::OneShotBufferizePassOptions bufferize;
-  bufferize.bufferizeFunctionBoundaries = true;
-  bufferize.functionBoundaryTypeConversion =
-      bufferization::LayoutMapOption::IdentityLayoutMap;
-  pm.addPass(bufferization::createOneShotBufferizePass(bufferize));
-  pm.addPass(createCanonicalizerPass());
+  addBufferizationStage(pm);
 
   // The other ops: linalg -> parallel loops -> blocks x threads -> kernels
   // (or host loops over managed memory). Projections are kernels too, one
