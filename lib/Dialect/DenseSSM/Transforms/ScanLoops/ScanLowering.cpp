@@ -260,3 +260,49 @@ std::pair<Value, Value> ScanLowering::groups(OpBuilder &b, Location loc,
   return {arith::DivUIOp::create(b, loc, h, headsPerQ),
           arith::DivUIOp::create(b, loc, h, headsPerK)};
 }
+
+ScanLowering ScanLowering::prepare(OpBuilder &b, Location loc, ScanOp op,
+                                   llvm::function_ref<Value(Value, int64_t)> dim,
+                                   Value &batch, Value &heads) {
+  ScanLowering s;
+  s.op = op;
+  batch = dim(op.getV(), 0);
+  heads = dim(op.getV(), 2);
+  s.length = dim(op.getV(), 1);
+  s.valueDim = dim(op.getV(), 3);
+  s.keyDim = dim(op.getQ(), 3);
+  // Heads per group of q and of k: head h reads group h / (H / G).
+  s.headsPerQ = arith::DivUIOp::create(b, loc, heads, dim(op.getQ(), 2));
+  s.headsPerK = arith::DivUIOp::create(b, loc, heads, dim(op.getK(), 2));
+  s.q = readBuffer(b, loc, op.getQ());
+  s.k = readBuffer(b, loc, op.getK());
+  s.v = readBuffer(b, loc, op.getV());
+  s.dt = readBuffer(b, loc, op.getDt());
+  s.A = readBuffer(b, loc, op.getA());
+  if (Value bias = op.getDtBias())
+    s.dtBias = readBuffer(b, loc, bias);
+  if (Value scale = op.getInputScale())
+    s.scale = readBuffer(b, loc, scale);
+  if (Value skip = op.getSkip())
+    s.skip = readBuffer(b, loc, skip);
+  if (Value gate = op.getGate())
+    s.gate = readBuffer(b, loc, gate);
+  if (Value initial = op.getInitialState())
+    s.initial = readBuffer(b, loc, initial);
+  auto yType = cast<RankedTensorType>(op.getY().getType());
+  auto stateType = cast<RankedTensorType>(op.getFinalState().getType());
+  s.y = allocBuffer(b, loc, yType, {batch, s.length, heads, s.valueDim});
+  s.state = allocBuffer(b, loc, stateType, {batch, heads, s.keyDim, s.valueDim});
+  for (Value kept : op.getDenseKept())
+    s.denseKept.push_back(readBuffer(b, loc, kept));
+  if (op.hasDenseInput()) {
+    s.denseSelect = readBuffer(b, loc, op.getDenseSelect());
+    s.denseSelectWeight = readBuffer(b, loc, op.getDenseSelectWeight());
+    s.denseNormWeight = readBuffer(b, loc, op.getDenseNormWeight());
+  }
+  s.elementwiseDecay = op.hasElementwiseDecay();
+  s.softplusOn = op.getDtSoftplus();
+  s.scalesInput = op.getDtScalesInput();
+  s.yElement = yType.getElementType();
+  return s;
+}

@@ -62,6 +62,16 @@ struct ScanLowering {
   SmallVector<Value> denseKept;
   Value denseSelect, denseSelectWeight, denseNormWeight, denseRstd;
 
+  /// Reads the scan's operands into buffers, allocates its results and
+  /// fills the sizes, `dim(tensor, axis)` giving each size (tensor.dim, or a
+  /// constant where the type knows it). `batch` and `heads` receive those
+  /// sizes. Shared by the CPU loop nests and the GPU kernels; each then
+  /// emits its own dense-statistics pass when op.hasDenseInput().
+  static ScanLowering
+  prepare(OpBuilder &b, Location loc, ScanOp op,
+          llvm::function_ref<Value(Value, int64_t)> dim, Value &batch,
+          Value &heads);
+
   /// f_t[c] = v + SiLU(Σ_r W[c, r] · select_t[r]) · Σ_i kept_i at
   /// (b, t, h, j), c = h·V + j: the connected value before its norm.
   Value connected(OpBuilder &b, Location loc, ValueRange at) const;
