@@ -349,6 +349,20 @@ llvm::Error compile(MLIRContext &context) {
                                std::move(*image)});
     for (ExecutableImage &kernel : kernelExecutables(objects))
       cudaExecutables.push_back(std::move(kernel));
+
+    progress.begin("ptxas");
+    std::string note;
+    auto cubins = assembleCubins(objects, note);
+    if (!cubins)
+      return cubins.takeError();
+    progress.end(note.empty()
+                     ? llvm::formatv("{0} cubins, so the runtime loads the "
+                                     "GPU's chip's instead of JIT-compiling",
+                                     cubins->size())
+                           .str()
+                     : note);
+    for (ExecutableImage &cubin : *cubins)
+      cudaExecutables.push_back(std::move(cubin));
   }
 
   progress.begin("lower");

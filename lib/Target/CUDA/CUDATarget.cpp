@@ -10,8 +10,19 @@
 #include "mlir/Dialect/LLVMIR/NVVMDialect.h"
 #include "mlir/IR/Diagnostics.h"
 #include "mlir/Pass/PassManager.h"
+#include "llvm/ADT/ScopeExit.h"
+#include "llvm/ADT/SmallString.h"
 #include "llvm/ADT/StringExtras.h"
+#include "llvm/ADT/StringMap.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/MemoryBuffer.h"
+#include "llvm/Support/Process.h"
+#include "llvm/Support/Program.h"
+#include "llvm/Support/raw_ostream.h"
 #include "llvm/Support/Regex.h"
+
+#include <cstdlib>
+#include <optional>
 
 using namespace mlir;
 using namespace mlir::densessm;
@@ -125,4 +136,88 @@ mlir::densessm::kernelExecutables(const std::vector<KernelObject> &objects) {
     executables.push_back(std::move(image));
   }
   return executables;
+}
+
+/// ptxas from the CUDA Toolkit the pipeline uses, else PATH.
+static std::optional<std::string> findPtxas() {
+  for (const char *variable : {"CUDA_HOME", "CUDA_PATH"})
+    if (const char *root = std::getenv(variable); root && *root) {
+      std::string path = std::string(root) + "/bin/ptxas";
+      if (llvm::sys::fs::can_execute(path))
+        return path;
+    }
+  if (llvm::sys::fs::can_execute("/usr/local/cuda/bin/ptxas"))
+    return std::string("/usr/local/cuda/bin/ptxas");
+  if (auto found = llvm::sys::findProgramByName("ptxas"))
+    return *found;
+  return std::nullopt;
+}
+
+llvm::Expected<std::vector<ExecutableImage>>
+mlir::densessm::assembleCubins(const std::vector<KernelObject> &objects,
+                               std::string &note) {
+  std::vector<ExecutableImage> cubins;
+  std::optional<std::string> ptxas = findPtxas();
+  if (!ptxas) {
+    note = "no ptxas (CUDA Toolkit) here: PTX only, which the driver JITs";
+    return cubins;
+  }
+  // The key of each kernel module: its embedded object's.
+  llvm::StringMap<uint64_t> keys;
+  for (const KernelObject &object : objects)
+    if (object.embedded) {
+      llvm::StringRef bytes = object.bytes;
+      if (object.format == "ptx")
+        bytes = bytes.rtrim('\0');
+      keys[object.kernelModule] =
+          ::densessm::runtime::kernelObjectKey(bytes.data(), bytes.size());
+    }
+  llvm::SmallString<128> ptxPath, cubinPath;
+  int fd;
+  if (auto error = llvm::sys::fs::createTemporaryFile("densessm", "ptx", fd,
+                                                       ptxPath))
+    return makeError("cannot create a temporary PTX file: {0}", error.message());
+  llvm::sys::Process::SafelyCloseFileDescriptor(fd);
+  if (auto error = llvm::sys::fs::createTemporaryFile("densessm", "cubin", fd,
+                                                       cubinPath))
+    return makeError("cannot create a temporary file: {0}", error.message());
+  llvm::sys::Process::SafelyCloseFileDescriptor(fd);
+  llvm::scope_exit cleanup([&] {
+    llvm::sys::fs::remove(ptxPath);
+    llvm::sys::fs::remove(cubinPath);
+  });
+  for (const KernelObject &object : objects) {
+    if (object.format != "ptx")
+      continue;
+    {
+      std::error_code error;
+      llvm::raw_fd_ostream ptx(ptxPath, error);
+      if (error)
+        return makeError("cannot write {0}: {1}", ptxPath, error.message());
+      ptx << llvm::StringRef(object.bytes).rtrim('\0');
+    }
+    std::string arch = "-arch=" + object.chip;
+    llvm::SmallVector<llvm::StringRef> args = {*ptxas, arch, "-O3", "-o",
+                                               cubinPath, ptxPath};
+    std::string message;
+    int status = llvm::sys::ExecuteAndWait(*ptxas, args, std::nullopt, {}, 0,
+                                           0, &message);
+    if (status != 0)
+      return makeError("ptxas {0} failed on kernel module @{1} (status {2}){3}",
+                       arch, object.kernelModule, status,
+                       message.empty() ? "" : ": " + message);
+    auto cubin = llvm::MemoryBuffer::getFile(cubinPath, /*IsText=*/false,
+                                             /*RequiresNullTerminator=*/false);
+    if (!cubin)
+      return makeError("cannot read the cubin ptxas wrote: {0}",
+                       cubin.getError().message());
+    ExecutableImage image;
+    image.cuda = true;
+    image.format = "cubin";
+    image.architecture = object.chip;
+    image.image = (*cubin)->getBuffer().str();
+    image.kernelKey = keys.lookup(object.kernelModule);
+    cubins.push_back(std::move(image));
+  }
+  return cubins;
 }

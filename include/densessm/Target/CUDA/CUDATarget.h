@@ -62,6 +62,14 @@ kernelExecutables(const std::vector<KernelObject> &objects);
 /// "sm_80,sm_90".
 std::string chipList(const CUDATargetOptions &options);
 
+/// Cubins of every PTX object, assembled with the CUDA Toolkit's ptxas for
+/// the object's chip and keyed like it, so that the runtime loads the cubin
+/// of the GPU's chip instead of JIT-compiling the PTX. Returns none (and
+/// says why in `note`) when there is no ptxas ($CUDA_HOME, $CUDA_PATH,
+/// /usr/local/cuda, PATH); a ptxas failure is an error.
+llvm::Expected<std::vector<ExecutableImage>>
+assembleCubins(const std::vector<KernelObject> &objects, std::string &note);
+
 } // namespace mlir::densessm
 
 #endif // DENSESSM_TARGET_CUDA_CUDATARGET_H
