@@ -43,12 +43,8 @@ namespace {
 /// Whether the scan runs as the recurrent step: it sits in a function with
 /// the recurrent schedule, or it scans one token.
 bool isRecurrentStep(ScanOp op) {
-  auto function = op->getParentOfType<FunctionOpInterface>();
-  auto schedule = function ? function->getAttrOfType<ScheduleAttr>(
-                                 DenseSSMDialect::getScheduleAttrName())
-                           : ScheduleAttr();
-  if (schedule)
-    return schedule.getValue() == Schedule::recurrent;
+  if (std::optional<Schedule> schedule = functionSchedule(op))
+    return *schedule == Schedule::recurrent;
   return cast<RankedTensorType>(op.getV().getType()).getDimSize(1) == 1;
 }
 

@@ -38,11 +38,7 @@ namespace {
 
 /// Whether the scan sits in a function with the recurrent schedule.
 bool isRecurrent(ScanOp op) {
-  auto function = op->getParentOfType<FunctionOpInterface>();
-  auto schedule = function ? function->getAttrOfType<ScheduleAttr>(
-                                 DenseSSMDialect::getScheduleAttrName())
-                           : ScheduleAttr();
-  return schedule && schedule.getValue() == Schedule::recurrent;
+  return functionSchedule(op) == Schedule::recurrent;
 }
 
 struct LowerScan : OpRewritePattern<ScanOp> {

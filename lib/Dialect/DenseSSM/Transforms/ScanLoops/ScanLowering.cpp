@@ -16,9 +16,20 @@
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
+#include "mlir/Interfaces/FunctionInterfaces.h"
 
 using namespace mlir;
 using namespace mlir::densessm;
+
+std::optional<Schedule> mlir::densessm::functionSchedule(Operation *op) {
+  auto function = op->getParentOfType<FunctionOpInterface>();
+  auto schedule = function ? function->getAttrOfType<ScheduleAttr>(
+                                 DenseSSMDialect::getScheduleAttrName())
+                           : ScheduleAttr();
+  if (!schedule)
+    return std::nullopt;
+  return schedule.getValue();
+}
 
 Value mlir::densessm::readBuffer(OpBuilder &b, Location loc, Value tensor) {
   auto type = cast<RankedTensorType>(tensor.getType());

@@ -38,6 +38,9 @@ Value allocBuffer(OpBuilder &b, Location loc, RankedTensorType type,
 /// One element of a buffer, widened to f32.
 Value loadF32(OpBuilder &b, Location loc, Value buffer, ValueRange indices);
 
+/// The schedule of the function `op` sits in, when it has one.
+std::optional<Schedule> functionSchedule(Operation *op);
+
 /// A sequential loop [0, upper) whose body receives the induction variable.
 void forRange(OpBuilder &b, Location loc, Value upper,
               llvm::function_ref<void(OpBuilder &, Location, Value)> body);
