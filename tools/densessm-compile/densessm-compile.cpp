@@ -100,7 +100,6 @@ cl::opt<unsigned> timeChunk("time-chunk",
                             cl::init(0), cl::cat(category));
 cl::opt<bool> quiet("quiet", cl::desc("no progress lines"), cl::cat(category));
 
-
 int64_t parameterCount(const ModuleSignature &signature) {
   int64_t total = 0;
   for (const WeightSignature &weight : signature.weights) {
@@ -110,14 +109,6 @@ int64_t parameterCount(const ModuleSignature &signature) {
     total += count;
   }
   return total;
-}
-
-/// "129.1M parameters", "41.5K parameters".
-std::string parameterText(const ModuleSignature &signature) {
-  double count = double(parameterCount(signature));
-  if (count >= 1e6)
-    return llvm::formatv("{0:f1}M parameters", count / 1e6).str();
-  return llvm::formatv("{0:f1}K parameters", count / 1e3).str();
 }
 
 /// Writes `text` to the output path (removed again if writing fails).
@@ -282,7 +273,8 @@ llvm::Error compile(MLIRContext &context) {
   progress.end(llvm::formatv("{0} from {1}: {2} weights, {3}, {4} state "
                              "tensors per sequence",
                              imported.family, inputPath,
-                             signature->weights.size(), parameterText(*signature),
+                             signature->weights.size(),
+                             parameterCountText(double(parameterCount(*signature))) + " parameters",
                              signature->states.size())
                    .str());
 

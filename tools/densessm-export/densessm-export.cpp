@@ -170,14 +170,11 @@ llvm::Error exportGraph(MLIRContext &context) {
       dtypes += (dtypes.empty() ? "" : "+") + name.str();
   uint64_t size = 0;
   llvm::sys::fs::file_size(outputPath, size);
-  std::string parameterText =
-      parameters >= 1000000
-          ? llvm::formatv("{0:f1}M", parameters / 1e6).str()
-          : llvm::formatv("{0:f1}K", parameters / 1e3).str();
   progress.end(llvm::formatv("{0}: {1} tensors ({2}), {3} parameters, "
                              "{4:f1} MiB",
                              outputPath, names.size(),
-                             dtypes.empty() ? "none" : dtypes, parameterText,
+                             dtypes.empty() ? "none" : dtypes,
+                             parameterCountText(double(parameters)),
                              size / (1024.0 * 1024.0))
                    .str());
   return llvm::Error::success();

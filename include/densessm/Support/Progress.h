@@ -35,6 +35,13 @@ private:
   std::chrono::steady_clock::time_point start;
 };
 
+/// A parameter count as progress lines print it: "129.1M", "41.5K".
+inline std::string parameterCountText(double count) {
+  if (count >= 1e6)
+    return llvm::formatv("{0:f1}M", count / 1e6).str();
+  return llvm::formatv("{0:f1}K", count / 1e3).str();
+}
+
 } // namespace mlir::densessm
 
 #endif // DENSESSM_SUPPORT_PROGRESS_H
