@@ -18,6 +18,10 @@ PACKAGES=(
   libopenblas-dev
   # tests and benchmarks
   libgtest-dev libbenchmark-dev
+  # sanitiser and libFuzzer runtimes of clang 22 (scripts/sanitize.sh, fuzz/)
+  libclang-rt-22-dev
+  # the performance report (bench/run.sh): PyTorch eager as the peer, plots
+  python3-torch python3-matplotlib python3-numpy
 )
 
 missing=()
