@@ -49,7 +49,10 @@ llvm_config.add_tool_substitutions(
     ["densessm-compile", "densessm-run", "densessm-dump-module", "densessm-export"],
     tool_dirs)
 # The runtime API's GoogleTest program (test/unit/), run on compiled modules.
-llvm_config.add_tool_substitutions(["densessm-runtime-tests"], tool_dirs)
+llvm_config.add_tool_substitutions(
+    ["densessm-runtime-tests", "densessm-runtime-robustness-tests"], tool_dirs)
+# The cuBLAS loader's and projection mapping's GoogleTest program (no GPU).
+llvm_config.add_tool_substitutions(["densessm-cublas-tests"], tool_dirs)
 
 # CUDA (test/Integration/CUDA/). Three features, each present only when its
 # tool is, so that a test needing one reports UNSUPPORTED without it:
@@ -58,7 +61,8 @@ llvm_config.add_tool_substitutions(["densessm-runtime-tests"], tool_dirs)
 #   cuda-gpu   `nvidia-smi -L` lists a GPU;
 #   mlir-cuda-runtime  MLIR's CUDA runtime wrappers (libmlir_cuda_runtime.so,
 #              which the host code's mgpu* calls need): $DENSESSM_MLIR_CUDA_RUNTIME
-#              or LLVM's library directory (Debian's LLVM 22 does not ship it).
+#              or LLVM's library directory (Debian's LLVM 22 does not ship
+#              it), else libdensessm_runtime.so, which implements them too.
 import shutil
 import subprocess
 
@@ -79,8 +83,13 @@ except (OSError, subprocess.SubprocessError):
 if "GPU" in _gpus:
     config.available_features.add("cuda-gpu")
 
+# Without MLIR's wrappers, libdensessm_runtime.so provides the same mgpu*
+# functions (runtime/src/backends/cuda/MGPURuntime.cpp) on the driver it
+# loads with dlopen, so the GPU tests run on any machine with a GPU.
 _cuda_runtime = os.environ.get("DENSESSM_MLIR_CUDA_RUNTIME") or os.path.join(
     config.llvm_lib_dir, "libmlir_cuda_runtime.so")
+if not os.path.exists(_cuda_runtime):
+    _cuda_runtime = os.path.join(config.densessm_obj_root, "lib", "libdensessm_runtime.so")
 if os.path.exists(_cuda_runtime):
     config.available_features.add("mlir-cuda-runtime")
 config.substitutions.append(("%mlir_cuda_runner_libs", ",".join(

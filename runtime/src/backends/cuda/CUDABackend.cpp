@@ -18,6 +18,7 @@
 
 #include "CUDABackend.h"
 
+#include "DeviceMemoryPool.h"
 #include "MGPURuntime.h"
 #include "backends/HostCode.h"
 
@@ -76,6 +77,9 @@ public:
     KernelScope scope(driver, &objects);
     library.close();
     weights.reset();
+    // Buffers the host code freed are kept for reuse (DeviceMemoryPool.h);
+    // give them back (those other modules still use stay theirs).
+    DeviceMemoryPool::instance().trim(driver);
   }
 
   /// The module file's kernel objects this GPU can load, the best per key:

@@ -11,10 +11,14 @@
 
 #include "MGPURuntime.h"
 
+#include "DeviceMemoryPool.h"
+
 #include "densessm/runtime/KernelKey.h"
 
+#include <cstdio>
 #include <cstring>
 #include <string>
+#include <vector>
 
 #define DSSM_MGPU_EXPORT extern "C" __attribute__((visibility("default")))
 
@@ -24,8 +28,15 @@ namespace {
 thread_local const CUDADriver *currentDriver = nullptr;
 thread_local const KernelObjects *currentObjects = nullptr;
 thread_local std::string currentError;
+thread_local int scopeDepth = 0;
 
+/// Records the first failure for the enclosing KernelScope. Outside one
+/// (host code run by another program, such as mlir-runner in the GPU lit
+/// tests) nobody would read the slot, so each failure is also printed.
 void fail(std::string message) {
+  if (scopeDepth == 0)
+    std::fprintf(stderr, "densessm mgpu runtime: error: %s\n",
+                 message.c_str());
   if (currentError.empty())
     currentError = std::move(message);
 }
@@ -115,6 +126,7 @@ KernelScope::KernelScope(const CUDADriver &driver,
     : previousDriver(currentDriver), previousObjects(currentObjects),
       previousError(std::move(currentError)) {
   currentError.clear();
+  ++scopeDepth;
   currentDriver = &driver;
   currentObjects = objects;
   if (CUresult result = driver.cuCtxSetCurrent(driver.context))
@@ -122,6 +134,7 @@ KernelScope::KernelScope(const CUDADriver &driver,
 }
 
 KernelScope::~KernelScope() {
+  --scopeDepth;
   currentDriver = previousDriver;
   currentObjects = previousObjects;
   currentError = std::move(previousError);
@@ -132,6 +145,12 @@ Status KernelScope::status() const {
     return Status::ok();
   return Status::error(currentError);
 }
+
+const CUDADriver *mgpuReadyDriver() { return ready(); }
+
+void mgpuRecordFailure(std::string message) { fail(std::move(message)); }
+
+bool mgpuHasFailed() { return !currentError.empty(); }
 
 } // namespace densessm::runtime
 
@@ -214,10 +233,23 @@ DSSM_MGPU_EXPORT void mgpuLaunchKernel(void *function, intptr_t gridX,
         "mgpuLaunchKernel (cuLaunchKernel)");
 }
 
+// The host code creates a stream for every launch, copy and free, and
+// destroys it after waiting on it; streams are kept per thread and reused
+// instead (cuStreamCreate and cuStreamDestroy cost microseconds each, more
+// than a decode step's small kernels).
+namespace {
+thread_local std::vector<CUstream> idleStreams;
+} // namespace
+
 DSSM_MGPU_EXPORT void *mgpuStreamCreate() {
   const CUDADriver *driver = ready();
   if (!driver)
     return nullptr;
+  if (!idleStreams.empty()) {
+    CUstream stream = idleStreams.back();
+    idleStreams.pop_back();
+    return stream;
+  }
   CUstream stream = nullptr;
   check(driver, driver->cuStreamCreate(&stream, kStreamNonBlocking),
         "mgpuStreamCreate");
@@ -225,10 +257,10 @@ DSSM_MGPU_EXPORT void *mgpuStreamCreate() {
 }
 
 DSSM_MGPU_EXPORT void mgpuStreamDestroy(void *stream) {
-  const CUDADriver *driver = currentDriver;
-  if (driver && stream)
-    check(driver, driver->cuStreamDestroy(static_cast<CUstream>(stream)),
-          "mgpuStreamDestroy");
+  // Every stream the host code destroys was waited on first (gpu.wait), so
+  // it is idle and can be handed out again.
+  if (stream)
+    idleStreams.push_back(static_cast<CUstream>(stream));
 }
 
 DSSM_MGPU_EXPORT void mgpuStreamSynchronize(void *stream) {
@@ -245,20 +277,24 @@ DSSM_MGPU_EXPORT void *mgpuMemAlloc(uint64_t bytes, void * /*stream*/,
     return nullptr;
   if (bytes == 0)
     return nullptr;
-  CUdeviceptr pointer = 0;
-  std::string what = "mgpuMemAlloc (" + std::to_string(bytes) + " bytes of " +
-                     (hostShared ? "managed" : "device") + " memory)";
-  CUresult result =
-      hostShared ? driver->cuMemAllocManaged(&pointer, bytes, kMemAttachGlobal)
-                 : driver->cuMemAlloc(&pointer, bytes);
-  if (!check(driver, result, what.c_str()))
+  CUresult result = 0;
+  CUdeviceptr pointer =
+      DeviceMemoryPool::instance().allocate(*driver, bytes, hostShared, result);
+  if (result != 0) {
+    std::string what = "mgpuMemAlloc (" + std::to_string(bytes) +
+                       " bytes of " + (hostShared ? "managed" : "device") +
+                       " memory)";
+    check(driver, result, what.c_str());
     return nullptr;
+  }
   return reinterpret_cast<void *>(uintptr_t(pointer));
 }
 
 DSSM_MGPU_EXPORT void mgpuMemFree(void *pointer, void * /*stream*/) {
   const CUDADriver *driver = currentDriver;
-  if (driver && pointer)
+  if (!pointer || DeviceMemoryPool::instance().release(device(pointer)))
+    return;
+  if (driver)
     check(driver, driver->cuMemFree(device(pointer)), "mgpuMemFree");
 }
 

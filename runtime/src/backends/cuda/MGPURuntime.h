@@ -7,7 +7,9 @@
 //   - a failure is recorded in a per-thread error slot (the first one wins;
 //     later calls that depend on it do nothing) and the CUDA backend turns
 //     it into a Status after each dispatch (and after loading the host code,
-//     whose constructors load the kernels);
+//     whose constructors load the kernels); outside a KernelScope (host
+//     code run by another program, e.g. mlir-runner in the GPU lit tests)
+//     each failure is also printed to stderr;
 //   - a KernelScope, held by the backend while the host code runs on this
 //     thread, makes the primary context current and provides the module
 //     file's kernel objects, from which mgpuModuleLoad(JIT) picks the one
@@ -55,6 +57,16 @@ private:
   const KernelObjects *previousObjects;
   std::string previousError;
 };
+
+/// For the runtime's other functions that host code calls with the mgpu*
+/// ones (the cuBLAS projection, CUDAProjection.cpp): the driver, its
+/// primary context current on this thread, or null with the failure
+/// recorded in this thread's slot.
+const CUDADriver *mgpuReadyDriver();
+/// Records a failure in this thread's slot (the first one wins).
+void mgpuRecordFailure(std::string message);
+/// Whether this thread's slot holds a failure (later GPU work is skipped).
+bool mgpuHasFailed();
 
 } // namespace densessm::runtime
 
