@@ -246,6 +246,19 @@ def round_to(value, ty):
     return value
 
 
+def float_of_bits(bits, ty):
+    """The float a hexadecimal float literal (`0xFF800000 : f32`) spells."""
+    if ty == "f32":
+        return struct.unpack("<f", struct.pack("<I", bits))[0]
+    if ty == "bf16":
+        return struct.unpack("<f", struct.pack("<I", bits << 16))[0]
+    if ty == "f16":
+        return struct.unpack("<e", struct.pack("<H", bits))[0]
+    if ty == "f64":
+        return struct.unpack("<d", struct.pack("<Q", bits))[0]
+    raise EmulationError(f"hexadecimal literal of unsupported type {ty}")
+
+
 def int_width(ty):
     if ty == "index":
         return 64
@@ -384,11 +397,20 @@ class Machine:
                     if fn.name == "gpu.func":
                         self.kernels[(mod, prop(fn, "sym_name").strip('"'))] = fn
         self.global_buffers = {}
+        # Allocations in device memory (gpu.alloc without host_shared): the
+        # host code must not read or write them (kernels and gpu.memcpy may).
+        self.device_only = set()
 
     # -- host ---------------------------------------------------------
 
+    def host_access(self, ref, what):
+        if id(ref.data) in self.device_only:
+            raise EmulationError(f"host code {what} a buffer in device memory "
+                                 "(gpu.alloc without host_shared)")
+
     def call(self, name, args):
         if name == "printMemrefF32":
+            self.host_access(args[0], "prints")
             self.print_memref(args[0])
             return []
         fn = self.functions.get(name)
@@ -569,6 +591,9 @@ class Machine:
                 raise EmulationError("tensor constants must be bufferized first")
             number = value.split(" : ")[0].strip()
             if out_ty.startswith(("f", "bf")):
+                if number.startswith("0x"):
+                    # MLIR prints infinities and NaNs by their bits.
+                    return [float_of_bits(int(number, 16), out_ty)]
                 return [f(float(number))]
             if number in ("true", "false"):
                 return [int(number == "true")]
@@ -646,9 +671,13 @@ class Machine:
         # memref
         if name == "memref.load":
             ref = a[0]
+            if ctx is None:
+                self.host_access(ref, "loads from")
             return [ref.data[ref.address(a[1:])]]
         if name == "memref.store":
             ref = a[1]
+            if ctx is None:
+                self.host_access(ref, "stores to")
             ref.data[ref.address(a[2:])] = a[0]
             return []
         if name in ("memref.alloc", "memref.alloca", "gpu.alloc"):
@@ -665,6 +694,8 @@ class Machine:
                 else:
                     sizes.append(s)
             ref = MemRef.alloc(sizes, element)
+            if name == "gpu.alloc" and "hostShared" not in op.props:
+                self.device_only.add(id(ref.data))
             return [ref] + ([None] if name == "gpu.alloc" and len(op.results) > 1 else [])
         if name in ("memref.dealloc",):
             return []
@@ -678,6 +709,9 @@ class Machine:
             copy(dst, src)
             return [None] * len(op.results)
         if name == "memref.copy":
+            if ctx is None:
+                self.host_access(a[0], "copies from")
+                self.host_access(a[1], "copies to")
             copy(a[1], a[0])
             return []
         if name == "memref.get_global":

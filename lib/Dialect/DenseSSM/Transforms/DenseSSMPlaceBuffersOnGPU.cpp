@@ -1,11 +1,18 @@
 //===- DenseSSMPlaceBuffersOnGPU.cpp - --densessm-place-buffers-on-gpu ----===//
 //
 // Moves every buffer of the host code to GPU-accessible memory, after
-// bufferization and buffer deallocation: memref.alloc / memref.dealloc
-// become gpu.alloc host_shared / gpu.dealloc (CUDA managed memory, which
-// kernels and the host code that is left can both use), and each
+// bufferization, buffer deallocation and kernel outlining: memref.alloc /
+// memref.dealloc become gpu.alloc / gpu.dealloc, and each
 // memref.get_global (a bufferized constant) becomes a managed copy made at
 // the function's entry and freed before its returns.
+//
+// A buffer that only kernels and the runtime's GPU library calls touch
+// (through views, to its deallocation) goes in device memory: the host
+// code never reads it, and device memory spares the managed pages'
+// migration and fault handling. Any other buffer — one the host code
+// loads, stores or copies, one it returns or passes to another function,
+// one that flows through a region — goes in CUDA managed memory, which
+// kernels and host code can both use.
 //
 //===----------------------------------------------------------------------===//
 
@@ -16,6 +23,7 @@
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/IR/Builders.h"
+#include "mlir/Interfaces/ViewLikeInterface.h"
 
 namespace mlir::densessm {
 #define GEN_PASS_DEF_DENSESSMPLACEBUFFERSONGPU
@@ -44,13 +52,57 @@ Value allocShared(OpBuilder &b, Location loc, MemRefType type,
 }
 
 /// Runs `body` on a stream of its own and waits for it: gpu-to-llvm lowers
-/// gpu.dealloc and gpu.memcpy only in their async form.
+/// gpu.dealloc, gpu.memcpy and device (not host_shared) gpu.alloc only in
+/// their async form.
 void onOwnStream(OpBuilder &b, Location loc,
                  llvm::function_ref<Value(Value)> body) {
   Type token = gpu::AsyncTokenType::get(b.getContext());
   Value stream =
       gpu::WaitOp::create(b, loc, token, ValueRange()).getAsyncToken();
   gpu::WaitOp::create(b, loc, Type(), ValueRange{body(stream)});
+}
+
+/// gpu.alloc of `type` in device memory, on a stream of its own.
+Value allocOnDevice(OpBuilder &b, Location loc, MemRefType type,
+                    ValueRange dynamicSizes, ValueRange symbols) {
+  Value buffer;
+  onOwnStream(b, loc, [&](Value stream) {
+    auto alloc = gpu::AllocOp::create(
+        b, loc, type, gpu::AsyncTokenType::get(b.getContext()),
+        ValueRange{stream}, dynamicSizes, symbols, /*hostShared=*/false);
+    buffer = alloc.getMemref();
+    return alloc.getAsyncToken();
+  });
+  return buffer;
+}
+
+/// Whether `call` is one of the runtime's GPU library functions (cuBLAS
+/// projections: densessm_cuda_*), which take device pointers.
+bool isGPULibraryCall(func::CallOp call) {
+  return call.getCallee().starts_with("densessm_cuda_");
+}
+
+/// Whether only kernels, GPU library calls and its deallocation use
+/// `buffer`, directly or through views; host code never reads or writes it.
+bool onlyDeviceUses(Value buffer) {
+  SmallVector<Value> worklist{buffer};
+  while (!worklist.empty()) {
+    Value value = worklist.pop_back_val();
+    for (Operation *user : value.getUsers()) {
+      if (isa<gpu::LaunchFuncOp, memref::DeallocOp, memref::DimOp>(user))
+        continue;
+      if (auto call = dyn_cast<func::CallOp>(user);
+          call && isGPULibraryCall(call))
+        continue;
+      if (auto view = dyn_cast<ViewLikeOpInterface>(user);
+          view && view.getViewSource() == value) {
+        worklist.push_back(view->getResult(0));
+        continue;
+      }
+      return false;
+    }
+  }
+  return true;
 }
 
 void freeOnGPU(OpBuilder &b, Location loc, Value buffer) {
@@ -107,10 +159,13 @@ struct PlaceBuffersOnGPUPass
                "memory space only)";
         return signalPassFailure();
       }
-      Value shared =
-          allocShared(b, alloc.getLoc(), type, alloc.getDynamicSizes(),
-                      alloc.getSymbolOperands());
-      alloc.replaceAllUsesWith(shared);
+      Value buffer =
+          onlyDeviceUses(alloc)
+              ? allocOnDevice(b, alloc.getLoc(), type, alloc.getDynamicSizes(),
+                              alloc.getSymbolOperands())
+              : allocShared(b, alloc.getLoc(), type, alloc.getDynamicSizes(),
+                            alloc.getSymbolOperands());
+      alloc.replaceAllUsesWith(buffer);
       alloc.erase();
     }
     for (memref::DeallocOp dealloc : deallocs) {
