@@ -37,6 +37,7 @@ import re
 import struct
 import subprocess
 import sys
+import time
 
 WARP = 32
 
@@ -412,6 +413,15 @@ class Machine:
         if name == "printMemrefF32":
             self.host_access(args[0], "prints")
             self.print_memref(args[0])
+            return []
+        # The runner utils' clock and scalar printing (bench/gpu/).
+        if name == "rtclock":
+            return [time.perf_counter()]
+        if name == "printF64":
+            self.out.append(f"{args[0]:g}")
+            return []
+        if name == "printNewline":
+            self.out.append("\n")
             return []
         fn = self.functions.get(name)
         if fn is None or not fn.regions:
