@@ -65,6 +65,8 @@ void mlir::densessm::buildCUDAPipeline(OpPassManager &pm,
   scanKernels.blockSize = options.scanBlockSize;
   scanKernels.tokensPerThread = options.tokensPerThread;
   scanKernels.recurrentBlockSize = options.recurrentBlockSize;
+  scanKernels.chunkwiseMinLength = options.chunkwiseMinLength;
+  scanKernels.chunkwiseChunkSize = options.chunkwiseChunkSize;
   pm.addPass(createDenseSSMLowerScanToGPU(scanKernels));
 
   // Buffers.

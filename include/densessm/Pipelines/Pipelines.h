@@ -57,6 +57,18 @@ struct CUDAPipelineOptions : public PassPipelineOptions<CUDAPipelineOptions> {
       llvm::cl::desc("Threads per block of the recurrent step kernel "
                      "(--densessm-lower-scan-to-gpu=recurrent-block-size)"),
       llvm::cl::init(256)};
+  Option<int64_t> chunkwiseMinLength{
+      *this, "chunkwise-min-length",
+      llvm::cl::desc("Length from which a retention-style scan (per-head "
+                     "decay) runs as the chunkwise kernel; -1: never "
+                     "(--densessm-lower-scan-to-gpu=chunkwise-min-length)"),
+      llvm::cl::init(256)};
+  Option<int64_t> chunkwiseChunkSize{
+      *this, "chunkwise-chunk-size",
+      llvm::cl::desc("Tokens per chunk of the chunkwise retention kernel, "
+                     "in [1, 64] "
+                     "(--densessm-lower-scan-to-gpu=chunkwise-chunk-size)"),
+      llvm::cl::init(64)};
   Option<bool> linalgToGPU{
       *this, "linalg-to-gpu",
       llvm::cl::desc("Run the non-scan ops (linalg after bufferization: "

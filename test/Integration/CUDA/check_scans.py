@@ -5,7 +5,8 @@ check_retention.py, whose cases and checks are reused as they are): whole
 sequences (the chunked parallel-scan kernel) with and without a carried
 state, a sequence split in two, one token at a time (the recurrent step
 kernel), bf16, grouped B/C, dynamic sizes; plus sequences longer than a
-chunk, so that the carry passes between chunks and across warps.
+chunk, so that the carry passes between chunks and across warps; and, for
+retention, the chunkwise kernel (chunkwise_cases.py).
 
 Two ways to run the kernels:
 
@@ -32,6 +33,7 @@ sys.path.insert(0, os.path.join(HERE, "..", "CPU"))
 import harness  # noqa: E402
 import check_retention  # noqa: E402
 import check_selective_scan  # noqa: E402
+import chunkwise_cases  # noqa: E402
 import reference  # noqa: E402
 
 # Emulated blocks are small (one warp, two tokens per thread: 64-token
@@ -199,6 +201,11 @@ def main(argv):
             check_retention.run_case(tools, check, case)
         long_retention(tools, check, long_pipeline, "long-retention", 1, 70, 2, 3, 2)
         dense_retention(tools, check, pipeline, 2, 6, 2, 3, 4, 2)
+        chunkwise_cases.run_all(tools, check, pipeline, dense_retention)
+        if args.mode == "gpu":
+            # The pipeline's defaults: 300 tokens pass the chunkwise
+            # threshold (256) and span five chunks of 64.
+            long_retention(tools, check, FULL, "longer-retention", 1, 300, 2, 8, 8)
     return check.summary()
 
 

@@ -2,8 +2,11 @@
 //
 // Lowers the kernel-level densessm.scan to GPU kernels (gpu.launch) on
 // buffers: the recurrent step kernel for a scan of one token (a recurrent
-// function), the chunked parallel scan kernel for the others, and a
-// statistics kernel first when a dense connection is fused in. The kernels
+// function), the chunked parallel scan kernel for the others — or, for a
+// per-head decay (retention) over at least chunkwise-min-length tokens, the
+// chunkwise retention kernel, picked at run time by an scf.if when the
+// length is dynamic — and a statistics kernel first when a dense connection
+// is fused in. The kernels
 // live in ScanGPU/, one per file; this file reads the op's operands, picks
 // the kernels, and replaces the op.
 //
@@ -26,6 +29,7 @@
 #include "mlir/Dialect/Bufferization/IR/Bufferization.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/PatternMatch.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
@@ -50,11 +54,42 @@ bool isRecurrentStep(ScanOp op) {
 
 struct LowerScanToGPU : OpRewritePattern<ScanOp> {
   LowerScanToGPU(MLIRContext *context, int64_t blockSize,
-                 int64_t tokensPerThread, int64_t recurrentBlockSize)
+                 int64_t tokensPerThread, int64_t recurrentBlockSize,
+                 int64_t chunkwiseMinLength, int64_t chunkwiseChunkSize)
       : OpRewritePattern(context), blockSize(blockSize),
         tokensPerThread(tokensPerThread),
-        recurrentBlockSize(recurrentBlockSize) {}
+        recurrentBlockSize(recurrentBlockSize),
+        chunkwiseMinLength(chunkwiseMinLength),
+        chunkwiseChunkSize(chunkwiseChunkSize) {}
   int64_t blockSize, tokensPerThread, recurrentBlockSize;
+  int64_t chunkwiseMinLength, chunkwiseChunkSize;
+
+  /// The parallel schedule: the chunkwise kernel needs one decay per head
+  /// (its decay mask is exp of differences of a per-head cumulative log
+  /// decay), and pays off on long sequences; everything else — a
+  /// per-element decay (Mamba), short sequences, the option off — is the
+  /// chunked scan. A dynamic length is compared at run time.
+  void emitParallel(OpBuilder &b, Location loc, ScanOp op,
+                    const gpu_scan::ScanKernels &kernels) const {
+    if (op.hasElementwiseDecay() || chunkwiseMinLength < 0)
+      return kernels.emitChunkedScan(b, loc);
+    int64_t length = cast<RankedTensorType>(op.getV().getType()).getDimSize(1);
+    if (!ShapedType::isDynamic(length)) {
+      if (length >= chunkwiseMinLength)
+        kernels.emitChunkwiseRetention(b, loc);
+      else
+        kernels.emitChunkedScan(b, loc);
+      return;
+    }
+    Value isLong = arith::CmpIOp::create(
+        b, loc, arith::CmpIPredicate::uge, kernels.scan.length,
+        arith::ConstantIndexOp::create(b, loc, chunkwiseMinLength));
+    auto choice = scf::IfOp::create(b, loc, isLong, /*withElseRegion=*/true);
+    OpBuilder thenBuilder = choice.getThenBodyBuilder();
+    kernels.emitChunkwiseRetention(thenBuilder, loc);
+    OpBuilder elseBuilder = choice.getElseBodyBuilder();
+    kernels.emitChunkedScan(elseBuilder, loc);
+  }
 
   LogicalResult matchAndRewrite(ScanOp op,
                                 PatternRewriter &rewriter) const override {
@@ -76,14 +111,19 @@ struct LowerScanToGPU : OpRewritePattern<ScanOp> {
     auto yType = cast<RankedTensorType>(op.getY().getType());
     auto stateType = cast<RankedTensorType>(op.getFinalState().getType());
 
-    gpu_scan::ScanKernels kernels{
-        s, batch, heads, blockSize, tokensPerThread, recurrentBlockSize};
+    gpu_scan::ScanKernels kernels{s,
+                                  batch,
+                                  heads,
+                                  blockSize,
+                                  tokensPerThread,
+                                  recurrentBlockSize,
+                                  chunkwiseChunkSize};
     if (op.hasDenseInput())
       kernels.emitDenseStatistics(b, loc, op.getDenseEps()->convertToFloat());
     if (isRecurrentStep(op))
       kernels.emitRecurrent(b, loc);
     else
-      kernels.emitChunkedScan(b, loc);
+      emitParallel(b, loc, op, kernels);
     // The statistics buffer is freed by the buffer deallocation that
     // follows bufferization, after its last use.
 
@@ -128,9 +168,28 @@ struct LowerScanToGPUPass
           << static_cast<int64_t>(tokensPerThread);
       return signalPassFailure();
     }
+    if (chunkwiseChunkSize < 1 ||
+        chunkwiseChunkSize > gpu_scan::kChunkwiseMaxChunkSize) {
+      emitError(getOperation()->getLoc())
+          << "--densessm-lower-scan-to-gpu: option 'chunkwise-chunk-size' "
+             "must be in [1, "
+          << gpu_scan::kChunkwiseMaxChunkSize
+          << "] (the chunkwise kernel's tiles live in 48 KiB of static "
+             "shared memory), found "
+          << static_cast<int64_t>(chunkwiseChunkSize);
+      return signalPassFailure();
+    }
+    if (chunkwiseMinLength < -1) {
+      emitError(getOperation()->getLoc())
+          << "--densessm-lower-scan-to-gpu: option 'chunkwise-min-length' "
+             "must be a length, or -1 (never), found "
+          << static_cast<int64_t>(chunkwiseMinLength);
+      return signalPassFailure();
+    }
     RewritePatternSet patterns(&getContext());
     patterns.add<LowerScanToGPU>(&getContext(), blockSize, tokensPerThread,
-                                 recurrentBlockSize);
+                                 recurrentBlockSize, chunkwiseMinLength,
+                                 chunkwiseChunkSize);
     if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
       return signalPassFailure();
     // Every scan must have become kernels: none is left on the CPU quietly.

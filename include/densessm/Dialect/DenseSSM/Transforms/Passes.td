@@ -260,6 +260,17 @@ def DenseSSMLowerScanToGPU : Pass<"densessm-lower-scan-to-gpu"> {
       state column; the block's last thread writes the chunk's outgoing
       carry back. Readouts accumulate per token over `i` in registers;
       the skip and gate epilogue follows.
+    * **Chunkwise retention** (the parallel schedule of a per-head decay,
+      `A` of shape `[H]`, once the length reaches `chunkwise-min-length`):
+      retention's chunkwise form. One block of `block-size` threads per
+      (batch, head, 32 value columns); per chunk of `chunkwise-chunk-size`
+      tokens, the scores `Q Kᵀ` and the inter-chunk readout `Q S` as
+      shared-memory tiled products over key blocks of 16, the causal decay
+      mask `exp(G_r - G_s)·β_s` (G the chunk's cumulative log decay), the
+      readout `exp(G_r)·(Q S) + (P ⊙ D) V`, then the state update
+      `exp(G_last)·S + Kᵀ (w ⊙ V)`, the state carried through the
+      final-state buffer. With a dynamic length an `scf.if` picks this or
+      the chunked scan at run time.
     * **A fused dense connection** adds a statistics kernel first: one block
       per (batch, token) reduces the connected values' squares (warp
       `gpu.shuffle xor` butterflies, then shared memory) into one `1/rms`
@@ -270,8 +281,9 @@ def DenseSSMLowerScanToGPU : Pass<"densessm-lower-scan-to-gpu"> {
     completes before the host code goes on (no async tokens). The result buffers are plain `memref.alloc`s:
     `--densessm-place-buffers-on-gpu` moves every host buffer to GPU
     memory after bufferization. Invalid options (a block size that is not a
-    multiple of 32 in [32, 1024], a non-positive tokens-per-thread) fail the
-    pass with an error naming the option.
+    multiple of 32 in [32, 1024], a non-positive tokens-per-thread, a
+    chunk size outside [1, 64]) fail the pass with an error naming the
+    option.
   }];
   let options = [
     Option<"blockSize", "block-size", "int64_t", /*default=*/"128",
@@ -283,7 +295,17 @@ def DenseSSMLowerScanToGPU : Pass<"densessm-lower-scan-to-gpu"> {
     Option<"recurrentBlockSize", "recurrent-block-size", "int64_t",
            /*default=*/"256",
            "threads per block of the recurrent step kernel and the dense "
-           "statistics kernel: a multiple of 32 in [32, 1024]">
+           "statistics kernel: a multiple of 32 in [32, 1024]">,
+    Option<"chunkwiseMinLength", "chunkwise-min-length", "int64_t",
+           /*default=*/"256",
+           "sequence length from which a per-head-decay scan (retention) in "
+           "the parallel schedule runs as the chunkwise kernel instead of the "
+           "chunked scan (checked at run time when the length is dynamic); "
+           "-1: never">,
+    Option<"chunkwiseChunkSize", "chunkwise-chunk-size", "int64_t",
+           /*default=*/"64",
+           "tokens per chunk of the chunkwise kernel, in [1, 64] (its tiles "
+           "live in static shared memory)">
   ];
   let dependentDialects = [
     "::mlir::arith::ArithDialect",

@@ -6,6 +6,9 @@
 //   WarpPrimitives.cpp         gpu.shuffle scans of (a, b) pairs, warp sums
 //   RecurrentKernel.cpp        the recurrent step: one thread per state column
 //   ChunkedScanKernel.cpp      the parallel schedule: chunked parallel scan
+//   ChunkwiseRetentionKernel.cpp  the parallel schedule of a per-head decay
+//                              over long sequences: retention's chunkwise
+//                              form (blocked matrix products per chunk)
 //   DenseStatisticsKernel.cpp  a fused dense connection's 1/rms per token
 //   Epilogue.cpp               the readout's skip and SiLU gate
 // The scan's buffers, sizes and per-token computations (decay, softplus'd
@@ -26,6 +29,15 @@ namespace mlir::densessm::gpu_scan {
 
 /// Threads per warp on every NVIDIA GPU; the shuffle scans assume it.
 constexpr int64_t kWarpSize = 32;
+
+/// The chunkwise retention kernel's tiles: BK keys of q and k per key block,
+/// BV value columns per block.
+constexpr int64_t kChunkwiseKeyTile = 16;
+constexpr int64_t kChunkwiseValueTile = 32;
+
+/// The largest chunk the chunkwise kernel's static shared memory (48 KiB on
+/// every chip) holds: C² + 4C + 2C·BK + BK·BV + 2C·BV floats.
+constexpr int64_t kChunkwiseMaxChunkSize = 64;
 
 /// An index constant.
 Value index(OpBuilder &b, Location loc, int64_t value);
@@ -85,6 +97,8 @@ struct ScanKernels {
   int64_t blockSize;          // threads per block, chunked scan
   int64_t tokensPerThread;    // tokens per thread, chunked scan
   int64_t recurrentBlockSize; // threads per block, recurrent + statistics
+  int64_t chunkwiseChunkSize = kChunkwiseMaxChunkSize; // tokens per chunk,
+                                                       // chunkwise kernel
 
   /// A fused dense connection's statistics: one kernel, one block per
   /// (batch, token), whose threads stride over the H·V connected values,
@@ -103,6 +117,15 @@ struct ScanKernels {
   /// shared memory across warps), the carry passing from chunk to chunk
   /// through the final-state buffer.
   void emitChunkedScan(OpBuilder &b, Location loc) const;
+
+  /// The parallel schedule of a per-head decay (A is [H]: retention) in
+  /// its chunkwise form: one block of `blockSize` threads per (b, h, tile of
+  /// kChunkwiseValueTile value columns); per chunk of `chunkwiseChunkSize`
+  /// tokens, the intra-chunk readout ((Q Kᵀ) ⊙ D) V and the inter-chunk
+  /// readout (Q S) scaled by the decay, from Q/K/V/S tiles in shared memory,
+  /// then the state update S' = decay·S + Kᵀ (w ⊙ V), the state carried
+  /// from chunk to chunk in the final-state buffer.
+  void emitChunkwiseRetention(OpBuilder &b, Location loc) const;
 
   /// (acc + skip[h]·v) · SiLU(gate[b, t, h, j]), where `value` is the input
   /// value the scan read at (b, t, h, j).
