@@ -10,7 +10,9 @@
 #include "densessm/runtime/densessm_runtime.h"
 
 #include <cstdlib>
+#include <cstring>
 #include <new>
+#include <unistd.h>
 
 using namespace densessm;
 using namespace densessm::runtime;
@@ -100,6 +102,14 @@ const char *dssm_module_family(const dssm_module *module) {
   return module ? module->file->def().model()->family()->c_str() : "";
 }
 
+constexpr double kGiB = double(1ull << 30);
+
+/// The machine's physical memory in bytes (0 when unknown).
+static uint64_t physicalMemory() {
+  long pages = sysconf(_SC_PHYS_PAGES), pageSize = sysconf(_SC_PAGESIZE);
+  return pages > 0 && pageSize > 0 ? uint64_t(pages) * uint64_t(pageSize) : 0;
+}
+
 dssm_status dssm_session_create(dssm_module *module, dssm_device device,
                                 int32_t batch, dssm_session **out) {
   DSSM_CHECK_ARG(module && out, "dssm_session_create: null argument");
@@ -121,17 +131,30 @@ dssm_status dssm_session_create(dssm_module *module, dssm_device device,
   }
   if (!status.isOk())
     return toC(status);
+  // A state larger than the machine's memory is refused before it is
+  // allocated: with overcommit the allocation could succeed and zeroing it
+  // would bring in the OOM killer instead of an error.
+  uint64_t perSequence =
+      module->stateLayout.totalFloats * sizeof(float) + sizeof(int64_t);
+  uint64_t memory = physicalMemory();
+  DSSM_CHECK_ARG(memory == 0 || uint64_t(batch) <= memory / perSequence,
+                 "dssm_session_create: out of memory: the state of ", batch,
+                 " sequences needs ", double(batch) * double(perSequence) / kGiB,
+                 " GiB, more than the machine's ", double(memory) / kGiB,
+                 " GiB");
   auto *session = new (std::nothrow) dssm_session_s();
   if (!session)
     return toC(errorOf("out of memory creating a session"));
   try {
     session->batch = batch;
     session->vocab = dssm_module_vocab_size(module);
+    // The state (the large allocation) first, so that it fails before the
+    // others touch memory.
+    for (size_t size : module->stateLayout.sizes)
+      session->states.emplace_back(size * size_t(batch), 0.0f);
     session->positions.assign(size_t(batch), 0);
     session->logits.resize(size_t(batch));
     session->logitRows.assign(size_t(batch), 0);
-    for (size_t size : module->stateLayout.sizes)
-      session->states.emplace_back(size * size_t(batch), 0.0f);
   } catch (const std::bad_alloc &) {
     delete session;
     return toC(errorOf("out of memory allocating the state of ", batch,
@@ -240,6 +263,10 @@ dssm_status dssm_session_restore_state(dssm_session *session, int32_t slot,
   DSSM_CHECK_ARG(size == session->stateBytes(),
                  "dssm_session_restore_state: the buffer has ", size,
                  " bytes, a state of this module takes ", session->stateBytes());
+  int64_t position;
+  std::memcpy(&position, buffer, sizeof(position)); // a saved state starts with it
+  DSSM_CHECK_ARG(position >= 0, "dssm_session_restore_state: the saved position is ",
+                 position, " (not a state saved by dssm_session_save_state)");
   session->restore(slot, static_cast<const uint8_t *>(buffer));
   return nullptr;
 }

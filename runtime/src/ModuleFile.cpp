@@ -117,6 +117,15 @@ static Status checkBinding(const std::string &file,
                            const module::Binding &binding,
                            const std::string &what) {
   std::string where = "entry point '" + entry.name()->str() + "' " + what;
+  // The FlatBuffers verifier does not check enum values.
+  if (binding.role() < module::Role::MIN || binding.role() > module::Role::MAX)
+    return errorOf(file, ": corrupt module file: ", where, " has role ",
+                   int(binding.role()), " (known: 0 .. ",
+                   int(module::Role::MAX), ")");
+  if (binding.element_type() < module::ElementType::MIN ||
+      binding.element_type() > module::ElementType::MAX)
+    return errorOf(file, ": corrupt module file: ", where,
+                   " has element type ", int(binding.element_type()));
   if (binding.role() == module::Role::Weight &&
       binding.index() >= def.weights()->size())
     return errorOf(file, ": corrupt module file: ", where,
@@ -174,6 +183,9 @@ Status ModuleFile::verify() {
                      " has no data");
     DSSM_RETURN_IF_ERROR(
         checkPayload(fileName, size, fbEnd, *weight->data(), what));
+    if (elementSize(weight->element_type()) == 0)
+      return errorOf(fileName, ": corrupt module file: ", what,
+                     " has element type ", int(weight->element_type()));
     uint64_t count = 1;
     for (int64_t dim : *weight->shape()) {
       if (dim < 0 || dim > (int64_t(1) << 40) ||
@@ -197,11 +209,18 @@ Status ModuleFile::verify() {
                                         *executable->image(),
                                         "executable '" +
                                             executable->format()->str() + "'"));
-  for (const module::StateTensor *state : *def.states())
-    for (int64_t dim : *state->shape())
-      if (dim <= 0 || dim > (int64_t(1) << 32))
+  // Each state's element count must fit comfortably in size_t arithmetic
+  // (the runtime multiplies it by the batch).
+  for (const module::StateTensor *state : *def.states()) {
+    uint64_t count = 1;
+    for (int64_t dim : *state->shape()) {
+      if (dim <= 0 || dim > (int64_t(1) << 32) ||
+          count > (uint64_t(1) << 40) / uint64_t(dim))
         return errorOf(fileName, ": corrupt module file: state '",
                        state->name()->str(), "' has an invalid shape");
+      count *= uint64_t(dim);
+    }
+  }
   for (const module::EntryPoint *entry : *def.entry_points()) {
     for (const module::Binding *binding : *entry->arguments())
       DSSM_RETURN_IF_ERROR(

@@ -5,6 +5,7 @@
 #include <cerrno>
 #include <cstring>
 #include <dlfcn.h>
+#include <elf.h>
 #include <sys/mman.h> // memfd_create
 #include <unistd.h>
 
@@ -24,10 +25,60 @@ const module::Executable *findExecutable(const ModuleFile &file,
   return found;
 }
 
+#if defined(__x86_64__)
+static constexpr uint16_t kHostMachine = EM_X86_64;
+#elif defined(__aarch64__)
+static constexpr uint16_t kHostMachine = EM_AARCH64;
+#else
+#error "densessm's runtime knows the ELF machine of x86_64 and aarch64 hosts"
+#endif
+
+static std::string machineName(uint16_t machine) {
+  switch (machine) {
+  case EM_X86_64:
+    return "x86_64";
+  case EM_AARCH64:
+    return "aarch64";
+  case EM_386:
+    return "i386";
+  case EM_RISCV:
+    return "riscv";
+  case EM_PPC64:
+    return "ppc64";
+  }
+  return "ELF machine " + std::to_string(machine);
+}
+
+/// dlopen says "cannot open shared object file" of an object for another
+/// machine; check the ELF header first and say what is wrong.
+static Status checkHostELF(const ModuleFile &file,
+                           const module::Executable &executable,
+                           const std::string &what) {
+  const uint8_t *image = file.payload(*executable.image());
+  Elf64_Ehdr header;
+  if (executable.image()->size() < sizeof(header) ||
+      std::memcmp(image, ELFMAG, SELFMAG) != 0)
+    return errorOf(file.name(), ": ", what, " is not an ELF shared object");
+  std::memcpy(&header, image, sizeof(header));
+  if (header.e_ident[EI_CLASS] != ELFCLASS64 ||
+      header.e_ident[EI_DATA] != ELFDATA2LSB)
+    return errorOf(file.name(), ": ", what,
+                   " is not a 64-bit little-endian ELF object");
+  if (header.e_machine != kHostMachine)
+    return errorOf(file.name(), ": ", what, " is code for ",
+                   machineName(header.e_machine), ", this machine is ",
+                   machineName(kHostMachine),
+                   " (compile the module on or for this machine)");
+  if (header.e_type != ET_DYN)
+    return errorOf(file.name(), ": ", what, " is not an ELF shared object");
+  return Status::ok();
+}
+
 Status SharedObject::open(const ModuleFile &file,
                           const module::Executable &executable,
                           const std::string &name) {
   what = name;
+  DSSM_RETURN_IF_ERROR(checkHostELF(file, executable, what));
   int fd = memfd_create("densessm-module", MFD_CLOEXEC);
   if (fd < 0)
     return errorOf(file.name(), ": memfd_create failed: ",

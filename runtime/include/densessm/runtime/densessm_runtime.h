@@ -57,14 +57,18 @@ typedef enum {
   DSSM_DEVICE_CPU = 0,
   DSSM_DEVICE_CUDA = 1,
   /* CUDA when a GPU and a CUDA executable are there, otherwise the CPU. */
-  DSSM_DEVICE_AUTO = 2
+  DSSM_DEVICE_AUTO = 2,
+  /* Not a device: makes every int32 a valid value of the type, so that the
+   * runtime can report a wrong one (C++ would not let it look otherwise). */
+  DSSM_DEVICE_MAX_ENUM = 0x7FFFFFFF
 } dssm_device;
 
 typedef enum {
   /* The whole prompt in one call of the parallel-schedule entry point. */
   DSSM_PREFILL_PARALLEL = 0,
   /* One recurrent step per prompt token (what decoding does). */
-  DSSM_PREFILL_RECURRENT = 1
+  DSSM_PREFILL_RECURRENT = 1,
+  DSSM_PREFILL_MAX_ENUM = 0x7FFFFFFF /* not a mode; as DSSM_DEVICE_MAX_ENUM */
 } dssm_prefill_mode;
 
 dssm_status dssm_session_create(dssm_module *module, dssm_device device,
