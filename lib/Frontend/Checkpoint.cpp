@@ -33,7 +33,12 @@ Error TensorFiles::addFile(StringRef path) {
                                       /*RequiresNullTerminator=*/false);
   if (!buffer)
     return makeError("{0}: cannot read: {1}", path, buffer.getError().message());
-  StringRef bytes = (*buffer)->getBuffer();
+  return addBuffer(std::move(*buffer), path);
+}
+
+Error TensorFiles::addBuffer(std::unique_ptr<MemoryBuffer> buffer,
+                             StringRef path) {
+  StringRef bytes = buffer->getBuffer();
   if (bytes.size() < 8)
     return makeError("{0}: truncated safetensors file: {1} bytes, smaller than "
                    "the 8-byte header length",
@@ -138,7 +143,7 @@ Error TensorFiles::addFile(StringRef path) {
                      path, ranges[i - 1].second, ranges[i].second);
   }
   paths.push_back(path.str());
-  buffers.push_back(std::move(*buffer));
+  buffers.push_back(std::move(buffer));
   return Error::success();
 }
 

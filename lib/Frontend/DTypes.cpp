@@ -118,7 +118,8 @@ void mlir::densessm::frontend::convertToF32(TensorDType dtype, StringRef bytes,
   const char *data = bytes.data();
   switch (dtype) {
   case TensorDType::F32:
-    std::memcpy(out.data(), data, count * 4);
+    if (count) // a tensor with a 0 in its shape has no bytes (and no data())
+      std::memcpy(out.data(), data, count * 4);
     return;
   case TensorDType::F16:
     for (size_t i = 0; i < count; ++i) {

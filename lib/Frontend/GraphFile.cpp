@@ -35,9 +35,19 @@ Expected<std::unique_ptr<GraphFile>> GraphFile::open(StringRef path) {
                                       Align(kGraphPayloadAlignment));
   if (!buffer)
     return makeError("{0}: cannot read: {1}", path, buffer.getError().message());
+  return fromBuffer(std::move(*buffer), path);
+}
+
+Expected<std::unique_ptr<GraphFile>>
+GraphFile::fromBuffer(std::unique_ptr<MemoryBuffer> buffer, StringRef path) {
+  if (reinterpret_cast<uintptr_t>(buffer->getBufferStart()) %
+          kGraphPayloadAlignment !=
+      0)
+    return makeError("{0}: graph bytes are not {1}-byte aligned in memory",
+                     path, kGraphPayloadAlignment);
   std::unique_ptr<GraphFile> graph(new GraphFile());
   graph->filePath = path.str();
-  graph->buffer = std::move(*buffer);
+  graph->buffer = std::move(buffer);
   if (Error error = graph->verify())
     return std::move(error);
   return graph;

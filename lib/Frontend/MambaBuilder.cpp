@@ -80,6 +80,10 @@ void mlir::densessm::frontend::emitMambaFunction(ModelEmitter &e) {
             e.weight(mixer + "u_select.fc2.weight", {innerDim, selectDim});
         u = e.denseConnect(u, earlier, {{x, fc1, fc2}},
                            e.weight(mixer + "u_norm.weight", {innerDim}));
+      } else { // layer 0 holds the tensors too (MODELS.md §3), unused
+        for (const char *part : {"u_select.fc1.weight", "u_select.fc2.weight",
+                                 "u_norm.weight"})
+          e.ignoreWeight(mixer + part);
       }
     }
 

@@ -32,6 +32,7 @@ llvm::Expected<OwningOpRef<ModuleOp>> mlir::densessm::frontend::buildModel(
                       tensor::TensorDialect>();
   OwningOpRef<ModuleOp> module =
       ModuleOp::create(NameLoc::get(StringAttr::get(&context, source)));
+  std::vector<std::string> extra;
   for (EntryPoint entry : {EntryPoint::Prefill, EntryPoint::Step}) {
     ModelEmitter emitter(*module, config, shapes, source, entry);
     if (config.isMambaFamily())
@@ -42,6 +43,30 @@ llvm::Expected<OwningOpRef<ModuleOp>> mlir::densessm::frontend::buildModel(
     // whole story.
     if (llvm::Error error = emitter.takeError())
       return std::move(error);
+    // (With tied embeddings, a saved copy of the embedding as lm_head.weight
+    // is redundant, not foreign.)
+    if (entry == EntryPoint::Prefill)
+      for (const auto &tensor : shapes)
+        if (!emitter.knowsWeight(tensor.getKey()) &&
+            !(config.tieWordEmbeddings && tensor.getKey() == "lm_head.weight"))
+          extra.push_back(tensor.getKey().str());
+  }
+  // A tensor the model does not read means the checkpoint is not the model
+  // config.json describes (another variant, or a renamed tensor): say so
+  // rather than compile a model that silently ignores it.
+  if (!extra.empty()) {
+    llvm::sort(extra);
+    return llvm::createStringError(
+        llvm::inconvertibleErrorCode(),
+        llvm::formatv("{0}: extra tensor '{1}': the {2} model of this "
+                      "config.json has no such weight{3}",
+                      source, extra.front(), stringifyModelFamily(config.family),
+                      extra.size() > 1
+                          ? llvm::formatv(" (and {0} more extra tensors)",
+                                          extra.size() - 1)
+                                .str()
+                          : std::string())
+            .str());
   }
 
   // The builders emit only what the verifiers accept; should they not, say

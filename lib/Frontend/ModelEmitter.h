@@ -18,6 +18,7 @@
 #include "llvm/ADT/DenseMap.h"
 #include "llvm/ADT/SmallVector.h"
 #include "llvm/ADT/StringMap.h"
+#include "llvm/ADT/StringSet.h"
 
 #include <array>
 #include <optional>
@@ -81,6 +82,13 @@ public:
   void finish(Value logits, llvm::ArrayRef<Value> finalStates);
   /// The first problem with the checkpoint's tensors, or success.
   llvm::Error takeError();
+  /// Records a tensor that the family's checkpoints hold but the model does
+  /// not read (MODELS.md names them), so that it does not count as extra.
+  void ignoreWeight(const llvm::Twine &tensor) { ignored.insert(tensor.str()); }
+  /// Whether the checkpoint tensor `name` is read or knowingly ignored.
+  bool knowsWeight(llvm::StringRef name) const {
+    return weights.count(name) || ignored.count(name);
+  }
 
   /// Names the part of the model (for example "backbone.layers.3") that the
   /// ops built from now on belong to: their location.
@@ -145,6 +153,7 @@ private:
   llvm::SmallVector<NamedAttribute> argAttrs; // one per argument
   llvm::SmallVector<StringAttr> stateNames;
   llvm::StringMap<Value> weights;
+  llvm::StringSet<> ignored;
   Value tokensArg, batch, length; // length: null in step (static 1)
   Value zero;
   llvm::DenseMap<std::pair<Type, uint64_t>, Value> splats;

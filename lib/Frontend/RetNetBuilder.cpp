@@ -91,11 +91,19 @@ void mlir::densessm::frontend::emitRetNetFunction(ModelEmitter &e) {
               x,
               e.weight(prefix + "_select.fc1.weight", {selectDim, hiddenDim}),
               e.weight(prefix + "_select.fc2.weight", {channels, selectDim})};
+        else // RetNet: nothing to fuse, the gate's tensors are unused
+          for (const char *part : {"_select.fc1.weight", "_select.fc2.weight"})
+            e.ignoreWeight(prefix + part);
         return e.denseConnect(current, earlier, gate,
                               e.weight(prefix + "_norm.weight", {channels}));
       };
       k = connect(k, earlierK, "k", queryKeyDim);
       v = connect(v, earlierV, "v", valueDim);
+    } else {
+      for (const char *part : {"k_select.fc1.weight", "k_select.fc2.weight",
+                               "v_select.fc1.weight", "v_select.fc2.weight",
+                               "k_norm.weight", "v_norm.weight"})
+        e.ignoreWeight(attn + part);
     }
 
     Value qRot = RotaryOp::create(b, e.loc(), e.splitHeads(q, heads), position,

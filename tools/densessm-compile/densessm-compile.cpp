@@ -28,11 +28,13 @@
 #include "densessm/Frontend/ModelBuilder.h"
 #include "densessm/Frontend/WeightSource.h"
 #include "densessm/InitAll.h"
+#include "densessm/Support/CommandLine.h"
 #include "densessm/Support/Error.h"
 #include "densessm/Support/Progress.h"
 #include "densessm/Target/CPU/CPUTarget.h"
 #include "densessm/Target/CUDA/CUDATarget.h"
 #include "densessm/Target/ModuleWriter.h"
+#include "mlir/IR/Diagnostics.h"
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/IR/Verifier.h"
 #include "mlir/Parser/Parser.h"
@@ -198,9 +200,25 @@ llvm::Error importInput(MLIRContext &context, Imported &imported) {
     return makeError("{0}: cannot read: {1}", input,
                      buffer.getError().message());
   sources.AddNewSourceBuffer(std::move(*buffer), llvm::SMLoc());
-  imported.module = parseSourceFile<ModuleOp>(sources, &context);
+  // The parser's and verifier's first error becomes the one error line,
+  // "FILE:LINE:COL: what", rather than a diagnostic plus a summary.
+  std::string firstError;
+  {
+    ScopedDiagnosticHandler collect(&context, [&](Diagnostic &diagnostic) {
+      if (diagnostic.getSeverity() != DiagnosticSeverity::Error ||
+          !firstError.empty())
+        return success();
+      llvm::raw_string_ostream stream(firstError);
+      if (auto at = dyn_cast<FileLineColLoc>(diagnostic.getLocation()))
+        stream << at.getLine() << ":" << at.getColumn() << ":";
+      stream << " " << diagnostic;
+      return success();
+    });
+    imported.module = parseSourceFile<ModuleOp>(sources, &context);
+  }
   if (!imported.module)
-    return makeError("{0}: does not parse (see the diagnostics above)", input);
+    return makeError("{0}:{1}", input,
+                     firstError.empty() ? " does not parse" : firstError);
   imported.family = "custom";
   imported.configJSON = "{}";
   if (llvm::StringRef(weightsPath).ends_with(".dsg")) {
@@ -405,10 +423,11 @@ llvm::Error compile(MLIRContext &context) {
 int main(int argc, char **argv) {
   llvm::InitLLVM init(argc, argv);
   cl::HideUnrelatedOptions(category);
-  cl::ParseCommandLineOptions(
-      argc, argv,
-      "densessm-compile: a checkpoint, an exported graph or densessm IR to a "
-      "module file\n");
+  if (!parseToolCommandLine(
+          argc, argv, "densessm-compile",
+          "densessm-compile: a checkpoint, an exported graph or densessm IR "
+          "to a module file\n"))
+    return 1;
   DialectRegistry registry;
   mlir::densessm::registerAllDialects(registry);
   registerAllToLLVMIRTranslations(registry);

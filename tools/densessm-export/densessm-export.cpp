@@ -21,6 +21,7 @@
 #include "densessm/Frontend/DTypes.h"
 #include "densessm/Frontend/GraphFile.h"
 #include "densessm/Frontend/ModelBuilder.h"
+#include "densessm/Support/CommandLine.h"
 #include "densessm/Support/Error.h"
 #include "densessm/Support/Progress.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -185,9 +186,11 @@ llvm::Error exportGraph(MLIRContext &context) {
 int main(int argc, char **argv) {
   llvm::InitLLVM init(argc, argv);
   cl::HideUnrelatedOptions(category);
-  cl::ParseCommandLineOptions(
-      argc, argv,
-      "densessm-export: a checkpoint directory to an exported graph (.dsg)\n");
+  if (!parseToolCommandLine(
+          argc, argv, "densessm-export",
+          "densessm-export: a checkpoint directory to an exported graph "
+          "(.dsg)\n"))
+    return 1;
   MLIRContext context;
   if (llvm::Error error = exportGraph(context)) {
     llvm::WithColor::error(llvm::errs(), "densessm-export")

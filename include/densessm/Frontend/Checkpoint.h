@@ -38,6 +38,9 @@ class TensorFiles : public WeightSource {
 public:
   /// Maps `path` and reads its header; errors name the file.
   llvm::Error addFile(llvm::StringRef path);
+  /// The same for bytes already in memory; `path` names them in errors.
+  llvm::Error addBuffer(std::unique_ptr<llvm::MemoryBuffer> buffer,
+                        llvm::StringRef path);
 
   const llvm::StringMap<TensorEntry> &tensors() const { return entries; }
   TensorShapes shapes() const override;

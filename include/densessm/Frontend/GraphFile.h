@@ -58,6 +58,10 @@ class GraphFile : public WeightSource {
 public:
   /// Maps and verifies `path`; every error names the file and the problem.
   static llvm::Expected<std::unique_ptr<GraphFile>> open(llvm::StringRef path);
+  /// The same for bytes already in memory (64-byte aligned, as the
+  /// payloads must be); `path` names them in errors.
+  static llvm::Expected<std::unique_ptr<GraphFile>>
+  fromBuffer(std::unique_ptr<llvm::MemoryBuffer> buffer, llvm::StringRef path);
 
   const std::string &path() const { return filePath; }
   const std::string &producer() const { return producerName; }

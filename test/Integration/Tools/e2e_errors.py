@@ -1,8 +1,13 @@
-"""Bad input to densessm-compile and densessm-run (TESTING.md, "Bad input"):
-damaged checkpoints, damaged module files and bad command lines. Each must
-exit non-zero without crashing, print exactly one line on stderr,
-`densessm-compile: error: ...` / `densessm-run: error: ...`, that names the
-file and the problem (key words checked below), and leave no output file.
+"""Bad input to densessm-compile and densessm-run (TESTING.md, "Bad input";
+docs/errors.md catalogues every case): damaged checkpoints (missing, extra,
+misshapen and mistyped tensors; truncated, oversized, non-JSON and
+inconsistent safetensors headers; config.json that is not JSON, lacks a
+field or names an unknown model_type), malformed and ill-typed IR, damaged
+and foreign module files (truncated, corrupt, another ABI version, code for
+another machine) and bad command lines. Each must exit non-zero without
+crashing, print exactly one line on stderr, `densessm-compile: error: ...` /
+`densessm-run: error: ...`, that names the file and the problem (key words
+checked below), and leave no output file.
 
 Prints one PASS/FAIL line per check and "N passed, M failed"."""
 
@@ -123,6 +128,109 @@ def main():
     compile_error("a checkpoint directory that does not exist", missing_dir, out,
                   ["no_such_checkpoint"])
 
+    # Safetensors headers written by hand: (header dict, data bytes) of the
+    # good checkpoint, changed, then written back.
+    def header_of(path):
+        header, metadata, start = writer.read_safetensors_header(path)
+        return header, path.read_bytes()[start:]
+
+    def write_header(path, header, data):
+        text = json.dumps(header).encode()
+        text += b" " * (-len(text) % 8)
+        path.write_bytes(struct.pack("<Q", len(text)) + text + data)
+
+    extra_tensor = "backbone.layers.0.mixer.surplus.weight"
+    ckpt, out = case("extra_tensor")
+    tensors = writer.read_safetensors(ckpt / "model.safetensors")
+    tensors[extra_tensor] = writer.Tensor("F32", [2, 2], bytes(16))
+    writer.write_safetensors(ckpt / "model.safetensors", tensors)
+    compile_error(f"an extra tensor {extra_tensor}", ckpt, out, [extra_tensor, "extra_tensor"])
+
+    ckpt, out = case("int_dtype")
+    tensors = writer.read_safetensors(ckpt / "model.safetensors")
+    tensors[layer_tensor].dtype = "I32"  # same byte count as F32
+    writer.write_safetensors(ckpt / "model.safetensors", tensors)
+    compile_error(f"{layer_tensor} of dtype I32", ckpt, out,
+                  [layer_tensor, "I32", "F32", "int_dtype"])
+
+    ckpt, out = case("huge_header")
+    data = bytearray((ckpt / "model.safetensors").read_bytes())
+    data[0:8] = struct.pack("<Q", 1 << 40)
+    (ckpt / "model.safetensors").write_bytes(bytes(data))
+    compile_error("a safetensors header length of 1 TiB", ckpt, out,
+                  ["model.safetensors", "header length 1099511627776"])
+
+    ckpt, out = case("garbled_header")
+    data = bytearray((ckpt / "model.safetensors").read_bytes())
+    data[8:16] = b"{nojson "
+    (ckpt / "model.safetensors").write_bytes(bytes(data))
+    compile_error("a safetensors header that is not JSON", ckpt, out,
+                  ["model.safetensors", "corrupt safetensors header"])
+
+    ckpt, out = case("overlap")
+    header, data = header_of(ckpt / "model.safetensors")
+    by_offset = sorted(header, key=lambda n: header[n]["data_offsets"][0])
+    first, other = by_offset[0], by_offset[-1]
+    size = header[other]["data_offsets"][1] - header[other]["data_offsets"][0]
+    begin = header[first]["data_offsets"][0] + 4
+    header[other]["data_offsets"] = [begin, begin + size]
+    write_header(ckpt / "model.safetensors", header, data)
+    compile_error(f"tensors '{first}' and '{other}' sharing bytes", ckpt, out,
+                  ["model.safetensors", first, other, "overlap"])
+
+    ckpt, out = case("offsets_past_end")
+    header, data = header_of(ckpt / "model.safetensors")
+    begin, end = header[layer_tensor]["data_offsets"]
+    header[layer_tensor]["data_offsets"] = [len(data) - (end - begin) + 64, len(data) + 64]
+    write_header(ckpt / "model.safetensors", header, data)
+    compile_error(f"{layer_tensor}'s data_offsets 64 bytes past the end", ckpt, out,
+                  ["model.safetensors", layer_tensor, "past the end"])
+
+    ckpt, out = case("offsets_short")
+    header, data = header_of(ckpt / "model.safetensors")
+    begin, end = header[layer_tensor]["data_offsets"]
+    header[layer_tensor]["data_offsets"] = [begin, begin + 4]
+    write_header(ckpt / "model.safetensors", header, data)
+    compile_error(f"{layer_tensor}'s data_offsets cover 4 bytes", ckpt, out,
+                  ["model.safetensors", layer_tensor, "cover 4 bytes", "needs"])
+
+    ckpt, out = case("config_text")
+    (ckpt / "config.json").write_text('{"model_type": "mamba", hidden_size: 64')
+    compile_error("a config.json that is not JSON", ckpt, out,
+                  ["config.json", "not valid JSON"])
+
+    ckpt, out = case("config_field")
+    cfg = json.loads((ckpt / "config.json").read_text())
+    del cfg["hidden_size"]
+    (ckpt / "config.json").write_text(json.dumps(cfg))
+    compile_error("a config.json without hidden_size", ckpt, out,
+                  ["config.json", "hidden_size"])
+
+    # IR: malformed, and well formed but ill-typed.
+    ir = work / "ir"
+    ir.mkdir(exist_ok=True)
+    (ir / "out").mkdir(exist_ok=True)
+    (ir / "malformed.mlir").write_text("func.func @f( {\n")
+    compile_error("malformed IR", ir / "malformed.mlir", ir / "out",
+                  ["malformed.mlir:1:14: expected non-function type"])
+    (ir / "ill_typed.mlir").write_text(
+        "func.func @f(%a: tensor<4xf32>) -> tensor<4xi32> {\n"
+        "  return %a : tensor<4xf32>\n}\n")
+    compile_error("ill-typed IR (a return of the wrong type)", ir / "ill_typed.mlir", ir / "out",
+                  ["ill_typed.mlir:2:3:", "tensor<4xi32>", "tensor<4xf32>"])
+
+    # The command line of densessm-compile.
+    ckpt, out = case("compile_flags")
+    expect_error("densessm-compile, an unknown flag", "densessm-compile",
+                 [args.compile, ckpt, "-o", out / "model.dssm", "--frobnicate"],
+                 ["--frobnicate"], any_of=["unknown"], out_dir=out)
+    expect_error("densessm-compile, --target=tpu", "densessm-compile",
+                 [args.compile, ckpt, "-o", out / "model.dssm", "--target=tpu"],
+                 ["tpu"], out_dir=out)
+    expect_error("densessm-compile, -o in a directory that does not exist", "densessm-compile",
+                 [args.compile, ckpt, "-o", out / "no_such_dir" / "model.dssm", "--quiet"],
+                 ["no_such_dir"], out_dir=out)
+
     # Module files and the command line of densessm-run.
     def run_error(what, module, words, any_of=(), extra=("--tokens=1,2,3",)):
         npy = work / f"{module.stem}.logits.npy"
@@ -159,6 +267,43 @@ def main():
         run_error("an empty --tokens", good_module, ["tokens"], extra=("--tokens=",))
         run_error("--prefill=sideways", good_module, ["prefill"],
                   extra=("--tokens=1,2,3", "--prefill=sideways"))
+        run_error("an unknown flag", good_module, ["--frobnicate"], any_of=["unknown"],
+                  extra=("--tokens=1,2,3", "--frobnicate=1"))
+        run_error("--generate=-3", good_module, ["--generate", "-3"],
+                  extra=("--tokens=1,2,3", "--generate=-3"))
+        run_error("--batch=0", good_module, ["--batch", "0"],
+                  extra=("--tokens=1,2,3", "--batch=0"))
+        run_error("--device=tpu", good_module, ["--device", "tpu"],
+                  extra=("--tokens=1,2,3", "--device=tpu"))
+
+        def patched(name, at, fmt, value, base=data):
+            damaged = bytearray(base)
+            struct.pack_into(fmt, damaged, at, value)
+            path = work / f"{name}.dssm"
+            path.write_bytes(bytes(damaged))
+            return path
+
+        run_error("a module of ABI version 2", patched("abi2_module", 8, "<I", 2),
+                  ["abi2_module.dssm", "module ABI version 2", "reads version 1"])
+        bad_magic = bytearray(data)
+        bad_magic[0:8] = b"NOTAMODL"
+        (work / "magic_module.dssm").write_bytes(bytes(bad_magic))
+        run_error("a module with another magic", work / "magic_module.dssm",
+                  ["magic_module.dssm", "not a densessm module file"])
+        # The CPU executable: the ELF image at a 64-byte aligned offset, and
+        # its Payload {offset, size} in the header.
+        elf = next(i for i in range(0, len(data), 64) if data[i:i + 4] == b"\x7fELF")
+        payload = data.index(struct.pack("<Q", elf), 32)
+        run_error("the executable's payload 1 MiB past the end",
+                  patched("far_module", payload + 8, "<Q", len(data) + (1 << 20)),
+                  ["far_module.dssm", "truncated module file", "executable", "past the end"])
+        run_error("the executable's payload misaligned",
+                  patched("misaligned_module", payload, "<Q", elf + 8),
+                  ["misaligned_module.dssm", "executable", "64-byte aligned"])
+        # Code for another machine: the ELF header's e_machine says AArch64.
+        run_error("a module whose CPU code is for AArch64",
+                  patched("aarch64_module", elf + 18, "<H", 183),
+                  ["aarch64_module.dssm", "aarch64"], any_of=["this machine", "x86"])
 
     run_error("a module file that does not exist", work / "no_such_module.dssm",
               ["no_such_module.dssm"])
