@@ -20,8 +20,9 @@
 // tokens), an input scale and an initial state. One block of 64 threads per
 // (head, value tile) and batch entry: a 6 x 1 grid. Workgroup buffers: the
 // log decays, G, the zero-decay segments and β [C]; the Q and K tiles
-// [C x 16]; the state tile [16 x 32]; the value tile [C x 32]; the scores
-// [C x C]; the inter-chunk readout [C x 32].
+// [C x 16], rows padded to 17 (bank conflicts); the state tile [16 x 32];
+// the value tile [C x 32]; the scores [C x C]; the inter-chunk readout
+// [C x 32].
 // CHECK-LABEL: func.func @retention_long
 // CHECK-DAG: %[[MINUS_INF:.*]] = arith.constant 0xFF800000 : f32
 // CHECK-DAG: %[[Y:.*]] = memref.alloc() : memref<1x300x3x40xf32>
@@ -29,7 +30,7 @@
 // CHECK: gpu.launch blocks(%[[BX:[a-z0-9_]+]], %[[BY:[a-z0-9_]+]], %{{[a-z0-9_]+}}) in (%{{[a-z0-9_]+}} = %c6, %{{[a-z0-9_]+}} = %c1, %{{[a-z0-9_]+}} = %c1)
 // CHECK-SAME: threads(%[[TX:[a-z0-9_]+]], %{{[a-z0-9_]+}}, %{{[a-z0-9_]+}}) in (%{{[a-z0-9_]+}} = %c64, %{{[a-z0-9_]+}} = %c1, %{{[a-z0-9_]+}} = %c1)
 // CHECK-SAME: workgroup(%[[LOGA:[a-z0-9_]+]] : memref<32xf32, #gpu.address_space<workgroup>>, %[[G:[a-z0-9_]+]] : memref<32xf32, #gpu.address_space<workgroup>>, %[[SEG:[a-z0-9_]+]] : memref<32xf32, #gpu.address_space<workgroup>>, %[[BETA:[a-z0-9_]+]] : memref<32xf32, #gpu.address_space<workgroup>>,
-// CHECK-SAME: %[[QS:[a-z0-9_]+]] : memref<512xf32, #gpu.address_space<workgroup>>, %[[KS:[a-z0-9_]+]] : memref<512xf32, #gpu.address_space<workgroup>>, %[[SS:[a-z0-9_]+]] : memref<512xf32, #gpu.address_space<workgroup>>,
+// CHECK-SAME: %[[QS:[a-z0-9_]+]] : memref<544xf32, #gpu.address_space<workgroup>>, %[[KS:[a-z0-9_]+]] : memref<544xf32, #gpu.address_space<workgroup>>, %[[SS:[a-z0-9_]+]] : memref<512xf32, #gpu.address_space<workgroup>>,
 // CHECK-SAME: %[[VS:[a-z0-9_]+]] : memref<1024xf32, #gpu.address_space<workgroup>>, %[[P:[a-z0-9_]+]] : memref<1024xf32, #gpu.address_space<workgroup>>, %[[O:[a-z0-9_]+]] : memref<1024xf32, #gpu.address_space<workgroup>>)
 // The head and the value tile's first column and width (40 - j0, at most 32).
 // CHECK: %[[H:.*]] = arith.divui %[[BX]], %c2

@@ -400,7 +400,9 @@ class Machine:
         self.global_buffers = {}
         # Allocations in device memory (gpu.alloc without host_shared): the
         # host code must not read or write them (kernels and gpu.memcpy may).
-        self.device_only = set()
+        # Keyed by id() of their storage, which is kept alive here until
+        # gpu.dealloc: a freed list's id is reused by later allocations.
+        self.device_only = {}
 
     # -- host ---------------------------------------------------------
 
@@ -705,11 +707,12 @@ class Machine:
                     sizes.append(s)
             ref = MemRef.alloc(sizes, element)
             if name == "gpu.alloc" and "hostShared" not in op.props:
-                self.device_only.add(id(ref.data))
+                self.device_only[id(ref.data)] = ref.data
             return [ref] + ([None] if name == "gpu.alloc" and len(op.results) > 1 else [])
         if name in ("memref.dealloc",):
             return []
         if name == "gpu.dealloc":
+            self.device_only.pop(id(a[-1].data), None)
             return [None] * len(op.results)
         if name == "gpu.wait":
             return [None] * len(op.results)

@@ -46,8 +46,9 @@
 // over the output elements it owns (no tensor cores: see
 // docs/cuda-codegen.md). Every loop is bounded by the chunk's real token
 // count and the tiles' real key and value sizes, so padding costs nothing
-// and any K, V and L work. The workgroup memory is C² + 4C + 2C·BK + BK·BV +
-// 2C·BV floats: 43 KiB for C = 64, under the 48 KiB of static shared
+// and any K, V and L work. The workgroup memory is C² + 4C + 2C·(BK + 1) +
+// BK·BV + 2C·BV floats (the q and k tiles' rows padded by one against bank
+// conflicts): 44,544 bytes for C = 64, under the 48 KiB of static shared
 // memory every chip has, which bounds C.
 //
 //===----------------------------------------------------------------------===//
@@ -124,6 +125,10 @@ void ScanKernels::emitChunkwiseRetention(OpBuilder &b, Location loc) const {
   const ScanLowering &s = scan;
   const int64_t T = blockSize, C = chunkwiseChunkSize;
   const int64_t BK = kChunkwiseKeyTile, BV = kChunkwiseValueTile;
+  // The q and k tiles' row stride: one float of padding, so that threads
+  // reading k_s[kk] for consecutive s (the scores) hit different banks
+  // instead of every other one of 16.
+  const int64_t RS = BK + 1;
   Value valueTiles = ceilDiv(b, loc, s.valueDim, index(b, loc, BV));
   Value gridX = arith::MulIOp::create(b, loc, heads, valueTiles);
   // Workgroup buffers, in this order.
@@ -141,7 +146,7 @@ void ScanKernels::emitChunkwiseRetention(OpBuilder &b, Location loc) const {
   };
   launch(
       b, loc, gridX, batch, T,
-      {C, C, C, C, C * BK, C * BK, BK * BV, C * BV, C * C, C * BV},
+      {C, C, C, C, C * RS, C * RS, BK * BV, C * BV, C * C, C * BV},
       [&](OpBuilder &kb, Location kl, const KernelContext &kernel) {
         IndexMath m{kb, kl};
         auto tile = [&](Tile which) { return kernel.workgroup[which]; };
@@ -295,7 +300,7 @@ void ScanKernels::emitChunkwiseRetention(OpBuilder &b, Location loc) const {
                            Value x = loadF32(
                                eb, el, source,
                                {bi, em.add(t0, r), group, em.add(k0, kk)});
-                           storeTile(eb, el, x, into, em.at(r, BK, kk));
+                           storeTile(eb, el, x, into, em.at(r, RS, kk));
                          });
               };
 
@@ -340,9 +345,9 @@ void ScanKernels::emitChunkwiseRetention(OpBuilder &b, Location loc) const {
                                              return math::FmaOp::create(
                                                  xb, xl,
                                                  loadTile(xb, xl, tile(Qs),
-                                                          xm.at(r, BK, kk)),
+                                                          xm.at(r, RS, kk)),
                                                  loadTile(xb, xl, tile(Ks),
-                                                          xm.at(sIdx, BK, kk)),
+                                                          xm.at(sIdx, RS, kk)),
                                                  acc);
                                            });
                                storeTile(lb, el, score, tile(Scores), at);
@@ -361,7 +366,7 @@ void ScanKernels::emitChunkwiseRetention(OpBuilder &b, Location loc) const {
                                              return math::FmaOp::create(
                                                  xb, xl,
                                                  loadTile(xb, xl, tile(Qs),
-                                                          xm.at(r, BK, kk)),
+                                                          xm.at(r, RS, kk)),
                                                  loadTile(xb, xl, tile(Ss),
                                                           xm.at(kk, BV, jj)),
                                                  acc);
@@ -466,7 +471,7 @@ void ScanKernels::emitChunkwiseRetention(OpBuilder &b, Location loc) const {
                                      return math::FmaOp::create(
                                          xb, xl,
                                          loadTile(xb, xl, tile(Ks),
-                                                  xm.at(sIdx, BK, kk)),
+                                                  xm.at(sIdx, RS, kk)),
                                          weighted, acc);
                                    });
                                memref::StoreOp::create(eb, el, next, s.state,

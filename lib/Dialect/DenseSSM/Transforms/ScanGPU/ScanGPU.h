@@ -36,7 +36,7 @@ constexpr int64_t kChunkwiseKeyTile = 16;
 constexpr int64_t kChunkwiseValueTile = 32;
 
 /// The largest chunk the chunkwise kernel's static shared memory (48 KiB on
-/// every chip) holds: C² + 4C + 2C·BK + BK·BV + 2C·BV floats.
+/// every chip) holds: C² + 4C + 2C·(BK + 1) + BK·BV + 2C·BV floats.
 constexpr int64_t kChunkwiseMaxChunkSize = 64;
 
 /// An index constant.
