@@ -4,7 +4,7 @@ against double-precision references: the pipeline forced onto it
 are shorter than, equal to, and several chunks long, not a multiple of the
 chunk size; from zeros and from a carried state at later positions (initial
 and final state); more than one key block (BK = 16) and value tile
-(BV = 32); bf16 activations; a dynamic length (the run-time choice between
+(BV = 32); bf16 and f16 activations; a dynamic length (the run-time choice between
 the chunked scan and the chunkwise kernel, both sides); DenseRetNet's fused
 dense values; and the kernel-level scan with every operand a per-head decay
 allows (grouped q/k, dt bias and softplus, input scale, dt scaling the
@@ -14,6 +14,7 @@ Used by check_scans.py (retention), in both modes: the emulator runs these
 small shapes in reasonable time; a GPU runs the same kernels."""
 
 import math
+import struct
 
 import harness
 import check_retention
@@ -105,6 +106,14 @@ def scan_reference(q, k, v, dt, A, dt_bias, scale, skip, gate, s0):
     return y, final
 
 
+def round_f16(values):
+    """The values rounded to IEEE half precision, as the compiler will see
+    them."""
+    if isinstance(values, list):
+        return [round_f16(v) for v in values]
+    return struct.unpack("<e", struct.pack("<e", values))[0]
+
+
 def grouped_scan(tools, check, pipeline, batch, length, heads, q_groups, k_groups,
                  key_dim, value_dim, dtype="f32"):
     """densessm.scan with a per-head decay and every other operand: grouped
@@ -116,9 +125,11 @@ def grouped_scan(tools, check, pipeline, batch, length, heads, q_groups, k_group
     k = harness.random_tensor(rng, [B, L, k_groups, K])
     v = harness.random_tensor(rng, [B, L, H, V])
     gate = harness.random_tensor(rng, [B, L, H, V])
-    if dtype != "f32":
-        q, k, v, gate = (harness.round_bf16(x) for x in (q, k, v, gate))
-    rtol = 1e-2 if dtype != "f32" else 1e-4
+    rounded = dict(bf16=harness.round_bf16, f16=round_f16).get(dtype)
+    if rounded:
+        q, k, v, gate = (rounded(x) for x in (q, k, v, gate))
+    # y is rounded to the activation type on store (bf16: 8 bits, f16: 11).
+    rtol = dict(bf16=1e-2, f16=2e-3).get(dtype, 1e-4)
     dt = harness.random_tensor(rng, [B, L, H], -2.0, 0.5)
     A = harness.random_tensor(rng, [H], -1.0, -0.05)
     bias = harness.random_tensor(rng, [H], -0.5, 0.5)
@@ -174,3 +185,4 @@ def run_all(tools, check, base, dense_retention):
     dense_retention(tools, check, chunkwise, 1, 40, 2, 3, 4, 2)
     grouped_scan(tools, check, chunkwise, 1, 35, 4, 2, 1, 3, 2)
     grouped_scan(tools, check, chunkwise, 1, 35, 2, 1, 1, 4, 3, dtype="bf16")
+    grouped_scan(tools, check, chunkwise, 1, 35, 2, 2, 1, 4, 3, dtype="f16")
