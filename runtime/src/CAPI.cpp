@@ -9,9 +9,11 @@
 #include "Session.h"
 #include "densessm/runtime/densessm_runtime.h"
 
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 #include <new>
+#include <stdexcept>
 #include <unistd.h>
 
 using namespace densessm;
@@ -201,9 +203,26 @@ dssm_status dssm_session_prefill(dssm_session *session,
   DSSM_CHECK_ARG(session, "dssm_session_prefill: null session");
   DSSM_CHECK_ARG(mode == DSSM_PREFILL_PARALLEL || mode == DSSM_PREFILL_RECURRENT,
                  "dssm_session_prefill: unknown mode ", int(mode));
+  // The logits of a prefill (a row of vocab floats per prompt token) are
+  // refused before any allocation or token is read when they cannot fit,
+  // as a session's state is (see dssm_session_create).
+  if (tokens && lengths) {
+    double rows = 0;
+    for (int32_t slot = 0; slot < session->batch; ++slot)
+      rows += double(std::max<int64_t>(lengths[slot], 0));
+    double bytes = rows * double(session->vocab) * sizeof(float);
+    uint64_t memory = physicalMemory();
+    DSSM_CHECK_ARG(memory == 0 || bytes <= double(memory),
+                   "dssm_session_prefill: out of memory: the logits of ",
+                   uint64_t(rows), " prompt tokens need ", bytes / kGiB,
+                   " GiB, more than the machine's ", double(memory) / kGiB,
+                   " GiB");
+  }
   try {
     return toC(session->prefill(tokens, lengths, mode));
   } catch (const std::bad_alloc &) {
+    return toC(errorOf("prefill: out of memory"));
+  } catch (const std::length_error &) { // a vector larger than max_size()
     return toC(errorOf("prefill: out of memory"));
   }
 }

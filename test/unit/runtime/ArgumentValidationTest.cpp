@@ -126,6 +126,19 @@ TEST_F(ArgumentValidation, ABatchTooLargeForMemoryIsReported) {
   EXPECT_EQ(session.position(1), 1);
 }
 
+TEST_F(ArgumentValidation, APromptTooLargeForMemoryIsReported) {
+  Session session(*module, DSSM_DEVICE_CPU, 1);
+  // The length is checked before a token is read: the one token here is
+  // all there is.
+  int64_t token = 1, length = int64_t(1) << 40;
+  const int64_t *tokens[1] = {&token};
+  EXPECT_MESSAGE(dssm_session_prefill(session.get(), tokens, &length,
+                                      DSSM_PREFILL_PARALLEL),
+                 "dssm_session_prefill: out of memory: the logits of "
+                 "1099511627776 prompt tokens need");
+  EXPECT_EQ(session.position(0), 0);
+}
+
 TEST_F(ArgumentValidation, PrefillAndStepReportBadArguments) {
   Session session(*module, DSSM_DEVICE_CPU, 2);
   dssm_session *s = session.get();
