@@ -40,10 +40,20 @@ Status dssm_session_s::run(const module::EntryPoint &entry,
   std::vector<int64_t> position(size_t(n), 0);
   for (int64_t i = 0; i < n; ++i)
     position[i] = positions[slots[i]];
-  std::vector<float> logitsOut(size_t(n * length * vocab));
+  // resize() keeps a buffer of the same size as it is: a decode step after
+  // the first reuses the previous step's buffers without touching them.
+  // A prefill's logits buffer is not kept for the steps that follow.
+  std::vector<float> &logitsOut = logitsScratch;
+  size_t logitCount = size_t(n * length * vocab);
+  if (logitsOut.capacity() > 4 * logitCount)
+    std::vector<float>().swap(logitsOut);
+  logitsOut.resize(logitCount);
   // Gathered inputs (when not the whole batch) and every output state.
-  std::vector<std::vector<float>> statesIn(states.size()),
-      statesOut(states.size());
+  std::vector<std::vector<float>> &statesIn = gatheredScratch,
+                                  &statesOut = statesScratch;
+  statesIn.resize(states.size());
+  statesOut.resize(states.size());
+  std::vector<bool> written(states.size(), false);
 
   auto stateShape = [&](uint32_t index) {
     std::vector<int64_t> shape{n};
@@ -92,6 +102,7 @@ Status dssm_session_s::run(const module::EntryPoint &entry,
       continue;
     }
     uint32_t k = binding->index();
+    written[k] = true;
     statesOut[k].resize(size_t(n) * layout.sizes[k]);
     bindings.push_back({statesOut[k].data(), stateShape(k)});
   }
@@ -99,9 +110,10 @@ Status dssm_session_s::run(const module::EntryPoint &entry,
   DSSM_RETURN_IF_ERROR(backend->run(entry, bindings));
 
   for (size_t k = 0; k < states.size(); ++k) {
-    if (statesOut[k].empty())
+    if (!written[k])
       continue;
     if (wholeBatch) {
+      // The previous state becomes the buffer the next call writes into.
       states[k].swap(statesOut[k]);
       continue;
     }

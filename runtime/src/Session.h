@@ -39,6 +39,13 @@ private:
                                 const std::vector<int64_t> &tokens);
   densessm::runtime::Status checkTokens(int32_t slot, const int64_t *tokens,
                                         int64_t count) const;
+
+  // Buffers run() reuses from call to call, so that a decode step allocates
+  // (and the kernel zeroes) nothing: the logits the entry point writes, and
+  // per state tensor the buffer it writes the next state into (swapped with
+  // `states` afterwards) and the gathered input of a partial batch.
+  std::vector<float> logitsScratch;
+  std::vector<std::vector<float>> statesScratch, gatheredScratch;
 };
 
 #endif // DENSESSM_RUNTIME_SRC_SESSION_H

@@ -9,10 +9,22 @@
 // The symbol is resolved when the runtime loads a module, so it is part of
 // the runtime's ABI with compiled code (docs/module-format.md).
 //
+// Threads: the compiled code's loops run on OpenMP threads, and OpenBLAS
+// (Debian's is the pthreads build) would bring a second pool of as many
+// threads. Between the 100-odd projections of a decode step the two pools
+// took turns spinning on the same cores (perf: a fifth of a DenseRetNet
+// decode step in libomp's spin-wait, more in sched_yield). So OpenBLAS runs
+// single-threaded and the runtime splits each projection's output features
+// over the OpenMP threads itself: one pool, already hot between calls.
+//
 //===----------------------------------------------------------------------===//
 
 #include <cblas.h>
+#include <omp.h>
+
+#include <algorithm>
 #include <cstdint>
+#include <mutex>
 
 namespace {
 
@@ -26,16 +38,45 @@ template <int Rank> struct MemRef {
   float *data() const { return aligned + offset; }
 };
 
-/// y += x w^T over `rows` rows of x and y with the given row strides.
-void linearRows(float *y, int64_t ldy, const float *x, int64_t ldx,
-                const float *w, int64_t ldw, int64_t rows, int64_t out,
-                int64_t in) {
+/// y += x w^T over `rows` rows of x and y with the given row strides, on
+/// the calling thread.
+void linearBlock(float *y, int64_t ldy, const float *x, int64_t ldx,
+                 const float *w, int64_t ldw, int64_t rows, int64_t out,
+                 int64_t in) {
   if (rows == 1)
     cblas_sgemv(CblasRowMajor, CblasNoTrans, int(out), int(in), 1.0f, w,
                 int(ldw), x, 1, 1.0f, y, 1);
   else
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, int(rows), int(out),
                 int(in), 1.0f, x, int(ldx), w, int(ldw), 1.0f, y, int(ldy));
+}
+
+/// Below this many multiply-adds a projection runs on one thread: waking
+/// the others costs more than it saves.
+constexpr int64_t kParallelWork = int64_t(1) << 15;
+
+/// y += x w^T with the output features split over the OpenMP threads, in
+/// blocks of whole cache lines of y (16 floats).
+void linearRows(float *y, int64_t ldy, const float *x, int64_t ldx,
+                const float *w, int64_t ldw, int64_t rows, int64_t out,
+                int64_t in) {
+  static std::once_flag singleThreadedBLAS;
+  std::call_once(singleThreadedBLAS, [] { openblas_set_num_threads(1); });
+  int threads = omp_in_parallel() ? 1 : omp_get_max_threads();
+  if (threads <= 1 || rows * out * in < kParallelWork || out < 32) {
+    linearBlock(y, ldy, x, ldx, w, ldw, rows, out, in);
+    return;
+  }
+  int64_t per = (out + threads - 1) / threads;
+  per = (per + 15) / 16 * 16;
+#pragma omp parallel num_threads(threads)
+  {
+    int64_t begin = std::min<int64_t>(out, omp_get_thread_num() * per);
+    int64_t end = std::min<int64_t>(out, begin + per);
+    if (begin < end)
+      linearBlock(y + begin, ldy, x, ldx, w + begin * ldw, ldw, rows,
+                  end - begin, in);
+  }
 }
 
 /// The rare layouts BLAS cannot take (a non-unit innermost stride).
