@@ -72,3 +72,21 @@ void densessm::bench::naiveRetention(int64_t batch, int64_t length,
     }
   }
 }
+
+void densessm::bench::naiveCausalConv1d(int64_t batch, int64_t length,
+                                        int64_t channels, int64_t kernel,
+                                        const float *x, const float *weight,
+                                        const float *bias, float *y) {
+  for (int64_t b = 0; b < batch; ++b)
+    for (int64_t t = 0; t < length; ++t)
+      for (int64_t c = 0; c < channels; ++c) {
+        float acc = bias[c];
+        for (int64_t k = 0; k < kernel; ++k) {
+          int64_t source = t - kernel + 1 + k;
+          if (source >= 0)
+            acc += weight[c * kernel + k] *
+                   x[(b * length + source) * channels + c];
+        }
+        y[(b * length + t) * channels + c] = acc / (1.0f + std::exp(-acc));
+      }
+}

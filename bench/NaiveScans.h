@@ -1,9 +1,8 @@
-//===- NaiveScans.h - the naive scalar loops benchmarks compare to -*- C++
-//-*-===//
+//===- NaiveScans.h - the naive loops benchmarks compare to -----*- C++ -*-===//
 //
-// The selective scan and retention written as the plain single-threaded
-// scalar loops a first implementation would be: the baseline the compiled
-// kernels are measured against (bench/README.md).
+// The selective scan, retention and the causal convolution written as the
+// plain single-threaded scalar loops a first implementation would be: the
+// baseline the compiled kernels are measured against (bench/README.md).
 //
 //===----------------------------------------------------------------------===//
 #ifndef DENSESSM_BENCH_NAIVESCANS_H
@@ -28,6 +27,12 @@ void naiveRetention(int64_t batch, int64_t length, int64_t heads,
                     int64_t keyDim, int64_t valueDim, const float *q,
                     const float *k, const float *v, const float *decay,
                     float *o, float *state);
+
+/// Mamba's depthwise causal convolution from a zero window, with bias and
+/// SiLU: x [B, L, C], weight [C, K], bias [C]; writes y [B, L, C].
+void naiveCausalConv1d(int64_t batch, int64_t length, int64_t channels,
+                       int64_t kernel, const float *x, const float *weight,
+                       const float *bias, float *y);
 
 } // namespace densessm::bench
 
