@@ -77,6 +77,8 @@ void mlir::densessm::buildCUDAPipeline(OpPassManager &pm,
   // thread per output element with its reduction loop; cuBLAS calls are
   // the runtime's (not done here).
   if (options.linalgToGPU) {
+    // Host copies too, so that they run next to the kernels on GPU buffers.
+    pm.addPass(createDenseSSMCopiesToKernels());
     pm.addNestedPass<func::FuncOp>(createConvertLinalgToParallelLoopsPass());
     DenseSSMMapParallelLoopsToGPUOptions mapLoops;
     mapLoops.blockSize = options.loopBlockSize;

@@ -7,14 +7,17 @@
 // RUN: densessm-opt %s "--densessm-cuda-pipeline=chips=sm_90 linalg-to-gpu=false" | FileCheck %s --check-prefix=OPTS
 
 // Stopped at the GPU dialect: the kernels are outlined, one gpu.module
-// each; the host code allocates in managed memory, launches them, and frees
-// its temporaries.
+// each; the host code allocates its temporaries in device memory and the
+// buffers it returns in managed memory, launches the kernels, and frees the
+// temporaries.
 // GPU-LABEL: func.func @prefill
 // The RMSNorm's linalg ops became kernels too (blocks of 256 threads over
 // their flattened iteration space), then the selective scan's chunked-scan
 // kernel over a 32-channel x 2-batch grid of 128-thread blocks:
-// GPU: gpu.alloc  host_shared () : memref<2x64xf32>
-// GPU: gpu.launch_func  @prefill_kernel::@prefill_kernel blocks in (%{{.*}}, %{{.*}}, %{{.*}}) threads in (%c256, %{{.*}}, %{{.*}})
+// GPU: %[[W:.*]] = gpu.wait async
+// GPU: %[[TMP:.*]], %[[A:.*]] = gpu.alloc async [%[[W]]] () : memref<2x64xf32>
+// GPU: gpu.wait [%[[A]]]
+// GPU: gpu.launch_func  @prefill_kernel::@prefill_kernel blocks in (%{{.*}}, %{{.*}}, %{{.*}}) threads in (%c256, %{{.*}}, %{{.*}}) args(%[[TMP]] : memref<2x64xf32>)
 // GPU: %[[Y:.*]] = gpu.alloc  host_shared () : memref<2x64x32x1xf32>
 // GPU: %[[S:.*]] = gpu.alloc  host_shared () : memref<2x32x16x1xf32>
 // GPU: gpu.launch_func  @prefill_kernel_2::@prefill_kernel blocks in (%c32, %c2, %c1) threads in (%c128, %c1, %c1)

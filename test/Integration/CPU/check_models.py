@@ -34,10 +34,20 @@ SPLIT = 3  # where the prompt is cut in the two-part prefill
 TIME_CHUNK = 3  # tokens per chunk of the time-chunked prefill (8 = 3 + 3 + 2)
 
 
-def pipelines(options):
+# The CUDA pipeline stopped at the GPU dialect, for gpu_emulator.py (the
+# runner of --pipeline=cuda-emulated): small blocks keep the emulation
+# fast; projections as kernels, since the emulator has no cuBLAS.
+CUDA_EMULATED = ("--densessm-cuda-pipeline=stop-at-gpu=true cublas=false scan-block-size=32 "
+                 "tokens-per-thread=2 recurrent-block-size=32 loop-block-size=32")
+
+
+def pipelines(options, target="cpu"):
     """The pipeline flags: the default (dense connections fused), unfused,
-    and time-chunked, each with any further pipeline options
-    ("blas=false")."""
+    and time-chunked (None for the CUDA pipeline, which has no time-chunked
+    schedule), each with any further pipeline options ("blas=false")."""
+    if target == "cuda-emulated":
+        fused = f"{CUDA_EMULATED} {options}".rstrip()
+        return fused, f"{fused} fuse-dense-connections=false", None
     fused = f"--densessm-cpu-pipeline={options}" if options else "--densessm-cpu-pipeline"
     unfused = f"--densessm-cpu-pipeline=fuse-dense-connections=false {options}".rstrip()
     chunked = f"--densessm-cpu-pipeline=time-chunk={TIME_CHUNK} {options}".rstrip()
@@ -239,8 +249,8 @@ def ties_embeddings(config):
 # The checks
 # ---------------------------------------------------------------------------
 
-def check_model(tools, check, key, cfg, text, rng, options):
-    fused, unfused_pipeline, chunked_pipeline = pipelines(options)
+def check_model(tools, check, key, cfg, text, rng, options, target="cpu"):
+    fused, unfused_pipeline, chunked_pipeline = pipelines(options, target)
     prefill, step = load_entries(text, fused)
     shapes = {w: a.shape for a in prefill.args if a.kind == "weight"
               for w in [a.attrs["densessm.weight"]]}
@@ -272,7 +282,7 @@ def check_model(tools, check, key, cfg, text, rng, options):
         unfused = prefill.call(tools, weights, prompt_tokens, [0] * batch, pipeline=unfused_pipeline)
         check.close(f"{key}: @prefill fused == unfused logits", logits, unfused[0])
         check.close(f"{key}: @prefill fused == unfused states", states, unfused[1])
-    if "time-chunk" not in options:
+    if chunked_pipeline and "time-chunk" not in options:
         # The parallel schedule's scans chunked over time (densessm-compile
         # --time-chunk), the last chunk ragged, dense connections fused.
         chunked = prefill.call(tools, weights, prompt_tokens, [0] * batch,
@@ -333,9 +343,18 @@ def main():
                         help="check MODULE, built by the C++ model builder from CONFIG "
                              "(repeatable)")
     parser.add_argument("--pipeline-options", default="",
-                        help="further --densessm-cpu-pipeline options, e.g. blas=false")
+                        help="further pipeline options, e.g. blas=false")
+    parser.add_argument("--pipeline", choices=["cpu", "cuda-emulated"], default="cpu",
+                        help="--densessm-cpu-pipeline (default), or the CUDA pipeline "
+                             "stopped at the GPU dialect for gpu_emulator.py as --runner "
+                             "(without the time-chunked schedule, a CPU one)")
     args, rest = parser.parse_known_args()
     tools = harness.parse_tools(rest)
+    if args.pipeline == "cuda-emulated":
+        # The emulator reads the lowered module in generic form, which it
+        # gets from this densessm-opt.
+        import os
+        os.environ["DENSESSM_OPT"] = tools.opt
     check = harness.Checker()
     for config_path, module_path in args.model:
         config = json.loads(pathlib.Path(config_path).read_text())
@@ -343,7 +362,7 @@ def main():
         key = pathlib.Path(module_path).stem
         text = pathlib.Path(module_path).read_text()
         check_model(tools, check, key, cfg, text, harness.seeded(sum(map(ord, key))),
-                    args.pipeline_options)
+                    args.pipeline_options, args.pipeline)
     return check.summary()
 
 

@@ -597,6 +597,8 @@ class Machine:
         in_ty = op.types_in[0] if op.types_in else None
         f = lambda v: round_to(v, out_ty)
 
+        if name == "affine.apply":
+            return [affine_apply(prop(op, "map"), a)]
         if name == "arith.constant":
             value = prop(op, "value")
             if value.startswith("dense<"):
@@ -760,13 +762,21 @@ class Machine:
             return [a[0].sizes[a[1]]]
         if name == "memref.expand_shape":
             ref = a[0]
-            if not ref.contiguous():
-                raise EmulationError("expand_shape of a non-contiguous buffer")
             shape, _ = parse_memref_type(out_ty)
             static = ints(prop(op, "static_output_shape"))
             dyn = iter(a[1:])
             sizes = [s if s >= 0 else next(dyn) for s in static] if static else shape
-            return [MemRef(ref.data, ref.offset, sizes, row_major(sizes), ref.element)]
+            # Each source dimension splits into its group of result
+            # dimensions, row-major within the group, from its own stride
+            # (so strided sources expand too).
+            groups = [ints(g) for g in re.findall(r"\[[\d, ]*\]", prop(op, "reassociation"))]
+            strides = [0] * len(sizes)
+            for source_dim, group in enumerate(groups):
+                stride = ref.strides[source_dim]
+                for d in reversed(group):
+                    strides[d] = stride
+                    stride *= sizes[d]
+            return [MemRef(ref.data, ref.offset, sizes, strides, ref.element)]
         if name == "memref.collapse_shape":
             ref = a[0]
             groups = [ints(g) for g in re.findall(r"\[[\d, ]*\]", prop(op, "reassociation"))]
@@ -818,6 +828,27 @@ class Machine:
         raise EmulationError(f"unsupported op: {name} ({op.line[:160]})")
 
 
+AFFINE_MAP = re.compile(r"affine_map<\(([^)]*)\)(?:\[([^\]]*)\])?\s*->\s*\((.*)\)>")
+
+
+def affine_apply(text, operands):
+    """The value of a one-result affine map (dims then symbols bound to
+    `operands`): +, -, *, floordiv, ceildiv, mod of integers."""
+    m = AFFINE_MAP.search(text)
+    if not m:
+        raise EmulationError(f"affine.apply of an unsupported map: {text}")
+    names = [n.strip() for n in (m.group(1) + "," + (m.group(2) or "")).split(",") if n.strip()]
+    if len(names) != len(operands):
+        raise EmulationError(f"affine.apply: {len(operands)} operands for {text}")
+    expr = m.group(3)
+    if "," in expr:
+        raise EmulationError(f"affine.apply of a map with several results: {text}")
+    # Python's // and % floor like floordiv and mod; ceildiv is -(-a // b).
+    expr = re.sub(r"(\w+|\([^()]*\))\s*ceildiv\s*(\w+)", r"(-(-\1 // \2))", expr)
+    expr = expr.replace("floordiv", "//").replace("mod", "%")
+    return int(eval(expr, {"__builtins__": {}}, dict(zip(names, operands))))
+
+
 def copy(dst, src):
     values = src.elements()
     if len(values) != len(dst.data if dst.contiguous() and dst.offset == 0 and len(dst.data) == len(values) else dst.elements()):
@@ -840,7 +871,9 @@ def to_generic(text):
     opt = os.environ.get("DENSESSM_OPT")
     if not opt:
         raise EmulationError("the input is not in generic form and DENSESSM_OPT is not set")
-    ran = subprocess.run([opt, "-", "--mlir-print-op-generic"], input=text,
+    # Local scope: attributes (affine maps) inline, not as #aliases.
+    ran = subprocess.run([opt, "-", "--mlir-print-op-generic", "--mlir-print-local-scope"],
+                         input=text,
                          capture_output=True, text=True)
     if ran.returncode != 0:
         raise EmulationError(f"densessm-opt failed:\n{ran.stderr}")

@@ -318,17 +318,40 @@ def DenseSSMLowerScanToGPU : Pass<"densessm-lower-scan-to-gpu"> {
   ];
 }
 
+def DenseSSMCopiesToKernels
+    : Pass<"densessm-copies-to-kernels", "::mlir::ModuleOp"> {
+  let summary = "Turn the host code's buffer copies into linalg.copy, for "
+                "GPU kernels";
+  let description = [{
+    Runs in the CUDA pipeline after bufferization, before the linalg ops
+    become parallel loops and GPU kernels: every ranked `memref.copy` in
+    host code (outside `gpu.launch` and `gpu.module`) becomes the same
+    `linalg.copy`. So the copies bufferization writes (a slice inserted
+    into a tensor, Mamba's convolution window, a state carried into a
+    result) run on the GPU, next to the kernels that produce and read their
+    buffers, instead of on the host through managed memory, and those
+    buffers can be device memory (`--densessm-place-buffers-on-gpu`).
+    Copies of unranked buffers are left alone.
+  }];
+  let dependentDialects = [
+    "::mlir::linalg::LinalgDialect",
+  ];
+}
+
 def DenseSSMPlaceBuffersOnGPU
     : Pass<"densessm-place-buffers-on-gpu", "::mlir::ModuleOp"> {
   let summary = "Allocate every host buffer in GPU-accessible memory";
   let description = [{
-    Runs after bufferization and buffer deallocation, before
-    `--gpu-kernel-outlining`, in host code (outside `gpu.launch` and
-    `gpu.module`):
+    Runs after bufferization, kernel outlining and buffer deallocation,
+    in host code (outside `gpu.launch` and `gpu.module`):
 
-    * `memref.alloc` becomes `gpu.alloc host_shared` (CUDA managed memory,
-      `cuMemAllocManaged`: readable by kernels and by the host code that is
-      left, e.g. `memref.copy`) and `memref.dealloc` becomes `gpu.dealloc`;
+    * `memref.alloc` becomes `gpu.alloc` and `memref.dealloc` becomes
+      `gpu.dealloc`: in device memory when only kernels (`gpu.launch_func`),
+      the runtime's GPU library calls (`densessm_cuda_*`) and its
+      deallocation use the buffer, directly or through views; otherwise
+      `host_shared` (CUDA managed memory, `cuMemAllocManaged`: readable by
+      kernels and by the host code that is left, e.g. `memref.copy`, and
+      returnable);
     * `memref.get_global` (bufferized constant tensors) becomes a
       `gpu.alloc host_shared` at the function's entry filled by a
       `gpu.memcpy` from the global, freed by `gpu.dealloc` before each
