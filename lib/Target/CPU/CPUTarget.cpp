@@ -13,6 +13,8 @@
 #include "mlir/Target/LLVMIR/Export.h"
 #include "llvm/ADT/SmallString.h"
 #include "llvm/ADT/StringSet.h"
+#include "llvm/IR/Constants.h"
+#include "llvm/IR/GlobalVariable.h"
 #include "llvm/IR/IRBuilder.h"
 #include "llvm/IR/LegacyPassManager.h"
 #include "llvm/MC/MCSubtargetInfo.h"
@@ -137,6 +139,28 @@ struct TemporaryFile {
 };
 } // namespace
 
+/// Exports densessm_cpu_features, the extensions of CPUFeatures.def that the
+/// code is generated for, comma separated: the runtime refuses to run the
+/// code on a CPU without one of them rather than stop with SIGILL.
+static void recordCPUFeatures(llvm::Module &module,
+                              const llvm::TargetMachine &machine) {
+  if (!machine.getTargetTriple().isX86())
+    return;
+  const llvm::MCSubtargetInfo *info = machine.getMCSubtargetInfo();
+  std::string list;
+#define DSSM_CPU_FEATURE(name)                                                 \
+  if (info->checkFeatures("+" name))                                           \
+    list += (list.empty() ? "" : ",") + std::string(name);
+#include "densessm/runtime/CPUFeatures.def"
+#undef DSSM_CPU_FEATURE
+  llvm::Constant *text =
+      llvm::ConstantDataArray::getString(module.getContext(), list);
+  auto *global = new llvm::GlobalVariable(
+      module, text->getType(), /*isConstant=*/true,
+      llvm::GlobalValue::ExternalLinkage, text, "densessm_cpu_features");
+  global->setVisibility(llvm::GlobalValue::DefaultVisibility);
+}
+
 llvm::Expected<std::string>
 mlir::densessm::emitSharedObject(llvm::Module &module,
                                  const CPUTargetOptions &options,
@@ -146,6 +170,8 @@ mlir::densessm::emitSharedObject(llvm::Module &module,
     return machine.takeError();
   architecture = (*machine)->getTargetTriple().getArchName().str() + ":" +
                  (*machine)->getTargetCPU().str();
+  if (!module.getNamedGlobal("densessm_cpu_features"))
+    recordCPUFeatures(module, **machine);
 
   TemporaryFile object, shared;
   int fd;

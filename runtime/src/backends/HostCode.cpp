@@ -2,6 +2,7 @@
 
 #include "HostCode.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <dlfcn.h>
@@ -74,6 +75,39 @@ static Status checkHostELF(const ModuleFile &file,
   return Status::ok();
 }
 
+/// The extensions of CPUFeatures.def that the code was generated for (its
+/// densessm_cpu_features) and this CPU lacks, comma separated; "" when it
+/// has them all or the object names none (modules from before the list).
+static std::string missingCPUFeatures(void *handle) {
+#if defined(__x86_64__)
+  const auto *needed =
+      static_cast<const char *>(dlsym(handle, "densessm_cpu_features"));
+  if (!needed)
+    return "";
+  __builtin_cpu_init();
+  std::string missing, list = needed;
+  for (size_t begin = 0; begin < list.size();) {
+    size_t end = std::min(list.find(',', begin), list.size());
+    std::string name = list.substr(begin, end - begin);
+    begin = end + 1;
+    bool known = false, supported = false;
+#define DSSM_CPU_FEATURE(feature)                                              \
+  if (name == feature) {                                                       \
+    known = true;                                                              \
+    supported = __builtin_cpu_supports(feature);                               \
+  }
+#include "densessm/runtime/CPUFeatures.def"
+#undef DSSM_CPU_FEATURE
+    if (known && !supported)
+      missing += (missing.empty() ? "" : ", ") + name;
+  }
+  return missing;
+#else
+  (void)handle;
+  return "";
+#endif
+}
+
 Status SharedObject::open(const ModuleFile &file,
                           const module::Executable &executable,
                           const std::string &name) {
@@ -100,6 +134,16 @@ Status SharedObject::open(const ModuleFile &file,
   ::close(fd);
   if (!handle)
     return errorOf(file.name(), ": cannot load ", what, ": ", dlerror());
+  std::string missing = missingCPUFeatures(handle);
+  if (!missing.empty()) {
+    close();
+    return errorOf(file.name(), ": ", what, " was compiled for ",
+                   executable.architecture() ? executable.architecture()->str()
+                                             : std::string("another CPU"),
+                   " and uses ", missing,
+                   ", which this CPU lacks (compile the module on this "
+                   "machine, or with --cpu=x86-64-v3 for any AVX2 machine)");
+  }
   return Status::ok();
 }
 

@@ -305,6 +305,25 @@ def main():
                   patched("aarch64_module", elf + 18, "<H", 183),
                   ["aarch64_module.dssm", "aarch64"], any_of=["this machine", "x86"])
 
+    # Code for a CPU with extensions this one may lack (Diamond Rapids: AVX-IFMA,
+    # AMX-FP16, ...): it runs where the CPU has them all, else the runtime
+    # refuses it, naming them, rather than stop with SIGILL.
+    future = work / "diamondrapids"
+    future.mkdir(exist_ok=True)
+    future_module = future / "model.dssm"
+    r = common.run([args.compile, good, "-o", future_module, "--cpu=diamondrapids", "--quiet"])
+    if check.check("densessm-compile --cpu=diamondrapids", r.returncode == 0, on_fail=r.describe()):
+        r = common.run([args.run, future_module, "--tokens=1,2,3", "--generate=2"])
+        if r.returncode == 0:
+            check.check("densessm-run, a module for Diamond Rapids on a CPU that has its "
+                        "extensions: runs", "sequence 0:" in r.stdout, on_fail=r.describe())
+        else:
+            problems = common.error_problems("densessm-run", r, ["model.dssm", "diamondrapids",
+                                                                 "which this CPU lacks"])
+            check.check("densessm-run, a module for Diamond Rapids on a CPU without its "
+                        "extensions", not problems, r.stderr.strip(),
+                        on_fail="; ".join(problems) + f"\n  {r.describe()}")
+
     run_error("a module file that does not exist", work / "no_such_module.dssm",
               ["no_such_module.dssm"])
     return check.summary()
