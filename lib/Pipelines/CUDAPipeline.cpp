@@ -7,9 +7,9 @@
 //      into the scans that read them, the other model-level ops -> linalg
 //      on tensors (the CPU pipeline's first passes), then the scans -> GPU
 //      kernels (gpu.launch: recurrent step or chunked parallel scan);
-//   2. one-shot bufferization; the remaining linalg ops -> parallel loops ->
-//      blocks x threads -> gpu.launch; kernel outlining (gpu.module /
-//      gpu.func);
+//   2. one-shot bufferization; projections -> calls of the runtime's
+//      cuBLAS GEMM; the remaining linalg ops -> parallel loops -> blocks x
+//      threads -> gpu.launch; kernel outlining (gpu.module / gpu.func);
 //   3. buffer deallocation on the host code, then every host buffer in CUDA
 //      managed memory (gpu.alloc host_shared);
 //   4. NVVM targets (one per chip), the kernels -> NVVM -> PTX
@@ -71,11 +71,19 @@ void mlir::densessm::buildCUDAPipeline(OpPassManager &pm,
 
   // Buffers.
   addBufferizationStage(pm);
+  // Projections to the runtime's cuBLAS GEMM, called by the host code on
+  // the GPU buffers: a kernel of one thread per output element would
+  // re-read the weights at a fraction of the bandwidth cuBLAS's GEMV and
+  // GEMM reach.
+  if (options.cublas) {
+    DenseSSMLowerProjectionsToBLASOptions projections;
+    projections.library = "cuda";
+    pm.addPass(createDenseSSMLowerProjectionsToBLAS(projections));
+  }
 
   // The other ops: linalg -> parallel loops -> blocks x threads -> kernels
-  // (or host loops over managed memory). Projections are kernels too, one
-  // thread per output element with its reduction loop; cuBLAS calls are
-  // the runtime's (not done here).
+  // (or host loops over managed memory); projections too with cublas=false,
+  // one thread per output element with its reduction loop.
   if (options.linalgToGPU) {
     // Host copies too, so that they run next to the kernels on GPU buffers.
     pm.addPass(createDenseSSMCopiesToKernels());

@@ -5,11 +5,14 @@
 // RUN: densessm-opt %s --densessm-cuda-pipeline | FileCheck %s
 // RUN: densessm-opt %s --densessm-cuda-pipeline | mlir-translate --mlir-to-llvmir | FileCheck %s --check-prefix=LLVM
 // RUN: densessm-opt %s "--densessm-cuda-pipeline=chips=sm_90 linalg-to-gpu=false" | FileCheck %s --check-prefix=OPTS
+// RUN: densessm-opt %s "--densessm-cuda-pipeline=stop-at-gpu=true cublas=false" | FileCheck %s --check-prefix=KERNELS
 
 // Stopped at the GPU dialect: the kernels are outlined, one gpu.module
 // each; the host code allocates its temporaries in device memory and the
 // buffers it returns in managed memory, launches the kernels, and frees the
 // temporaries.
+// The projections' runtime function (@project, at the end), declared first:
+// GPU: func.func private @densessm_cuda_linear_f32(memref<?x?x?xf32, strided<[?, ?, ?], offset: ?>>, memref<?x?x?xf32, strided<[?, ?, ?], offset: ?>>, memref<?x?xf32, strided<[?, ?], offset: ?>>) attributes {llvm.emit_c_interface}
 // GPU-LABEL: func.func @prefill
 // The RMSNorm's linalg ops became kernels too (blocks of 256 threads over
 // their flattened iteration space), then the selective scan's chunked-scan
@@ -119,4 +122,38 @@ func.func @step(%q: tensor<2x1x4x8xbf16>, %k: tensor<2x1x4x8xbf16>, %v: tensor<2
              tensor<2xi64>, tensor<2x4x8x16xf32>
            -> tensor<2x1x4x16xbf16>, tensor<2x4x8x16xf32>
   return %o, %s : tensor<2x1x4x16xbf16>, tensor<2x4x8x16xf32>
+}
+
+// A projection (a model's linear layer) becomes a host-code call of the
+// runtime's cuBLAS GEMM on the managed buffers, not a kernel; the output
+// buffer is zeroed by a kernel first (the GEMM accumulates).
+// GPU-LABEL: func.func @project
+// GPU: %[[PY:.*]] = gpu.alloc  host_shared () : memref<2x8x64xf32>
+// GPU: gpu.launch_func
+// GPU: %[[PYC:.*]] = memref.cast %[[PY]] : memref<2x8x64xf32> to memref<?x?x?xf32, strided<[?, ?, ?], offset: ?>>
+// GPU: call @densessm_cuda_linear_f32(%[[PYC]], %{{.*}}, %{{.*}}) : (memref<?x?x?xf32, strided<[?, ?, ?], offset: ?>>, memref<?x?x?xf32, strided<[?, ?, ?], offset: ?>>, memref<?x?xf32, strided<[?, ?], offset: ?>>) -> ()
+// GPU-NOT: gpu.launch_func
+// GPU: return %[[PY]]
+// CHECK-LABEL: llvm.func @project
+// CHECK: llvm.call @densessm_cuda_linear_f32(
+// LLVM-DAG: declare void @_mlir_ciface_densessm_cuda_linear_f32(ptr, ptr, ptr)
+// With cublas=false, the old form: a kernel of one thread per output
+// element with its reduction loop, and no call.
+// KERNELS-LABEL: func.func @project
+// KERNELS-NOT: call @densessm_cuda_linear_f32
+// KERNELS: gpu.launch_func
+// KERNELS: gpu.launch_func
+// KERNELS: return
+// KERNELS-NOT: densessm_cuda_linear_f32
+
+#px = affine_map<(b, l, o, i) -> (b, l, i)>
+#pw = affine_map<(b, l, o, i) -> (o, i)>
+#py = affine_map<(b, l, o, i) -> (b, l, o)>
+func.func @project(%x: tensor<2x8x32xf32>, %w: tensor<64x32xf32>) -> tensor<2x8x64xf32> {
+  %zero = arith.constant 0.0 : f32
+  %empty = tensor.empty() : tensor<2x8x64xf32>
+  %init = linalg.fill ins(%zero : f32) outs(%empty : tensor<2x8x64xf32>) -> tensor<2x8x64xf32>
+  %y = linalg.contract indexing_maps = [#px, #pw, #py]
+         ins(%x, %w : tensor<2x8x32xf32>, tensor<64x32xf32>) outs(%init : tensor<2x8x64xf32>) -> tensor<2x8x64xf32>
+  return %y : tensor<2x8x64xf32>
 }

@@ -75,6 +75,14 @@ struct CUDAPipelineOptions : public PassPipelineOptions<CUDAPipelineOptions> {
                      "elementwise, norms, convolutions, projections) as GPU "
                      "kernels; off: host loops over managed memory"),
       llvm::cl::init(true)};
+  Option<bool> cublas{
+      *this, "cublas",
+      llvm::cl::desc("Call the runtime's cuBLAS GEMM for projections "
+                     "(--densessm-lower-projections-to-blas=library=cuda); "
+                     "the host code then needs libdensessm_runtime.so. Off: "
+                     "kernels of one thread per output element (or host "
+                     "loops with linalg-to-gpu=false)"),
+      llvm::cl::init(true)};
   Option<int64_t> loopBlockSize{
       *this, "loop-block-size",
       llvm::cl::desc("Threads per block of the kernels made from parallel "

@@ -1,4 +1,22 @@
 // RUN: densessm-opt %s --densessm-lower-projections-to-blas --split-input-file | FileCheck %s
+// RUN: densessm-opt %s "--densessm-lower-projections-to-blas=library=cpu" --split-input-file | FileCheck %s
+// RUN: densessm-opt %s "--densessm-lower-projections-to-blas=library=cuda" --split-input-file | FileCheck %s --check-prefix=CUDA
+// RUN: not densessm-opt %s "--densessm-lower-projections-to-blas=library=rocm" --split-input-file 2>&1 | FileCheck %s --check-prefix=BAD
+
+// library=cuda (the CUDA pipeline): the same rewrite, calling the
+// runtime's cuBLAS GEMM instead of OpenBLAS's.
+// CUDA-NOT: densessm_cpu_linear_f32
+// CUDA: func.func private @densessm_cuda_linear_f32(memref<?x?x?xf32, strided<[?, ?, ?], offset: ?>>, memref<?x?x?xf32, strided<[?, ?, ?], offset: ?>>, memref<?x?xf32, strided<[?, ?], offset: ?>>) attributes {llvm.emit_c_interface}
+// CUDA-LABEL: func.func @projection(
+// CUDA:         call @densessm_cuda_linear_f32(
+// CUDA-NOT:     linalg.contract
+// CUDA-LABEL: func.func @strided_input(
+// CUDA:         call @densessm_cuda_linear_f32(
+// CUDA-LABEL: func.func @not_projections(
+// CUDA-NOT:     call
+// CUDA-NOT: densessm_cpu_linear_f32
+
+// BAD: error: --densessm-lower-projections-to-blas: unknown library 'rocm' (expected cpu or cuda)
 
 // A model's projection on buffers, y[b, l, o] += x[b, l, i] * w[o, i],
 // becomes one call of the runtime's GEMM through fully dynamic memrefs.

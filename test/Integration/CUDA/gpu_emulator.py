@@ -425,6 +425,13 @@ class Machine:
         if name == "printNewline":
             self.out.append("\n")
             return []
+        # The runtime's cuBLAS GEMM, which the pipeline calls for projections
+        # (--densessm-lower-projections-to-blas=library=cuda; the runtime's
+        # runtime/src/backends/cuda/CUDAProjection.cpp). cuBLAS reads device
+        # and managed memory alike, so any buffer may be handed to it.
+        if name == "densessm_cuda_linear_f32":
+            self.linear(*args)
+            return []
         fn = self.functions.get(name)
         if fn is None or not fn.regions:
             raise EmulationError(f"no function @{name}")
@@ -434,6 +441,21 @@ class Machine:
         except StopIteration as done:
             return done.value
         raise EmulationError(f"host code reached {request[0]}")
+
+    def linear(self, y, x, w):
+        """y[b, l, o] += sum_i x[b, l, i] * w[o, i] through the memrefs'
+        strides, summed in double and rounded to f32 once."""
+        (batch, length, inputs), outputs = x.sizes, w.sizes[0]
+        if y.sizes != [batch, length, outputs] or w.sizes[1] != inputs:
+            raise EmulationError(f"densessm_cuda_linear_f32: y {y.sizes} is not "
+                                 f"x {x.sizes} times w {w.sizes} transposed")
+        for b in range(batch):
+            for l in range(length):
+                for o in range(outputs):
+                    total = sum(x.data[x.address([b, l, i])] * w.data[w.address([o, i])]
+                                for i in range(inputs))
+                    at = y.address([b, l, o])
+                    y.data[at] = round_to(y.data[at] + total, "f32")
 
     def print_memref(self, ref):
         values = ref.elements()

@@ -1,10 +1,11 @@
 //===- DenseSSMLowerProjectionsToBLAS.cpp - projections to BLAS calls -----===//
 //
 // --densessm-lower-projections-to-blas: every linear layer of a model, once
-// on buffers, becomes a call of the runtime's GEMM entry point. A generated
-// loop nest would re-read the weights from cache-cold memory at a fraction
-// of the bandwidth OpenBLAS's GEMV reaches, and decoding one token is
-// exactly one pass over every weight.
+// on buffers, becomes a call of the runtime's GEMM entry point for the
+// target's library (library=cpu: OpenBLAS, library=cuda: cuBLAS). A
+// generated loop nest (or a one-thread-per-output GPU kernel) would re-read
+// the weights at a fraction of the bandwidth the libraries' GEMV reaches,
+// and decoding one token is exactly one pass over every weight.
 //
 //===----------------------------------------------------------------------===//
 
@@ -23,7 +24,16 @@ using namespace mlir;
 
 namespace {
 
-constexpr StringLiteral kLinearFunction = "densessm_cpu_linear_f32";
+/// The runtime's entry point for `library`, or empty for an unknown one.
+/// Both have the same signature and semantics (y += x w^T); the runtime
+/// exports them with the `_mlir_ciface_` prefix of the C interface.
+StringRef linearFunctionOf(StringRef library) {
+  if (library == "cpu")
+    return "densessm_cpu_linear_f32";
+  if (library == "cuda")
+    return "densessm_cuda_linear_f32";
+  return "";
+}
 
 /// A memref type of `rank` f32 with dynamic sizes, strides and offset.
 MemRefType dynamicStridedType(MLIRContext *context, int64_t rank) {
@@ -52,15 +62,15 @@ bool isProjection(linalg::LinalgOp op) {
   return op.getIndexingMapsArray() == expected;
 }
 
-func::FuncOp declareLinear(ModuleOp module) {
-  if (auto existing = module.lookupSymbol<func::FuncOp>(kLinearFunction))
+func::FuncOp declareLinear(ModuleOp module, StringRef name) {
+  if (auto existing = module.lookupSymbol<func::FuncOp>(name))
     return existing;
   MLIRContext *context = module.getContext();
   OpBuilder builder = OpBuilder::atBlockBegin(module.getBody());
   MemRefType rank3 = dynamicStridedType(context, 3);
   MemRefType rank2 = dynamicStridedType(context, 2);
   auto function = func::FuncOp::create(
-      builder, module.getLoc(), kLinearFunction,
+      builder, module.getLoc(), name,
       builder.getFunctionType({rank3, rank3, rank2}, {}));
   function.setPrivate();
   // Called through its C interface: one pointer per memref descriptor.
@@ -71,8 +81,17 @@ func::FuncOp declareLinear(ModuleOp module) {
 struct LowerProjectionsToBLASPass
     : densessm::impl::DenseSSMLowerProjectionsToBLASBase<
           LowerProjectionsToBLASPass> {
+  using Base::Base;
+
   void runOnOperation() override {
     ModuleOp module = getOperation();
+    StringRef name = linearFunctionOf(library);
+    if (name.empty()) {
+      module.emitError() << "--densessm-lower-projections-to-blas: unknown "
+                            "library '"
+                         << library << "' (expected cpu or cuda)";
+      return signalPassFailure();
+    }
     SmallVector<linalg::LinalgOp> projections;
     module.walk([&](linalg::LinalgOp op) {
       if (isProjection(op))
@@ -80,7 +99,7 @@ struct LowerProjectionsToBLASPass
     });
     if (projections.empty())
       return;
-    func::FuncOp linear = declareLinear(module);
+    func::FuncOp linear = declareLinear(module, name);
     for (linalg::LinalgOp op : projections) {
       OpBuilder builder(op);
       Location loc = op.getLoc();

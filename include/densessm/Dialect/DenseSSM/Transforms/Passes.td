@@ -204,11 +204,16 @@ def DenseSSMLowerProjectionsToBLAS
     Runs after bufferization. A projection `y[b, l, o] += Σ_i x[b, l, i] ·
     w[o, i]` (a linalg contraction on f32 memrefs with exactly these
     indexing maps: the model builder's linear layers, weights in checkpoint
-    layout) becomes a call of `densessm_cpu_linear_f32(y, x, w)` with
+    layout) becomes a call of `densessm_<library>_linear_f32(y, x, w)` with
     fully dynamic strided memrefs, through its C interface. The runtime
-    (`runtime/src/backends/cpu/Projection.cpp`) implements it with
-    OpenBLAS: GEMV for one row (batch-1 decode, bound by weight bandwidth),
-    GEMM otherwise. Other contractions are left alone.
+    implements both libraries' functions with the same semantics:
+    `library=cpu` (the CPU pipeline) calls OpenBLAS
+    (`runtime/src/backends/cpu/Projection.cpp`: GEMV for one row, as in
+    batch-1 decode, bound by weight bandwidth, GEMM otherwise);
+    `library=cuda` (the CUDA pipeline, on GPU buffers) calls cuBLAS,
+    which the runtime loads with dlopen
+    (`runtime/src/backends/cuda/CUDAProjection.cpp`). Other contractions
+    are left alone.
 
     ```mlir
     call @densessm_cpu_linear_f32(%y, %x, %w)
@@ -217,6 +222,11 @@ def DenseSSMLowerProjectionsToBLAS
          memref<?x?xf32, strided<[?, ?], offset: ?>>) -> ()
     ```
   }];
+  let options = [
+    Option<"library", "library", "std::string", /*default=*/"\"cpu\"",
+           "Whose GEMM to call: cpu (OpenBLAS, densessm_cpu_linear_f32) "
+           "or cuda (cuBLAS, densessm_cuda_linear_f32)">,
+  ];
   let dependentDialects = [
     "::mlir::func::FuncDialect",
     "::mlir::memref::MemRefDialect",
