@@ -543,6 +543,15 @@ class Report:
                 for r in pts:
                     table.append([name, impl, r["batch"], r["prompt"],
                                   fmt_bytes(r["peak_rss_bytes"])])
+                    peer = next((t for t in rows if t["impl"] == "torch" and t["model"] == name
+                                 and t["batch"] == r["batch"] and t["prompt"] == r["prompt"]),
+                                None)
+                    if impl == "densessm" and peer and r["peak_rss_bytes"] > peer["peak_rss_bytes"]:
+                        self.behind.append(
+                            f"{name}, B={r['batch']} L={r['prompt']}: peak RSS "
+                            f"{fmt_bytes(r['peak_rss_bytes'])}, "
+                            f"{r['peak_rss_bytes'] / peer['peak_rss_bytes']:.2f}× PyTorch's "
+                            f"{fmt_bytes(peer['peak_rss_bytes'])}")
         axes[0].set_xlabel("prompt length L (batch 1)")
         axes[1].set_xlabel("batch (shortest prompt)")
         for ax in axes:

@@ -10,7 +10,7 @@
 # results and the random checkpoints (regenerated when absent: delete the
 # directory to start from scratch); DOCS_DIR (default docs) is where the report
 # goes; PYTHON (default /usr/bin/python3, Debian's, which has torch, numpy and
-# matplotlib). Every process uses all cores: OpenMP and OpenBLAS threads in
+# matplotlib); SKIP_BUILD=1 uses the tools already in $BUILD_DIR. Every process uses all cores: OpenMP and OpenBLAS threads in
 # densessm, torch.set_num_threads in PyTorch.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -32,8 +32,14 @@ fi
 start=$(date +%s)
 step() { echo "bench: [$(( $(date +%s) - start ))s] $*"; }
 
-step "building $BUILD_DIR (Release)"
-BUILD_DIR=$BUILD_DIR BUILD_TYPE=Release bash scripts/build.sh >/dev/null
+if [ "${SKIP_BUILD:-0}" = 1 ] && [ -x "$BIN/densessm-bench-model" ]; then
+  step "using the tools already built in $BUILD_DIR (SKIP_BUILD=1)"
+  built="the build skipped (SKIP_BUILD=1)"
+else
+  built="build included"
+  step "building $BUILD_DIR (Release)"
+  BUILD_DIR=$BUILD_DIR BUILD_TYPE=Release bash scripts/build.sh >/dev/null
+fi
 mkdir -p "$RESULTS/models"
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 
@@ -91,14 +97,15 @@ for entry in "${MODELS[@]}"; do
 done
 
 load_after=$(cut -d' ' -f1-3 /proc/loadavg)
-"$PYTHON" - "$RESULTS/run.json" "$load_before" "$load_after" "$(( $(date +%s) - start ))" <<'EOF'
+"$PYTHON" - "$RESULTS/run.json" "$load_before" "$load_after" "$(( $(date +%s) - start ))" \
+  "$built" <<'EOF'
 import json, sys, time, torch
-path, before, after, seconds = sys.argv[1:]
+path, before, after, seconds, built = sys.argv[1:]
 note = (f"Load average (1, 5, 15 min) when the benchmarks started: {before}; when they ended: "
         f"{after}, on {json.load(open(path.replace('run.json', 'machine.json')))['cores']} cores "
         f"(a load above the core count means other work shared the machine and the absolute "
         f"figures are low; the ratios are measured side by side). The run took {seconds} s, "
-        f"build included.")
+        f"{built}; checkpoints compiled in an earlier run are reused.")
 json.dump({"torch": torch.__version__, "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
            "note": note}, open(path, "w"))
 EOF
