@@ -12,36 +12,16 @@
 //===----------------------------------------------------------------------===//
 
 #include "MachineBounds.h"
+#include "SessionTiming.h"
 #include "densessm/runtime/Runtime.hpp"
 
-#include <algorithm>
-#include <chrono>
 #include <cstdio>
-#include <cstring>
 #include <exception>
-#include <string>
-#include <vector>
 
-using Clock = std::chrono::steady_clock;
 using densessm::bench::copyBandwidth;
 using densessm::bench::coreCount;
+using densessm::bench::intFlag;
 using densessm::bench::readBandwidth;
-
-namespace {
-
-double seconds(Clock::time_point start) {
-  return std::chrono::duration<double>(Clock::now() - start).count();
-}
-
-int64_t flag(int argc, char **argv, const char *name, int64_t fallback) {
-  std::string prefix = std::string("--") + name + "=";
-  for (int i = 2; i < argc; ++i)
-    if (std::strncmp(argv[i], prefix.c_str(), prefix.size()) == 0)
-      return std::stoll(argv[i] + prefix.size());
-  return fallback;
-}
-
-} // namespace
 
 int main(int argc, char **argv) {
   if (argc < 2) {
@@ -49,35 +29,18 @@ int main(int argc, char **argv) {
                          "[--batch=1] [--steps=64] [--prompt=16]\n");
     return 1;
   }
-  int32_t batch = int32_t(flag(argc, argv, "batch", 1));
-  int64_t steps = flag(argc, argv, "steps", 64);
-  int64_t promptLength = flag(argc, argv, "prompt", 16);
+  int32_t batch = int32_t(intFlag(argc, argv, "batch", 1));
+  int64_t steps = intFlag(argc, argv, "steps", 64);
+  int64_t promptLength = intFlag(argc, argv, "prompt", 16);
   try {
     double bandwidth = copyBandwidth();
     double readOnly = readBandwidth();
     auto module = densessm::runtime::Module::load(argv[1]);
     densessm::runtime::Session session(module, DSSM_DEVICE_CPU, batch);
-    int64_t vocab = module.vocabSize();
-    std::vector<std::vector<int64_t>> prompts(static_cast<size_t>(batch));
-    for (int32_t s = 0; s < batch; ++s)
-      for (int64_t t = 0; t < promptLength; ++t)
-        prompts[s].push_back((7 * t + 3 * s + 1) % vocab);
-    auto start = Clock::now();
-    session.prefill(prompts);
-    double prefillSeconds = seconds(start);
-
-    std::vector<int64_t> tokens(static_cast<size_t>(batch), 1);
-    session.step(tokens); // warm: first touch of every weight page
-    std::vector<double> times;
-    for (int64_t i = 0; i < steps; ++i) {
-      for (int32_t s = 0; s < batch; ++s)
-        tokens[s] = (tokens[s] * 31 + 7) % vocab;
-      auto stepStart = Clock::now();
-      session.step(tokens);
-      times.push_back(seconds(stepStart));
-    }
-    std::sort(times.begin(), times.end());
-    double median = times[times.size() / 2];
+    densessm::bench::SessionTiming timing = densessm::bench::timePrefillAndDecode(
+        module, session, batch, promptLength, steps);
+    double prefillSeconds = timing.prefillSeconds;
+    double median = timing.medianStepSeconds;
     double weightBytes = double(module.weightBytes());
     std::printf("module            %s (%s)\n", argv[1], module.family().c_str());
     std::printf("weights           %.1f MiB read per decode step\n",

@@ -19,6 +19,8 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "backends/StridedMemRefF32.h"
+
 #include <cblas.h>
 #include <omp.h>
 
@@ -28,15 +30,7 @@
 
 namespace {
 
-template <int Rank> struct MemRef {
-  float *allocated;
-  float *aligned;
-  int64_t offset;
-  int64_t sizes[Rank];
-  int64_t strides[Rank];
-
-  float *data() const { return aligned + offset; }
-};
+template <int Rank> using MemRef = densessm::runtime::StridedMemRefF32<Rank>;
 
 /// y += x w^T over `rows` rows of x and y with the given row strides, on
 /// the calling thread.

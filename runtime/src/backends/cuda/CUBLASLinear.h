@@ -12,21 +12,12 @@
 #define DENSESSM_RUNTIME_SRC_BACKENDS_CUDA_CUBLASLINEAR_H
 
 #include "CUBLAS.h"
+#include "backends/StridedMemRefF32.h"
 
 #include <cstdint>
 
 namespace densessm::runtime {
 
-/// An MLIR memref descriptor of f32 (what the C interface passes).
-template <int Rank> struct StridedMemRefF32 {
-  float *allocated;
-  float *aligned;
-  int64_t offset;
-  int64_t sizes[Rank];
-  int64_t strides[Rank];
-
-  float *data() const { return aligned + offset; }
-};
 
 /// Issues y += x w^T on `handle` (asynchronously, on its stream). Every
 /// layout the CPU entry point takes is handled: contiguous rows (one GEMM,
