@@ -3,6 +3,7 @@
 #include "densessm/Frontend/GraphFile.h"
 
 #include "densessm/Support/Error.h"
+#include "densessm/runtime/AlignedVectors.h"
 #include "graph_def_generated.h"
 #include "llvm/ADT/STLExtras.h"
 #include "llvm/Support/Alignment.h"
@@ -96,6 +97,11 @@ Error GraphFile::verify() {
                      "FlatBuffers verification",
                      path);
   const fb::GraphDef &def = *fb::GetGraphDef(fbData);
+  for (const fb::Tensor *tensor : *def.tensors())
+    if (!::densessm::elementsAligned(tensor->shape()))
+      return makeError("{0}: corrupt graph file: tensor '{1}' has a shape "
+                       "that is not 8-byte aligned in the graph header",
+                       path, tensor->name()->str());
   if (def.format_version() != version)
     return makeError("{0}: corrupt graph file: the graph header says format "
                      "version {1}, the preamble {2}",

@@ -2,6 +2,7 @@
 
 #include "ModuleFile.h"
 
+#include "densessm/runtime/AlignedVectors.h"
 #include "densessm/runtime/densessm_runtime.h"
 
 #include <cerrno>
@@ -74,6 +75,23 @@ Status ModuleFile::fromMemory(const void *data, size_t size,
   DSSM_RETURN_IF_ERROR(file->verify());
   out = std::move(file);
   return Status::ok();
+}
+
+/// Whether every [int64] shape of a verified header is aligned
+/// (AlignedVectors.h).
+static bool shapesAligned(const module::ModuleDef &def) {
+  for (const module::Weight *weight : *def.weights())
+    if (!elementsAligned(weight->shape()))
+      return false;
+  for (const module::StateTensor *state : *def.states())
+    if (!elementsAligned(state->shape()))
+      return false;
+  for (const module::EntryPoint *entry : *def.entry_points())
+    for (const auto *bindings : {entry->arguments(), entry->results()})
+      for (const module::Binding *binding : *bindings)
+        if (!elementsAligned(binding->shape()))
+          return false;
+  return true;
 }
 
 static size_t elementSize(module::ElementType type) {
@@ -170,6 +188,9 @@ Status ModuleFile::verify() {
                              "fails FlatBuffers verification");
   moduleDef = module::GetModuleDef(fb);
   const module::ModuleDef &def = *moduleDef;
+  if (!shapesAligned(def))
+    return errorOf(fileName, ": corrupt module file: a shape in the module "
+                             "header is not 8-byte aligned");
   if (def.abi_version() != DSSM_ABI_VERSION)
     return errorOf(fileName, ": corrupt module file: header ABI version ",
                    def.abi_version(), " differs from the preamble's ",
