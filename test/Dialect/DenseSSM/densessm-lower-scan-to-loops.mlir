@@ -3,21 +3,34 @@
 // RUN: densessm-opt %s -densessm-lower-scan-to-loops -split-input-file | FileCheck %s
 
 // Mamba-1's form (V = 1, static N = 4, one group of B/C), 20 channels: one
-// parallel loop over (batch, 16-channel block) whose time loop carries the
-// N state columns as vector<16xf32> over channels — decay exp, update and
-// readout are vertical vector ops, softplus'd Δ and SiLU(z) included — then a
-// parallel loop over the 4 channels left, each state one vector<4xf32> with a
-// tree-reduced readout.
+// parallel loop over (batch, group of up to 4 16-channel blocks); the group's
+// base-2 decay rates and states wait in stack buffers while chunks of 32
+// tokens walk the blocks in turn. Each block's time loop carries the N state
+// columns as vector<16xf32> over channels, prefetches its rows one chunk
+// ahead, and computes the decay 2^(δ·rate) with the exp2 polynomial (no
+// math.exp) — update and readout are vertical vector ops, softplus'd Δ and
+// SiLU(z) included. Then a parallel loop over the 4 channels left, each
+// state one vector<4xf32> with a tree-reduced readout.
 // CHECK-LABEL: func.func @mamba_form
 // CHECK: %[[V3:.*]] = memref.collapse_shape %{{.*}} {{\[}}[0], [1], [2, 3]] : memref<2x8x20x1xf32, strided<[?, ?, 1, 1], offset: ?>>
-// 2 batches x 20 / 16 = 1 block (sizes are static, so the counts fold):
+// 2 batches x ceil(20 / 16 / 4) = 1 group (sizes are static, so the counts fold):
 // CHECK: scf.parallel (%{{.*}}, %{{.*}}) = (%c0, %c0) to (%c2, %c1)
-// CHECK:   scf.for %{{.*}} = %c0{{.*}} to %{{.*}} step %c1{{.*}} iter_args(%{{.*}} = %{{.*}}, %{{.*}} = %{{.*}}, %{{.*}} = %{{.*}}, %{{.*}} = %{{.*}}) -> (vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>)
-// CHECK:     math.log1p {{.*}} : vector<16xf32>
-// CHECK:     vector.transfer_read %[[V3]]
-// CHECK:     math.exp {{.*}} : vector<16xf32>
-// CHECK:     math.fma {{.*}} : vector<16xf32>
-// CHECK:     vector.transfer_write {{.*}} : vector<16xf32>
+// CHECK:   memref.alloca_scope
+// CHECK:     %[[RATES:.*]] = memref.alloca() : memref<4x4x16xf32>
+// CHECK:     %[[STATES:.*]] = memref.alloca() : memref<4x4x16xf32>
+// CHECK:     scf.for %{{.*}} = %c0 to %{{.*}} step %c32
+// CHECK:       scf.for %[[J:.*]] = %c0 to
+// CHECK:         vector.load %[[RATES]][%[[J]], %c0, %c0] : memref<4x4x16xf32>, vector<16xf32>
+// CHECK:         vector.load %[[STATES]][%[[J]], %c0, %c0] : memref<4x4x16xf32>, vector<16xf32>
+// CHECK:         scf.for %{{.*}} = %{{.*}} to %{{.*}} step %c1{{.*}} iter_args(%{{.*}} = %{{.*}}, %{{.*}} = %{{.*}}, %{{.*}} = %{{.*}}, %{{.*}} = %{{.*}}) -> (vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>)
+// CHECK:           memref.prefetch %[[V3]]
+// CHECK:           math.log1p {{.*}} : vector<16xf32>
+// CHECK:           vector.transfer_read %[[V3]]
+// CHECK-NOT:       math.exp
+// CHECK:           arith.shli {{.*}} : vector<16xi32>
+// CHECK:           math.fma {{.*}} : vector<16xf32>
+// CHECK:           vector.transfer_write {{.*}} : vector<16xf32>
+// CHECK:         vector.store %{{.*}}, %[[STATES]][%[[J]], %c0, %c0]
 // CHECK: scf.parallel (%{{.*}}, %{{.*}}) = (%c0, %c16) to (%c2, %c20)
 // CHECK:   scf.for {{.*}} -> (vector<4xf32>)
 // CHECK:     vector.reduction <add>, {{.*}} fastmath<reassoc> : vector<4xf32> into f32

@@ -76,12 +76,17 @@ struct LowerScan : OpRewritePattern<ScanOp> {
         Value width = arith::ConstantIndexOp::create(b, loc, W);
         Value blocks = arith::DivUIOp::create(b, loc, heads, width);
         firstSingle = arith::MulIOp::create(b, loc, blocks, width);
+        Value group = arith::ConstantIndexOp::create(b, loc, kChannelBlockGroup);
+        Value groups = arith::CeilDivUIOp::create(b, loc, blocks, group);
         scf::ParallelOp::create(
-            b, loc, ValueRange{zero, zero}, ValueRange{batch, blocks},
+            b, loc, ValueRange{zero, zero}, ValueRange{batch, groups},
             ValueRange{one, one},
-            [&](OpBuilder &pb, Location pl, ValueRange bc) {
-              Value h0 = arith::MulIOp::create(pb, pl, bc[1], width);
-              s.emitChannelBlock(pb, pl, bc[0], h0, K, W, *views);
+            [&](OpBuilder &pb, Location pl, ValueRange bg) {
+              Value first = arith::MulIOp::create(pb, pl, bg[1], group);
+              Value count = arith::MinUIOp::create(
+                  pb, pl, group, arith::SubIOp::create(pb, pl, blocks, first));
+              Value h0 = arith::MulIOp::create(pb, pl, first, width);
+              s.emitChannelBlocks(pb, pl, bg[0], h0, count, K, W, *views);
             });
       }
       scf::ParallelOp::create(b, loc, ValueRange{zero, firstSingle},

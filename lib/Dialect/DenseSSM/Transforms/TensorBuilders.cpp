@@ -88,6 +88,45 @@ Value mlir::densessm::silu(OpBuilder &b, Location loc, Value x) {
       arith::AddFOp::create(b, loc, constantLike(b, loc, x, 1.0f), negExp));
 }
 
+Value mlir::densessm::exp2Polynomial(OpBuilder &b, Location loc, Value x) {
+  auto c = [&](float value) { return constantLike(b, loc, x, value); };
+  // Clamp with compare + select (one vmaxps/vminps; NaN passes through).
+  auto clamp = [&](Value v, arith::CmpFPredicate outside, float bound) {
+    Value cond = arith::CmpFOp::create(b, loc, outside, v, c(bound));
+    return arith::SelectOp::create(b, loc, cond, c(bound), v).getResult();
+  };
+  x = clamp(clamp(x, arith::CmpFPredicate::OLT, -126.0f),
+            arith::CmpFPredicate::OGT, 127.0f);
+  // Adding 1.5·2^23 + 127 rounds x to the nearest integer k and leaves
+  // k + 127 (1 … 254, the biased exponent of 2^k) in the low mantissa bits.
+  constexpr float shift = 12582912.0f + 127.0f;
+  Value shifted = arith::AddFOp::create(b, loc, x, c(shift));
+  Value k = arith::SubFOp::create(b, loc, shifted, c(shift));
+  Value f = arith::SubFOp::create(b, loc, x, k); // in [-0.5, 0.5]
+  // 2^f on [-0.5, 0.5]: relative-error minimax fit (Lawson iterations on a
+  // 200001-point grid), highest degree first.
+  static constexpr float coefficients[] = {
+      1.3276446843519807e-3f, 9.675533510744572e-3f, 5.550713092088699e-2f,
+      2.4022120237350464e-1f, 6.931469440460205e-1f, 1.0000001192092896f};
+  Value p = c(coefficients[0]);
+  for (float coefficient : ArrayRef(coefficients).drop_front())
+    p = math::FmaOp::create(b, loc, p, f, c(coefficient));
+  Type intType = b.getI32Type();
+  if (auto vec = dyn_cast<VectorType>(x.getType()))
+    intType = VectorType::get(vec.getShape(), intType);
+  Value bits = arith::BitcastOp::create(b, loc, intType, shifted);
+  Value exponent = arith::ShLIOp::create(
+      b, loc, bits,
+      arith::ConstantOp::create(b, loc, intType,
+                                isa<VectorType>(intType)
+                                    ? TypedAttr(DenseElementsAttr::get(
+                                          cast<VectorType>(intType),
+                                          b.getI32IntegerAttr(23)))
+                                    : TypedAttr(b.getI32IntegerAttr(23))));
+  Value scale = arith::BitcastOp::create(b, loc, x.getType(), exponent);
+  return arith::MulFOp::create(b, loc, p, scale);
+}
+
 Value mlir::densessm::zeros(OpBuilder &b, Location loc,
                             ArrayRef<OpFoldResult> sizes) {
   Value empty = tensor::EmptyOp::create(b, loc, sizes, b.getF32Type());

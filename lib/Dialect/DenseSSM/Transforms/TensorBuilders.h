@@ -52,6 +52,16 @@ Value softplus(OpBuilder &b, Location loc, Value x);
 /// SiLU(x) = x / (1 + e^-x); x is an f32 scalar or vector.
 Value silu(OpBuilder &b, Location loc, Value x);
 
+/// 2^x for an f32 scalar or vector, built from arith ops in 12 lane
+/// operations: x clamped to [-126, 127], rounded to k by the 1.5·2^23 shift,
+/// 2^(x-k) by a degree-5 polynomial (relative error 2.4e-7 in f32), 2^k put
+/// in the exponent field. For the hot decays exp(δ·A) = 2^(δ·A·log2 e) of
+/// the scan loops, where MLIR's general math.exp approximation (clamps,
+/// Cody-Waite reduction, special-value selects) costs twice as much.
+/// Results below 2^-126 come out as 2^-126 (an absolute error < 1.2e-38);
+/// NaN gives NaN.
+Value exp2Polynomial(OpBuilder &b, Location loc, Value x);
+
 /// A zero-filled f32 tensor of the given sizes (a reduction's init).
 Value zeros(OpBuilder &b, Location loc, ArrayRef<OpFoldResult> sizes);
 

@@ -45,6 +45,11 @@ std::optional<Schedule> functionSchedule(Operation *op);
 void forRange(OpBuilder &b, Location loc, Value upper,
               llvm::function_ref<void(OpBuilder &, Location, Value)> body);
 
+/// The channel-block form's group: how many 16-channel blocks one parallel
+/// iteration walks together, and the tokens per chunk of that walk.
+constexpr int64_t kChannelBlockGroup = 4;
+constexpr int64_t kChannelBlockChunk = 32;
+
 /// [B, L, H] views of the [B, L, H, 1] value, output and gate buffers.
 struct ChannelViews {
   Value v, y, gate;
@@ -133,13 +138,26 @@ struct ScanLowering {
                          Value gq, Value gk, int64_t K) const;
 
   /// V = 1, one group of q and k, and the per-token operands viewable as
-  /// [B, L, H] (Mamba-1): W independent channels h0 .. h0+W-1 advance
-  /// together, each of the K state columns a vector<W x f32> over channels,
-  /// carried in registers across time. Decays, inputs and the readout are
-  /// vertical W-wide operations; q_t and k_t are scalars broadcast per key.
-  /// `views` are the [B, L, H] views of v, y and the gate (if any).
-  void emitChannelBlock(OpBuilder &b, Location loc, Value bi, Value h0,
-                        int64_t K, int64_t W, const ChannelViews &views) const;
+  /// [B, L, H] (Mamba-1): W independent channels advance together, each of
+  /// the K state columns a vector<W x f32> over channels, carried in
+  /// registers across time. Decays, inputs and the readout are vertical
+  /// W-wide operations; q_t and k_t are scalars broadcast per key. This
+  /// emits `blocks` (≤ kChannelBlockGroup) such blocks from channel h0 on,
+  /// walked chunk of kChannelBlockChunk tokens by chunk (see
+  /// ChannelBlockLoops.cpp for why). `views` are the [B, L, H] views of v, y
+  /// and the gate (if any).
+  void emitChannelBlocks(OpBuilder &b, Location loc, Value bi, Value h0,
+                         Value blocks, int64_t K, int64_t W,
+                         const ChannelViews &views) const;
+
+  /// One token of one channel block at h0: reads the token's operands,
+  /// advances the K state columns `carried` (decays from the base-2
+  /// `rates`), writes y and returns the new columns.
+  SmallVector<Value> channelBlockStep(OpBuilder &b, Location loc, Value bi,
+                                      Value t, Value h0, int64_t K, int64_t W,
+                                      const ChannelViews &views,
+                                      ArrayRef<Value> rates,
+                                      ValueRange carried) const;
 
   /// A static value size V (retention: V = dv): the value axis is cut in
   /// W-wide chunks (W = 16, 8 or 4, the largest that divides V, else V);
