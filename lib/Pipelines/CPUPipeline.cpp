@@ -7,7 +7,7 @@
 //      on tensors, then the scan -> loops on buffers;
 //   2. one-shot bufferization of everything else (function boundaries with
 //      identity layouts, so a caller passes plain strided memrefs), and
-//      deallocation of every temporary buffer;
+//      deallocation of every temporary buffer right after its last use;
 //   3. projections -> calls of the runtime's BLAS GEMM, linalg -> loops, exp -> a vectorisable polynomial, scf.parallel ->
 //      OpenMP, scf -> cf, vector/memref/math/arith/func/omp -> LLVM. The
 //      code calls the OpenMP runtime (libomp) for its parallel loops.
@@ -41,9 +41,10 @@ void mlir::densessm::buildCPUPipeline(OpPassManager &pm,
 
   // Buffers.
   addBufferizationStage(pm);
-  // Free every temporary buffer once its last user is done; buffers that a
-  // function returns belong to its caller.
+  // Free every temporary buffer once its last user is done (not at the end
+  // of the function); buffers that a function returns belong to its caller.
   bufferization::buildBufferDeallocationPipeline(pm);
+  pm.addNestedPass<func::FuncOp>(createDenseSSMFreeBuffersAfterLastUse());
   // Projections to the runtime's BLAS GEMM (the code then needs
   // libdensessm_runtime.so); the rest to loops.
   if (options.blas)

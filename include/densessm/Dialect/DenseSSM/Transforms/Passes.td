@@ -197,6 +197,46 @@ def DenseSSMFuseDenseConnections : Pass<"densessm-fuse-dense-connections"> {
   ];
 }
 
+def DenseSSMFreeBuffersAfterLastUse
+    : Pass<"densessm-free-buffers-after-last-use", "::mlir::func::FuncOp"> {
+  let summary = "Free each buffer right after its last use in its block";
+  let description = [{
+    Runs after buffer deallocation (`buildBufferDeallocationPipeline`),
+    which frees a block's temporaries at the end of the block: each
+    `memref.dealloc` moves up to just after the last operation of its block
+    that uses the buffer or any view of it (found by
+    `BufferViewFlowAnalysis`, uses in nested regions counted at their
+    ancestor in the block). A buffer nothing uses is freed right after its
+    allocation. A dealloc with a use outside its block stays where it is.
+
+    A model's `@prefill` is one block over all layers: without this, every
+    layer's activations live until the end, and peak memory grows with the
+    layer count times the prompt length.
+
+    ```mlir
+    %a = memref.alloc() : memref<4xf32>
+    %b = memref.alloc() : memref<4xf32>
+    linalg.fill ins(%x : f32) outs(%a : memref<4xf32>)
+    memref.copy %a, %b : memref<4xf32> to memref<4xf32>
+    "use"(%b) : (memref<4xf32>) -> ()
+    memref.dealloc %a : memref<4xf32>
+    memref.dealloc %b : memref<4xf32>
+    ```
+    becomes
+    ```mlir
+    ...
+    memref.copy %a, %b : memref<4xf32> to memref<4xf32>
+    memref.dealloc %a : memref<4xf32>
+    "use"(%b) : (memref<4xf32>) -> ()
+    memref.dealloc %b : memref<4xf32>
+    ```
+
+    For CPU code only: it assumes an operation is done with a buffer when
+    it returns, which asynchronous GPU launches are not.
+  }];
+  let dependentDialects = ["::mlir::memref::MemRefDialect"];
+}
+
 def DenseSSMLowerProjectionsToBLAS
     : Pass<"densessm-lower-projections-to-blas", "::mlir::ModuleOp"> {
   let summary = "Call the runtime's BLAS GEMM for every projection on buffers";
