@@ -119,6 +119,23 @@ Value sumOver(
   return loop.getResult(0);
 }
 
+/// A row-major tile element's index for term x of a dot product.
+using TileIndex = llvm::function_ref<Value(IndexMath &, Value)>;
+
+/// init + Σ_{x in [lower, count)} a[aAt(x)] · b[bAt(x)]: a dot product along
+/// one axis of two workgroup tiles (a row of Q with a row of K, a row of Q
+/// with a column of S, a row of the scores with a column of V).
+Value tileDot(OpBuilder &b, Location loc, Value lower, Value count, Value init,
+              Value a, TileIndex aAt, Value bTile, TileIndex bAt) {
+  return sumOver(b, loc, lower, count, init,
+                 [&](OpBuilder &xb, Location xl, Value x, Value acc) {
+                   IndexMath xm{xb, xl};
+                   return math::FmaOp::create(
+                       xb, xl, loadTile(xb, xl, a, aAt(xm, x)),
+                       loadTile(xb, xl, bTile, bAt(xm, x)), acc);
+                 });
+}
+
 } // namespace
 
 void ScanKernels::emitChunkwiseRetention(OpBuilder &b, Location loc) const {
@@ -336,20 +353,15 @@ void ScanKernels::emitChunkwiseRetention(OpBuilder &b, Location loc) const {
                                OpBuilder lb = lower.getThenBodyBuilder();
                                IndexMath lm{lb, el};
                                Value at = lm.at(r, C, sIdx);
-                               Value score =
-                                   sumOver(lb, el, zero, kbSize,
-                                           loadTile(lb, el, tile(Scores), at),
-                                           [&](OpBuilder &xb, Location xl,
-                                               Value kk, Value acc) {
-                                             IndexMath xm{xb, xl};
-                                             return math::FmaOp::create(
-                                                 xb, xl,
-                                                 loadTile(xb, xl, tile(Qs),
-                                                          xm.at(r, RS, kk)),
-                                                 loadTile(xb, xl, tile(Ks),
-                                                          xm.at(sIdx, RS, kk)),
-                                                 acc);
-                                           });
+                               Value score = tileDot(
+                                   lb, el, zero, kbSize,
+                                   loadTile(lb, el, tile(Scores), at), tile(Qs),
+                                   [&](IndexMath &xm, Value kk) {
+                                     return xm.at(r, RS, kk);
+                                   },
+                                   tile(Ks), [&](IndexMath &xm, Value kk) {
+                                     return xm.at(sIdx, RS, kk);
+                                   });
                                storeTile(lb, el, score, tile(Scores), at);
                              });
                     forOwned(ib, il, thread, T, im.mul(n, bv),
@@ -357,20 +369,15 @@ void ScanKernels::emitChunkwiseRetention(OpBuilder &b, Location loc) const {
                                IndexMath em{eb, el};
                                Value r = em.div(e, bv), jj = em.rem(e, bv);
                                Value at = em.at(r, BV, jj);
-                               Value out =
-                                   sumOver(eb, el, zero, kbSize,
-                                           loadTile(eb, el, tile(Out), at),
-                                           [&](OpBuilder &xb, Location xl,
-                                               Value kk, Value acc) {
-                                             IndexMath xm{xb, xl};
-                                             return math::FmaOp::create(
-                                                 xb, xl,
-                                                 loadTile(xb, xl, tile(Qs),
-                                                          xm.at(r, RS, kk)),
-                                                 loadTile(xb, xl, tile(Ss),
-                                                          xm.at(kk, BV, jj)),
-                                                 acc);
-                                           });
+                               Value out = tileDot(
+                                   eb, el, zero, kbSize,
+                                   loadTile(eb, el, tile(Out), at), tile(Qs),
+                                   [&](IndexMath &xm, Value kk) {
+                                     return xm.at(r, RS, kk);
+                                   },
+                                   tile(Ss), [&](IndexMath &xm, Value kk) {
+                                     return xm.at(kk, BV, jj);
+                                   });
                                storeTile(eb, el, out, tile(Out), at);
                              });
                     // The tiles are reloaded by the next key block.
@@ -423,15 +430,13 @@ void ScanKernels::emitChunkwiseRetention(OpBuilder &b, Location loc) const {
                     Value inter = arith::MulFOp::create(
                         eb, el, loadTile(eb, el, tile(Out), em.at(r, BV, jj)),
                         decayFromStart(eb, el, r));
-                    Value acc = sumOver(
-                        eb, el, zero, em.add(r, one), inter,
-                        [&](OpBuilder &xb, Location xl, Value sIdx, Value acc) {
-                          IndexMath xm{xb, xl};
-                          return math::FmaOp::create(
-                              xb, xl,
-                              loadTile(xb, xl, tile(Scores), xm.at(r, C, sIdx)),
-                              loadTile(xb, xl, tile(Vs), xm.at(sIdx, BV, jj)),
-                              acc);
+                    Value acc = tileDot(
+                        eb, el, zero, em.add(r, one), inter, tile(Scores),
+                        [&](IndexMath &xm, Value sIdx) {
+                          return xm.at(r, C, sIdx);
+                        },
+                        tile(Vs), [&](IndexMath &xm, Value sIdx) {
+                          return xm.at(sIdx, BV, jj);
                         });
                     SmallVector<Value> at{bi, em.add(t0, r), h, em.add(j0, jj)};
                     Value value = loadTile(eb, el, tile(Vs), em.at(r, BV, jj));
