@@ -230,10 +230,12 @@ class Report:
         self.w("Points measured (not the full cartesian product): the selective scan at L = "
                "128 … 16384 (B = 1, N = 16), B = 1, 4, 16 (L = 2048), N = 8 … 64 (B = 1, "
                "L = 2048); retention at L = 128 … 8192 (B = 1) and B = 4 (L = 512); the steps at "
-               "B = 1 and 16 (scan) / 8 (retention). PyTorch's reference scan materialises "
-               "`[B, D, L, N]` tensors, and its parallel retention `[B, h, L, L]` scores, so it "
-               "runs only where those fit in about 1 GiB each (scan: B·L ≤ 8192; retention: "
-               "L ≤ 2048); its column is empty elsewhere.")
+               "B = 1 and 16 (scan) / 8 (retention). The time-chunked schedule only up to "
+               "L = 2048 and B = 4 (one call beyond takes 10-30 s). PyTorch's reference scan "
+               "materialises `[B, D, L, N]` tensors, and its parallel retention `[B, h, L, L]` "
+               "scores, so it runs only where those stay small (scan: B·L·N ≤ 2048·16, about "
+               "200 MiB a tensor, 1.5 s a call; retention: L ≤ 2048); its column is empty "
+               "elsewhere.")
         self.w()
         order = ["compiled", "chunked", "step", "fused", "unfused"]
         for kernel, title in [("selective_scan", "Selective scan (Mamba S6, D, z, Δ bias, softplus)"),

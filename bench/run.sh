@@ -80,8 +80,12 @@ step "kernels: PyTorch eager ($THREADS threads)"
 "$PYTHON" bench/torch_reference.py kernels --threads="$THREADS" > "$RESULTS/torch_kernels.jsonl"
 
 # Whole models: batch 1 at three prompt lengths (cost growth and decode at
-# three positions), batch 4 and 8 at the shortest.
-CONFIGS=("1 256" "1 1024" "1 4096" "4 256" "8 256")
+# three positions), batch 8 at the shortest (decode batch 8, memory against
+# batch); 8 decode steps each. Sized so the whole report takes under 20
+# minutes on the 2-core machine: PyTorch's prefill of 2048 tokens alone
+# takes about a minute per model there.
+CONFIGS=("1 128" "1 512" "1 2048" "8 128")
+STEPS=8
 : > "$RESULTS/models.jsonl"
 for entry in "${MODELS[@]}"; do
   IFS='|' read -r name _ _ <<< "$entry"
@@ -90,9 +94,9 @@ for entry in "${MODELS[@]}"; do
     read -r batch prompt <<< "$config"
     step "model $name, batch $batch, prompt $prompt: densessm, PyTorch"
     "$BIN/densessm-bench-model" "$ckpt.dssm" --batch="$batch" --prompt="$prompt" \
-      --steps=16 >> "$RESULTS/models.jsonl"
+      --steps=$STEPS >> "$RESULTS/models.jsonl"
     "$PYTHON" bench/torch_reference.py model "$ckpt" --batch="$batch" --prompt="$prompt" \
-      --steps=16 --threads="$THREADS" >> "$RESULTS/models.jsonl"
+      --steps=$STEPS --threads="$THREADS" >> "$RESULTS/models.jsonl"
   done
 done
 
