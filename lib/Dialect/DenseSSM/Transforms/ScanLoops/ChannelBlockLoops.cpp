@@ -54,8 +54,8 @@ void ScanLowering::emitChannelBlocks(OpBuilder &b, Location loc, Value bi,
   Value states = memref::AllocaOp::create(b, loc, groupType);
   // Every (block, key, channel) of the group, element by element (once per
   // scan, so their cost does not matter).
-  auto forEachElement = [&](llvm::function_ref<void(
-                                OpBuilder &, Location, Value, Value, Value)>
+  auto forEachElement = [&](llvm::function_ref<void(OpBuilder &, Location,
+                                                     Value, Value, Value, Value)>
                                 body) {
     forRange(b, loc, blocks, [&](OpBuilder &jb, Location jl, Value j) {
       Value hj = firstChannel(jb, jl, j);
@@ -63,12 +63,13 @@ void ScanLowering::emitChannelBlocks(OpBuilder &b, Location loc, Value bi,
                                              Value n) {
         forRange(nb, nl, index(nb, nl, W),
                  [&](OpBuilder &cb, Location cl, Value c) {
-                   body(cb, cl, j, n, arith::AddIOp::create(cb, cl, hj, c));
+                   body(cb, cl, j, n, c, arith::AddIOp::create(cb, cl, hj, c));
                  });
       });
     });
   };
-  forEachElement([&](OpBuilder &eb, Location el, Value j, Value n, Value hc) {
+  forEachElement([&](OpBuilder &eb, Location el, Value j, Value n, Value c,
+                     Value hc) {
     Value rate = elementwiseDecay
                      ? memref::LoadOp::create(eb, el, A, ValueRange{hc, n})
                      : memref::LoadOp::create(eb, el, A, ValueRange{hc});
@@ -78,7 +79,6 @@ void ScanLowering::emitChannelBlocks(OpBuilder &b, Location loc, Value bi,
         initial
             ? memref::LoadOp::create(eb, el, initial, ValueRange{bi, hc, n, zero})
             : f32(eb, el, 0.0f);
-    Value c = arith::SubIOp::create(eb, el, hc, firstChannel(eb, el, j));
     memref::StoreOp::create(eb, el, rate, rates, ValueRange{j, n, c});
     memref::StoreOp::create(eb, el, start, states, ValueRange{j, n, c});
   });
@@ -92,13 +92,19 @@ void ScanLowering::emitChannelBlocks(OpBuilder &b, Location loc, Value bi,
             cb, cl, arith::AddIOp::create(cb, cl, t0, chunk), length);
         forRange(cb, cl, blocks, [&](OpBuilder &gb, Location gl, Value j) {
           Value hj = firstChannel(gb, gl, j);
-          SmallVector<Value> blockRates, columns;
+          // The block's loop-invariant operands, read once per chunk.
+          ChannelBlockInvariants invariants;
+          SmallVector<Value> columns;
           for (int64_t n = 0; n < K; ++n) {
             ValueRange at{j, index(gb, gl, n), zero};
-            blockRates.push_back(
+            invariants.rates.push_back(
                 vector::LoadOp::create(gb, gl, vec, rates, at));
             columns.push_back(vector::LoadOp::create(gb, gl, vec, states, at));
           }
+          if (dtBias)
+            invariants.biases = readVector(gb, gl, dtBias, {hj}, vec);
+          if (skip)
+            invariants.skips = readVector(gb, gl, skip, {hj}, vec);
           auto loop = scf::ForOp::create(
               gb, gl, t0, t1, one, columns,
               [&](OpBuilder &tb, Location tl, Value t, ValueRange carried) {
@@ -114,7 +120,7 @@ void ScanLowering::emitChannelBlocks(OpBuilder &b, Location loc, Value bi,
                         /*isDataCache=*/true);
                 scf::YieldOp::create(tb, tl,
                                      channelBlockStep(tb, tl, bi, t, hj, K, W,
-                                                      views, blockRates,
+                                                      views, invariants,
                                                       carried));
               });
           for (int64_t n = 0; n < K; ++n)
@@ -124,8 +130,8 @@ void ScanLowering::emitChannelBlocks(OpBuilder &b, Location loc, Value bi,
         scf::YieldOp::create(cb, cl);
       });
 
-  forEachElement([&](OpBuilder &eb, Location el, Value j, Value n, Value hc) {
-    Value c = arith::SubIOp::create(eb, el, hc, firstChannel(eb, el, j));
+  forEachElement([&](OpBuilder &eb, Location el, Value j, Value n, Value c,
+                     Value hc) {
     Value value = memref::LoadOp::create(eb, el, states, ValueRange{j, n, c});
     memref::StoreOp::create(eb, el, value, state, ValueRange{bi, hc, n, zero});
   });
@@ -134,14 +140,13 @@ void ScanLowering::emitChannelBlocks(OpBuilder &b, Location loc, Value bi,
 
 SmallVector<Value> ScanLowering::channelBlockStep(
     OpBuilder &b, Location loc, Value bi, Value t, Value h0, int64_t K,
-    int64_t W, const ChannelViews &views, ArrayRef<Value> rates,
-    ValueRange carried) const {
+    int64_t W, const ChannelViews &views,
+    const ChannelBlockInvariants &invariants, ValueRange carried) const {
   auto vec = VectorType::get({W}, b.getF32Type());
   Value zero = arith::ConstantIndexOp::create(b, loc, 0);
   Value delta = readVector(b, loc, dt, {bi, t, h0}, vec);
-  if (dtBias)
-    delta = arith::AddFOp::create(b, loc, delta,
-                                  readVector(b, loc, dtBias, {h0}, vec));
+  if (invariants.biases)
+    delta = arith::AddFOp::create(b, loc, delta, invariants.biases);
   if (softplusOn)
     delta = softplus(b, loc, delta);
   Value values = readVector(b, loc, views.v, {bi, t, h0}, vec);
@@ -160,7 +165,8 @@ SmallVector<Value> ScanLowering::channelBlockStep(
   SmallVector<Value> next;
   for (int64_t n = 0; n < K; ++n) {
     Value a = exp2Polynomial(b, loc,
-                             arith::MulFOp::create(b, loc, delta, rates[n]));
+                             arith::MulFOp::create(b, loc, delta,
+                                                   invariants.rates[n]));
     Value key = vector::BroadcastOp::create(
         b, loc, vec, vector::ExtractOp::create(b, loc, keys, n));
     Value s = math::FmaOp::create(b, loc, a, carried[n],
@@ -170,9 +176,8 @@ SmallVector<Value> ScanLowering::channelBlockStep(
     out = math::FmaOp::create(b, loc, query, s, out);
     next.push_back(s);
   }
-  if (skip)
-    out = math::FmaOp::create(b, loc, readVector(b, loc, skip, {h0}, vec),
-                              values, out);
+  if (invariants.skips)
+    out = math::FmaOp::create(b, loc, invariants.skips, values, out);
   if (views.gate)
     out = arith::MulFOp::create(
         b, loc, out,

@@ -50,6 +50,14 @@ void forRange(OpBuilder &b, Location loc, Value upper,
 constexpr int64_t kChannelBlockGroup = 4;
 constexpr int64_t kChannelBlockChunk = 32;
 
+/// What a channel block's time loop reads but never changes: the decay
+/// rates in base 2 (one vector per key), the Δ biases and the D skips (null
+/// when the scan has none).
+struct ChannelBlockInvariants {
+  SmallVector<Value> rates;
+  Value biases, skips;
+};
+
 /// [B, L, H] views of the [B, L, H, 1] value, output and gate buffers.
 struct ChannelViews {
   Value v, y, gate;
@@ -151,12 +159,12 @@ struct ScanLowering {
                          const ChannelViews &views) const;
 
   /// One token of one channel block at h0: reads the token's operands,
-  /// advances the K state columns `carried` (decays from the base-2
-  /// `rates`), writes y and returns the new columns.
+  /// advances the K state columns `carried` with the block's `invariants`,
+  /// writes y and returns the new columns.
   SmallVector<Value> channelBlockStep(OpBuilder &b, Location loc, Value bi,
                                       Value t, Value h0, int64_t K, int64_t W,
                                       const ChannelViews &views,
-                                      ArrayRef<Value> rates,
+                                      const ChannelBlockInvariants &invariants,
                                       ValueRange carried) const;
 
   /// A static value size V (retention: V = dv): the value axis is cut in
