@@ -2,12 +2,13 @@
 
 #include "densessm/Target/CPU/CPUTarget.h"
 
+#include "densessm/Target/CPU/LLVMOptimizer.h"
+
 #include "densessm/Support/Error.h"
 #include "densessm/Pipelines/Pipelines.h"
 #include "densessm/Target/HostCode.h"
 #include "mlir/Dialect/Bufferization/IR/Bufferization.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
-#include "mlir/ExecutionEngine/OptUtils.h"
 #include "mlir/IR/Builders.h"
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Target/LLVMIR/Export.h"
@@ -105,9 +106,7 @@ mlir::densessm::translateToLLVMIR(ModuleOp module, llvm::LLVMContext &context,
     return machine.takeError();
   llvmModule->setTargetTriple((*machine)->getTargetTriple());
   llvmModule->setDataLayout((*machine)->createDataLayout());
-  auto optimize = makeOptimizingTransformer(/*optLevel=*/3, /*sizeLevel=*/0,
-                                            machine->get());
-  if (llvm::Error error = optimize(llvmModule.get()))
+  if (llvm::Error error = optimizeModule(*llvmModule, **machine))
     return std::move(error);
   return llvmModule;
 }

@@ -5,7 +5,8 @@
 //   1. wrap each entry point in the runtime's calling convention and run
 //      --densessm-cpu-pipeline (tensor IR -> LLVM dialect);
 //   2. translate to LLVM IR, add the packed dispatch functions the runtime
-//      calls, optimise (-O3) for the target CPU;        (--emit=llvm)
+//      calls, optimise (-O3, LLVMOptimizer.h) for the target CPU;
+//                                                        (--emit=llvm)
 //   3. generate an object file and link it into a shared object with
 //      ld.lld; the module file carries that image.        (--emit=module)
 //
