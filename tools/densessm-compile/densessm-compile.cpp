@@ -18,7 +18,8 @@
 //   codegen  the host code's shared object
 // and the module carries both: the CUDA host code with its kernels, and the
 // CPU code (what the runtime runs without a GPU).
-// Each phase prints a progress line (--quiet silences them). Errors are one
+// Each phase prints a progress line (--quiet silences them); --mlir-timing
+// times the MLIR passes of the lower phase, --time-passes LLVM's. Errors are one
 // line naming the file and the problem; no partial output file is left.
 //
 //===----------------------------------------------------------------------===//
@@ -38,6 +39,7 @@
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/IR/Verifier.h"
 #include "mlir/Parser/Parser.h"
+#include "mlir/Pass/PassManager.h"
 #include "mlir/Target/LLVMIR/Dialect/All.h"
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/FileSystem.h"
@@ -422,7 +424,15 @@ llvm::Error compile(MLIRContext &context) {
 
 int main(int argc, char **argv) {
   llvm::InitLLVM init(argc, argv);
+  registerPassManagerCLOptions();
+  registerDefaultTimingManagerCLOptions();
   cl::HideUnrelatedOptions(category);
+  // Where a long compile spends its time, listed with the tool's own flags.
+  for (llvm::StringRef name : {"mlir-timing", "time-passes"}) {
+    cl::Option *option = cl::getRegisteredOptions().lookup(name);
+    option->setHiddenFlag(cl::NotHidden);
+    option->addCategory(category);
+  }
   if (!parseToolCommandLine(
           argc, argv, "densessm-compile",
           "densessm-compile: a checkpoint, an exported graph or densessm IR "
