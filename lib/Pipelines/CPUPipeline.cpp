@@ -39,8 +39,9 @@ void mlir::densessm::buildCPUPipeline(OpPassManager &pm,
   scanLoops.timeChunk = options.timeChunk;
   pm.addPass(createDenseSSMLowerScanToLoops(scanLoops));
 
-  // Buffers.
+  // Buffers; results the entry wrappers copy out computed in place.
   addBufferizationStage(pm);
+  pm.addNestedPass<func::FuncOp>(createDenseSSMWriteResultsInPlace());
   // Free every temporary buffer once its last user is done (not at the end
   // of the function); buffers that a function returns belong to its caller.
   bufferization::buildBufferDeallocationPipeline(pm);

@@ -20,10 +20,14 @@ static std::string wrapperName(llvm::StringRef entry) {
   return ("densessm_entry_" + entry).str();
 }
 
-/// Adds `densessm_entry_<name>(arguments..., result buffers...)`, which calls
-/// the entry point and writes each result into the caller's buffer. The
-/// results go out through `bufferization.materialize_in_destination`, so
-/// one-shot bufferization writes them in place where it can.
+/// Replaces the entry point by `densessm_entry_<name>(arguments..., result
+/// buffers...)`: the entry's body, whose results go into the caller's
+/// buffers through `bufferization.materialize_in_destination`, so one-shot
+/// bufferization computes them in place. (A wrapper that called the entry
+/// instead received freshly allocated results and copied them: at
+/// DenseRetNet-350M's size, 57 MB of state copied, and its pages faulted in
+/// and zeroed, on every decode step.) The entry's function attributes (its
+/// schedule) and argument attributes carry over.
 static void addEntryWrapper(func::FuncOp entry) {
   OpBuilder builder(entry->getContext());
   builder.setInsertionPointAfter(entry);
@@ -36,28 +40,37 @@ static void addEntryWrapper(func::FuncOp entry) {
   }
   auto wrapper = func::FuncOp::create(builder, loc, wrapperName(entry.getSymName()),
                                       builder.getFunctionType(inputs, {}));
+  for (NamedAttribute attribute : entry->getDiscardableAttrs())
+    wrapper->setAttr(attribute.getName(), attribute.getValue());
   wrapper->setAttr("llvm.emit_c_interface", builder.getUnitAttr());
-  Block *body = wrapper.addEntryBlock();
-  builder.setInsertionPointToStart(body);
   unsigned numArgs = entry.getNumArguments();
-  auto call = func::CallOp::create(builder, loc, entry,
-                                   body->getArguments().take_front(numArgs));
-  for (auto [i, result] : llvm::enumerate(call.getResults())) {
+  for (unsigned i = 0; i < numArgs; ++i)
+    if (DictionaryAttr attributes = entry.getArgAttrDict(i))
+      wrapper.setArgAttrs(i, attributes);
+
+  // The entry's body moves into the wrapper, which gains the result
+  // buffers as arguments and stores the returned values into them.
+  wrapper.getBody().takeBody(entry.getBody());
+  Block &body = wrapper.getBody().front();
+  for (Type buffer : ArrayRef<Type>(inputs).drop_front(numArgs))
+    body.addArgument(buffer, loc);
+  auto returned = cast<func::ReturnOp>(body.getTerminator());
+  builder.setInsertionPoint(returned);
+  for (auto [i, result] : llvm::enumerate(returned.getOperands())) {
     auto store = bufferization::MaterializeInDestinationOp::create(
-        builder, loc, result, body->getArgument(numArgs + i));
+        builder, loc, result, body.getArgument(numArgs + i));
     store.setRestrict(true);
     store.setWritable(true);
   }
-  func::ReturnOp::create(builder, loc);
-  entry.setPrivate();
+  returned->setOperands({});
+  entry.erase();
   // The caller owns every input: weights are mapped read-only from the
   // module file, tokens and states are the runtime's. Bufferization must
   // not write into them (A = -exp(A_log) would otherwise reuse A_log).
   auto readOnly = builder.getBoolAttr(false);
-  for (func::FuncOp function : {entry, wrapper})
-    for (unsigned i = 0; i < numArgs; ++i)
-      function.setArgAttr(i, bufferization::BufferizationDialect::kWritableAttrName,
-                          readOnly);
+  for (unsigned i = 0; i < numArgs; ++i)
+    wrapper.setArgAttr(i, bufferization::BufferizationDialect::kWritableAttrName,
+                       readOnly);
 }
 
 void mlir::densessm::addEntryWrappers(ModuleOp module,

@@ -3,8 +3,8 @@
 // What the CPU and CUDA targets share: each compiles the imported model into
 // host code (the whole model on the CPU; the code launching the kernels for
 // CUDA) for the same calling convention (docs/module-format.md):
-//   - `densessm_entry_<entry>(arguments..., result buffers...)` wraps each
-//     entry point and writes its results into the caller's buffers
+//   - `densessm_entry_<entry>(arguments..., result buffers...)` replaces each
+//     entry point, computing its results in the caller's buffers
 //     (addEntryWrappers, on the tensor IR before a pipeline);
 //   - `void densessm_dispatch_<entry>(void **bindings)` calls the wrapper's C
 //     interface with one memref descriptor pointer per binding, and is the
@@ -27,8 +27,9 @@ namespace mlir::densessm {
 /// The symbol of an entry point's dispatch function.
 std::string dispatchSymbol(llvm::StringRef entry);
 
-/// Adds the entry wrapper of every entry point in `signature` to `module`
-/// (tensor IR) and makes the entry points private.
+/// Replaces every entry point in `signature` by its entry wrapper in
+/// `module` (tensor IR): the same body, results written into buffers the
+/// caller passes.
 void addEntryWrappers(ModuleOp module, const ModuleSignature &signature);
 
 /// Adds the dispatch functions to the translated module and gives every

@@ -197,6 +197,42 @@ def DenseSSMFuseDenseConnections : Pass<"densessm-fuse-dense-connections"> {
   ];
 }
 
+def DenseSSMWriteResultsInPlace
+    : Pass<"densessm-write-results-in-place", "::mlir::func::FuncOp"> {
+  let summary = "Compute results in the argument buffers they are copied to";
+  let description = [{
+    Runs after bufferization, before buffer deallocation. A `memref.alloc`
+    in a function's entry block whose last use is a `memref.copy` into an
+    argument of the function that nothing else uses (an entry wrapper's
+    result buffer, lib/Target/HostCode.cpp) is replaced by that argument
+    (through a `memref.cast` where the static sizes differ), and the copy
+    and any deallocation of the buffer are erased:
+
+    ```mlir
+    func.func @f(%x: memref<?xf32>, %out: memref<?xf32>) {
+      %buf = memref.alloc(%n) : memref<?xf32>
+      "compute"(%x, %buf) : (memref<?xf32>, memref<?xf32>) -> ()
+      memref.copy %buf, %out : memref<?xf32> to memref<?xf32>
+      return
+    }
+    ```
+    becomes
+    ```mlir
+    func.func @f(%x: memref<?xf32>, %out: memref<?xf32>) {
+      "compute"(%x, %out) : (memref<?xf32>, memref<?xf32>) -> ()
+      return
+    }
+    ```
+
+    Bufferization already writes results in place where the producing op
+    takes a destination; this catches the buffers the scan lowering and
+    the BLAS calls allocate themselves. The caller must pass result buffers
+    that alias no other argument (the runtime does). Both buffers must have
+    the identity layout.
+  }];
+  let dependentDialects = ["::mlir::memref::MemRefDialect"];
+}
+
 def DenseSSMFreeBuffersAfterLastUse
     : Pass<"densessm-free-buffers-after-last-use", "::mlir::func::FuncOp"> {
   let summary = "Free each buffer right after its last use in its block";
