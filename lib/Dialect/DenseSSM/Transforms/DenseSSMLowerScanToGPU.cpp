@@ -108,8 +108,6 @@ struct LowerScanToGPU : OpRewritePattern<ScanOp> {
     };
     Value batch, heads;
     ScanLowering s = ScanLowering::prepare(b, loc, op, dim, batch, heads);
-    auto yType = cast<RankedTensorType>(op.getY().getType());
-    auto stateType = cast<RankedTensorType>(op.getFinalState().getType());
 
     gpu_scan::ScanKernels kernels{s,
                                   batch,
@@ -127,11 +125,7 @@ struct LowerScanToGPU : OpRewritePattern<ScanOp> {
     // The statistics buffer is freed by the buffer deallocation that
     // follows bufferization, after its last use.
 
-    Value yTensor = bufferization::ToTensorOp::create(
-        b, loc, yType, s.y, /*restrict=*/true, /*writable=*/true);
-    Value stateTensor = bufferization::ToTensorOp::create(
-        b, loc, stateType, s.state, /*restrict=*/true, /*writable=*/true);
-    rewriter.replaceOp(op, {yTensor, stateTensor});
+    s.replaceWithResults(rewriter, loc);
     return success();
   }
 };

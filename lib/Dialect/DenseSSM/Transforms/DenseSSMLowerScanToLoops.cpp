@@ -55,7 +55,6 @@ struct LowerScan : OpRewritePattern<ScanOp> {
     };
     Value batch, heads;
     ScanLowering s = ScanLowering::prepare(b, loc, op, dim, batch, heads);
-    auto yType = cast<RankedTensorType>(op.getY().getType());
     auto stateType = cast<RankedTensorType>(op.getFinalState().getType());
     if (op.hasDenseInput())
       s.emitDenseStatistics(b, loc, batch, heads,
@@ -104,11 +103,7 @@ struct LowerScan : OpRewritePattern<ScanOp> {
                               });
     }
 
-    Value yTensor = bufferization::ToTensorOp::create(
-        b, loc, yType, s.y, /*restrict=*/true, /*writable=*/true);
-    Value stateTensor = bufferization::ToTensorOp::create(
-        b, loc, stateType, s.state, /*restrict=*/true, /*writable=*/true);
-    rewriter.replaceOp(op, {yTensor, stateTensor});
+    s.replaceWithResults(rewriter, loc);
     return success();
   }
 };

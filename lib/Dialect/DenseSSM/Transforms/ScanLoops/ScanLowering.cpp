@@ -78,6 +78,18 @@ void mlir::densessm::forRange(
                      });
 }
 
+void ScanLowering::replaceWithResults(RewriterBase &rewriter,
+                                      Location loc) const {
+  auto tensorOf = [&](Value buffer, Value result) -> Value {
+    return bufferization::ToTensorOp::create(rewriter, loc, result.getType(),
+                                             buffer, /*restrict=*/true,
+                                             /*writable=*/true);
+  };
+  ScanOp scan = op;
+  rewriter.replaceOp(scan, {tensorOf(y, scan.getY()),
+                            tensorOf(state, scan.getFinalState())});
+}
+
 Value ScanLowering::connected(OpBuilder &b, Location loc, ValueRange at) const {
   Value c = arith::AddIOp::create(
       b, loc, arith::MulIOp::create(b, loc, at[2], valueDim), at[3]);

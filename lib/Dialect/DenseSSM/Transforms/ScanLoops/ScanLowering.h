@@ -17,6 +17,7 @@
 #include "densessm/Dialect/DenseSSM/IR/DenseSSMOps.h"
 
 #include "mlir/IR/Builders.h"
+#include "mlir/IR/PatternMatch.h"
 
 #include <optional>
 #include <utility>
@@ -87,6 +88,11 @@ struct ScanLowering {
   prepare(OpBuilder &b, Location loc, ScanOp op,
           llvm::function_ref<Value(Value, int64_t)> dim, Value &batch,
           Value &heads);
+
+  /// Replaces the scan by its result buffers y and state, once the loops or
+  /// kernels that fill them are emitted (as tensors, through
+  /// bufferization.to_tensor, so that one-shot bufferization composes).
+  void replaceWithResults(RewriterBase &rewriter, Location loc) const;
 
   /// f_t[c] = v + SiLU(Σ_r W[c, r] · select_t[r]) · Σ_i kept_i at
   /// (b, t, h, j), c = h·V + j: the connected value before its norm.
