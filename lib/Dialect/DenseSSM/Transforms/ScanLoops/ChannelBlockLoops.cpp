@@ -96,7 +96,7 @@ void ScanLowering::emitChannelBlocks(OpBuilder &b, Location loc, Value bi,
           ChannelBlockInvariants invariants;
           SmallVector<Value> columns;
           for (int64_t n = 0; n < K; ++n) {
-            ValueRange at{j, index(gb, gl, n), zero};
+            Value at[] = {j, index(gb, gl, n), zero};
             invariants.rates.push_back(
                 vector::LoadOp::create(gb, gl, vec, rates, at));
             columns.push_back(vector::LoadOp::create(gb, gl, vec, states, at));
