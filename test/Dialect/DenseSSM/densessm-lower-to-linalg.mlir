@@ -50,20 +50,29 @@ func.func @embedding(%t: tensor<64x16xf32>, %ids: tensor<2x3xi64>) -> tensor<2x3
 
 // -----
 
-// causal_conv1d: the input padded in front with the carried window
-// (transposed to token-major), a reduction over the K taps reading
-// xp[b, t + k, c], bias and SiLU; the final window is the padded input's
-// last K-1 steps, transposed back.
-// CHECK-DAG: #[[TAP:.*]] = affine_map<(d0, d1, d2, d3) -> (d0, d1 + d3, d2)>
+// causal_conv1d, never padding x: the first min(L, K-1) = 3 outputs read a
+// [1, 6, 32] copy of the carried window (transposed to token-major) and x's
+// first 3 tokens, the other 5 read four shifted views of x itself. Each
+// part is one all-parallel generic (the taps unrolled, the tap weights as
+// contiguous rows of the transposed weight, bias and SiLU fused) writing
+// its slice of y. The final window is x's last 3 tokens, transposed back.
 // CHECK-LABEL: func.func @causal_conv1d
+// CHECK: %[[Y:.*]] = tensor.empty() : tensor<1x8x32xf32>
+// CHECK: %[[WT:.*]] = linalg.transpose ins(%arg1 : tensor<32x4xf32>) {{.*}} permutation = [1, 0]
 // CHECK: %[[FRONT:.*]] = linalg.transpose ins(%arg3 : tensor<1x32x3xf32>) outs(%{{.*}} : tensor<1x3x32xf32>) permutation = [0, 2, 1]
-// CHECK: %[[P0:.*]] = tensor.insert_slice %[[FRONT]] into %{{.*}}[0, 0, 0] [1, 3, 32] [1, 1, 1] : tensor<1x3x32xf32> into tensor<1x11x32xf32>
-// CHECK: %[[P:.*]] = tensor.insert_slice %arg0 into %[[P0]][0, 3, 0] [1, 8, 32] [1, 1, 1]
-// CHECK: %[[CONV:.*]] = linalg.generic {indexing_maps = [#[[TAP]], {{.*}}], iterator_types = ["parallel", "parallel", "parallel", "reduction"]} ins(%[[P]], %arg1 :
-// CHECK: linalg.generic {{.*}} ins(%[[CONV]], %arg2 :
+// CHECK: %[[S0:.*]] = tensor.insert_slice %[[FRONT]] into %{{.*}}[0, 0, 0] [1, 3, 32] [1, 1, 1] : tensor<1x3x32xf32> into tensor<1x6x32xf32>
+// CHECK: %[[X3:.*]] = tensor.extract_slice %arg0[0, 0, 0] [1, 3, 32]
+// CHECK: %[[S:.*]] = tensor.insert_slice %[[X3]] into %[[S0]][0, 3, 0] [1, 3, 32]
+// CHECK: %[[HEAD:.*]] = linalg.generic {{.*}} iterator_types = ["parallel", "parallel", "parallel"]} ins({{.*}} : tensor<1x3x32xf32>, tensor<1x3x32xf32>, tensor<1x3x32xf32>, tensor<1x3x32xf32>, tensor<32xf32>, tensor<32xf32>, tensor<32xf32>, tensor<32xf32>, tensor<32xf32>)
+// CHECK-COUNT-4: arith.mulf
 // CHECK:   math.exp
-// CHECK: %[[LAST:.*]] = tensor.extract_slice %[[P]][0, 8, 0] [1, 3, 32] [1, 1, 1]
-// CHECK: linalg.transpose ins(%[[LAST]] : tensor<1x3x32xf32>) {{.*}} permutation = [0, 2, 1]
+// CHECK: %[[Y1:.*]] = tensor.insert_slice %[[HEAD]] into %[[Y]][0, 0, 0] [1, 3, 32]
+// CHECK: %[[T3:.*]] = tensor.extract_slice %arg0[0, 3, 0] [1, 5, 32]
+// CHECK: %[[REST:.*]] = linalg.generic {{.*}} ins(%{{.*}}, %{{.*}}, %{{.*}}, %[[T3]],
+// CHECK: %[[Y2:.*]] = tensor.insert_slice %[[REST]] into %[[Y1]][0, 3, 0] [1, 5, 32]
+// CHECK: %[[LAST:.*]] = tensor.extract_slice %arg0[0, 5, 0] [1, 3, 32] [1, 1, 1]
+// CHECK: %[[WIN:.*]] = linalg.transpose ins(%[[LAST]] : tensor<1x3x32xf32>) {{.*}} permutation = [0, 2, 1]
+// CHECK: return %[[Y2]], %[[WIN]]
 func.func @causal_conv1d(%x: tensor<1x8x32xf32>, %w: tensor<32x4xf32>, %b: tensor<32xf32>,
     %win: tensor<1x32x3xf32>) -> (tensor<1x8x32xf32>, tensor<1x32x3xf32>) {
   %y, %w1 = densessm.causal_conv1d %x, %w bias(%b) window(%win)
@@ -75,9 +84,11 @@ func.func @causal_conv1d(%x: tensor<1x8x32xf32>, %w: tensor<32x4xf32>, %b: tenso
 
 // -----
 
-// Width 1: no window to carry; the final window is an empty tensor.
+// Width 1: no window to carry, one generic over x; the final window is an
+// empty tensor.
 // CHECK-LABEL: func.func @conv_width_one
-// CHECK-NOT: tensor.extract_slice
+// CHECK-COUNT-1: linalg.generic
+// CHECK-NOT: linalg.generic
 // CHECK: %[[EMPTY:.*]] = tensor.empty() : tensor<1x32x0xf32>
 // CHECK: return %{{.*}}, %[[EMPTY]]
 func.func @conv_width_one(%x: tensor<1x8x32xf32>, %w: tensor<32x1xf32>)

@@ -201,21 +201,35 @@ struct LowerEmbedding : OpRewritePattern<EmbeddingOp> {
 // causal_conv1d
 //===----------------------------------------------------------------------===//
 
-/// a + b as an index, folded when both are constants.
-OpFoldResult addIndex(OpBuilder &b, Location loc, OpFoldResult lhs,
-                      OpFoldResult rhs) {
+/// An index operation on OpFoldResults, folded when both are constants.
+OpFoldResult foldedIndex(OpBuilder &b, Location loc, OpFoldResult lhs,
+                         OpFoldResult rhs,
+                         llvm::function_ref<int64_t(int64_t, int64_t)> fold,
+                         llvm::function_ref<Value(Value, Value)> build) {
   std::optional<int64_t> l = getConstantIntValue(lhs),
                          r = getConstantIntValue(rhs);
   if (l && r)
-    return b.getIndexAttr(*l + *r);
-  return arith::AddIOp::create(b, loc,
-                               getValueOrCreateConstantIndexOp(b, loc, lhs),
-                               getValueOrCreateConstantIndexOp(b, loc, rhs))
-      .getResult();
+    return b.getIndexAttr(fold(*l, *r));
+  return build(getValueOrCreateConstantIndexOp(b, loc, lhs),
+               getValueOrCreateConstantIndexOp(b, loc, rhs));
 }
 OpFoldResult addIndex(OpBuilder &b, Location loc, OpFoldResult lhs,
-                      int64_t rhs) {
-  return addIndex(b, loc, lhs, b.getIndexAttr(rhs));
+                      OpFoldResult rhs) {
+  return foldedIndex(
+      b, loc, lhs, rhs, [](int64_t l, int64_t r) { return l + r; },
+      [&](Value l, Value r) { return arith::AddIOp::create(b, loc, l, r); });
+}
+OpFoldResult subIndex(OpBuilder &b, Location loc, OpFoldResult lhs,
+                      OpFoldResult rhs) {
+  return foldedIndex(
+      b, loc, lhs, rhs, [](int64_t l, int64_t r) { return l - r; },
+      [&](Value l, Value r) { return arith::SubIOp::create(b, loc, l, r); });
+}
+OpFoldResult minIndex(OpBuilder &b, Location loc, OpFoldResult lhs,
+                      OpFoldResult rhs) {
+  return foldedIndex(
+      b, loc, lhs, rhs, [](int64_t l, int64_t r) { return std::min(l, r); },
+      [&](Value l, Value r) { return arith::MinSIOp::create(b, loc, l, r); });
 }
 
 /// [a, b, c] -> [a, c, b].
@@ -228,93 +242,212 @@ Value swapLastTwo(OpBuilder &b, Location loc, Value tensor) {
       .getResult()[0];
 }
 
+/// Token-major [B, L, C] slices along the token axis.
+struct TokenSlicer {
+  OpBuilder &b;
+  Location loc;
+  OpFoldResult batch, channels;
+
+  Value extract(Value tensor, OpFoldResult start, OpFoldResult count) const {
+    return tensor::ExtractSliceOp::create(b, loc, tensor,
+                                          offsets(start), sizes(count),
+                                          strides());
+  }
+  Value insert(Value part, Value into, OpFoldResult start,
+               OpFoldResult count) const {
+    if (isConstantIntValue(count, 0))
+      return into;
+    return tensor::InsertSliceOp::create(b, loc, part, into, offsets(start),
+                                         sizes(count), strides());
+  }
+  Value empty(OpFoldResult count, Type elementType) const {
+    return tensor::EmptyOp::create(b, loc, sizes(count), elementType);
+  }
+
+private:
+  SmallVector<OpFoldResult> offsets(OpFoldResult start) const {
+    return {b.getIndexAttr(0), start, b.getIndexAttr(0)};
+  }
+  SmallVector<OpFoldResult> sizes(OpFoldResult count) const {
+    return {batch, count, channels};
+  }
+  SmallVector<OpFoldResult> strides() const {
+    return SmallVector<OpFoldResult>(3, b.getIndexAttr(1));
+  }
+};
+
+/// Tap k's weights w[:, k] for every k, as the contiguous [C] rows of the
+/// [K, C] transpose of the [C, K] weight (read along the channels, w[c, k]
+/// would be a strided gather).
+SmallVector<Value> tapWeightRows(OpBuilder &b, Location loc, Value weight) {
+  SmallVector<OpFoldResult> sizes = tensor::getMixedSizes(b, loc, weight);
+  std::swap(sizes[0], sizes[1]);
+  Value tapMajor =
+      linalg::TransposeOp::create(
+          b, loc, weight,
+          tensor::EmptyOp::create(b, loc, sizes, elementTypeOf(weight)),
+          ArrayRef<int64_t>{1, 0})
+          .getResult()[0];
+  auto weightType = cast<RankedTensorType>(weight.getType());
+  auto rowType = RankedTensorType::get({weightType.getDimSize(0)},
+                                       weightType.getElementType());
+  SmallVector<Value> rows;
+  for (int64_t k = 0; k < weightType.getDimSize(1); ++k)
+    rows.push_back(tensor::ExtractSliceOp::create(
+        b, loc, rowType, tapMajor,
+        ArrayRef<OpFoldResult>{b.getIndexAttr(k), b.getIndexAttr(0)},
+        ArrayRef<OpFoldResult>{b.getIndexAttr(1), sizes[1]},
+        ArrayRef<OpFoldResult>{b.getIndexAttr(1), b.getIndexAttr(1)}));
+  return rows;
+}
+
+/// out[b, t, c] = act(Σ_k w[c, k] · source[b, t + k, c] + bias[c]) for the
+/// `count` tokens of `out` (a slice of the result), `source` holding
+/// count + K - 1 of them. One parallel pass: the K taps are K shifted views
+/// of `source`, so the innermost loop runs along the contiguous channels
+/// and vectorises (a reduction over the taps would put the 4-long tap loop
+/// innermost). Tap k starts at min(k, len(source) - count), which is k
+/// whenever count > 0 and keeps an empty slice in bounds otherwise.
+Value convolveTaps(const TokenSlicer &slicer, CausalConv1dOp op,
+                   ArrayRef<Value> tapWeights, Value source, Value out,
+                   OpFoldResult count) {
+  int64_t K = tapWeights.size();
+  OpBuilder &b = slicer.b;
+  Location loc = slicer.loc;
+  OpFoldResult lastStart =
+      subIndex(b, loc, tensor::getMixedSize(b, loc, source, 1), count);
+  SmallVector<Value> inputs;
+  SmallVector<AffineMap> maps;
+  AffineMap identity = b.getMultiDimIdentityMap(3);
+  for (int64_t k = 0; k < K; ++k) {
+    inputs.push_back(slicer.extract(
+        source, minIndex(b, loc, b.getIndexAttr(k), lastStart), count));
+    maps.push_back(identity);
+  }
+  for (Value row : tapWeights) {
+    inputs.push_back(row);
+    maps.push_back(projection(b, 3, {2}));
+  }
+  if (Value bias = op.getBias()) {
+    inputs.push_back(bias);
+    maps.push_back(projection(b, 3, {2}));
+  }
+  maps.push_back(identity);
+  bool siluOn = op.getActivation() == Activation::silu;
+  Type elementType = elementTypeOf(out);
+  auto generic = linalg::GenericOp::create(
+      b, loc, out.getType(), inputs, ValueRange{out}, maps,
+      SmallVector<utils::IteratorType>(3, utils::IteratorType::parallel),
+      [&](OpBuilder &nb, Location nl, ValueRange args) {
+        Value sum;
+        for (int64_t k = 0; k < K; ++k) {
+          Value term = arith::MulFOp::create(nb, nl, extendToF32(nb, nl, args[k]),
+                                             extendToF32(nb, nl, args[K + k]));
+          sum = sum ? arith::AddFOp::create(nb, nl, sum, term).getResult()
+                    : term;
+        }
+        if (op.getBias())
+          sum = arith::AddFOp::create(nb, nl, sum,
+                                      extendToF32(nb, nl, args[2 * K]));
+        if (siluOn)
+          sum = silu(nb, nl, sum);
+        linalg::YieldOp::create(nb, nl, truncateTo(nb, nl, sum, elementType));
+      });
+  return generic.getResult(0);
+}
+
+/// causal_conv1d for K > 1 into `y`: the outputs and the final window.
+std::pair<Value, Value> convolveWithWindow(const TokenSlicer &slicer,
+                                           CausalConv1dOp op,
+                                           ArrayRef<Value> tapWeights,
+                                           Value y) {
+  int64_t K = tapWeights.size();
+  OpBuilder &b = slicer.b;
+  Location loc = slicer.loc;
+  Value x = op.getX();
+  Type elementType = elementTypeOf(x);
+  OpFoldResult length = tensor::getMixedSize(b, loc, x, 1);
+  OpFoldResult zeroIndex = b.getIndexAttr(0);
+  OpFoldResult history = b.getIndexAttr(K - 1);
+
+  // The carried window, token-major: [B, K-1, C].
+  Value front;
+  if (Value window = op.getWindow()) {
+    front = swapLastTwo(b, loc, window);
+  } else {
+    Value zero =
+        arith::ConstantOp::create(b, loc, b.getZeroAttr(elementType));
+    front = linalg::FillOp::create(b, loc, ValueRange{zero},
+                                   ValueRange{slicer.empty(history,
+                                                           elementType)})
+                .getResult(0);
+  }
+
+  OpFoldResult head = minIndex(b, loc, length, history);
+  OpFoldResult rest = subIndex(b, loc, length, head);
+  // The first `head` outputs: the window, then x's first `head` tokens.
+  if (!isConstantIntValue(head, 0)) {
+    Value source = slicer.empty(addIndex(b, loc, history, head), elementType);
+    source = slicer.insert(front, source, zeroIndex, history);
+    source = slicer.insert(slicer.extract(x, zeroIndex, head), source,
+                           history, head);
+    Value part = convolveTaps(slicer, op, tapWeights, source,
+                              slicer.extract(y, zeroIndex, head), head);
+    y = slicer.insert(part, y, zeroIndex, head);
+  }
+  // The rest read x alone.
+  if (!isConstantIntValue(rest, 0)) {
+    Value part = convolveTaps(slicer, op, tapWeights, x,
+                              slicer.extract(y, head, rest), rest);
+    y = slicer.insert(part, y, head, rest);
+  }
+
+  // The final window: xp's last K-1 tokens, the window's last K-1-m then
+  // x's last m, channel-major.
+  Value last = slicer.empty(history, elementType);
+  OpFoldResult fromWindow = subIndex(b, loc, history, head);
+  if (!isConstantIntValue(fromWindow, 0))
+    last = slicer.insert(slicer.extract(front, head, fromWindow), last,
+                         zeroIndex, fromWindow);
+  if (!isConstantIntValue(head, 0))
+    last = slicer.insert(slicer.extract(x, rest, head), last, fromWindow,
+                         head);
+  return {y, swapLastTwo(b, loc, last)};
+}
+
+/// y[b, t, c] = act(Σ_k w[c, k] · xp[b, t + k, c] + bias[c]) where xp is x
+/// preceded by the carried window (zeros without one), and the final window
+/// is xp's last K-1 tokens, channel-major. xp is never built: the first
+/// m = min(L, K-1) outputs read a small [B, K-1+m, C] copy of the window
+/// and x's first m tokens, the others read x in place; each part is one
+/// parallel pass writing its slice of y.
 struct LowerCausalConv1d : OpRewritePattern<CausalConv1dOp> {
   using OpRewritePattern::OpRewritePattern;
   LogicalResult matchAndRewrite(CausalConv1dOp op,
                                 PatternRewriter &rewriter) const override {
+    int64_t K = cast<RankedTensorType>(op.getWeight().getType()).getDimSize(1);
+    if (ShapedType::isDynamic(K))
+      return rewriter.notifyMatchFailure(op, "dynamic kernel width");
     Location loc = op.getLoc();
     OpBuilder &b = rewriter;
     Value x = op.getX();
     Type elementType = elementTypeOf(x);
-    OpFoldResult batch = tensor::getMixedSize(b, loc, x, 0);
+    TokenSlicer slicer{b, loc, tensor::getMixedSize(b, loc, x, 0),
+                       tensor::getMixedSize(b, loc, x, 2)};
     OpFoldResult length = tensor::getMixedSize(b, loc, x, 1);
-    OpFoldResult channels = tensor::getMixedSize(b, loc, x, 2);
-    OpFoldResult history =
-        addIndex(b, loc, tensor::getMixedSize(b, loc, op.getWeight(), 1), -1);
-
-    // The input padded in front with the carried window (or zeros):
-    // xp [B, K-1+L, C], token-major like x.
-    Value front;
-    if (Value window = op.getWindow()) {
-      front = swapLastTwo(b, loc, window);
-    } else {
-      Value empty = tensor::EmptyOp::create(
-          b, loc, ArrayRef<OpFoldResult>{batch, history, channels},
-          elementType);
-      Value zero =
-          arith::ConstantOp::create(b, loc, b.getZeroAttr(elementType));
-      front =
-          linalg::FillOp::create(b, loc, ValueRange{zero}, ValueRange{empty})
-              .getResult(0);
-    }
-    OpFoldResult paddedLength = addIndex(b, loc, length, history);
-    Value padded = tensor::EmptyOp::create(
-        b, loc, ArrayRef<OpFoldResult>{batch, paddedLength, channels},
-        elementType);
-    OpFoldResult zeroIndex = b.getIndexAttr(0), oneIndex = b.getIndexAttr(1);
-    SmallVector<OpFoldResult> unitStrides(3, oneIndex);
-    padded = tensor::InsertSliceOp::create(
-        b, loc, front, padded, {zeroIndex, zeroIndex, zeroIndex},
-        {batch, history, channels}, unitStrides);
-    padded = tensor::InsertSliceOp::create(
-        b, loc, x, padded, {zeroIndex, history, zeroIndex},
-        {batch, length, channels}, unitStrides);
-
-    // conv[b, t, c] = Σ_k w[c, k] · xp[b, t + k, c].
-    MLIRContext *ctx = b.getContext();
-    AffineExpr bd = getAffineDimExpr(0, ctx), t = getAffineDimExpr(1, ctx),
-               c = getAffineDimExpr(2, ctx), k = getAffineDimExpr(3, ctx);
-    Value conv = buildReduction(
-        b, loc, 4, {padded, op.getWeight()},
-        {AffineMap::get(4, 0, {bd, t + k, c}, ctx), projection(b, 4, {2, 3})},
-        projection(b, 4, {0, 1, 2}), {batch, length, channels},
-        [](OpBuilder &nb, Location nl, ValueRange args) {
-          return arith::MulFOp::create(nb, nl, extendToF32(nb, nl, args[0]),
-                                       extendToF32(nb, nl, args[1]))
-              .getResult();
-        });
-
-    // y = act(conv + bias).
-    SmallVector<Value> inputs{conv};
-    SmallVector<AffineMap> maps{b.getMultiDimIdentityMap(3)};
-    if (Value bias = op.getBias()) {
-      inputs.push_back(bias);
-      maps.push_back(projection(b, 3, {2}));
-    }
-    bool siluOn = op.getActivation() == Activation::silu;
-    Value y = buildElementwise(
-        b, loc, conv, elementType, inputs, maps,
-        [&](OpBuilder &nb, Location nl, ValueRange args) {
-          Value v = args[0];
-          if (args.size() > 1)
-            v = arith::AddFOp::create(nb, nl, v, extendToF32(nb, nl, args[1]));
-          if (siluOn)
-            v = silu(nb, nl, v);
-          return truncateTo(nb, nl, v, elementType);
-        });
-
-    // The final window: the last K-1 padded inputs, channel-major (empty
-    // for K = 1, where a slice at offset L would be out of bounds).
+    Value y = slicer.empty(length, elementType);
+    SmallVector<Value> tapWeights = tapWeightRows(b, loc, op.getWeight());
     Value finalWindow;
-    if (isConstantIntValue(history, 0)) {
+    if (K == 1) {
+      // No window: y = act(w · x + bias), and the final window is empty.
+      y = convolveTaps(slicer, op, tapWeights, x, y, length);
       finalWindow = tensor::EmptyOp::create(
-          b, loc, ArrayRef<OpFoldResult>{batch, channels, history},
+          b, loc,
+          ArrayRef<OpFoldResult>{slicer.batch, slicer.channels,
+                                 b.getIndexAttr(0)},
           elementType);
     } else {
-      Value last = tensor::ExtractSliceOp::create(
-          b, loc, padded, {zeroIndex, length, zeroIndex},
-          {batch, history, channels}, unitStrides);
-      finalWindow = swapLastTwo(b, loc, last);
+      std::tie(y, finalWindow) = convolveWithWindow(slicer, op, tapWeights, y);
     }
     if (finalWindow.getType() != op.getFinalWindow().getType())
       finalWindow = tensor::CastOp::create(
@@ -429,7 +562,12 @@ struct LowerToLinalgPass
     patterns.add<LowerRMSNorm, LowerRotary, LowerEmbedding, LowerCausalConv1d,
                  LowerDenseConnect>(&getContext());
     if (failed(applyLoweringPatterns(getOperation(), std::move(patterns))))
+      return signalPassFailure();
+    getOperation()->walk([&](CausalConv1dOp op) {
+      op.emitOpError("has a dynamic kernel width: the lowering unrolls the "
+                     "taps and needs the weight's dim 1 static");
       signalPassFailure();
+    });
   }
 };
 
