@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Configures (once) and builds densessm with CMake + Ninja against the system
 # LLVM/MLIR 22, with clang-22 and lld. Incremental: re-running rebuilds only
-# what changed. BUILD_DIR (default: build) and BUILD_TYPE (default: Release)
-# may be set in the environment.
+# what changed. BUILD_DIR (default: build), BUILD_TYPE (default: Release)
+# and BUILD_TARGETS (default: everything; e.g. "densessm-compile
+# densessm-run") may be set in the environment.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -16,6 +17,8 @@ if [ ! -f "$BUILD_DIR/build.ninja" ]; then
     -DCMAKE_C_COMPILER=clang-22 -DCMAKE_CXX_COMPILER=clang++-22 \
     -DLLVM_USE_LINKER=lld
 fi
-echo "build: compiling in $BUILD_DIR"
-ninja -C "$BUILD_DIR"
+BUILD_TARGETS=${BUILD_TARGETS:-}
+echo "build: compiling in $BUILD_DIR${BUILD_TARGETS:+ ($BUILD_TARGETS)}"
+# shellcheck disable=SC2086
+ninja -C "$BUILD_DIR" $BUILD_TARGETS
 echo "build: tools in $BUILD_DIR/bin: $(ls "$BUILD_DIR/bin" | tr '\n' ' ')"
