@@ -59,6 +59,7 @@ MODELS=(
 )
 # densessm-compile is single-threaded: the models compile two at a time,
 # the slowest (the last listed) first.
+compiled=0
 for (( i = ${#MODELS[@]} - 1; i >= 0; i-- )); do
   IFS='|' read -r name family flags <<< "${MODELS[$i]}"
   ckpt=$RESULTS/models/$name
@@ -71,6 +72,7 @@ for (( i = ${#MODELS[@]} - 1; i >= 0; i-- )); do
       wait -n || { echo "bench: densessm-compile failed" >&2; exit 1; }
     fi
     "$BIN/densessm-compile" "$ckpt" -o "$ckpt.dssm" --quiet &
+    compiled=$((compiled + 1))
   fi
 done
 while [ "$(jobs -rp | wc -l)" -gt 0 ]; do
@@ -116,16 +118,18 @@ done
 
 load_after=$(cut -d' ' -f1-3 /proc/loadavg)
 "$PYTHON" - "$RESULTS/run.json" "$load_before" "$load_after" "$(( $(date +%s) - start ))" \
-  "$built" <<'EOF'
+  "$built" "$compiled" "${#MODELS[@]}" <<'EOF'
 import json, sys, time, torch
-path, before, after, seconds, built = sys.argv[1:]
+path, before, after, seconds, built, compiled, models = sys.argv[1:]
 note = (f"Load average (1, 5, 15 min) when the benchmarks started: {before}; when they ended: "
         f"{after}, on {json.load(open(path.replace('run.json', 'machine.json')))['cores']} cores "
         f"(a load above the core count means other work shared the machine and the absolute "
         f"figures are low; the ratios are measured side by side). The run took {seconds} s, "
-        f"{built}; checkpoints compiled in an earlier run are reused.")
+        f"{built}; {compiled} of {models} models compiled in this run"
+        f"{'' if compiled == models else ' (the others reused from an earlier one)'}.")
 json.dump({"torch": torch.__version__, "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
-           "note": note}, open(path, "w"))
+           "note": note, "seconds": int(seconds), "built": built == "build included",
+           "models_compiled": int(compiled), "models": int(models)}, open(path, "w"))
 EOF
 step "writing the report"
 "$PYTHON" bench/report.py "$RESULTS" --out "$DOCS_DIR"
