@@ -47,18 +47,29 @@ func.func @mamba_form(%q: tensor<2x8x1x4xf32>, %k: tensor<2x8x1x4xf32>, %v: tens
 
 // -----
 
-// Retention's form (static dv = 32): per (batch, head), per token, the value
-// axis in 16-wide chunks; the key loop updates each state row's chunk in
-// place and accumulates the output chunk in a register.
+// Retention's form (static dv = 32): per (batch, head), blocks of 4 tokens
+// share one pass over the state. Per 32-wide value chunk (two 16-wide
+// vectors), the key loop reads each state row's chunk once, takes it through
+// the 4 tokens' updates in order (each token's update feeds the next), writes
+// it back once, and accumulates the 4 x 2 output vectors in registers (the
+// iter_args; a state update adds the fresh k·v product, not an iter_arg). The
+// tokens left over from the blocks then go one at a time.
 // CHECK-LABEL: func.func @retention_form
 // CHECK: scf.parallel
-// CHECK:   scf.for %{{.*}} = %{{.*}} to %{{.*}} step %c1
-// CHECK:     scf.for %[[J:.*]] = %c0{{.*}} to %{{.*}} step %c16
-// CHECK:       scf.for {{.*}} iter_args({{.*}}) -> (vector<16xf32>)
-// CHECK:         vector.transfer_read %{{.*}}[%{{.*}}, %{{.*}}, %{{.*}}, %[[J]]]{{.*}} vector<16xf32>
-// CHECK:         math.fma {{.*}} : vector<16xf32>
-// CHECK:         vector.transfer_write
+// CHECK:   scf.for %{{.*}} = %c0{{.*}} to %{{.*}} step %c4
+// CHECK:     scf.for %[[J:.*]] = %c0{{.*}} to %{{.*}} step %c32
+// CHECK:       scf.for {{.*}} iter_args(%[[ACC:[^ ]*]] = {{.*}}) -> (vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>)
+// CHECK:         %[[ROW:.*]] = vector.transfer_read %{{.*}}[%{{.*}}, %{{.*}}, %{{.*}}, %[[J]]]{{.*}} vector<16xf32>
+// CHECK:         %[[S0:.*]] = math.fma %{{.*}}, %[[ROW]], %{{[0-9]+}} : vector<16xf32>
+// CHECK:         math.fma %{{.*}}, %[[S0]], %[[ACC]] : vector<16xf32>
+// CHECK:         %[[S1:.*]] = math.fma %{{.*}}, %[[S0]], %{{[0-9]+}} : vector<16xf32>
+// CHECK:         %[[S2:.*]] = math.fma %{{.*}}, %[[S1]], %{{[0-9]+}} : vector<16xf32>
+// CHECK:         %[[S3:.*]] = math.fma %{{.*}}, %[[S2]], %{{[0-9]+}} : vector<16xf32>
+// CHECK:         vector.transfer_write %[[S3]], %{{.*}}[%{{.*}}, %{{.*}}, %{{.*}}, %[[J]]]
 // CHECK:       arith.truncf {{.*}} : vector<16xf32> to vector<16xbf16>
+// CHECK:   scf.for %{{.*}} = %{{.*}} to %{{.*}} step %c1
+// CHECK:     scf.for %{{.*}} = %c0{{.*}} to %{{.*}} step %c32
+// CHECK:       scf.for {{.*}} -> (vector<16xf32>, vector<16xf32>) {
 func.func @retention_form(%q: tensor<1x8x2x4xbf16>, %k: tensor<1x8x2x4xbf16>, %v: tensor<1x8x2x32xbf16>,
     %dt: tensor<1x8x2xf32>, %A: tensor<2xf32>, %scale: tensor<1x8x2xf32>)
     -> (tensor<1x8x2x32xbf16>, tensor<1x2x4x32xf32>) {

@@ -174,10 +174,10 @@ struct ScanLowering {
                                       ValueRange carried) const;
 
   /// A static value size V (retention: V = dv): the value axis is cut in
-  /// W-wide chunks (W = 16, 8 or 4, the largest that divides V, else V);
-  /// for each token and chunk the
-  /// key loop updates the chunk of every state row in place and accumulates
-  /// y_t's chunk in one register.
+  /// chunks of W-wide vectors (W = 16, 8 or 4, the largest that divides V,
+  /// else V); for each block of tokens and each chunk, the key loop takes
+  /// the chunk of every state row through the block's tokens in turn and
+  /// accumulates their outputs in registers (see ValueChunkLoops.cpp).
   void emitValueChunks(OpBuilder &b, Location loc, Value bi, Value h, Value gq,
                        Value gk, int64_t V) const;
 
