@@ -25,7 +25,7 @@ static std::string wrapperName(llvm::StringRef entry) {
 /// buffers through `bufferization.materialize_in_destination`, so one-shot
 /// bufferization computes them in place. (A wrapper that called the entry
 /// instead received freshly allocated results and copied them: at
-/// DenseRetNet-350M's size, 57 MB of state copied, and its pages faulted in
+/// DenseRetNet-350M's size, 24 MiB of state copied, and its pages faulted in
 /// and zeroed, on every decode step.) The entry's function attributes (its
 /// schedule) and argument attributes carry over.
 static void addEntryWrapper(func::FuncOp entry) {
