@@ -110,8 +110,8 @@ void ScanLowering::emitValueChunks(OpBuilder &b, Location loc, Value bi,
       // chunk. The inputs (with a fused dense connection, a long
       // computation) and the epilogue are emitted once, in loops over the
       // slots, not once per slot: unrolled, they made each retention loop
-      // body ~16k lines of LLVM IR and the optimiser's time several times
-      // the model's.
+      // body ~16k lines of LLVM IR, and LLVM's optimiser took several times
+      // longer on a model.
       auto forSlots = [&](OpBuilder &sb, Location sl,
                           llvm::function_ref<void(OpBuilder &, Location, Value,
                                                   Value, Value)>
