@@ -2,6 +2,8 @@
 
 #include "PipelineStages.h"
 
+#include "densessm/Pipelines/Pipelines.h"
+
 #include "densessm/Dialect/DenseSSM/Transforms/Passes.h"
 #include "mlir/Conversion/Passes.h"
 #include "mlir/Dialect/Bufferization/Transforms/Passes.h"
@@ -28,4 +30,11 @@ void mlir::densessm::addBufferizationStage(OpPassManager &pm) {
       bufferization::LayoutMapOption::IdentityLayoutMap;
   pm.addPass(bufferization::createOneShotBufferizePass(bufferize));
   pm.addPass(createCanonicalizerPass());
+}
+
+LogicalResult mlir::densessm::applyCommandLinePassOptions(PassManager &pm) {
+  if (failed(applyPassManagerCLOptions(pm)))
+    return failure();
+  applyDefaultTimingPassManagerCLOptions(pm);
+  return success();
 }

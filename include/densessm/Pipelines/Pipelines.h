@@ -129,6 +129,11 @@ void buildCUDAPipeline(OpPassManager &pm,
 /// Registers --densessm-cuda-pipeline.
 void registerCUDAPipeline();
 
+/// Applies the pass-manager flags of the tool's command line to `pm`
+/// (--mlir-timing and the others registerPassManagerCLOptions adds; none
+/// when the library is used without them). Fails on invalid values.
+LogicalResult applyCommandLinePassOptions(PassManager &pm);
+
 } // namespace mlir::densessm
 
 #endif // DENSESSM_PIPELINES_PIPELINES_H

@@ -44,11 +44,8 @@ llvm::Error mlir::densessm::lowerToCUDA(ModuleOp module,
                                         const CUDATargetOptions &options) {
   addEntryWrappers(module, signature);
   PassManager pm(module->getContext());
-  // --mlir-timing and the other pass-manager flags of the tool's command
-  // line (none registered when the library is used elsewhere).
-  if (failed(applyPassManagerCLOptions(pm)))
+  if (failed(applyCommandLinePassOptions(pm)))
     return makeError("invalid pass-manager options on the command line");
-  applyDefaultTimingPassManagerCLOptions(pm);
   CUDAPipelineOptions pipeline;
   pipeline.fuseDenseConnections = options.fuseDenseConnections;
   pipeline.chips = options.chips;
