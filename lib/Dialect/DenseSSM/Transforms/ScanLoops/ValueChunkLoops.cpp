@@ -171,14 +171,13 @@ void ScanLowering::emitValueChunks(OpBuilder &b, Location loc, Value bi,
           });
       // The outputs replace the inputs in `staged` only where skip does not
       // read them: with a D skip, out = D·v + y needs each slot's input.
+      Value skips = skip ? vector::BroadcastOp::create(
+                               cb, cl, vec, loadF32(cb, cl, skip, {h}))
+                         : Value();
       for (int64_t slot = 0; slot < n * vectors; ++slot) {
         Value out = rows.getResult(slot);
-        if (skip)
-          out = math::FmaOp::create(
-              cb, cl,
-              vector::BroadcastOp::create(cb, cl, vec,
-                                          loadF32(cb, cl, skip, {h})),
-              values[slot], out);
+        if (skips)
+          out = math::FmaOp::create(cb, cl, skips, values[slot], out);
         memref::StoreOp::create(cb, cl, out, staged, index(cb, cl, slot));
       }
       forSlots(cb, cl, [&](OpBuilder &vb, Location vl, Value slot, Value t,
