@@ -22,30 +22,47 @@ CASES = [
     # sequences of 7 (3 + 3 + 1), carries between them.
     dict(name="time-chunked", batch=2, length=7, heads=3, key_dim=4, value_dim=5,
          normalization="authors", pipeline="--densessm-cpu-pipeline=time-chunk=3"),
+    # Only the length unknown at compile time (as in a model's prefill): the
+    # value-chunk loops with a run-time number of passes, the first reading
+    # the carried state; a call with no tokens returns the state it is given.
+    dict(name="dynamic-length", batch=2, length=7, heads=2, key_dim=4, value_dim=32,
+         normalization="authors", dynamic_length=True),
     # Every size unknown at compile time: the scalar loops.
     dict(name="dynamic", batch=2, length=4, heads=2, key_dim=3, value_dim=2,
          normalization="authors", dynamic=True),
 ]
 
 
-def kernel(case, length, with_state):
+def signature(case, length, with_state):
+    """The kernel's argument (name, type) pairs, and its o and state types."""
     b, h, dk, dv = case["batch"], case["heads"], case["key_dim"], case["value_dim"]
     ty = harness.dynamic_type if case.get("dynamic") else harness.tensor_type
+    if case.get("dynamic_length"):
+        length = "?"
     dtype = case.get("dtype", "f32")
     qk = ty([b, length, h, dk], dtype)
     vt = ty([b, length, h, dv], dtype)
     state = ty([b, h, dk, dv], "f32")
     args = [("q", qk), ("k", qk), ("v", vt), ("decay", ty([h], "f32")),
             ("position", ty([b], "i64"))]
-    text = "%q, %k, %v decay(%decay) position(%position)"
     if with_state:
         args.append(("s0", state))
+    return args, vt, state
+
+
+def kernel(case, length, with_state):
+    b, h, dv = case["batch"], case["heads"], case["value_dim"]
+    ty = harness.dynamic_type if case.get("dynamic") else harness.tensor_type
+    dtype = case.get("dtype", "f32")
+    args, vt, state = signature(case, length, with_state)
+    text = "%q, %k, %v decay(%decay) position(%position)"
+    if with_state:
         text += " initial_state(%s0)"
     attrs = (" {normalization = #densessm.retention_norm<none>}"
              if case["normalization"] == "none" else "")
     params = ", ".join(f"%{a}: {t}" for a, t in args)
     types = ", ".join(t for _, t in args)
-    out = ty([b, length, h, dv], "f32")
+    out = ty([b, "?" if case.get("dynamic_length") else length, h, dv], "f32")
     # o is returned as f32 (widened when the activations are narrower).
     widen = (f"  %of = arith.extf %o : {vt} to {out}\n" if dtype != "f32"
              else f"  %of = tensor.cast %o : {vt} to {out}\n")
@@ -71,15 +88,21 @@ def run_case(tools, check, case):
 
     def compiled(start, stop, position, state):
         sl = lambda x: [seq[start:stop] for seq in x]
-        args = [harness.Argument(sl(q), dtype), harness.Argument(sl(k), dtype),
-                harness.Argument(sl(v), dtype),
+        shaped = lambda x, size: harness.Argument(sl(x), dtype, [b, stop - start, h, size])
+        args = [shaped(q, dk), shaped(k, dk), shaped(v, dv),
                 harness.Argument(decay), harness.Argument(position, "i64")]
         if state is not None:
             args.append(harness.Argument(state))
+        call = None
+        if case.get("dynamic_length"):
+            params, _, state_type = signature(case, stop - start, state is not None)
+            out_type = harness.tensor_type([b, "?", h, dv], "f32")
+            call = ([t for _, t in params], [out_type, state_type])
         return harness.run(tools, kernel(case, stop - start, state is not None), args,
                            [[b, stop - start, h, dv], [b, h, dk, dv]],
                            dynamic=case.get("dynamic", False),
-                           pipeline=case.get("pipeline", "--densessm-cpu-pipeline"))
+                           pipeline=case.get("pipeline", "--densessm-cpu-pipeline"),
+                           signature=call)
 
     def expected(position, state):
         return reference.retention(q, k, v, decay, position=position, initial_state=state,
@@ -97,6 +120,10 @@ def run_case(tools, check, case):
     o, s = compiled(0, L, starts, s0)
     check.close(f"{name}: carried state at positions {starts} o", o, want_o1, rtol)
     check.close(f"{name}: carried state at positions {starts} final state", s, want_s1)
+
+    if case.get("dynamic_length"):
+        _, s = compiled(0, 0, starts, s0)
+        check.close(f"{name}: no tokens, final state = initial state", s, s0)
 
     harness.check_split_and_steps(
         check, name, lambda start, stop, state: compiled(start, stop, [start] * b, state),

@@ -30,6 +30,8 @@ def flat(values):
 
 
 def reshape(values, shape):
+    if 0 in shape[1:]:
+        return [[] for _ in range(shape[0])]
     if len(shape) == 1:
         return list(values[:shape[0]])
     step = len(values) // shape[0]
@@ -66,9 +68,12 @@ def random_tensor(rng, shape, low=-1.0, high=1.0):
 class Argument:
     """An input of the kernel: its values and element type."""
 
-    def __init__(self, values, element="f32"):
+    def __init__(self, values, element="f32", shape=None):
+        """`shape` is needed only when an axis has no elements (the values
+        then do not tell the sizes after it)."""
         self.values, self.element = values, element
-        self.type = tensor_type(shape_of(values), element)
+        self.shape = shape or shape_of(values)
+        self.type = tensor_type(self.shape, element)
 
 
 def dynamic_type(shape, element):
@@ -96,7 +101,8 @@ def run(tools, kernel_text, arguments, result_shapes, entry="kernel", dynamic=Fa
     lines = [kernel_text, "func.func @main() {"]
     names = []
     for i, (a, t) in enumerate(zip(arguments, call_types)):
-        lines.append(f"  %a{i} = arith.constant dense<{literal(a.values, a.element)}> : {a.type}")
+        values = literal(a.values, a.element) if 0 not in a.shape else ""
+        lines.append(f"  %a{i} = arith.constant dense<{values}> : {a.type}")
         names.append(f"%a{i}")
         if t != a.type:
             lines.append(f"  %a{i}c = tensor.cast %a{i} : {a.type} to {t}")
