@@ -51,8 +51,10 @@ llvm_config.add_tool_substitutions(
 # The runtime API's GoogleTest program (test/unit/), run on compiled modules.
 llvm_config.add_tool_substitutions(
     ["densessm-runtime-tests", "densessm-runtime-robustness-tests"], tool_dirs)
-# The cuBLAS loader's and projection mapping's GoogleTest program (no GPU).
-llvm_config.add_tool_substitutions(["densessm-cublas-tests"], tool_dirs)
+# The cuBLAS loader's and projection mapping's GoogleTest program (no GPU),
+# and the CPU projections' one.
+llvm_config.add_tool_substitutions(
+    ["densessm-cublas-tests", "densessm-cpu-linear-tests"], tool_dirs)
 
 # CUDA (test/Integration/CUDA/). Three features, each present only when its
 # tool is, so that a test needing one reports UNSUPPORTED without it:

@@ -45,14 +45,21 @@ struct SignatureReader {
 
   llvm::Expected<unsigned> weight(StringRef name, RankedTensorType type,
                                   StringRef where) {
-    if (!type.hasStaticShape() || !type.getElementType().isF32())
-      return makeError("{0}: weight '{1}' must be a static f32 tensor", where,
-                     name);
+    Type element = type.getElementType();
+    if (!type.hasStaticShape() || !(element.isF32() || element.isBF16()))
+      return makeError("{0}: weight '{1}' must be a static f32 or bf16 tensor",
+                       where, name);
     std::vector<int64_t> shape(type.getShape().begin(), type.getShape().end());
+    BindingElement stored =
+        element.isBF16() ? BindingElement::BF16 : BindingElement::F32;
     auto [it, inserted] =
         weightIndex.try_emplace(name.str(), signature.weights.size());
     if (inserted)
-      signature.weights.push_back({name.str(), shape});
+      signature.weights.push_back({name.str(), shape, stored});
+    else if (signature.weights[it->second].element != stored)
+      return makeError("{0}: weight '{1}' has different element types in "
+                       "the entry points",
+                       where, name);
     return it->second;
   }
 
@@ -63,9 +70,10 @@ struct SignatureReader {
       return makeError("{0} is not a ranked tensor", where);
     BindingSignature binding;
     binding.shape.assign(tensor.getShape().begin(), tensor.getShape().end());
-    binding.element = tensor.getElementType().isInteger(64)
-                          ? BindingElement::I64
-                          : BindingElement::F32;
+    Type element = tensor.getElementType();
+    binding.element = element.isInteger(64) ? BindingElement::I64
+                      : element.isBF16()    ? BindingElement::BF16
+                                            : BindingElement::F32;
     auto text = [&](StringRef key) -> std::optional<StringRef> {
       if (!attrs)
         return std::nullopt;

@@ -16,11 +16,29 @@ using namespace mlir::densessm;
 namespace fb = densessm::module;
 
 
-static uint64_t weightBytes(const WeightSignature &weight) {
+static uint64_t elementCount(const WeightSignature &weight) {
   uint64_t count = 1;
   for (int64_t dim : weight.shape)
     count *= uint64_t(dim);
-  return count * sizeof(float);
+  return count;
+}
+
+static uint64_t weightBytes(const WeightSignature &weight) {
+  return elementCount(weight) *
+         (weight.element == BindingElement::BF16 ? sizeof(uint16_t)
+                                                 : sizeof(float));
+}
+
+static fb::ElementType toElementType(BindingElement element) {
+  switch (element) {
+  case BindingElement::F32:
+    return fb::ElementType::F32;
+  case BindingElement::BF16:
+    return fb::ElementType::BF16;
+  case BindingElement::I64:
+    return fb::ElementType::I64;
+  }
+  return fb::ElementType::F32;
 }
 
 static fb::Role toRole(BindingRole role) {
@@ -70,7 +88,7 @@ static flatbuffers::DetachedBuffer buildModuleDef(const ModuleContents &contents
   for (const WeightSignature &weight : signature.weights) {
     fb::Payload data = place(weightBytes(weight));
     weights.push_back(fb::CreateWeight(builder, builder.CreateString(weight.name),
-                                       fb::ElementType::F32,
+                                       toElementType(weight.element),
                                        builder.CreateVector(weight.shape), &data));
   }
   std::vector<flatbuffers::Offset<fb::StateTensor>> states;
@@ -83,9 +101,7 @@ static flatbuffers::DetachedBuffer buildModuleDef(const ModuleContents &contents
     std::vector<flatbuffers::Offset<fb::Binding>> out;
     for (const BindingSignature &binding : list)
       out.push_back(fb::CreateBinding(
-          builder, toRole(binding.role),
-          binding.element == BindingElement::I64 ? fb::ElementType::I64
-                                                 : fb::ElementType::F32,
+          builder, toRole(binding.role), toElementType(binding.element),
           builder.CreateVector(binding.shape), binding.index));
     return builder.CreateVector(out);
   };
@@ -133,15 +149,14 @@ static llvm::Error writeContents(llvm::raw_ostream &stream,
   for (const ExecutableImage &executable : contents.executables)
     writer.writePayload(offsets[next++], executable.image.data(),
                         executable.image.size());
-  std::vector<float> data;
+  std::vector<char> data;
   for (auto [i, weight] : llvm::enumerate(contents.signature.weights)) {
     if (llvm::Error error = contents.weightData(i, data))
       return error;
-    if (data.size() * sizeof(float) != weightBytes(weight))
-      return makeError("weight '{0}' has {1} values, its shape needs {2}",
-                       weight.name, data.size(), weightBytes(weight) / 4);
-    writer.writePayload(offsets[next++], data.data(),
-                        data.size() * sizeof(float));
+    if (data.size() != weightBytes(weight))
+      return makeError("weight '{0}' has {1} bytes, its shape needs {2}",
+                       weight.name, data.size(), weightBytes(weight));
+    writer.writePayload(offsets[next++], data.data(), data.size());
   }
   return llvm::Error::success();
 }

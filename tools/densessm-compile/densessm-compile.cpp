@@ -24,7 +24,9 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "densessm/Dialect/DenseSSM/Transforms/Passes.h"
 #include "densessm/Frontend/Checkpoint.h"
+#include "densessm/Frontend/DTypes.h"
 #include "densessm/Frontend/GraphFile.h"
 #include "densessm/Frontend/ModelBuilder.h"
 #include "densessm/Frontend/WeightSource.h"
@@ -103,6 +105,18 @@ cl::opt<unsigned> timeChunk("time-chunk",
                                      "(0: sequential time loop)"),
                             cl::init(0), cl::cat(category));
 cl::opt<bool> quiet("quiet", cl::desc("no progress lines"), cl::cat(category));
+enum class WeightType { F32, BF16 };
+cl::opt<WeightType> weightType(
+    "weight-type",
+    cl::desc("how the module stores the linear layers' weights (the "
+             "arithmetic is f32 either way)"),
+    cl::init(WeightType::F32),
+    cl::values(clEnumValN(WeightType::F32, "f32", "f32, as read"),
+               clEnumValN(WeightType::BF16, "bf16",
+                          "bf16, rounded to nearest even: half the bytes a "
+                          "decode step reads (CPU only: --target=cuda "
+                          "reports an error)")),
+    cl::cat(category));
 
 int64_t parameterCount(const ModuleSignature &signature) {
   int64_t total = 0;
@@ -268,9 +282,18 @@ llvm::Expected<ModuleContents> packageContents(const Imported &imported,
                        "model's argument",
                        weights->fileOf(weight.name), weight.name);
   }
-  contents.weightData = [weights, &signature](size_t index,
-                                              std::vector<float> &out) {
-    return weights->readF32(signature.weights[index].name, out);
+  contents.weightData = [weights, &signature](
+                            size_t index,
+                            std::vector<char> &out) -> llvm::Error {
+    const WeightSignature &weight = signature.weights[index];
+    std::vector<float> values;
+    if (llvm::Error error = weights->readF32(weight.name, values))
+      return error;
+    frontend::convertFromF32(weight.element == BindingElement::BF16
+                                 ? frontend::TensorDType::BF16
+                                 : frontend::TensorDType::F32,
+                             values, out);
+    return llvm::Error::success();
   };
   return contents;
 }
@@ -283,6 +306,12 @@ llvm::Error compile(MLIRContext &context) {
     return error;
   if (failed(verify(*imported.module)))
     return makeError("{0}: the imported model does not verify", inputPath);
+  if (weightType == WeightType::BF16) {
+    PassManager passes(&context);
+    passes.addPass(createDenseSSMBF16ProjectionWeights());
+    if (failed(passes.run(*imported.module)))
+      return makeError("{0}: --weight-type=bf16 failed", inputPath);
+  }
   if (emit == Emit::MLIR) {
     progress.end("densessm IR of " + inputPath);
     return writeText([&](llvm::raw_ostream &os) { imported.module->print(os); });
@@ -290,12 +319,19 @@ llvm::Error compile(MLIRContext &context) {
   auto signature = readModuleSignature(*imported.module);
   if (!signature)
     return makeError("{0}: {1}", inputPath, llvm::toString(signature.takeError()));
-  progress.end(llvm::formatv("{0} from {1}: {2} weights, {3}, {4} state "
+  size_t bf16Weights = llvm::count_if(signature->weights, [](const auto &w) {
+    return w.element == BindingElement::BF16;
+  });
+  progress.end(llvm::formatv("{0} from {1}: {2} weights{5}, {3}, {4} state "
                              "tensors per sequence",
                              imported.family, inputPath,
                              signature->weights.size(),
                              parameterCountText(double(parameterCount(*signature))) + " parameters",
-                             signature->states.size())
+                             signature->states.size(),
+                             bf16Weights ? llvm::formatv(" ({0} in bf16)",
+                                                         bf16Weights)
+                                               .str()
+                                         : std::string())
                    .str());
 
   if (emit == Emit::PTX && target != TargetKind::CUDA)

@@ -20,7 +20,9 @@
 namespace mlir::densessm {
 
 enum class BindingRole { Tokens, Position, State, Weight, Logits };
-enum class BindingElement { F32, I64 };
+/// The element type of a binding. Weights are F32, or BF16 for the linear
+/// layers' weights of a module compiled with --weight-type=bf16.
+enum class BindingElement { F32, BF16, I64 };
 
 struct BindingSignature {
   BindingRole role;
@@ -43,6 +45,7 @@ struct StateSignature {
 struct WeightSignature {
   std::string name;
   std::vector<int64_t> shape;
+  BindingElement element = BindingElement::F32; // F32 or BF16
 };
 
 struct ModuleSignature {

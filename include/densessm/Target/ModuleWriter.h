@@ -34,8 +34,9 @@ struct ModuleContents {
   ModuleSignature signature;
   std::string family, configJSON, source;
   std::vector<ExecutableImage> executables;
-  /// The f32 data of signature.weights[index], row-major.
-  std::function<llvm::Error(size_t index, std::vector<float> &)> weightData;
+  /// The bytes of signature.weights[index], row-major, in its element type
+  /// (f32 or bf16, little endian).
+  std::function<llvm::Error(size_t index, std::vector<char> &)> weightData;
 };
 
 llvm::Error writeModuleFile(llvm::StringRef path, const ModuleContents &contents);

@@ -9,6 +9,8 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "Projections.h"
+
 #include "densessm/Dialect/DenseSSM/Transforms/Passes.h"
 
 #include "mlir/Dialect/Linalg/IR/LinalgInterfaces.h"
@@ -24,54 +26,57 @@ using namespace mlir;
 
 namespace {
 
-/// The runtime's entry point for `library`, or empty for an unknown one.
-/// Both have the same signature and semantics (y += x w^T); the runtime
-/// exports them with the `_mlir_ciface_` prefix of the C interface.
-StringRef linearFunctionOf(StringRef library) {
-  if (library == "cpu")
-    return "densessm_cpu_linear_f32";
-  if (library == "cuda")
-    return "densessm_cuda_linear_f32";
-  return "";
+/// The runtime's entry point for `library` (cpu or cuda) and the weights'
+/// element type. All have the same semantics (y += x w^T, accumulated in
+/// f32); the runtime exports them with the `_mlir_ciface_` prefix of the C
+/// interface.
+std::string linearFunctionOf(StringRef library, Type weightElement) {
+  std::string name = ("densessm_" + library + "_linear_f32").str();
+  if (weightElement.isBF16())
+    name += "_bf16";
+  return name;
 }
 
-/// A memref type of `rank` f32 with dynamic sizes, strides and offset.
-MemRefType dynamicStridedType(MLIRContext *context, int64_t rank) {
+/// A memref type of `rank` `element`s with dynamic sizes, strides and
+/// offset.
+MemRefType dynamicStridedType(Type element, int64_t rank) {
   SmallVector<int64_t> dynamic(rank, ShapedType::kDynamic);
-  auto layout = StridedLayoutAttr::get(context, ShapedType::kDynamic, dynamic);
-  return MemRefType::get(dynamic, Float32Type::get(context), layout);
+  auto layout =
+      StridedLayoutAttr::get(element.getContext(), ShapedType::kDynamic, dynamic);
+  return MemRefType::get(dynamic, element, layout);
 }
 
-/// True for y[b, l, o] += x[b, l, i] * w[o, i] on f32 memrefs.
-bool isProjection(linalg::LinalgOp op) {
-  if (!op.hasPureBufferSemantics() || op.getNumDpsInputs() != 2 ||
-      op.getNumDpsInits() != 1 || !linalg::isaContractionOpInterface(op))
+Type elementOf(Value buffer) {
+  return cast<MemRefType>(buffer.getType()).getElementType();
+}
+
+/// A projection on memrefs of f32 (the weight: f32 or bf16).
+bool isBufferProjection(linalg::LinalgOp op) {
+  if (!op.hasPureBufferSemantics() || !densessm::isProjection(op))
     return false;
-  for (Value operand : op->getOperands()) {
-    auto type = dyn_cast<MemRefType>(operand.getType());
-    if (!type || !type.getElementType().isF32())
+  for (OpOperand &operand : op->getOpOperands()) {
+    if (!isa<MemRefType>(operand.get().getType()))
+      return false;
+    Type element = elementOf(operand.get());
+    bool weight =
+        operand.getOperandNumber() == densessm::kProjectionWeightOperand;
+    if (!element.isF32() && !(weight && element.isBF16()))
       return false;
   }
-  MLIRContext *context = op->getContext();
-  AffineExpr b, l, o, i;
-  bindDims(context, b, l, o, i);
-  SmallVector<AffineMap> expected = {
-      AffineMap::get(4, 0, {b, l, i}, context),
-      AffineMap::get(4, 0, {o, i}, context),
-      AffineMap::get(4, 0, {b, l, o}, context)};
-  return op.getIndexingMapsArray() == expected;
+  return true;
 }
 
-func::FuncOp declareLinear(ModuleOp module, StringRef name) {
+func::FuncOp declareLinear(ModuleOp module, StringRef name,
+                           Type weightElement) {
   if (auto existing = module.lookupSymbol<func::FuncOp>(name))
     return existing;
   MLIRContext *context = module.getContext();
   OpBuilder builder = OpBuilder::atBlockBegin(module.getBody());
-  MemRefType rank3 = dynamicStridedType(context, 3);
-  MemRefType rank2 = dynamicStridedType(context, 2);
+  MemRefType rank3 = dynamicStridedType(Float32Type::get(context), 3);
+  MemRefType weights = dynamicStridedType(weightElement, 2);
   auto function = func::FuncOp::create(
       builder, module.getLoc(), name,
-      builder.getFunctionType({rank3, rank3, rank2}, {}));
+      builder.getFunctionType({rank3, rank3, weights}, {}));
   function.setPrivate();
   // Called through its C interface: one pointer per memref descriptor.
   function->setAttr("llvm.emit_c_interface", builder.getUnitAttr());
@@ -85,8 +90,7 @@ struct LowerProjectionsToBLASPass
 
   void runOnOperation() override {
     ModuleOp module = getOperation();
-    StringRef name = linearFunctionOf(library);
-    if (name.empty()) {
+    if (library != "cpu" && library != "cuda") {
       module.emitError() << "--densessm-lower-projections-to-blas: unknown "
                             "library '"
                          << library << "' (expected cpu or cuda)";
@@ -94,22 +98,31 @@ struct LowerProjectionsToBLASPass
     }
     SmallVector<linalg::LinalgOp> projections;
     module.walk([&](linalg::LinalgOp op) {
-      if (isProjection(op))
+      if (isBufferProjection(op))
         projections.push_back(op);
     });
-    if (projections.empty())
-      return;
-    func::FuncOp linear = declareLinear(module, name);
     for (linalg::LinalgOp op : projections) {
+      Value weight = op->getOperand(densessm::kProjectionWeightOperand);
+      Type weightElement = elementOf(weight);
+      if (library == "cuda" && weightElement.isBF16()) {
+        op.emitError() << "--densessm-lower-projections-to-blas: cuBLAS "
+                          "projections take f32 weights; bf16 weights "
+                          "(--weight-type=bf16) are not supported with "
+                          "library=cuda yet";
+        return signalPassFailure();
+      }
+      func::FuncOp linear = declareLinear(
+          module, linearFunctionOf(library, weightElement), weightElement);
       OpBuilder builder(op);
       Location loc = op.getLoc();
       auto toDynamic = [&](Value value) -> Value {
-        auto rank = cast<MemRefType>(value.getType()).getRank();
+        auto type = cast<MemRefType>(value.getType());
         return memref::CastOp::create(
-            builder, loc, dynamicStridedType(op->getContext(), rank), value);
+            builder, loc,
+            dynamicStridedType(type.getElementType(), type.getRank()), value);
       };
       Value x = toDynamic(op.getDpsInputOperand(0)->get());
-      Value w = toDynamic(op.getDpsInputOperand(1)->get());
+      Value w = toDynamic(weight);
       Value y = toDynamic(op.getDpsInitOperand(0)->get());
       func::CallOp::create(builder, loc, linear, ValueRange{y, x, w});
       op->erase();

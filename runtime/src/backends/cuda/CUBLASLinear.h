@@ -12,7 +12,7 @@
 #define DENSESSM_RUNTIME_SRC_BACKENDS_CUDA_CUBLASLINEAR_H
 
 #include "CUBLAS.h"
-#include "backends/StridedMemRefF32.h"
+#include "backends/StridedMemRef.h"
 
 #include <cstdint>
 

@@ -273,6 +273,32 @@ def DenseSSMFreeBuffersAfterLastUse
   let dependentDialects = ["::mlir::memref::MemRefDialect"];
 }
 
+def DenseSSMBF16ProjectionWeights
+    : Pass<"densessm-bf16-projection-weights", "::mlir::ModuleOp"> {
+  let summary = "Store the weights of the linear layers in bf16";
+  let description = [{
+    Runs on the imported model (tensors), before the pipelines. Every
+    weight argument (`densessm.weight`) whose only uses are as the weight
+    `w[o, i]` of projections `y[b, l, o] += Σ_i x[b, l, i] · w[o, i]` (the
+    linear layers, weights in checkpoint layout) becomes a bf16 tensor;
+    the contraction then widens each weight to f32 as it reads it, so the
+    arithmetic stays f32. The module file stores those weights in bf16
+    (rounded to nearest even), and the CPU code calls
+    `densessm_cpu_linear_f32_bf16` for them. A weight used any other way
+    (embedding table, norm scale, dense-connection gate, an lm_head tied
+    to the embedding) stays f32; the decision is per weight name across all
+    functions, so `@prefill` and `@step` agree. `densessm-compile
+    --weight-type=bf16` runs it.
+
+    ```mlir
+    // before
+    func.func @step(..., %w: tensor<512x1024xf32> {densessm.weight = "q_proj.weight"})
+    // after
+    func.func @step(..., %w: tensor<512x1024xbf16> {densessm.weight = "q_proj.weight"})
+    ```
+  }];
+}
+
 def DenseSSMLowerProjectionsToBLAS
     : Pass<"densessm-lower-projections-to-blas", "::mlir::ModuleOp"> {
   let summary = "Call the runtime's BLAS GEMM for every projection on buffers";
@@ -281,7 +307,10 @@ def DenseSSMLowerProjectionsToBLAS
     w[o, i]` (a linalg contraction on f32 memrefs with exactly these
     indexing maps: the model builder's linear layers, weights in checkpoint
     layout) becomes a call of `densessm_<library>_linear_f32(y, x, w)` with
-    fully dynamic strided memrefs, through its C interface. The runtime
+    fully dynamic strided memrefs, through its C interface; with bf16
+    weights (`--densessm-bf16-projection-weights`), of
+    `densessm_cpu_linear_f32_bf16`, which widens them as it reads them
+    (`library=cuda` has no bf16 entry point yet and reports an error). The runtime
     implements both libraries' functions with the same semantics:
     `library=cpu` (the CPU pipeline) calls OpenBLAS
     (`runtime/src/backends/cpu/Projection.cpp`: GEMV for one row, as in
