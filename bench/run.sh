@@ -57,9 +57,22 @@ MODELS=(
   "densemamba-130m|densemamba|--tied --set hidden_size=768 --set num_hidden_layers=24 --set vocab_size=50280 --set state_size=16 --set time_step_rank=auto --set dense_block_layers=2"
   "denseretnet-350m|denseretnet|--set hidden_size=1024 --set query_key_dim=512 --set num_attention_heads=4 --set num_hidden_layers=24 --set vocab_size=50280 --set dense_block_layers=2"
 )
-# densessm-compile is single-threaded: the models compile two at a time,
-# the slowest (the last listed) first.
+# DenseRetNet-350M once more, from the same checkpoint, with its linear
+# layers' weights stored in bf16 (densessm-compile --weight-type=bf16):
+# decode at batch 1, next to the f32 module and PyTorch's f32 run
+# (bench/report.py pairs a "-bf16" name with the model before the suffix).
+BF16_SOURCE=denseretnet-350m
+BF16_MODEL=$BF16_SOURCE-bf16
+# densessm-compile is single-threaded: the modules compile two at a time,
+# the slowest (the last listed, and its bf16 variant) first.
 compiled=0
+compile_in_background() { # checkpoint dir, module file, extra flags...
+  if [ "$(jobs -rp | wc -l)" -ge "$THREADS" ]; then
+    wait -n || { echo "bench: densessm-compile failed" >&2; exit 1; }
+  fi
+  "$BIN/densessm-compile" "$1" -o "$2" --quiet "${@:3}" &
+  compiled=$((compiled + 1))
+}
 for (( i = ${#MODELS[@]} - 1; i >= 0; i-- )); do
   IFS='|' read -r name family flags <<< "${MODELS[$i]}"
   ckpt=$RESULTS/models/$name
@@ -68,11 +81,12 @@ for (( i = ${#MODELS[@]} - 1; i >= 0; i-- )); do
     # shellcheck disable=SC2086
     python3 models/checkpoints/write_random_checkpoint.py --family "$family" --out "$ckpt" \
       $flags >/dev/null
-    if [ "$(jobs -rp | wc -l)" -ge "$THREADS" ]; then
-      wait -n || { echo "bench: densessm-compile failed" >&2; exit 1; }
-    fi
-    "$BIN/densessm-compile" "$ckpt" -o "$ckpt.dssm" --quiet &
-    compiled=$((compiled + 1))
+    compile_in_background "$ckpt" "$ckpt.dssm"
+    rm -f "$RESULTS/models/$BF16_MODEL.dssm" # a new checkpoint: recompile the variant
+  fi
+  if [ "$name" = "$BF16_SOURCE" ] && [ ! -f "$RESULTS/models/$BF16_MODEL.dssm" ]; then
+    step "compiling $BF16_MODEL (--weight-type=bf16)"
+    compile_in_background "$ckpt" "$RESULTS/models/$BF16_MODEL.dssm" --weight-type=bf16
   fi
 done
 while [ "$(jobs -rp | wc -l)" -gt 0 ]; do
@@ -84,6 +98,7 @@ for entry in "${MODELS[@]}"; do
   IFS='|' read -r name _ _ <<< "$entry"
   describe+=("$name=$RESULTS/models/$name")
 done
+describe+=("$BF16_MODEL=$RESULTS/models/$BF16_SOURCE")
 "$PYTHON" bench/describe_models.py "${describe[@]}" > "$RESULTS/models.json"
 
 step "kernels: densessm and the naive loops"
@@ -115,10 +130,14 @@ for entry in "${MODELS[@]}"; do
       --steps=$STEPS --threads="$THREADS" >> "$RESULTS/models.jsonl"
   done
 done
+read -r batch prompt <<< "${CONFIGS[0]}"
+step "model $BF16_MODEL, batch $batch, prompt $prompt: densessm"
+"$BIN/densessm-bench-model" "$RESULTS/models/$BF16_MODEL.dssm" --batch="$batch" \
+  --prompt="$prompt" --steps=$STEPS >> "$RESULTS/models.jsonl"
 
 load_after=$(cut -d' ' -f1-3 /proc/loadavg)
 "$PYTHON" - "$RESULTS/run.json" "$load_before" "$load_after" "$(( $(date +%s) - start ))" \
-  "$built" "$compiled" "${#MODELS[@]}" <<'EOF'
+  "$built" "$compiled" "$(( ${#MODELS[@]} + 1 ))" <<'EOF'
 import json, sys, time, torch
 path, before, after, seconds, built, compiled, models = sys.argv[1:]
 note = (f"Load average (1, 5, 15 min) when the benchmarks started: {before}; when they ended: "
