@@ -82,7 +82,9 @@ for (( i = ${#MODELS[@]} - 1; i >= 0; i-- )); do
     python3 models/checkpoints/write_random_checkpoint.py --family "$family" --out "$ckpt" \
       $flags >/dev/null
     compile_in_background "$ckpt" "$ckpt.dssm"
-    rm -f "$RESULTS/models/$BF16_MODEL.dssm" # a new checkpoint: recompile the variant
+    if [ "$name" = "$BF16_SOURCE" ]; then
+      rm -f "$RESULTS/models/$BF16_MODEL.dssm" # a new checkpoint: recompile the variant
+    fi
   fi
   if [ "$name" = "$BF16_SOURCE" ] && [ ! -f "$RESULTS/models/$BF16_MODEL.dssm" ]; then
     step "compiling $BF16_MODEL (--weight-type=bf16)"
