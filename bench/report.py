@@ -496,7 +496,7 @@ class Report:
             ax.bar([i for i in x], theirs, 0.27, label="PyTorch eager")
             ax.bar([i + 0.27 for i in x], bound, 0.27, label="bound (read bw)", color="0.7")
             ax.set_xticks(list(x))
-            ax.set_xticklabels(labels, fontsize=8)
+            ax.set_xticklabels(labels, fontsize=8, rotation=15, ha="right")
             ax.set_ylabel("decode tokens/s")
             ax.set_title(f"decode, batch {batch}")
             ax.legend(fontsize=8)
