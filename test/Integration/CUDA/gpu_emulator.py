@@ -363,6 +363,8 @@ def parse_dense(text, element):
     by the caller)."""
     body = text[text.index("dense<") + 6:]
     body = body[:matching("<" + body, 0, "<", ">") - 2]
+    if not body.strip():  # dense<> : a tensor with no elements
+        return []
     if body.startswith('"0x'):
         raw = bytes.fromhex(body[3:-1])
         if element == "bf16":
