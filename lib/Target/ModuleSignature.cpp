@@ -17,6 +17,14 @@ using namespace mlir::densessm;
 
 namespace {
 
+/// How the module file records a tensor of element type `element` (the
+/// caller checks that it is one the binding may have).
+BindingElement bindingElementOf(Type element) {
+  if (element.isInteger(64))
+    return BindingElement::I64;
+  return element.isBF16() ? BindingElement::BF16 : BindingElement::F32;
+}
+
 /// Collects states and weights by name across the entry points, so that
 /// both entry points bind the same state and weight tables.
 struct SignatureReader {
@@ -50,8 +58,7 @@ struct SignatureReader {
       return makeError("{0}: weight '{1}' must be a static f32 or bf16 tensor",
                        where, name);
     std::vector<int64_t> shape(type.getShape().begin(), type.getShape().end());
-    BindingElement stored =
-        element.isBF16() ? BindingElement::BF16 : BindingElement::F32;
+    BindingElement stored = bindingElementOf(element);
     auto [it, inserted] =
         weightIndex.try_emplace(name.str(), signature.weights.size());
     if (inserted)
@@ -70,10 +77,7 @@ struct SignatureReader {
       return makeError("{0} is not a ranked tensor", where);
     BindingSignature binding;
     binding.shape.assign(tensor.getShape().begin(), tensor.getShape().end());
-    Type element = tensor.getElementType();
-    binding.element = element.isInteger(64) ? BindingElement::I64
-                      : element.isBF16()    ? BindingElement::BF16
-                                            : BindingElement::F32;
+    binding.element = bindingElementOf(tensor.getElementType());
     auto text = [&](StringRef key) -> std::optional<StringRef> {
       if (!attrs)
         return std::nullopt;

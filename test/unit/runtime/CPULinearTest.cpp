@@ -13,6 +13,8 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "backends/StridedMemRef.h"
+
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -22,15 +24,9 @@
 #include <vector>
 
 namespace {
-
-template <typename T, int Rank> struct MemRef {
-  T *allocated, *aligned;
-  int64_t offset, sizes[Rank], strides[Rank];
-};
-struct BF16 {
-  uint16_t bits;
-};
-
+using densessm::runtime::BF16;
+template <typename T, int Rank>
+using MemRef = densessm::runtime::StridedMemRef<T, Rank>;
 } // namespace
 
 extern "C" void _mlir_ciface_densessm_cpu_linear_f32(MemRef<float, 3> *y,
