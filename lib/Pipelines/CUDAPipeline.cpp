@@ -7,8 +7,9 @@
 //      into the scans that read them, the other model-level ops -> linalg
 //      on tensors (the CPU pipeline's first passes), then the scans -> GPU
 //      kernels (gpu.launch: recurrent step or chunked parallel scan);
-//   2. one-shot bufferization; projections -> calls of the runtime's
-//      cuBLAS GEMM; the remaining linalg ops -> parallel loops -> blocks x
+//   2. one-shot bufferization; projections of few rows (decoding) -> GEMV
+//      kernels, the others -> calls of the runtime's cuBLAS GEMM (narrow
+//      weights widened to f32 first); the remaining linalg ops -> parallel loops -> blocks x
 //      threads -> gpu.launch; kernel outlining (gpu.module / gpu.func);
 //   3. buffer deallocation on the host code, then every host buffer in CUDA
 //      managed memory (gpu.alloc host_shared);
@@ -61,6 +62,13 @@ void mlir::densessm::buildCUDAPipeline(OpPassManager &pm,
                                        const CUDAPipelineOptions &options) {
   // Tensor level, as on the CPU; then the scans become GPU kernels.
   addTensorLevelStage(pm, options.fuseDenseConnections);
+  // Every linalg op becomes a kernel launch of its own: fusing the
+  // elementwise chains (gates, residual adds, the norms' scaling) first
+  // saves both the launches and the round trips of their intermediates
+  // through memory. Only single-use producers are fused, so nothing is
+  // computed twice.
+  if (options.fuseElementwise)
+    pm.addPass(createLinalgElementwiseOpFusionPass());
   DenseSSMLowerScanToGPUOptions scanKernels;
   scanKernels.blockSize = options.scanBlockSize;
   scanKernels.tokensPerThread = options.tokensPerThread;
@@ -71,6 +79,14 @@ void mlir::densessm::buildCUDAPipeline(OpPassManager &pm,
 
   // Buffers.
   addBufferizationStage(pm);
+  // Few-row projections (decoding) as GEMV kernels, whatever their weights'
+  // element type; the others to cuBLAS below.
+  if (options.gemvMaxRows > 0) {
+    DenseSSMLowerProjectionsToGPUGEMVOptions gemv;
+    gemv.maxRows = options.gemvMaxRows;
+    gemv.blockSize = options.gemvBlockSize;
+    pm.addPass(createDenseSSMLowerProjectionsToGPUGEMV(gemv));
+  }
   // Projections to the runtime's cuBLAS GEMM, called by the host code on
   // the GPU buffers: a kernel of one thread per output element would
   // re-read the weights at a fraction of the bandwidth cuBLAS's GEMV and

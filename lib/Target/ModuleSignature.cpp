@@ -22,7 +22,9 @@ namespace {
 BindingElement bindingElementOf(Type element) {
   if (element.isInteger(64))
     return BindingElement::I64;
-  return element.isBF16() ? BindingElement::BF16 : BindingElement::F32;
+  if (element.isBF16())
+    return BindingElement::BF16;
+  return element.isF16() ? BindingElement::F16 : BindingElement::F32;
 }
 
 /// Collects states and weights by name across the entry points, so that
@@ -54,8 +56,10 @@ struct SignatureReader {
   llvm::Expected<unsigned> weight(StringRef name, RankedTensorType type,
                                   StringRef where) {
     Type element = type.getElementType();
-    if (!type.hasStaticShape() || !(element.isF32() || element.isBF16()))
-      return makeError("{0}: weight '{1}' must be a static f32 or bf16 tensor",
+    if (!type.hasStaticShape() ||
+        !(element.isF32() || element.isBF16() || element.isF16()))
+      return makeError("{0}: weight '{1}' must be a static f32, bf16 or f16 "
+                       "tensor",
                        where, name);
     std::vector<int64_t> shape(type.getShape().begin(), type.getShape().end());
     BindingElement stored = bindingElementOf(element);

@@ -24,9 +24,9 @@ static uint64_t elementCount(const WeightSignature &weight) {
 }
 
 static uint64_t weightBytes(const WeightSignature &weight) {
-  return elementCount(weight) *
-         (weight.element == BindingElement::BF16 ? sizeof(uint16_t)
-                                                 : sizeof(float));
+  return elementCount(weight) * (weight.element == BindingElement::F32
+                                     ? sizeof(float)
+                                     : sizeof(uint16_t));
 }
 
 static fb::ElementType toElementType(BindingElement element) {
@@ -35,6 +35,8 @@ static fb::ElementType toElementType(BindingElement element) {
     return fb::ElementType::F32;
   case BindingElement::BF16:
     return fb::ElementType::BF16;
+  case BindingElement::F16:
+    return fb::ElementType::F16;
   case BindingElement::I64:
     return fb::ElementType::I64;
   }

@@ -105,7 +105,7 @@ cl::opt<unsigned> timeChunk("time-chunk",
                                      "(0: sequential time loop)"),
                             cl::init(0), cl::cat(category));
 cl::opt<bool> quiet("quiet", cl::desc("no progress lines"), cl::cat(category));
-enum class WeightType { F32, BF16 };
+enum class WeightType { F32, BF16, F16 };
 cl::opt<WeightType> weightType(
     "weight-type",
     cl::desc("how the module stores the linear layers' weights (the "
@@ -114,8 +114,11 @@ cl::opt<WeightType> weightType(
     cl::values(clEnumValN(WeightType::F32, "f32", "f32, as read"),
                clEnumValN(WeightType::BF16, "bf16",
                           "bf16, rounded to nearest even: half the bytes a "
-                          "decode step reads (CPU only: --target=cuda "
-                          "reports an error)")),
+                          "decode step reads, f32's range"),
+               clEnumValN(WeightType::F16, "f16",
+                          "f16, rounded to nearest even: half the bytes, "
+                          "three more significant bits than bf16, but "
+                          "values beyond 65504 overflow")),
     cl::cat(category));
 
 int64_t parameterCount(const ModuleSignature &signature) {
@@ -258,6 +261,20 @@ llvm::Error importInput(MLIRContext &context, Imported &imported) {
 
 /// The weight data source of the module file: each weight by name from
 /// the checkpoint or graph, checked against the shape the IR expects.
+/// How the module file stores a weight of element `element`.
+frontend::TensorDType storedDType(BindingElement element) {
+  switch (element) {
+  case BindingElement::BF16:
+    return frontend::TensorDType::BF16;
+  case BindingElement::F16:
+    return frontend::TensorDType::F16;
+  case BindingElement::F32:
+  case BindingElement::I64:
+    break;
+  }
+  return frontend::TensorDType::F32;
+}
+
 llvm::Expected<ModuleContents> packageContents(const Imported &imported,
                                                const ModuleSignature &signature) {
   if (!imported.weights && !signature.weights.empty())
@@ -289,10 +306,7 @@ llvm::Expected<ModuleContents> packageContents(const Imported &imported,
     std::vector<float> values;
     if (llvm::Error error = weights->readF32(weight.name, values))
       return error;
-    frontend::convertFromF32(weight.element == BindingElement::BF16
-                                 ? frontend::TensorDType::BF16
-                                 : frontend::TensorDType::F32,
-                             values, out);
+    frontend::convertFromF32(storedDType(weight.element), values, out);
     return llvm::Error::success();
   };
   return contents;
@@ -306,11 +320,14 @@ llvm::Error compile(MLIRContext &context) {
     return error;
   if (failed(verify(*imported.module)))
     return makeError("{0}: the imported model does not verify", inputPath);
-  if (weightType == WeightType::BF16) {
+  if (weightType != WeightType::F32) {
+    StringRef name = weightType == WeightType::BF16 ? "bf16" : "f16";
+    DenseSSMNarrowProjectionWeightsOptions narrow;
+    narrow.elementType = name.str();
     PassManager passes(&context);
-    passes.addPass(createDenseSSMBF16ProjectionWeights());
+    passes.addPass(createDenseSSMNarrowProjectionWeights(narrow));
     if (failed(passes.run(*imported.module)))
-      return makeError("{0}: --weight-type=bf16 failed", inputPath);
+      return makeError("{0}: --weight-type={1} failed", inputPath, name);
   }
   if (emit == Emit::MLIR) {
     progress.end("densessm IR of " + inputPath);
@@ -319,8 +336,8 @@ llvm::Error compile(MLIRContext &context) {
   auto signature = readModuleSignature(*imported.module);
   if (!signature)
     return makeError("{0}: {1}", inputPath, llvm::toString(signature.takeError()));
-  size_t bf16Weights = llvm::count_if(signature->weights, [](const auto &w) {
-    return w.element == BindingElement::BF16;
+  size_t narrowWeights = llvm::count_if(signature->weights, [](const auto &w) {
+    return w.element != BindingElement::F32;
   });
   progress.end(llvm::formatv("{0} from {1}: {2} weights{5}, {3}, {4} state "
                              "tensors per sequence",
@@ -328,10 +345,13 @@ llvm::Error compile(MLIRContext &context) {
                              signature->weights.size(),
                              parameterCountText(double(parameterCount(*signature))) + " parameters",
                              signature->states.size(),
-                             bf16Weights ? llvm::formatv(" ({0} in bf16)",
-                                                         bf16Weights)
-                                               .str()
-                                         : std::string())
+                             narrowWeights
+                                 ? llvm::formatv(" ({0} in {1})", narrowWeights,
+                                                 weightType == WeightType::BF16
+                                                     ? "bf16"
+                                                     : "f16")
+                                       .str()
+                                 : std::string())
                    .str());
 
   if (emit == Emit::PTX && target != TargetKind::CUDA)

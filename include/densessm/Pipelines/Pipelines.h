@@ -42,6 +42,12 @@ struct CUDAPipelineOptions : public PassPipelineOptions<CUDAPipelineOptions> {
       llvm::cl::desc("Fold dense connections into the scans that read them "
                      "(--densessm-fuse-dense-connections)"),
       llvm::cl::init(true)};
+  Option<bool> fuseElementwise{
+      *this, "fuse-elementwise",
+      llvm::cl::desc("Fuse producer-consumer chains of elementwise linalg "
+                     "ops on tensors into one op, hence one kernel "
+                     "(--linalg-fuse-elementwise-ops)"),
+      llvm::cl::init(true)};
   Option<int64_t> scanBlockSize{
       *this, "scan-block-size",
       llvm::cl::desc("Threads per block of the chunked parallel scan kernel "
@@ -83,6 +89,19 @@ struct CUDAPipelineOptions : public PassPipelineOptions<CUDAPipelineOptions> {
                      "kernels of one thread per output element (or host "
                      "loops with linalg-to-gpu=false)"),
       llvm::cl::init(true)};
+  Option<int64_t> gemvMaxRows{
+      *this, "gemv-max-rows",
+      llvm::cl::desc("Projections with at most this many rows (batch x "
+                     "tokens: decoding) run as the GEMV kernel, the others "
+                     "on cuBLAS or as loop kernels; 0: never "
+                     "(--densessm-lower-projections-to-gpu-gemv=max-rows)"),
+      llvm::cl::init(8)};
+  Option<int64_t> gemvBlockSize{
+      *this, "gemv-block-size",
+      llvm::cl::desc("Threads per block of the GEMV kernel, a warp per "
+                     "output (--densessm-lower-projections-to-gpu-gemv="
+                     "block-size)"),
+      llvm::cl::init(256)};
   Option<int64_t> loopBlockSize{
       *this, "loop-block-size",
       llvm::cl::desc("Threads per block of the kernels made from parallel "

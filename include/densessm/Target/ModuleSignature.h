@@ -20,9 +20,10 @@
 namespace mlir::densessm {
 
 enum class BindingRole { Tokens, Position, State, Weight, Logits };
-/// The element type of a binding. Weights are F32, or BF16 for the linear
-/// layers' weights of a module compiled with --weight-type=bf16.
-enum class BindingElement { F32, BF16, I64 };
+/// The element type of a binding. Weights are F32, or BF16 (F16) for the
+/// linear layers' weights of a module compiled with --weight-type=bf16
+/// (f16).
+enum class BindingElement { F32, BF16, F16, I64 };
 
 struct BindingSignature {
   BindingRole role;
@@ -45,7 +46,7 @@ struct StateSignature {
 struct WeightSignature {
   std::string name;
   std::vector<int64_t> shape;
-  BindingElement element = BindingElement::F32; // F32 or BF16
+  BindingElement element = BindingElement::F32; // F32, BF16 or F16
 };
 
 struct ModuleSignature {

@@ -18,6 +18,11 @@ struct BF16 {
   uint16_t bits;
 };
 
+/// An IEEE half (binary16) as compiled code stores it.
+struct F16 {
+  uint16_t bits;
+};
+
 template <typename T, int Rank> struct StridedMemRef {
   T *allocated;
   T *aligned;

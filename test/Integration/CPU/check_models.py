@@ -36,9 +36,12 @@ TIME_CHUNK = 3  # tokens per chunk of the time-chunked prefill (8 = 3 + 3 + 2)
 
 # The CUDA pipeline stopped at the GPU dialect, for gpu_emulator.py (the
 # runner of --pipeline=cuda-emulated): small blocks keep the emulation
-# fast; projections as kernels, since the emulator has no cuBLAS.
+# fast; projections of up to 8 rows (the decode steps) as the GEMV kernel,
+# the others as loop kernels (cublas=false; the cuBLAS mapping has tests of
+# its own: emulated-projections.test, cublas.test).
 CUDA_EMULATED = ("--densessm-cuda-pipeline=stop-at-gpu=true cublas=false scan-block-size=32 "
-                 "tokens-per-thread=2 recurrent-block-size=32 loop-block-size=32")
+                 "tokens-per-thread=2 recurrent-block-size=32 loop-block-size=32 "
+                 "gemv-block-size=64")
 
 
 def pipelines(options, target="cpu"):

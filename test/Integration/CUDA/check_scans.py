@@ -5,8 +5,9 @@ check_retention.py, whose cases and checks are reused as they are): whole
 sequences (the chunked parallel-scan kernel) with and without a carried
 state, a sequence split in two, one token at a time (the recurrent step
 kernel), bf16, grouped B/C, dynamic sizes; plus sequences longer than a
-chunk, so that the carry passes between chunks and across warps; and, for
-retention, the chunkwise kernel (chunkwise_cases.py).
+chunk, so that the carry passes between chunks and across warps; for
+retention, the chunkwise kernel (chunkwise_cases.py); and the projections
+(linear layers: the GEMV kernel, cuBLAS, projection_cases.py) around them.
 
 Two ways to run the kernels:
 
@@ -34,13 +35,14 @@ import harness  # noqa: E402
 import check_retention  # noqa: E402
 import check_selective_scan  # noqa: E402
 import chunkwise_cases  # noqa: E402
+import projection_cases  # noqa: E402
 import reference  # noqa: E402
 
 # Emulated blocks are small (one warp, two tokens per thread: 64-token
 # chunks) so that every thread can be interpreted; the long cases below use
 # two warps.
 EMULATED = "--densessm-cuda-pipeline=stop-at-gpu=true scan-block-size=32 " \
-           "tokens-per-thread=2 recurrent-block-size=32 loop-block-size=32"
+           "tokens-per-thread=2 recurrent-block-size=32 loop-block-size=32 gemv-block-size=64"
 EMULATED_TWO_WARPS = "--densessm-cuda-pipeline=stop-at-gpu=true scan-block-size=64 " \
                      "tokens-per-thread=1 recurrent-block-size=64 loop-block-size=64"
 FULL = "--densessm-cuda-pipeline"
@@ -171,7 +173,8 @@ def main(argv):
     parser.add_argument("--runner", help="mlir-runner (--mode gpu)")
     parser.add_argument("--runner-libs", default="",
                         help="the CUDA runtime wrappers and runner utils (--mode gpu)")
-    parser.add_argument("--ops", default="selective_scan,retention")
+    parser.add_argument("--ops", default="selective_scan,retention",
+                        help="comma-separated: selective_scan, retention, projection")
     args = parser.parse_args(argv)
     ops = args.ops.split(",")
 
@@ -206,6 +209,8 @@ def main(argv):
             # The pipeline's defaults: 300 tokens pass the chunkwise
             # threshold (256) and span five chunks of 64.
             long_retention(tools, check, FULL, "longer-retention", 1, 300, 2, 8, 8)
+    if "projection" in ops:
+        projection_cases.run_all(tools, check, pipeline)
     return check.summary()
 
 

@@ -10,13 +10,15 @@ scf, arith, math, memref, gpu.alloc/dealloc/memcpy/wait) with the kernels
 outlined (gpu.module / gpu.func, gpu.launch_func). Every thread of every
 block runs the gpu.func; threads run in lockstep at the sync points:
 
-  * gpu.shuffle: all 32 lanes of a warp must reach the same shuffle; the
+  * gpu.shuffle: all 32 lanes of a warp must reach the same shuffle (other
+    warps need not: they may be past it, at a barrier, or finished); the
     exchange follows NVVM's shfl.sync (up/down/xor/idx, with the valid
     flag);
   * gpu.barrier: all threads of the block must reach it.
 
-A thread that finishes while others wait at a sync point, or threads of one
-warp at different kinds of sync point, is reported as divergence (an error),
+Lanes that finish while others of their warp wait at a shuffle, a thread
+that finishes while others wait at a barrier, or lanes of one warp at
+different kinds of sync point, are reported as divergence (an error),
 and so is any load or store out of its buffer's bounds. Between sync points
 the threads run one at a time in a shuffled order, so that a race a missing
 barrier would allow tends to give a wrong result. Floating-point
@@ -501,6 +503,7 @@ class Machine:
                 for t in range(n)]
         replies = [None] * n
         done = [False] * n
+        waiting = [None] * n  # the sync point a thread waits at
         # Between two sync points the threads run one after the other, in an
         # order shuffled at every step (fixed seed), so that a result that
         # depends on their order — a data race a barrier should have
@@ -508,44 +511,61 @@ class Machine:
         order = list(range(n))
         shuffle = random.Random(hash(block_id) & 0xFFFF).shuffle
         while True:
-            requests = [None] * n
             shuffle(order)
             for t in order:
-                if done[t]:
+                if done[t] or waiting[t] is not None:
                     continue
                 try:
-                    requests[t] = gens[t].send(replies[t])
+                    waiting[t] = gens[t].send(replies[t])
                 except StopIteration:
                     done[t] = True
             if all(done):
                 return
-            if any(done):
-                raise EmulationError("divergence: some threads finished while others wait at a sync point")
-            kinds = {r[0] for r in requests}
-            if len(kinds) != 1:
-                raise EmulationError(f"divergence: threads at different sync points {kinds}")
-            kind = kinds.pop()
-            if kind == "barrier":
-                replies = [True] * n
-                continue
-            if n % WARP:
-                raise EmulationError("a shuffle in a block that is not whole warps")
-            replies = [None] * n
+            # A shuffle is a warp's business: a warp whose 32 lanes wait at
+            # one goes on, whatever the other warps do (they may have
+            # finished, as whole warps that skip a guarded shuffle do).
+            progressed = False
             for w in range(0, n, WARP):
-                lanes = requests[w:w + WARP]
-                if len({(r[2], r[3], r[4]) for r in lanes}) != 1:
-                    raise EmulationError("lanes of a warp disagree on a shuffle's offset, width or mode")
-                for lane, r in enumerate(lanes):
-                    _, value, offset, width, mode = r
-                    if mode == "up":
-                        src, ok = lane - offset, lane - offset >= (lane // width) * width
-                    elif mode == "down":
-                        src, ok = lane + offset, lane + offset < (lane // width + 1) * width
-                    elif mode == "xor":
-                        src, ok = lane ^ offset, (lane ^ offset) < (lane // width + 1) * width
-                    else:
-                        src, ok = offset, offset < width
-                    replies[w + lane] = (lanes[src][1], 1) if ok else (value, 0)
+                lanes = waiting[w:w + WARP]
+                if not any(r is not None and r[0] == "shuffle" for r in lanes):
+                    continue
+                if n % WARP:
+                    raise EmulationError("a shuffle in a block that is not whole warps")
+                if any(r is None for r in lanes):
+                    raise EmulationError("divergence: lanes of a warp finished while others "
+                                         "wait at a shuffle")
+                if len({r[0] for r in lanes}) != 1:
+                    raise EmulationError("divergence: lanes of a warp at a shuffle and a barrier")
+                self.exchange(lanes, w, replies)
+                waiting[w:w + WARP] = [None] * WARP
+                progressed = True
+            if progressed:
+                continue
+            # Otherwise every thread left waits at a barrier, which all
+            # threads of the block must reach.
+            if any(done):
+                raise EmulationError("divergence: some threads finished while others wait "
+                                     "at a barrier")
+            replies = [True] * n
+            waiting = [None] * n
+
+    @staticmethod
+    def exchange(lanes, first, replies):
+        """The 32 lanes' shuffle requests (NVVM's shfl.sync: up, down, xor,
+        idx, with the valid flag); writes each lane's reply."""
+        if len({(r[2], r[3], r[4]) for r in lanes}) != 1:
+            raise EmulationError("lanes of a warp disagree on a shuffle's offset, width or mode")
+        for lane, r in enumerate(lanes):
+            _, value, offset, width, mode = r
+            if mode == "up":
+                src, ok = lane - offset, lane - offset >= (lane // width) * width
+            elif mode == "down":
+                src, ok = lane + offset, lane + offset < (lane // width + 1) * width
+            elif mode == "xor":
+                src, ok = lane ^ offset, (lane ^ offset) < (lane // width + 1) * width
+            else:
+                src, ok = offset, offset < width
+            replies[first + lane] = (lanes[src][1], 1) if ok else (value, 0)
 
     # -- interpretation ---------------------------------------------------
 

@@ -17,10 +17,10 @@ densessm-run runs it.
      fed the rounded weights, and within BF16_TOLERANCE of the f32
      module's (both teacher-forced on the f32 run's prompt and generated
      ids, so a near-tie cannot send two greedy runs down different paths);
-     the bf16 graph compiled with --weight-type=bf16 (the linear layers'
-     weights stored and read as bf16): a smaller module file, logits within
-     STORED_BF16_TOLERANCE of the module that reads them as f32 and within
-     1e-3 of the fp64 reference;
+     the bf16 (f16) graph compiled with --weight-type=bf16 (f16): the
+     linear layers' weights stored and read as bf16 (f16): a smaller module
+     file, logits within STORED_NARROW_TOLERANCE of the module that reads
+     them as f32 and within 1e-3 of the fp64 reference;
   c. damaged graphs (truncated, corrupt header bytes, another format
      version, a payload past the end of the file, misaligned, of the wrong
      size, overlapping, a corrupt config_json, a family that contradicts
@@ -50,10 +50,11 @@ PROMPT, GENERATE = 5, 3
 # (docs/graph-format.md, "Converting dtypes").
 BF16_TOLERANCE = 0.1
 REFERENCE_TOLERANCE = 1e-3
-# A module that stores the linear layers' weights in bf16 (densessm-compile
-# --weight-type=bf16) against the one that reads the same bf16 values as
-# f32: the same products accumulated in f32, only in another order.
-STORED_BF16_TOLERANCE = 1e-4
+# A module that stores the linear layers' weights in bf16 or f16
+# (densessm-compile --weight-type=bf16|f16) against the one that reads the
+# same values as f32: the same products accumulated in f32, only in another
+# order.
+STORED_NARROW_TOLERANCE = 1e-4
 DTYPE_NAMES = {0: "F32", 1: "F16", 2: "BF16"}
 ITEM_SIZE = {"F32": 4, "F16": 2, "BF16": 2}
 
@@ -182,31 +183,32 @@ def main():
         shape, flat = common.read_npy(npy)
         return generated, common.rows(shape, flat), npy.read_bytes()
 
-    def stored_bf16(key, graph, module, forced, as_f32, reference):
-        """The bf16 graph compiled with --weight-type=bf16 against
-        `module`, the same graph compiled to read the weights as f32."""
-        what = f"{key} --dtype=bf16 --weight-type=bf16"
-        narrow = module.with_name("bf16-weights.dssm")
-        r = common.run([args.compile, graph, "-o", narrow, "--quiet", "--weight-type=bf16"])
+    def stored_narrow(key, target, graph, module, forced, as_f32, reference):
+        """The `target` (bf16 or f16) graph compiled with
+        --weight-type=`target` against `module`, the same graph compiled to
+        read the weights as f32."""
+        what = f"{key} --dtype={target} --weight-type={target}"
+        narrow = module.with_name(f"{target}-weights.dssm")
+        r = common.run([args.compile, graph, "-o", narrow, "--quiet", f"--weight-type={target}"])
         if not check.check(f"{what}: densessm-compile exits 0",
                            r.returncode == 0 and narrow.exists(), on_fail=r.describe()):
             return
         sizes = narrow.stat().st_size, module.stat().st_size
         check.check(f"{what}: a smaller module file than with f32 weights", sizes[0] < sizes[1],
                     f"{sizes[0]} vs {sizes[1]} bytes")
-        got = run_module(narrow, forced, 0, f"{key}-bf16-weights".replace(" ", ""))
+        got = run_module(narrow, forced, 0, f"{key}-{target}-weights".replace(" ", ""))
         if not got:
             return
         scale = 1 + common.max_abs(as_f32)
         err, where = common.max_abs_diff(got[1], as_f32)
-        check.check(f"{what}: logits within {STORED_BF16_TOLERANCE} x (1 + max |logit|) = "
-                    f"{STORED_BF16_TOLERANCE * scale:.3g} of the module that reads the bf16 "
-                    f"weights as f32", len(got[1]) == len(as_f32)
-                    and err <= STORED_BF16_TOLERANCE * scale,
+        check.check(f"{what}: logits within {STORED_NARROW_TOLERANCE} x (1 + max |logit|) = "
+                    f"{STORED_NARROW_TOLERANCE * scale:.3g} of the module that reads the "
+                    f"{target} weights as f32", len(got[1]) == len(as_f32)
+                    and err <= STORED_NARROW_TOLERANCE * scale,
                     f"max |diff| {err:.3g}", on_fail=f"at (row, column, got, want) {where}")
         err, where = common.max_abs_diff(got[1], reference)
         check.check(f"{what}: logits within {REFERENCE_TOLERANCE} of the fp64 reference with "
-                    f"the bf16-rounded weights", err <= REFERENCE_TOLERANCE,
+                    f"the {target}-rounded weights", err <= REFERENCE_TOLERANCE,
                     f"max |diff| {err:.3g}", on_fail=f"at (row, column, got, want) {where}")
 
     def converted(key, ckpt, out, g, stored, config, prompt, want, target):
@@ -236,8 +238,7 @@ def main():
                     f"fp64 reference with the {target}-rounded weights",
                     len(got[1]) == len(reference) and err <= REFERENCE_TOLERANCE,
                     f"max |diff| {err:.3g}", on_fail=f"at (row, column, got, want) {where}")
-        if target == "bf16":
-            stored_bf16(key, graph, module, forced, got[1], reference)
+        stored_narrow(key, target, graph, module, forced, got[1], reference)
         scale = 1 + common.max_abs(want[1])
         err, where = common.max_abs_diff(got[1], want[1])
         check.check(f"{key} --dtype={target}: logits within {BF16_TOLERANCE} x (1 + max "

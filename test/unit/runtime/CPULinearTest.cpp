@@ -4,8 +4,9 @@
 // every linear layer (runtime/src/backends/cpu/Projection.cpp):
 // y[b, l, o] += Σ_i x[b, l, i] · w[o, i] with f32 weights (OpenBLAS) and
 // with bf16 weights (the runtime's own GEMV for one row, widened blocks
-// and SGEMM for several), each checked against a double-precision
-// reference fed the same (bf16-valued) weights, for every path: one row
+// and SGEMM for several) and with f16 weights (widened blocks, then SGEMV
+// or SGEMM), each checked against a double-precision reference fed the
+// same weights (bf16 values, which f16 holds exactly), for every path: one row
 // (decode), several rows in one GEMM, batches whose rows do not collapse,
 // a weight view with a non-unit inner stride, and sizes that leave the
 // vector loops' tails (16 columns, 4 rows, 64-row widened blocks, the
@@ -25,6 +26,7 @@
 
 namespace {
 using densessm::runtime::BF16;
+using densessm::runtime::F16;
 template <typename T, int Rank>
 using MemRef = densessm::runtime::StridedMemRef<T, Rank>;
 } // namespace
@@ -36,6 +38,10 @@ extern "C" void
 _mlir_ciface_densessm_cpu_linear_f32_bf16(MemRef<float, 3> *y,
                                           MemRef<float, 3> *x,
                                           MemRef<BF16, 2> *w);
+extern "C" void
+_mlir_ciface_densessm_cpu_linear_f32_f16(MemRef<float, 3> *y,
+                                         MemRef<float, 3> *x,
+                                         MemRef<F16, 2> *w);
 
 namespace {
 
@@ -44,6 +50,15 @@ float bf16Value(uint16_t bits) {
   float value;
   std::memcpy(&value, &word, sizeof(value));
   return value;
+}
+
+/// The f16 bits of a bf16 value of exponent 2^-9 .. 2^0, exactly: the sign,
+/// the exponent rebiased (127 -> 15), the 7 mantissa bits at the top of
+/// f16's 10.
+uint16_t halfBitsOfBF16(uint16_t bits) {
+  uint16_t sign = bits & 0x8000, exponent = (bits >> 7) & 0xff,
+           mantissa = bits & 0x7f;
+  return uint16_t(sign | ((exponent - 127 + 15) << 10) | (mantissa << 3));
 }
 
 /// One projection: x [B, L, in] (row stride `ldx` >= in, batch stride
@@ -58,6 +73,7 @@ struct Problem {
   Case shape;
   std::vector<float> x, y, weights32;
   std::vector<BF16> weights16;
+  std::vector<F16> weightsHalf;
   std::vector<double> expected;
 
   explicit Problem(Case c) : shape(c) {
@@ -75,12 +91,14 @@ struct Problem {
       v = uniform(rng);
     weights16.resize(size_t(c.out * c.in * shape.wStride));
     weights32.resize(weights16.size());
+    weightsHalf.resize(weights16.size());
     for (size_t i = 0; i < weights16.size(); ++i) {
       // A random bf16 (sign, a small exponent range, any mantissa), so
       // that the f32 and bf16 entry points see the same values.
       weights16[i].bits = uint16_t(((rng() & 1) << 15) |
                                    ((118 + rng() % 10) << 7) | (rng() & 127));
       weights32[i] = bf16Value(weights16[i].bits);
+      weightsHalf[i].bits = halfBitsOfBF16(weights16[i].bits);
     }
     expected.resize(y.size());
     for (int64_t b = 0; b < c.batch; ++b)
@@ -147,6 +165,13 @@ TEST_P(CPULinear, BF16WeightsMatchTheReference) {
   Problem p(GetParam());
   EXPECT_LE(
       errorOf(p, p.weights16, _mlir_ciface_densessm_cpu_linear_f32_bf16),
+      kTolerance);
+}
+
+TEST_P(CPULinear, F16WeightsMatchTheReference) {
+  Problem p(GetParam());
+  EXPECT_LE(
+      errorOf(p, p.weightsHalf, _mlir_ciface_densessm_cpu_linear_f32_f16),
       kTolerance);
 }
 

@@ -13,7 +13,10 @@
 
 #include "densessm/Dialect/DenseSSM/Transforms/Passes.h"
 
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Linalg/IR/LinalgInterfaces.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinOps.h"
 
@@ -34,6 +37,8 @@ std::string linearFunctionOf(StringRef library, Type weightElement) {
   std::string name = ("densessm_" + library + "_linear_f32").str();
   if (weightElement.isBF16())
     name += "_bf16";
+  else if (weightElement.isF16())
+    name += "_f16";
   return name;
 }
 
@@ -46,24 +51,38 @@ MemRefType dynamicStridedType(Type element, int64_t rank) {
   return MemRefType::get(dynamic, element, layout);
 }
 
-Type elementOf(Value buffer) {
-  return cast<MemRefType>(buffer.getType()).getElementType();
+/// Whether the runtime exports a projection of `library` for weights of
+/// `element`: cpu for f32, bf16 and f16 (widened as they are read), cuda
+/// for f32.
+bool hasEntryPoint(StringRef library, Type element) {
+  return element.isF32() || library == "cpu";
 }
 
-/// A projection on memrefs of f32 (the weight: f32 or bf16).
-bool isBufferProjection(linalg::LinalgOp op) {
-  if (!op.hasPureBufferSemantics() || !densessm::isProjection(op))
-    return false;
-  for (OpOperand &operand : op->getOpOperands()) {
-    if (!isa<MemRefType>(operand.get().getType()))
-      return false;
-    Type element = elementOf(operand.get());
-    bool weight =
-        operand.getOperandNumber() == densessm::kProjectionWeightOperand;
-    if (!element.isF32() && !(weight && element.isBF16()))
-      return false;
-  }
-  return true;
+/// A new f32 copy of the narrow weight `w` (cuBLAS's GEMM takes one
+/// element type for both factors, and rounding the activations to bf16
+/// would lose what the f32 path keeps). The copy is a linalg op, so that
+/// the CUDA pipeline runs it as a kernel; its buffer is freed by the
+/// pipeline's buffer deallocation, which follows.
+Value widenToF32(OpBuilder &b, Location loc, Value w) {
+  auto type = cast<MemRefType>(w.getType());
+  SmallVector<Value> dynamicSizes;
+  for (int64_t dim = 0; dim < type.getRank(); ++dim)
+    if (type.isDynamicDim(dim))
+      dynamicSizes.push_back(memref::DimOp::create(b, loc, w, dim));
+  Value wide = memref::AllocOp::create(
+      b, loc, MemRefType::get(type.getShape(), b.getF32Type()), dynamicSizes);
+  AffineMap identity = b.getMultiDimIdentityMap(type.getRank());
+  SmallVector<utils::IteratorType> parallel(type.getRank(),
+                                            utils::IteratorType::parallel);
+  linalg::GenericOp::create(
+      b, loc, ValueRange{w}, ValueRange{wide},
+      ArrayRef<AffineMap>{identity, identity}, parallel,
+      [](OpBuilder &nb, Location nl, ValueRange args) {
+        linalg::YieldOp::create(
+            nb, nl,
+            ValueRange{arith::ExtFOp::create(nb, nl, nb.getF32Type(), args[0])});
+      });
+  return wide;
 }
 
 func::FuncOp declareLinear(ModuleOp module, StringRef name,
@@ -98,22 +117,19 @@ struct LowerProjectionsToBLASPass
     }
     SmallVector<linalg::LinalgOp> projections;
     module.walk([&](linalg::LinalgOp op) {
-      if (isBufferProjection(op))
+      if (densessm::isBufferProjection(op))
         projections.push_back(op);
     });
     for (linalg::LinalgOp op : projections) {
       Value weight = op->getOperand(densessm::kProjectionWeightOperand);
-      Type weightElement = elementOf(weight);
-      if (library == "cuda" && weightElement.isBF16()) {
-        op.emitError() << "--densessm-lower-projections-to-blas: cuBLAS "
-                          "projections take f32 weights; bf16 weights "
-                          "(--weight-type=bf16) are not supported with "
-                          "library=cuda yet";
-        return signalPassFailure();
+      Type weightElement = densessm::elementOf(weight);
+      OpBuilder builder(op);
+      if (!hasEntryPoint(library, weightElement)) {
+        weight = widenToF32(builder, op.getLoc(), weight);
+        weightElement = builder.getF32Type();
       }
       func::FuncOp linear = declareLinear(
           module, linearFunctionOf(library, weightElement), weightElement);
-      OpBuilder builder(op);
       Location loc = op.getLoc();
       auto toDynamic = [&](Value value) -> Value {
         auto type = cast<MemRefType>(value.getType());

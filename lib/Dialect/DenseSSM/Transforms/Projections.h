@@ -4,8 +4,9 @@
 // contraction with exactly these indexing maps, as the model builder emits
 // every linear layer (weights in checkpoint layout, [out, in]). The passes
 // that treat linear layers specially recognise them here, on tensors
-// (--densessm-bf16-projection-weights) and on buffers
-// (--densessm-lower-projections-to-blas) alike.
+// (--densessm-narrow-projection-weights) and on buffers
+// (--densessm-lower-projections-to-gpu-gemv,
+// --densessm-lower-projections-to-blas) alike.
 //
 //===----------------------------------------------------------------------===//
 #ifndef DENSESSM_LIB_DIALECT_DENSESSM_TRANSFORMS_PROJECTIONS_H
@@ -13,6 +14,7 @@
 
 #include "mlir/Dialect/Linalg/IR/LinalgInterfaces.h"
 #include "mlir/IR/AffineMap.h"
+#include "mlir/IR/BuiltinTypes.h"
 
 namespace mlir::densessm {
 
@@ -35,6 +37,27 @@ inline bool isProjection(linalg::LinalgOp op) {
 
 /// The operand number of the weight w[o, i] in a projection.
 constexpr unsigned kProjectionWeightOperand = 1;
+
+/// The element type of a shaped value.
+inline Type elementOf(Value shaped) {
+  return cast<ShapedType>(shaped.getType()).getElementType();
+}
+
+/// A projection on memrefs, x and y of f32, w of f32, bf16 or f16 (narrow
+/// weights, widened as they are read: --densessm-narrow-projection-weights).
+inline bool isBufferProjection(linalg::LinalgOp op) {
+  if (!op.hasPureBufferSemantics() || !isProjection(op))
+    return false;
+  for (OpOperand &operand : op->getOpOperands()) {
+    if (!isa<MemRefType>(operand.get().getType()))
+      return false;
+    Type element = elementOf(operand.get());
+    bool weight = operand.getOperandNumber() == kProjectionWeightOperand;
+    if (!element.isF32() && !(weight && (element.isBF16() || element.isF16())))
+      return false;
+  }
+  return true;
+}
 
 } // namespace mlir::densessm
 

@@ -13,8 +13,13 @@
 //                                 weight to f32 as it streams it (half the
 //                                 bytes of f32), and for several rows
 //                                 OpenBLAS's SGEMM on blocks of weights
-//                                 widened once per call.
-// Both accumulate in f32.
+//                                 widened once per call;
+//   densessm_cpu_linear_f32_f16   f16 weights (--weight-type=f16): blocks
+//                                 of weights widened once per call, then
+//                                 OpenBLAS's SGEMV or SGEMM on them (no
+//                                 GEMV of its own: bf16 is the decode
+//                                 format on the CPU).
+// All accumulate in f32.
 //
 // The symbols are resolved when the runtime loads a module, so they are
 // part of the runtime's ABI with compiled code (docs/module-format.md).
@@ -43,8 +48,10 @@
 namespace {
 
 using densessm::runtime::BF16;
+using densessm::runtime::F16;
 template <int Rank> using MemRefF32 = densessm::runtime::StridedMemRef<float, Rank>;
 template <int Rank> using MemRefBF16 = densessm::runtime::StridedMemRef<BF16, Rank>;
+template <int Rank> using MemRefF16 = densessm::runtime::StridedMemRef<F16, Rank>;
 
 float widen(float value) { return value; }
 /// A bf16 is the upper half of the f32 with the same sign, exponent and
@@ -54,6 +61,13 @@ float widen(BF16 value) {
   float result;
   std::memcpy(&result, &bits, sizeof(result));
   return result;
+}
+/// The compiler converts a half (F16C's vcvtph2ps where the CPU has it,
+/// else compiler-rt's __extendhfsf2).
+float widen(F16 value) {
+  _Float16 half;
+  std::memcpy(&half, &value.bits, sizeof(half));
+  return float(half);
 }
 
 //===-- The bf16 GEMV ------------------------------------------------------===//
@@ -168,13 +182,12 @@ void linearBlock(float *y, int64_t ldy, const float *x, int64_t ldx,
 /// block of 64 rows of 4096 columns is 1 MiB of f32.
 constexpr int64_t kWidenedRows = 64;
 
-void linearBlock(float *y, int64_t ldy, const float *x, int64_t ldx,
-                 const BF16 *w, int64_t ldw, int64_t rows, int64_t out,
-                 int64_t in) {
-  if (rows == 1)
-    return gemvBF16(y, x, w, ldw, out, in);
-  // Several rows of x reuse each weight: widen a block of weights once and
-  // let SGEMM do the arithmetic.
+/// Narrow weights widened a block of rows at a time into a per-thread f32
+/// buffer (in cache), then multiplied by OpenBLAS.
+template <typename Weight>
+void widenedBlocks(float *y, int64_t ldy, const float *x, int64_t ldx,
+                   const Weight *w, int64_t ldw, int64_t rows, int64_t out,
+                   int64_t in) {
   thread_local std::vector<float> widened;
   widened.resize(size_t(std::min(out, kWidenedRows) * in));
   for (int64_t o0 = 0; o0 < out; o0 += kWidenedRows) {
@@ -184,6 +197,22 @@ void linearBlock(float *y, int64_t ldy, const float *x, int64_t ldx,
         widened[o * in + i] = widen(w[(o0 + o) * ldw + i]);
     linearBlock(y + o0, ldy, x, ldx, widened.data(), in, rows, block, in);
   }
+}
+
+void linearBlock(float *y, int64_t ldy, const float *x, int64_t ldx,
+                 const BF16 *w, int64_t ldw, int64_t rows, int64_t out,
+                 int64_t in) {
+  if (rows == 1)
+    return gemvBF16(y, x, w, ldw, out, in);
+  // Several rows of x reuse each weight: widen a block of weights once and
+  // let SGEMM do the arithmetic.
+  widenedBlocks(y, ldy, x, ldx, w, ldw, rows, out, in);
+}
+
+void linearBlock(float *y, int64_t ldy, const float *x, int64_t ldx,
+                 const F16 *w, int64_t ldw, int64_t rows, int64_t out,
+                 int64_t in) {
+  widenedBlocks(y, ldy, x, ldx, w, ldw, rows, out, in);
 }
 
 /// Below this many multiply-adds a projection runs on one thread: waking
@@ -269,5 +298,11 @@ _mlir_ciface_densessm_cpu_linear_f32(MemRefF32<3> *y, MemRefF32<3> *x,
 extern "C" __attribute__((visibility("default"))) void
 _mlir_ciface_densessm_cpu_linear_f32_bf16(MemRefF32<3> *y, MemRefF32<3> *x,
                                           MemRefBF16<2> *w) {
+  linear(*y, *x, *w);
+}
+
+extern "C" __attribute__((visibility("default"))) void
+_mlir_ciface_densessm_cpu_linear_f32_f16(MemRefF32<3> *y, MemRefF32<3> *x,
+                                         MemRefF16<2> *w) {
   linear(*y, *x, *w);
 }

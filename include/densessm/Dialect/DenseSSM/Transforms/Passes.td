@@ -273,22 +273,23 @@ def DenseSSMFreeBuffersAfterLastUse
   let dependentDialects = ["::mlir::memref::MemRefDialect"];
 }
 
-def DenseSSMBF16ProjectionWeights
-    : Pass<"densessm-bf16-projection-weights", "::mlir::ModuleOp"> {
-  let summary = "Store the weights of the linear layers in bf16";
+def DenseSSMNarrowProjectionWeights
+    : Pass<"densessm-narrow-projection-weights", "::mlir::ModuleOp"> {
+  let summary = "Store the weights of the linear layers in bf16 or f16";
   let description = [{
     Runs on the imported model (tensors), before the pipelines. Every
     weight argument (`densessm.weight`) whose only uses are as the weight
     `w[o, i]` of projections `y[b, l, o] += Σ_i x[b, l, i] · w[o, i]` (the
-    linear layers, weights in checkpoint layout) becomes a bf16 tensor;
-    the contraction then widens each weight to f32 as it reads it, so the
-    arithmetic stays f32. The module file stores those weights in bf16
-    (rounded to nearest even), and the CPU code calls
-    `densessm_cpu_linear_f32_bf16` for them. A weight used any other way
-    (embedding table, norm scale, dense-connection gate, an lm_head tied
-    to the embedding) stays f32; the decision is per weight name across all
-    functions, so `@prefill` and `@step` agree. `densessm-compile
-    --weight-type=bf16` runs it.
+    linear layers, weights in checkpoint layout) becomes a tensor of
+    `element-type` (bf16 or f16); the contraction then widens each weight
+    to f32 as it reads it, so the arithmetic stays f32. The module file
+    stores those weights in that type (rounded to nearest even); the CPU
+    code calls `densessm_cpu_linear_f32_bf16` or `_f16` for them, the CUDA
+    code reads them in its GEMV kernel or widens them for cuBLAS. A weight
+    used any other way (embedding table, norm scale, dense-connection gate,
+    an lm_head tied to the embedding) stays f32; the decision is per weight
+    name across all functions, so `@prefill` and `@step` agree.
+    `densessm-compile --weight-type=bf16|f16` runs it.
 
     ```mlir
     // before
@@ -296,7 +297,15 @@ def DenseSSMBF16ProjectionWeights
     // after
     func.func @step(..., %w: tensor<512x1024xbf16> {densessm.weight = "q_proj.weight"})
     ```
+
+    bf16 keeps f32's exponent range (any weight fits) with 8 significant
+    bits; f16 has 11 bits but overflows above 65504 and loses precision
+    below 6e-5.
   }];
+  let options = [
+    Option<"elementType", "element-type", "std::string", /*default=*/"\"bf16\"",
+           "the weights' new element type: bf16 or f16">,
+  ];
 }
 
 def DenseSSMLowerProjectionsToBLAS
@@ -307,10 +316,17 @@ def DenseSSMLowerProjectionsToBLAS
     w[o, i]` (a linalg contraction on f32 memrefs with exactly these
     indexing maps: the model builder's linear layers, weights in checkpoint
     layout) becomes a call of `densessm_<library>_linear_f32(y, x, w)` with
-    fully dynamic strided memrefs, through its C interface; with bf16
-    weights (`--densessm-bf16-projection-weights`), of
-    `densessm_cpu_linear_f32_bf16`, which widens them as it reads them
-    (`library=cuda` has no bf16 entry point yet and reports an error). The runtime
+    fully dynamic strided memrefs, through its C interface; with bf16 or
+    f16 weights (`--densessm-narrow-projection-weights`), of
+    `densessm_cpu_linear_f32_bf16` or `densessm_cpu_linear_f32_f16`, which
+    widen them as they read them.
+    `library=cuda` has an f32 entry point only: a bf16 or f16 weight is
+    first widened into a new f32 buffer by a `linalg.generic` (a kernel,
+    once the CUDA pipeline maps linalg to the GPU; the pipeline's buffer
+    deallocation, which runs after this pass, frees it). Few-row
+    projections never get here in the CUDA pipeline
+    (`--densessm-lower-projections-to-gpu-gemv` reads narrow weights
+    directly). The runtime
     implements both libraries' functions with the same semantics:
     `library=cpu` (the CPU pipeline) calls OpenBLAS
     (`runtime/src/backends/cpu/Projection.cpp`: GEMV for one row, as in
@@ -333,8 +349,63 @@ def DenseSSMLowerProjectionsToBLAS
            "or cuda (cuBLAS, densessm_cuda_linear_f32)">,
   ];
   let dependentDialects = [
+    "::mlir::arith::ArithDialect",
     "::mlir::func::FuncDialect",
+    "::mlir::linalg::LinalgDialect",
     "::mlir::memref::MemRefDialect",
+  ];
+}
+
+def DenseSSMLowerProjectionsToGPUGEMV
+    : Pass<"densessm-lower-projections-to-gpu-gemv"> {
+  let summary = "Run few-row projections on buffers as a warp-per-output "
+                "GEMV kernel";
+  let description = [{
+    Runs after bufferization, before `--densessm-lower-projections-to-blas`
+    (CUDA pipeline). A projection `y[b, l, o] += Σ_i x[b, l, i] · w[o, i]`
+    (x, y f32; w f32, bf16 or f16) with at most `max-rows` rows
+    (`rows = B·L`: decoding) becomes one `gpu.launch`: one warp per (output
+    `o`, row), `block-size / 32` outputs per block. The warp's lanes stride
+    over the input index, lane `l` reading `w[o, l]`, `w[o, l + 32]`, …
+    (consecutive lanes, consecutive addresses: each load instruction of the
+    warp reads one contiguous run of the row), widening narrow weights to
+    f32 as they are read; the loop is unrolled `unroll` times, so that as
+    many loads per lane are in flight, which is what a read-bandwidth-bound
+    kernel needs. Five `gpu.shuffle xor` steps sum the lanes' partial
+    products; lane 0 adds the sum to `y[b, l, o]` — or writes it, when a
+    zero `linalg.fill` of `y` comes right before the projection (the model
+    builder's `y = 0; y += x wᵀ`), whose kernel then goes away. Each row
+    re-reads the weights (from L2 after the first), hence the `max-rows`
+    bound.
+
+    Why not cuBLAS for these: it has no GEMV with bf16 weights and f32
+    activations, and a library call is a host-side step between kernels (the
+    host code waits for the kernels before it and for the call), where this
+    kernel is one more launch in the stream.
+
+    With static sizes the choice is made at compile time (more rows: the
+    op is left to the BLAS lowering); with a dynamic row count an `scf.if`
+    runs the kernel or, for more rows, the original op. Options out of range
+    (a block size that is not a multiple of 32 in [32, 1024], `max-rows`
+    below 1 or above 65535, `unroll` outside [1, 16]) fail the pass.
+  }];
+  let options = [
+    Option<"maxRows", "max-rows", "int64_t", /*default=*/"8",
+           "the most rows (B x L) a projection may have to run as the GEMV "
+           "kernel">,
+    Option<"blockSize", "block-size", "int64_t", /*default=*/"256",
+           "threads per block (block-size / 32 outputs per block): a "
+           "multiple of 32 in [32, 1024]">,
+    Option<"unroll", "unroll", "int64_t", /*default=*/"4",
+           "weight loads per lane in flight (the input loop's unroll "
+           "factor), in [1, 16]">,
+  ];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect",
+    "::mlir::gpu::GPUDialect",
+    "::mlir::math::MathDialect",
+    "::mlir::memref::MemRefDialect",
+    "::mlir::scf::SCFDialect",
   ];
 }
 

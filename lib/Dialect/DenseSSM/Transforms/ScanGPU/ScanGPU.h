@@ -2,8 +2,7 @@
 //
 // The pieces --densessm-lower-scan-to-gpu builds a densessm.scan from, one
 // concept per file:
-//   Launch.cpp                 gpu.launch with a 1-D block, thread indices
-//   WarpPrimitives.cpp         gpu.shuffle scans of (a, b) pairs, warp sums
+//   WarpPrimitives.cpp         gpu.shuffle scans of (a, b) pairs
 //   RecurrentKernel.cpp        the recurrent step: one thread per state column
 //   ChunkedScanKernel.cpp      the parallel schedule: chunked parallel scan
 //   ChunkwiseRetentionKernel.cpp  the parallel schedule of a per-head decay
@@ -20,6 +19,7 @@
 #ifndef DENSESSM_LIB_DIALECT_DENSESSM_TRANSFORMS_SCANGPU_SCANGPU_H
 #define DENSESSM_LIB_DIALECT_DENSESSM_TRANSFORMS_SCANGPU_SCANGPU_H
 
+#include "../GPUKernel/GPUKernel.h"
 #include "../ScanLoops/ScanLowering.h"
 
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
@@ -27,8 +27,8 @@
 
 namespace mlir::densessm::gpu_scan {
 
-/// Threads per warp on every NVIDIA GPU; the shuffle scans assume it.
-constexpr int64_t kWarpSize = 32;
+// gpu.launch, the lane and warp of a thread, warp sums (GPUKernel.h).
+using namespace gpu_kernel;
 
 /// The chunkwise retention kernel's tiles: BK keys of q and k per key block,
 /// BV value columns per block.
@@ -38,29 +38,6 @@ constexpr int64_t kChunkwiseValueTile = 32;
 /// The largest chunk the chunkwise kernel's static shared memory (48 KiB on
 /// every chip) holds: C² + 4C + 2C·(BK + 1) + BK·BV + 2C·BV floats.
 constexpr int64_t kChunkwiseMaxChunkSize = 64;
-
-/// An index constant.
-Value index(OpBuilder &b, Location loc, int64_t value);
-
-/// ceil(n / d) for index values.
-Value ceilDiv(OpBuilder &b, Location loc, Value n, Value d);
-
-/// What a kernel body sees: its builder position, the block indices along
-/// x and y, the thread index along x, its lane and warp, and the workgroup
-/// (shared memory) buffers it asked for.
-struct KernelContext {
-  Value blockX, blockY, thread, lane, warp;
-  SmallVector<Value> workgroup;
-};
-
-/// A gpu.launch over a (gridX, gridY, 1) grid of 1-D blocks of `threads`
-/// threads, with f32 workgroup buffers of the given static sizes. `body`
-/// fills the kernel; the terminator is added here.
-gpu::LaunchOp
-launch(OpBuilder &b, Location loc, Value gridX, Value gridY, int64_t threads,
-       ArrayRef<int64_t> workgroupSizes,
-       llvm::function_ref<void(OpBuilder &, Location, const KernelContext &)>
-           body);
 
 /// An element `s_t = a·s_{t-1} + b` of a diagonal linear recurrence. The
 /// pairs compose associatively: `first` then `second` is
@@ -84,10 +61,6 @@ AffinePair warpInclusiveScan(OpBuilder &b, Location loc, AffinePair pair);
 /// The previous lane's value (`gpu.shuffle up` by 1): turns an inclusive
 /// scan into an exclusive one; lane 0 gets the identity (1, 0).
 AffinePair shiftUpOneLane(OpBuilder &b, Location loc, AffinePair pair);
-
-/// The sum of an f32 over a warp, in every lane: 5 `gpu.shuffle xor`
-/// butterfly steps.
-Value warpSum(OpBuilder &b, Location loc, Value value);
 
 /// The launch-independent parts of the kernels: the scan (its buffers and
 /// sizes), its batch and head counts, and the block sizes.

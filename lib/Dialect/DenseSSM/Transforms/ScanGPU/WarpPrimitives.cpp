@@ -2,8 +2,7 @@
 //
 // The warp-level building blocks of the kernels: the associative
 // composition of (a, b) pairs of a diagonal linear recurrence, their
-// inclusive scan across the 32 lanes of a warp with `gpu.shuffle up`, and a
-// warp-wide sum with `gpu.shuffle xor`.
+// inclusive scan across the 32 lanes of a warp with `gpu.shuffle up`.
 //
 //===----------------------------------------------------------------------===//
 
@@ -57,13 +56,4 @@ AffinePair gpu_scan::shiftUpOneLane(OpBuilder &b, Location loc,
       arith::SelectOp::create(b, loc, a.getValid(), a.getShuffleResult(), one),
       arith::SelectOp::create(b, loc, a.getValid(), bUp.getShuffleResult(),
                               zero)};
-}
-
-Value gpu_scan::warpSum(OpBuilder &b, Location loc, Value value) {
-  for (int32_t offset = kWarpSize / 2; offset > 0; offset /= 2) {
-    auto other = gpu::ShuffleOp::create(b, loc, value, offset, kWarpSize,
-                                        gpu::ShuffleMode::XOR);
-    value = arith::AddFOp::create(b, loc, value, other.getShuffleResult());
-  }
-  return value;
 }

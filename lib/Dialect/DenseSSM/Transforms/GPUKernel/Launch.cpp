@@ -1,29 +1,29 @@
 //===- Launch.cpp - gpu.launch with a 1-D block ---------------------------===//
 //
-// Every scan kernel is a gpu.launch over a 2-D grid of 1-D blocks whose
+// Every hand-built kernel is a gpu.launch over a 2-D grid of 1-D blocks whose
 // body sees its block and thread indices, its lane and warp, and the f32
 // workgroup (shared memory) buffers it asked for.
 //
 //===----------------------------------------------------------------------===//
 
-#include "ScanGPU.h"
+#include "GPUKernel.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 
 using namespace mlir;
 using namespace mlir::densessm;
-using namespace mlir::densessm::gpu_scan;
+using namespace mlir::densessm::gpu_kernel;
 
-Value gpu_scan::index(OpBuilder &b, Location loc, int64_t value) {
+Value gpu_kernel::index(OpBuilder &b, Location loc, int64_t value) {
   return arith::ConstantIndexOp::create(b, loc, value);
 }
 
-Value gpu_scan::ceilDiv(OpBuilder &b, Location loc, Value n, Value d) {
+Value gpu_kernel::ceilDiv(OpBuilder &b, Location loc, Value n, Value d) {
   return arith::CeilDivUIOp::create(b, loc, n, d);
 }
 
-gpu::LaunchOp gpu_scan::launch(
+gpu::LaunchOp gpu_kernel::launch(
     OpBuilder &b, Location loc, Value gridX, Value gridY, int64_t threads,
     ArrayRef<int64_t> workgroupSizes,
     llvm::function_ref<void(OpBuilder &, Location, const KernelContext &)>

@@ -1,13 +1,14 @@
-//===- DenseSSMBF16ProjectionWeights.cpp - projection weights in bf16 -----===//
+//===- DenseSSMNarrowProjectionWeights.cpp - 16-bit projection weights ----===//
 //
-// --densessm-bf16-projection-weights: every weight argument (densessm.weight)
-// that only feeds projections, as their w[o, i] (Projections.h), becomes a
-// bf16 tensor. The module file then stores it in bf16 (rounded to nearest
-// even), and each projection widens the elements to f32 as it reads them
-// (arith.extf in the contraction's body, or the runtime's bf16 GEMV and GEMM
-// once projections call BLAS): the arithmetic stays f32, only the weights
-// are rounded. Decoding one token reads every weight once, so halving the
-// projections' bytes nearly halves a batch-1 step.
+// --densessm-narrow-projection-weights: every weight argument
+// (densessm.weight) that only feeds projections, as their w[o, i]
+// (Projections.h), becomes a bf16 (or, with element-type=f16, f16) tensor.
+// The module file then stores it in that type (rounded to nearest even),
+// and each projection widens the elements to f32 as it reads them
+// (arith.extf in the contraction's body, the runtime's GEMV and GEMM once
+// projections call BLAS, the CUDA GEMV kernel): the arithmetic stays f32,
+// only the weights are rounded. Decoding one token reads every weight once,
+// so halving the projections' bytes nearly halves a batch-1 step.
 //
 // A weight used any other way (an embedding table, a norm's scale, the
 // dense connection's gates, an lm_head tied to the embedding) stays f32.
@@ -26,7 +27,7 @@
 #include "llvm/ADT/StringMap.h"
 
 namespace mlir::densessm {
-#define GEN_PASS_DEF_DENSESSMBF16PROJECTIONWEIGHTS
+#define GEN_PASS_DEF_DENSESSMNARROWPROJECTIONWEIGHTS
 #include "densessm/Dialect/DenseSSM/Transforms/Passes.h.inc"
 } // namespace mlir::densessm
 
@@ -45,7 +46,7 @@ bool isProjectionWeight(OpOperand &use) {
 }
 
 /// Recreates a projection whose weight changed type: a named op's body is
-/// built for its operands' element types, so the new one widens the bf16
+/// built for its operands' element types, so the new one widens the narrow
 /// weight to f32 where the old one read an f32.
 void rebuild(linalg::ContractOp op) {
   OpBuilder builder(op);
@@ -56,11 +57,25 @@ void rebuild(linalg::ContractOp op) {
   op->erase();
 }
 
-struct BF16ProjectionWeightsPass
-    : densessm::impl::DenseSSMBF16ProjectionWeightsBase<
-          BF16ProjectionWeightsPass> {
+struct NarrowProjectionWeightsPass
+    : densessm::impl::DenseSSMNarrowProjectionWeightsBase<
+          NarrowProjectionWeightsPass> {
+  using Base::Base;
+
   void runOnOperation() override {
     ModuleOp module = getOperation();
+    MLIRContext *context = module.getContext();
+    Type narrow;
+    if (elementType == "bf16")
+      narrow = BFloat16Type::get(context);
+    else if (elementType == "f16")
+      narrow = Float16Type::get(context);
+    else {
+      module.emitError() << "--densessm-narrow-projection-weights: unknown "
+                            "element-type '"
+                         << elementType << "' (expected bf16 or f16)";
+      return signalPassFailure();
+    }
     // Per weight name: whether every use, in every function, is a
     // projection's weight (and there is at least one).
     struct Uses {
@@ -85,7 +100,6 @@ struct BF16ProjectionWeightsPass
         weights.push_back({function, i});
       }
     }
-    Type bf16 = BFloat16Type::get(module.getContext());
     for (auto [function, i] : weights) {
       const Uses &entry = uses.lookup(
           function.getArgAttrOfType<StringAttr>(i, kWeightAttr).getValue());
@@ -93,7 +107,7 @@ struct BF16ProjectionWeightsPass
         continue;
       BlockArgument argument = function.getArgument(i);
       argument.setType(
-          cast<RankedTensorType>(argument.getType()).clone(bf16));
+          cast<RankedTensorType>(argument.getType()).clone(narrow));
       for (Operation *user : llvm::make_early_inc_range(argument.getUsers()))
         rebuild(cast<linalg::ContractOp>(user));
       function.setFunctionType(FunctionType::get(

@@ -1,5 +1,7 @@
-// RUN: densessm-opt %s --densessm-bf16-projection-weights | FileCheck %s
-// RUN: densessm-opt %s --densessm-bf16-projection-weights --linalg-generalize-named-ops | FileCheck %s --check-prefix=BODY
+// RUN: densessm-opt %s --densessm-narrow-projection-weights | FileCheck %s
+// RUN: densessm-opt %s --densessm-narrow-projection-weights --linalg-generalize-named-ops | FileCheck %s --check-prefix=BODY
+// RUN: densessm-opt %s "--densessm-narrow-projection-weights=element-type=f16" --linalg-generalize-named-ops | FileCheck %s --check-prefix=F16
+// RUN: not densessm-opt %s "--densessm-narrow-projection-weights=element-type=f8" 2>&1 | FileCheck %s --check-prefix=BAD
 
 // The weights that only feed projections (as w[o, i] of y[b, l, o] +=
 // x[b, l, i] * w[o, i]) become bf16, in every function that takes them;
@@ -11,6 +13,16 @@
 #x = affine_map<(b, l, o, i) -> (b, l, i)>
 #w = affine_map<(b, l, o, i) -> (o, i)>
 #y = affine_map<(b, l, o, i) -> (b, l, o)>
+
+// element-type=f16: the same weights, in f16.
+// F16-LABEL: func.func @prefill(
+// F16-SAME:    tensor<16x32xf16> {densessm.weight = "proj"}
+// F16-SAME:    tensor<64x32xf32> {densessm.weight = "embed"}
+// F16:         ^bb0(%{{.*}}: f32, %[[W:.*]]: f16, %{{.*}}: f32):
+// F16:           arith.extf %[[W]] : f16 to f32
+// F16-LABEL: func.func @step(
+// F16-SAME:    tensor<16x32xf16> {densessm.weight = "proj"}
+// BAD: error: --densessm-narrow-projection-weights: unknown element-type 'f8' (expected bf16 or f16)
 
 // The rebuilt projection widens each weight to f32 before it multiplies.
 // BODY-LABEL: func.func @prefill(

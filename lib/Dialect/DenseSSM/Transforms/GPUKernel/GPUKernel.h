@@ -1,0 +1,50 @@
+//===- GPUKernel.h - building gpu.launch kernels ----------------*- C++ -*-===//
+//
+// What every hand-built kernel of the densessm passes starts from, whether
+// it scans (ScanGPU/) or multiplies (the projections' GEMV):
+//   Launch.cpp    gpu.launch over a 2-D grid of 1-D blocks, the thread's
+//                 lane and warp, f32 workgroup buffers
+//   WarpSum.cpp   a warp-wide sum with gpu.shuffle xor
+//
+//===----------------------------------------------------------------------===//
+#ifndef DENSESSM_LIB_DIALECT_DENSESSM_TRANSFORMS_GPUKERNEL_GPUKERNEL_H
+#define DENSESSM_LIB_DIALECT_DENSESSM_TRANSFORMS_GPUKERNEL_GPUKERNEL_H
+
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/IR/Builders.h"
+
+namespace mlir::densessm::gpu_kernel {
+
+/// Threads per warp on every NVIDIA GPU; the shuffles assume it.
+constexpr int64_t kWarpSize = 32;
+
+/// An index constant.
+Value index(OpBuilder &b, Location loc, int64_t value);
+
+/// ceil(n / d) for index values.
+Value ceilDiv(OpBuilder &b, Location loc, Value n, Value d);
+
+/// What a kernel body sees: its builder position, the block indices along
+/// x and y, the thread index along x, its lane and warp, and the workgroup
+/// (shared memory) buffers it asked for.
+struct KernelContext {
+  Value blockX, blockY, thread, lane, warp;
+  SmallVector<Value> workgroup;
+};
+
+/// A gpu.launch over a (gridX, gridY, 1) grid of 1-D blocks of `threads`
+/// threads, with f32 workgroup buffers of the given static sizes. `body`
+/// fills the kernel; the terminator is added here.
+gpu::LaunchOp
+launch(OpBuilder &b, Location loc, Value gridX, Value gridY, int64_t threads,
+       ArrayRef<int64_t> workgroupSizes,
+       llvm::function_ref<void(OpBuilder &, Location, const KernelContext &)>
+           body);
+
+/// The sum of an f32 over a warp, in every lane: 5 `gpu.shuffle xor`
+/// butterfly steps. All 32 lanes must execute it.
+Value warpSum(OpBuilder &b, Location loc, Value value);
+
+} // namespace mlir::densessm::gpu_kernel
+
+#endif // DENSESSM_LIB_DIALECT_DENSESSM_TRANSFORMS_GPUKERNEL_GPUKERNEL_H

@@ -1,0 +1,117 @@
+"""The CUDA pipeline's projections, y[b, l, o] = Σ_i x[b, l, i] · w[o, i]
+(a model's linear layers), against a double-precision reference:
+
+  - few rows (decoding): the GEMV kernel of
+    --densessm-lower-projections-to-gpu-gemv, one warp per output, with f32,
+    bf16 and f16 weights; input sizes that are not a multiple of the warp
+    or of its unrolled stride, fewer inputs than lanes, outputs that leave
+    warps of the last block idle, rows over the batch and over the tokens;
+  - more rows than gemv-max-rows: cuBLAS (the emulator runs the runtime
+    call as the same sum), narrow weights widened to f32 by a kernel first;
+  - dynamic sizes: the run-time choice between the two, both sides.
+
+The weights are rounded to their type before the reference sees them, so
+the only error is f32 accumulation. Used by check_scans.py (--ops
+projection) in both modes."""
+
+import struct
+import subprocess
+
+import harness
+
+GEMV_MAX_ROWS = 8  # the pipeline's gemv-max-rows
+
+MAPS = """#x = affine_map<(b, l, o, i) -> (b, l, i)>
+#w = affine_map<(b, l, o, i) -> (o, i)>
+#y = affine_map<(b, l, o, i) -> (b, l, o)>
+"""
+
+
+def round_to(values, element):
+    """`values` as the compiler stores them in `element`."""
+    if element == "bf16":
+        return harness.round_bf16(values)
+    if element == "f16":
+        if isinstance(values, list):
+            return [round_to(v, element) for v in values]
+        return struct.unpack("<e", struct.pack("<e", values))[0]
+    return values
+
+
+def kernel(batch, length, inputs, outputs, element, dynamic):
+    """@kernel(x, w) -> y: a zero-filled y, then the projection."""
+    def shape(*dims):
+        return "x".join("?" if dynamic else str(d) for d in dims)
+    x_type = f"tensor<{shape(batch, length, inputs)}xf32>"
+    w_type = f"tensor<{shape(outputs, inputs)}x{element}>"
+    y_type = f"tensor<{shape(batch, length, outputs)}xf32>"
+    sizes = ""
+    if dynamic:
+        sizes = """  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %b = tensor.dim %x, %c0 : TX
+  %l = tensor.dim %x, %c1 : TX
+  %o = tensor.dim %w, %c0 : TW
+""".replace("TX", x_type).replace("TW", w_type)
+    empty_sizes = "%b, %l, %o" if dynamic else ""
+    return MAPS + f"""func.func @kernel(%x: {x_type}, %w: {w_type}) -> {y_type} {{
+{sizes}  %zero = arith.constant 0.0 : f32
+  %empty = tensor.empty({empty_sizes}) : {y_type}
+  %y0 = linalg.fill ins(%zero : f32) outs(%empty : {y_type}) -> {y_type}
+  %y = linalg.contract indexing_maps = [#x, #w, #y]
+         ins(%x, %w : {x_type}, {w_type}) outs(%y0 : {y_type}) -> {y_type}
+  return %y : {y_type}
+}}
+"""
+
+
+def reference(x, w):
+    return [[[sum(a * b for a, b in zip(row, w_row)) for w_row in w] for row in seq]
+            for seq in x]
+
+
+def kernels_of(tools, pipeline, text):
+    """Which of the two ways the compiled kernel takes: the GEMV kernel
+    (its shuffle-xor sum) and the cuBLAS call."""
+    lowered = subprocess.run([tools.opt, "-", pipeline], input=text, capture_output=True,
+                             text=True, check=True).stdout
+    return {"gemv": "gpu.shuffle  xor" in lowered,
+            "cublas": "call @densessm_cuda_linear_f32" in lowered}
+
+
+def projection(tools, check, pipeline, name, batch, length, inputs, outputs,
+               element="f32", dynamic=False):
+    text = kernel(batch, length, inputs, outputs, element, dynamic)
+    if "stop-at-gpu=true" in pipeline:
+        rows = batch * length
+        want = {"gemv": dynamic or rows <= GEMV_MAX_ROWS,
+                "cublas": dynamic or rows > GEMV_MAX_ROWS}
+        got = kernels_of(tools, pipeline, text)
+        check.expect(got == want, f"projection {name}: compiled to {got}, want {want}")
+    rng = harness.seeded(sum(map(ord, name)))
+    x = harness.random_tensor(rng, [batch, length, inputs])
+    w = round_to(harness.random_tensor(rng, [outputs, inputs]), element)
+    (y,) = harness.run(tools, text,
+                       [harness.Argument(x), harness.Argument(w, element)],
+                       [[batch, length, outputs]], pipeline=pipeline, dynamic=dynamic)
+    label = (f"projection {name}: {batch}x{length} rows x {inputs} -> {outputs}, "
+             f"{element} weights{', dynamic sizes' if dynamic else ''}")
+    check.close(label, y, reference(x, w))
+
+
+def run_all(tools, check, pipeline):
+    # The GEMV kernel (gemv-max-rows = 8 by default).
+    projection(tools, check, pipeline, "decode", 1, 1, 100, 70)
+    projection(tools, check, pipeline, "decode-bf16", 1, 1, 100, 70, "bf16")
+    projection(tools, check, pipeline, "decode-f16", 1, 1, 100, 70, "f16")
+    projection(tools, check, pipeline, "few-inputs", 1, 1, 20, 9, "bf16")
+    projection(tools, check, pipeline, "batch-rows", 3, 1, 67, 40, "bf16")
+    projection(tools, check, pipeline, "token-rows", 1, 3, 67, 40)
+    projection(tools, check, pipeline, "both-rows", 2, 2, 33, 17, "f16")
+    # More rows than a GEMV takes: cuBLAS, narrow weights widened first.
+    projection(tools, check, pipeline, "prefill", 2, 6, 40, 24)
+    projection(tools, check, pipeline, "prefill-bf16", 2, 6, 40, 24, "bf16")
+    # Dynamic sizes: decided at run time, both sides.
+    projection(tools, check, pipeline, "dynamic-decode", 2, 1, 45, 30, "bf16", dynamic=True)
+    projection(tools, check, pipeline, "dynamic-prefill", 1, 12, 45, 30, "bf16", dynamic=True)
+    projection(tools, check, pipeline, "dynamic-decode-f32", 1, 1, 45, 30, dynamic=True)
