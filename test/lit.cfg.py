@@ -54,7 +54,8 @@ llvm_config.add_tool_substitutions(
 # The cuBLAS loader's and projection mapping's GoogleTest program (no GPU),
 # and the CPU projections' one.
 llvm_config.add_tool_substitutions(
-    ["densessm-cublas-tests", "densessm-cpu-linear-tests"], tool_dirs)
+    ["densessm-cublas-tests", "densessm-cpu-linear-tests", "densessm-mgpu-runtime-tests"],
+    tool_dirs)
 
 # CUDA (test/Integration/CUDA/). Three features, each present only when its
 # tool is, so that a test needing one reports UNSUPPORTED without it:

@@ -15,6 +15,7 @@
 
 #include "densessm/runtime/KernelKey.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <cstring>
 #include <string>
@@ -156,6 +157,36 @@ bool mgpuHasFailed() { return !currentError.empty(); }
 
 using namespace densessm::runtime;
 
+// The host code creates a stream for every launch, copy, allocation and
+// free, and destroys it after waiting on it; streams are kept per thread
+// and reused instead (cuStreamCreate and cuStreamDestroy cost microseconds
+// each, more than a decode step's small kernels). And since allocations
+// and frees come from the pool (DeviceMemoryPool.h) without touching their
+// stream, a wait on a stream that was given no work since the last one is
+// skipped: there is nothing to wait for (a third of a DenseRetNet decode
+// step's waits).
+namespace {
+thread_local std::vector<CUstream> idleStreams;
+/// Streams given work (a launch, copy or set) since they were last waited on.
+thread_local std::vector<CUstream> busyStreams;
+
+void markBusy(void *stream) {
+  auto *s = static_cast<CUstream>(stream);
+  if (std::find(busyStreams.begin(), busyStreams.end(), s) == busyStreams.end())
+    busyStreams.push_back(s);
+}
+
+/// Whether `stream` had work since it was last waited on; forgets it.
+bool takeBusy(void *stream) {
+  auto found = std::find(busyStreams.begin(), busyStreams.end(),
+                         static_cast<CUstream>(stream));
+  if (found == busyStreams.end())
+    return false;
+  busyStreams.erase(found);
+  return true;
+}
+} // namespace
+
 DSSM_MGPU_EXPORT void *mgpuModuleLoad(void *data, size_t size) {
   const CUDADriver *driver = ready();
   if (!driver)
@@ -223,23 +254,18 @@ DSSM_MGPU_EXPORT void mgpuLaunchKernel(void *function, intptr_t gridX,
   const CUDADriver *driver = ready();
   if (!driver || !function || !currentError.empty())
     return;
-  check(driver,
-        driver->cuLaunchKernel(static_cast<CUfunction>(function),
-                               unsigned(gridX), unsigned(gridY),
-                               unsigned(gridZ), unsigned(blockX),
-                               unsigned(blockY), unsigned(blockZ),
-                               unsigned(sharedBytes),
-                               static_cast<CUstream>(stream), params, extra),
-        "mgpuLaunchKernel (cuLaunchKernel)");
+  if (check(driver,
+            driver->cuLaunchKernel(static_cast<CUfunction>(function),
+                                   unsigned(gridX), unsigned(gridY),
+                                   unsigned(gridZ), unsigned(blockX),
+                                   unsigned(blockY), unsigned(blockZ),
+                                   unsigned(sharedBytes),
+                                   static_cast<CUstream>(stream), params,
+                                   extra),
+            "mgpuLaunchKernel (cuLaunchKernel)"))
+    markBusy(stream);
 }
 
-// The host code creates a stream for every launch, copy and free, and
-// destroys it after waiting on it; streams are kept per thread and reused
-// instead (cuStreamCreate and cuStreamDestroy cost microseconds each, more
-// than a decode step's small kernels).
-namespace {
-thread_local std::vector<CUstream> idleStreams;
-} // namespace
 
 DSSM_MGPU_EXPORT void *mgpuStreamCreate() {
   const CUDADriver *driver = ready();
@@ -264,6 +290,8 @@ DSSM_MGPU_EXPORT void mgpuStreamDestroy(void *stream) {
 }
 
 DSSM_MGPU_EXPORT void mgpuStreamSynchronize(void *stream) {
+  if (!takeBusy(stream))
+    return;
   const CUDADriver *driver = ready();
   if (driver)
     check(driver, driver->cuStreamSynchronize(static_cast<CUstream>(stream)),
@@ -301,31 +329,34 @@ DSSM_MGPU_EXPORT void mgpuMemFree(void *pointer, void * /*stream*/) {
 DSSM_MGPU_EXPORT void mgpuMemcpy(void *destination, void *source, size_t bytes,
                                  void *stream) {
   const CUDADriver *driver = ready();
-  if (driver)
-    check(driver,
-          driver->cuMemcpyAsync(device(destination), device(source), bytes,
-                                static_cast<CUstream>(stream)),
-          "mgpuMemcpy");
+  if (driver && check(driver,
+                      driver->cuMemcpyAsync(device(destination),
+                                            device(source), bytes,
+                                            static_cast<CUstream>(stream)),
+                      "mgpuMemcpy"))
+    markBusy(stream);
 }
 
 DSSM_MGPU_EXPORT void mgpuMemset32(void *destination, unsigned value,
                                    size_t count, void *stream) {
   const CUDADriver *driver = ready();
-  if (driver)
-    check(driver,
-          driver->cuMemsetD32Async(device(destination), value, count,
-                                   static_cast<CUstream>(stream)),
-          "mgpuMemset32");
+  if (driver && check(driver,
+                      driver->cuMemsetD32Async(device(destination), value,
+                                               count,
+                                               static_cast<CUstream>(stream)),
+                      "mgpuMemset32"))
+    markBusy(stream);
 }
 
 DSSM_MGPU_EXPORT void mgpuMemset16(void *destination, unsigned short value,
                                    size_t count, void *stream) {
   const CUDADriver *driver = ready();
-  if (driver)
-    check(driver,
-          driver->cuMemsetD16Async(device(destination), value, count,
-                                   static_cast<CUstream>(stream)),
-          "mgpuMemset16");
+  if (driver && check(driver,
+                      driver->cuMemsetD16Async(device(destination), value,
+                                               count,
+                                               static_cast<CUstream>(stream)),
+                      "mgpuMemset16"))
+    markBusy(stream);
 }
 
 DSSM_MGPU_EXPORT void mgpuSetDefaultDevice(int32_t index) {

@@ -1,0 +1,200 @@
+//===- MGPURuntimeTest.cpp - the mgpu* functions on a recording driver ----===//
+//
+// Run by test/Integration/CUDA/mgpu-runtime.test, on any machine (no GPU
+// needed): the mgpu* functions the CUDA host code calls
+// (runtime/src/backends/cuda/MGPURuntime.cpp), on a driver table whose
+// entry points record their calls instead of reaching a GPU:
+//   - streams are reused, not created per launch;
+//   - a wait on a stream that was given work (a launch, a copy) reaches the
+//     driver; a wait on one that was only used for pooled allocations and
+//     frees does not (nothing to wait for);
+//   - a failed launch is recorded in the scope's error slot, later launches
+//     are skipped, and the slot names the call;
+//   - mgpuModuleLoadJIT loads the module file's object for the kernel (the
+//     cubin the backend picked) instead of JIT-compiling the embedded PTX.
+//
+//===----------------------------------------------------------------------===//
+
+#include "DeviceMemoryPool.h"
+#include "MGPURuntime.h"
+
+#include "densessm/runtime/KernelKey.h"
+
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <cstring>
+#include <string>
+
+extern "C" {
+void *mgpuStreamCreate();
+void mgpuStreamDestroy(void *stream);
+void mgpuStreamSynchronize(void *stream);
+void *mgpuMemAlloc(uint64_t bytes, void *stream, bool hostShared);
+void mgpuMemFree(void *pointer, void *stream);
+void mgpuMemcpy(void *destination, void *source, size_t bytes, void *stream);
+void mgpuLaunchKernel(void *function, intptr_t gridX, intptr_t gridY,
+                      intptr_t gridZ, intptr_t blockX, intptr_t blockY,
+                      intptr_t blockZ, int32_t sharedBytes, void *stream,
+                      void **params, void **extra, size_t paramsCount);
+void *mgpuModuleLoadJIT(void *data, int optLevel);
+}
+
+using namespace densessm::runtime;
+
+namespace {
+
+/// What the recording driver saw.
+struct Record {
+  int streamsCreated = 0, waits = 0, launches = 0;
+  const void *loadedImage = nullptr;
+  bool jitCompiled = false;
+  CUresult launchResult = 0;
+};
+Record record;
+
+CUresult ok() { return 0; }
+
+CUDADriver recordingDriver() {
+  CUDADriver driver{};
+  driver.cuCtxSetCurrent = [](CUcontext) { return ok(); };
+  driver.cuStreamCreate = [](CUstream *stream, unsigned) {
+    *stream = reinterpret_cast<CUstream>(uintptr_t(0x100 + record.streamsCreated++));
+    return ok();
+  };
+  driver.cuStreamSynchronize = [](CUstream) {
+    ++record.waits;
+    return ok();
+  };
+  driver.cuLaunchKernel = [](CUfunction, unsigned, unsigned, unsigned,
+                             unsigned, unsigned, unsigned, unsigned, CUstream,
+                             void **, void **) {
+    ++record.launches;
+    return record.launchResult;
+  };
+  driver.cuMemAlloc = [](CUdeviceptr *pointer, size_t bytes) {
+    *pointer = CUdeviceptr(reinterpret_cast<uintptr_t>(std::malloc(bytes)));
+    return ok();
+  };
+  driver.cuMemAllocManaged = [](CUdeviceptr *pointer, size_t bytes,
+                                unsigned) {
+    *pointer = CUdeviceptr(reinterpret_cast<uintptr_t>(std::malloc(bytes)));
+    return ok();
+  };
+  driver.cuMemFree = [](CUdeviceptr pointer) {
+    std::free(reinterpret_cast<void *>(uintptr_t(pointer)));
+    return ok();
+  };
+  driver.cuMemcpyAsync = [](CUdeviceptr, CUdeviceptr, size_t, CUstream) {
+    return ok();
+  };
+  driver.cuModuleLoadData = [](CUmodule *module, const void *image) {
+    record.loadedImage = image;
+    *module = reinterpret_cast<CUmodule>(uintptr_t(0x200));
+    return ok();
+  };
+  driver.cuModuleLoadDataEx = [](CUmodule *module, const void *, unsigned,
+                                 CUjit_option *, void **) {
+    record.jitCompiled = true;
+    *module = reinterpret_cast<CUmodule>(uintptr_t(0x300));
+    return ok();
+  };
+  driver.cuGetErrorString = [](CUresult, const char **message) {
+    *message = "recorded failure";
+    return ok();
+  };
+  driver.deviceName = "recording driver";
+  driver.computeCapability = 90;
+  return driver;
+}
+
+class MGPURuntime : public ::testing::Test {
+protected:
+  void SetUp() override { record = Record(); }
+  void TearDown() override { DeviceMemoryPool::instance().trim(driver); }
+
+  void launchOn(void *stream) {
+    void *function = reinterpret_cast<void *>(uintptr_t(0x400));
+    mgpuLaunchKernel(function, 1, 1, 1, 32, 1, 1, 0, stream, nullptr, nullptr,
+                     0);
+  }
+
+  CUDADriver driver = recordingDriver();
+};
+
+TEST_F(MGPURuntime, StreamsAreReusedAndLaunchesAreWaitedOn) {
+  KernelScope scope(driver, nullptr);
+  for (int i = 0; i < 3; ++i) {
+    void *stream = mgpuStreamCreate();
+    launchOn(stream);
+    mgpuStreamSynchronize(stream);
+    mgpuStreamDestroy(stream);
+  }
+  EXPECT_EQ(record.launches, 3);
+  EXPECT_EQ(record.waits, 3);
+  EXPECT_EQ(record.streamsCreated, 1);
+  EXPECT_TRUE(scope.status().isOk()) << scope.status().message();
+}
+
+TEST_F(MGPURuntime, WaitsOnStreamsWithoutWorkAreSkipped) {
+  KernelScope scope(driver, nullptr);
+  // The host code's temporaries: gpu.wait async, gpu.alloc async, gpu.wait;
+  // later gpu.wait async, gpu.dealloc async, gpu.wait.
+  void *stream = mgpuStreamCreate();
+  void *buffer = mgpuMemAlloc(1024, stream, /*hostShared=*/false);
+  ASSERT_NE(buffer, nullptr);
+  mgpuStreamSynchronize(stream);
+  mgpuStreamDestroy(stream);
+  stream = mgpuStreamCreate();
+  mgpuMemFree(buffer, stream);
+  mgpuStreamSynchronize(stream);
+  mgpuStreamDestroy(stream);
+  EXPECT_EQ(record.waits, 0);
+  // A copy is work: its wait reaches the driver, once.
+  stream = mgpuStreamCreate();
+  char from[8] = {}, to[8] = {};
+  mgpuMemcpy(to, from, sizeof to, stream);
+  mgpuStreamSynchronize(stream);
+  mgpuStreamSynchronize(stream);
+  mgpuStreamDestroy(stream);
+  EXPECT_EQ(record.waits, 1);
+  EXPECT_TRUE(scope.status().isOk()) << scope.status().message();
+}
+
+TEST_F(MGPURuntime, AFailedLaunchIsReportedAndLaterOnesSkipped) {
+  KernelScope scope(driver, nullptr);
+  record.launchResult = 700; // CUDA_ERROR_ILLEGAL_ADDRESS
+  void *stream = mgpuStreamCreate();
+  launchOn(stream);
+  launchOn(stream);
+  mgpuStreamSynchronize(stream);
+  mgpuStreamDestroy(stream);
+  EXPECT_EQ(record.launches, 1);
+  ASSERT_FALSE(scope.status().isOk());
+  EXPECT_NE(scope.status().message().find("mgpuLaunchKernel"),
+            std::string::npos)
+      << scope.status().message();
+  EXPECT_NE(scope.status().message().find("recorded failure"),
+            std::string::npos)
+      << scope.status().message();
+}
+
+TEST_F(MGPURuntime, ModuleFileObjectsReplaceTheEmbeddedPTX) {
+  static const char embedded[] = ".version 8.0\n.target sm_80\n";
+  static const char cubin[] = "\x7f" "ELF cubin for sm_90";
+  KernelObjects objects;
+  objects[kernelObjectKey(embedded, std::strlen(embedded))] = {
+      cubin, sizeof cubin, /*cubin=*/true, "sm_90"};
+  {
+    KernelScope scope(driver, &objects);
+    EXPECT_NE(mgpuModuleLoadJIT(const_cast<char *>(embedded), 3), nullptr);
+    EXPECT_EQ(record.loadedImage, static_cast<const void *>(cubin));
+    EXPECT_FALSE(record.jitCompiled);
+  }
+  // Without the module file's objects the embedded PTX is JIT-compiled.
+  KernelScope scope(driver, nullptr);
+  EXPECT_NE(mgpuModuleLoadJIT(const_cast<char *>(embedded), 3), nullptr);
+  EXPECT_TRUE(record.jitCompiled);
+}
+
+} // namespace
