@@ -120,6 +120,8 @@ void mlir::densessm::buildCUDAPipeline(OpPassManager &pm,
   bufferization::buildBufferDeallocationPipeline(pm);
   pm.addPass(createDenseSSMPlaceBuffersOnGPU());
   pm.addNestedPass<func::FuncOp>(createConvertLinalgToLoopsPass());
+  if (options.queueGPUWork)
+    pm.addPass(createDenseSSMQueueGPUWork());
   if (options.stopAtGPU)
     return;
 

@@ -107,6 +107,14 @@ struct CUDAPipelineOptions : public PassPipelineOptions<CUDAPipelineOptions> {
       llvm::cl::desc("Threads per block of the kernels made from parallel "
                      "loops (--densessm-map-parallel-loops-to-gpu)"),
       llvm::cl::init(256)};
+  Option<bool> queueGPUWork{
+      *this, "queue-gpu-work",
+      llvm::cl::desc("Queue the GPU work of functions whose host code never "
+                     "touches a buffer on one stream, waited on once at the "
+                     "return (--densessm-queue-gpu-work); needs the densessm "
+                     "runtime, which densessm-compile --target=cuda modules "
+                     "run in"),
+      llvm::cl::init(false)};
   Option<bool> stopAtGPU{
       *this, "stop-at-gpu",
       llvm::cl::desc("Stop before NVVM: host code on buffers with outlined "

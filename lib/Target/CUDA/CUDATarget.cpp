@@ -49,6 +49,9 @@ llvm::Error mlir::densessm::lowerToCUDA(ModuleOp module,
   CUDAPipelineOptions pipeline;
   pipeline.fuseDenseConnections = options.fuseDenseConnections;
   pipeline.chips = options.chips;
+  // The module runs in the densessm runtime, which queues the work of
+  // functions that leave their buffers to the GPU on one stream.
+  pipeline.queueGPUWork = true;
   buildCUDAPipeline(pm, pipeline);
 
   // The pipeline's errors, collected to say in one line which op the GPU

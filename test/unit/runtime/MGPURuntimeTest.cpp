@@ -11,7 +11,10 @@
 //   - a failed launch is recorded in the scope's error slot, later launches
 //     are skipped, and the slot names the call;
 //   - mgpuModuleLoadJIT loads the module file's object for the kernel (the
-//     cubin the backend picked) instead of JIT-compiling the embedded PTX.
+//     cubin the backend picked) instead of JIT-compiling the embedded PTX;
+//   - between densessm_cuda_queue_begin() and _end(), every launch goes on
+//     one stream, nothing waits until the end, which waits once; a buffer
+//     the pool did not allocate is freed only after the queued work.
 //
 //===----------------------------------------------------------------------===//
 
@@ -25,6 +28,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <string>
+#include <vector>
 
 extern "C" {
 void *mgpuStreamCreate();
@@ -38,6 +42,8 @@ void mgpuLaunchKernel(void *function, intptr_t gridX, intptr_t gridY,
                       intptr_t blockZ, int32_t sharedBytes, void *stream,
                       void **params, void **extra, size_t paramsCount);
 void *mgpuModuleLoadJIT(void *data, int optLevel);
+void densessm_cuda_queue_begin();
+void densessm_cuda_queue_end();
 }
 
 using namespace densessm::runtime;
@@ -46,7 +52,9 @@ namespace {
 
 /// What the recording driver saw.
 struct Record {
-  int streamsCreated = 0, waits = 0, launches = 0;
+  int streamsCreated = 0, waits = 0, launches = 0, frees = 0;
+  int waitsBeforeFree = -1;   // the waits when the driver freed a buffer
+  std::vector<CUstream> launchStreams;
   const void *loadedImage = nullptr;
   bool jitCompiled = false;
   CUresult launchResult = 0;
@@ -59,7 +67,11 @@ CUDADriver recordingDriver() {
   CUDADriver driver{};
   driver.cuCtxSetCurrent = [](CUcontext) { return ok(); };
   driver.cuStreamCreate = [](CUstream *stream, unsigned) {
-    *stream = reinterpret_cast<CUstream>(uintptr_t(0x100 + record.streamsCreated++));
+    // Distinct handles across tests: the runtime keeps its streams per
+    // thread, from one test to the next.
+    static uintptr_t next = 0x100;
+    *stream = reinterpret_cast<CUstream>(next++);
+    ++record.streamsCreated;
     return ok();
   };
   driver.cuStreamSynchronize = [](CUstream) {
@@ -67,9 +79,10 @@ CUDADriver recordingDriver() {
     return ok();
   };
   driver.cuLaunchKernel = [](CUfunction, unsigned, unsigned, unsigned,
-                             unsigned, unsigned, unsigned, unsigned, CUstream,
-                             void **, void **) {
+                             unsigned, unsigned, unsigned, unsigned,
+                             CUstream stream, void **, void **) {
     ++record.launches;
+    record.launchStreams.push_back(stream);
     return record.launchResult;
   };
   driver.cuMemAlloc = [](CUdeviceptr *pointer, size_t bytes) {
@@ -82,6 +95,8 @@ CUDADriver recordingDriver() {
     return ok();
   };
   driver.cuMemFree = [](CUdeviceptr pointer) {
+    ++record.frees;
+    record.waitsBeforeFree = record.waits;
     std::free(reinterpret_cast<void *>(uintptr_t(pointer)));
     return ok();
   };
@@ -195,6 +210,44 @@ TEST_F(MGPURuntime, ModuleFileObjectsReplaceTheEmbeddedPTX) {
   KernelScope scope(driver, nullptr);
   EXPECT_NE(mgpuModuleLoadJIT(const_cast<char *>(embedded), 3), nullptr);
   EXPECT_TRUE(record.jitCompiled);
+}
+
+TEST_F(MGPURuntime, QueuedWorkIsWaitedForOnceAtTheEnd) {
+  KernelScope scope(driver, nullptr);
+  densessm_cuda_queue_begin();
+  for (int i = 0; i < 3; ++i) {
+    // A launch, and a temporary's allocation and free, as the host code
+    // does them.
+    void *stream = mgpuStreamCreate();
+    launchOn(stream);
+    mgpuStreamSynchronize(stream);
+    mgpuStreamDestroy(stream);
+    stream = mgpuStreamCreate();
+    void *buffer = mgpuMemAlloc(4096, stream, /*hostShared=*/false);
+    mgpuStreamSynchronize(stream);
+    mgpuStreamDestroy(stream);
+    mgpuMemFree(buffer, stream);
+  }
+  EXPECT_EQ(record.waits, 0);
+  // A buffer the pool does not own (here: from the host) is freed after
+  // the queued work.
+  void *foreign = std::malloc(16);
+  mgpuMemFree(foreign, nullptr);
+  EXPECT_EQ(record.frees, 1);
+  EXPECT_EQ(record.waitsBeforeFree, 1);
+  densessm_cuda_queue_end();
+  EXPECT_EQ(record.waits, 2);
+  ASSERT_EQ(record.launchStreams.size(), 3u);
+  EXPECT_EQ(record.launchStreams[0], record.launchStreams[1]);
+  EXPECT_EQ(record.launchStreams[1], record.launchStreams[2]);
+  // After the end, launches are waited on again, on another stream.
+  void *stream = mgpuStreamCreate();
+  launchOn(stream);
+  mgpuStreamSynchronize(stream);
+  mgpuStreamDestroy(stream);
+  EXPECT_EQ(record.waits, 3);
+  EXPECT_NE(record.launchStreams.back(), record.launchStreams[0]);
+  EXPECT_TRUE(scope.status().isOk()) << scope.status().message();
 }
 
 } // namespace

@@ -13,9 +13,12 @@
 // Like the mgpu* functions it cannot return a status: a failure (no cuBLAS,
 // a failed call) goes to the calling thread's mgpu* error slot
 // (MGPURuntime.h), and the CUDA backend reports it after the dispatch.
-// The host code launches its kernels synchronously (each on a stream it
-// waits on), so the GEMM runs on this thread's own stream and is waited on
-// before returning: the next kernel, or host code, reads y.
+// Outside a queue the host code launches its kernels synchronously (each on
+// a stream it waits on), so the GEMM runs on this thread's own stream and
+// is waited on before returning: the next kernel, or host code, reads y.
+// Inside a queue (--densessm-queue-gpu-work: the host code never touches
+// its buffers) the GEMM goes on the queue's stream, after the kernels
+// before it and before those after it, and nobody waits.
 //
 //===----------------------------------------------------------------------===//
 
@@ -47,8 +50,9 @@ public:
       (void)driver->cuStreamDestroy(stream);
   }
 
-  /// The handle, bound to the stream, created if this thread has none.
-  Status get(const CUDADriver &cuda, const CUBLAS &library,
+  /// The handle, bound to `queue` when there is one, else to the thread's
+  /// own stream; created if this thread has none.
+  Status get(const CUDADriver &cuda, const CUBLAS &library, CUstream queue,
              cublasHandle_t &outHandle, CUstream &outStream) {
     if (!handle) {
       driver = &cuda;
@@ -70,10 +74,11 @@ public:
       }
       handle = created;
     }
-    if (cublasStatus_t status = blas->cublasSetStream(handle, stream))
+    CUstream use = queue ? queue : stream;
+    if (cublasStatus_t status = blas->cublasSetStream(handle, use))
       return Status::error(blas->describe(status, "cublasSetStream"));
     outHandle = handle;
-    outStream = stream;
+    outStream = use;
     return Status::ok();
   }
 
@@ -92,8 +97,12 @@ Status linear(const CUDADriver &driver, const StridedMemRefF32<3> &y,
   DSSM_RETURN_IF_ERROR(loadCUBLAS(blas));
   cublasHandle_t handle = nullptr;
   CUstream stream = nullptr;
-  DSSM_RETURN_IF_ERROR(threadCUBLAS.get(driver, *blas, handle, stream));
+  CUstream queue = mgpuQueueStream();
+  DSSM_RETURN_IF_ERROR(
+      threadCUBLAS.get(driver, *blas, queue, handle, stream));
   DSSM_RETURN_IF_ERROR(linearOnCUBLAS(*blas, handle, y, x, w));
+  if (queue)
+    return Status::ok(); // waited for at the queue's end
   if (CUresult result = driver.cuStreamSynchronize(stream))
     return Status::error(driver.describe(
         result, "cuStreamSynchronize (a cuBLAS projection failed)"));

@@ -30,6 +30,10 @@ thread_local const CUDADriver *currentDriver = nullptr;
 thread_local const KernelObjects *currentObjects = nullptr;
 thread_local std::string currentError;
 thread_local int scopeDepth = 0;
+/// The queue (densessm_cuda_queue_begin/end): its stream, created on the
+/// thread's first queue and kept, and how many begins are open.
+thread_local CUstream queueStream = nullptr;
+thread_local int queueDepth = 0;
 
 /// Records the first failure for the enclosing KernelScope. Outside one
 /// (host code run by another program, such as mlir-runner in the GPU lit
@@ -125,8 +129,9 @@ void *loadReplacement(const CUDADriver *driver, uint64_t key, int optLevel,
 KernelScope::KernelScope(const CUDADriver &driver,
                          const KernelObjects *objects)
     : previousDriver(currentDriver), previousObjects(currentObjects),
-      previousError(std::move(currentError)) {
+      previousError(std::move(currentError)), previousQueueDepth(queueDepth) {
   currentError.clear();
+  queueDepth = 0;
   ++scopeDepth;
   currentDriver = &driver;
   currentObjects = objects;
@@ -135,6 +140,9 @@ KernelScope::KernelScope(const CUDADriver &driver,
 }
 
 KernelScope::~KernelScope() {
+  // Host code that failed may not have reached its queue's end; the
+  // backend synchronises the context after every dispatch anyway.
+  queueDepth = previousQueueDepth;
   --scopeDepth;
   currentDriver = previousDriver;
   currentObjects = previousObjects;
@@ -152,6 +160,8 @@ const CUDADriver *mgpuReadyDriver() { return ready(); }
 void mgpuRecordFailure(std::string message) { fail(std::move(message)); }
 
 bool mgpuHasFailed() { return !currentError.empty(); }
+
+CUstream mgpuQueueStream() { return queueDepth > 0 ? queueStream : nullptr; }
 
 } // namespace densessm::runtime
 
@@ -271,6 +281,8 @@ DSSM_MGPU_EXPORT void *mgpuStreamCreate() {
   const CUDADriver *driver = ready();
   if (!driver)
     return nullptr;
+  if (CUstream queue = mgpuQueueStream())
+    return queue;
   if (!idleStreams.empty()) {
     CUstream stream = idleStreams.back();
     idleStreams.pop_back();
@@ -284,12 +296,15 @@ DSSM_MGPU_EXPORT void *mgpuStreamCreate() {
 
 DSSM_MGPU_EXPORT void mgpuStreamDestroy(void *stream) {
   // Every stream the host code destroys was waited on first (gpu.wait), so
-  // it is idle and can be handed out again.
-  if (stream)
+  // it is idle and can be handed out again; the queue's stays the queue's.
+  if (stream && stream != queueStream)
     idleStreams.push_back(static_cast<CUstream>(stream));
 }
 
 DSSM_MGPU_EXPORT void mgpuStreamSynchronize(void *stream) {
+  // Queued work is waited for at the queue's end.
+  if (stream == mgpuQueueStream() && stream)
+    return;
   if (!takeBusy(stream))
     return;
   const CUDADriver *driver = ready();
@@ -320,10 +335,17 @@ DSSM_MGPU_EXPORT void *mgpuMemAlloc(uint64_t bytes, void * /*stream*/,
 
 DSSM_MGPU_EXPORT void mgpuMemFree(void *pointer, void * /*stream*/) {
   const CUDADriver *driver = currentDriver;
+  // A pooled buffer goes back to the pool: whoever gets it next queues
+  // after the work that used it.
   if (!pointer || DeviceMemoryPool::instance().release(device(pointer)))
     return;
-  if (driver)
-    check(driver, driver->cuMemFree(device(pointer)), "mgpuMemFree");
+  if (!driver)
+    return;
+  // Any other buffer is freed now, after the queued work that may use it.
+  if (CUstream queue = mgpuQueueStream())
+    check(driver, driver->cuStreamSynchronize(queue),
+          "mgpuMemFree (waiting for the queued work)");
+  check(driver, driver->cuMemFree(device(pointer)), "mgpuMemFree");
 }
 
 DSSM_MGPU_EXPORT void mgpuMemcpy(void *destination, void *source, size_t bytes,
@@ -363,4 +385,28 @@ DSSM_MGPU_EXPORT void mgpuSetDefaultDevice(int32_t index) {
   if (index != 0)
     fail("mgpuSetDefaultDevice(" + std::to_string(index) +
          "): the densessm runtime uses GPU 0 only");
+}
+
+// The queue (--densessm-queue-gpu-work): host code that never touches its
+// buffers calls begin at its entry and end before it returns.
+DSSM_MGPU_EXPORT void densessm_cuda_queue_begin() {
+  const CUDADriver *driver = ready();
+  if (!driver)
+    return;
+  if (!queueStream &&
+      !check(driver, driver->cuStreamCreate(&queueStream, kStreamNonBlocking),
+             "densessm_cuda_queue_begin (cuStreamCreate)"))
+    return;
+  ++queueDepth;
+}
+
+DSSM_MGPU_EXPORT void densessm_cuda_queue_end() {
+  if (queueDepth == 0 || --queueDepth > 0)
+    return;
+  const CUDADriver *driver = ready();
+  if (driver)
+    check(driver, driver->cuStreamSynchronize(queueStream),
+          "densessm_cuda_queue_end (cuStreamSynchronize: a queued kernel or "
+          "projection failed)");
+  takeBusy(queueStream);
 }

@@ -13,7 +13,12 @@
 //   - a KernelScope, held by the backend while the host code runs on this
 //     thread, makes the primary context current and provides the module
 //     file's kernel objects, from which mgpuModuleLoad(JIT) picks the one
-//     for this GPU instead of the embedded PTX.
+//     for this GPU instead of the embedded PTX;
+//   - between densessm_cuda_queue_begin() and densessm_cuda_queue_end(),
+//     which host code that never touches its buffers calls
+//     (--densessm-queue-gpu-work), every stream the host code asks for is
+//     one queue stream of the thread, and its waits are skipped until the
+//     end, which waits once.
 //
 //===----------------------------------------------------------------------===//
 #ifndef DENSESSM_RUNTIME_SRC_BACKENDS_CUDA_MGPURUNTIME_H
@@ -56,6 +61,7 @@ private:
   const CUDADriver *previousDriver;
   const KernelObjects *previousObjects;
   std::string previousError;
+  int previousQueueDepth;
 };
 
 /// For the runtime's other functions that host code calls with the mgpu*
@@ -67,6 +73,10 @@ const CUDADriver *mgpuReadyDriver();
 void mgpuRecordFailure(std::string message);
 /// Whether this thread's slot holds a failure (later GPU work is skipped).
 bool mgpuHasFailed();
+/// The stream this thread queues its GPU work on between
+/// densessm_cuda_queue_begin() and _end() (--densessm-queue-gpu-work), or
+/// null outside: work on it is not waited for until the end.
+CUstream mgpuQueueStream();
 
 } // namespace densessm::runtime
 

@@ -524,6 +524,29 @@ def DenseSSMCopiesToKernels
   ];
 }
 
+def DenseSSMQueueGPUWork : Pass<"densessm-queue-gpu-work", "::mlir::ModuleOp"> {
+  let summary = "Queue a function's GPU work on one stream when its host "
+                "code never touches a buffer";
+  let description = [{
+    Runs on the CUDA host code after `--densessm-place-buffers-on-gpu`. The
+    host code waits for every kernel it launches; that wait only matters
+    when the host code itself reads or writes a buffer afterwards. A
+    function whose host code never does (no `memref.load`, `store`,
+    `copy`, atomic, vector transfer or linalg op outside kernels, and no
+    call except the runtime's projections `densessm_cuda_linear_*`) gets a
+    call of the runtime's `densessm_cuda_queue_begin()` at its entry and of
+    `densessm_cuda_queue_end()` before each return: in between, the
+    runtime's `mgpu*` functions and projections put all the work on one
+    stream of the calling thread and skip the waits on it, and the end
+    waits once. Other functions are left as they are.
+
+    Only for host code that the densessm runtime runs (`densessm-compile
+    --target=cuda`): it provides the two functions, and the projections
+    must share the stream.
+  }];
+  let dependentDialects = ["::mlir::func::FuncDialect"];
+}
+
 def DenseSSMPlaceBuffersOnGPU
     : Pass<"densessm-place-buffers-on-gpu", "::mlir::ModuleOp"> {
   let summary = "Allocate every host buffer in GPU-accessible memory";

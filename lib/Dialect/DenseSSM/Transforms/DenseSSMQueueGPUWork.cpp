@@ -1,0 +1,102 @@
+//===- DenseSSMQueueGPUWork.cpp - --densessm-queue-gpu-work ---------------===//
+//
+// The host code waits for every kernel it launches (gpu-to-llvm lowers a
+// gpu.launch_func without async tokens to launch-then-synchronise). That
+// wait is only needed when the host code itself reads or writes a buffer
+// afterwards. A function whose host code never does — every access to its
+// buffers is a kernel's, a GPU copy's or the runtime's projection's — can
+// queue all its GPU work on one stream and wait once, when it returns.
+//
+// This pass finds those functions and brackets them with two runtime
+// calls: densessm_cuda_queue_begin() at the entry, which makes the mgpu*
+// functions put every launch, copy and projection on one stream of the
+// calling thread and skip the waits on it, and densessm_cuda_queue_end()
+// before each return, which waits for that stream. Any host load, store,
+// copy, loop nest over a buffer, or call of a function other than the
+// runtime's projections leaves a function as it is.
+//
+//===----------------------------------------------------------------------===//
+
+#include "densessm/Dialect/DenseSSM/Transforms/Passes.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/Linalg/IR/LinalgInterfaces.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
+#include "mlir/IR/Builders.h"
+
+namespace mlir::densessm {
+#define GEN_PASS_DEF_DENSESSMQUEUEGPUWORK
+#include "densessm/Dialect/DenseSSM/Transforms/Passes.h.inc"
+} // namespace mlir::densessm
+
+using namespace mlir;
+
+namespace {
+
+constexpr StringLiteral kQueueBegin = "densessm_cuda_queue_begin";
+constexpr StringLiteral kQueueEnd = "densessm_cuda_queue_end";
+/// The runtime's projections (--densessm-lower-projections-to-blas), which
+/// run on the queue's stream.
+constexpr StringLiteral kProjectionPrefix = "densessm_cuda_linear_";
+
+/// Whether `op`, in host code, reads or writes the contents of a buffer
+/// (or might: an unknown call).
+bool touchesBufferContents(Operation *op) {
+  if (isa<memref::LoadOp, memref::StoreOp, memref::CopyOp,
+          memref::AtomicRMWOp, memref::GenericAtomicRMWOp, linalg::LinalgOp,
+          vector::LoadOp, vector::StoreOp, vector::TransferReadOp,
+          vector::TransferWriteOp>(op))
+    return true;
+  if (auto call = dyn_cast<func::CallOp>(op))
+    return !call.getCallee().starts_with(kProjectionPrefix);
+  return isa<CallOpInterface>(op);
+}
+
+/// Whether the host code of `function` leaves its buffers to the GPU.
+bool leavesBuffersToTheGPU(func::FuncOp function) {
+  WalkResult walk = function.walk([](Operation *op) {
+    // Kernels (before and after outlining) are GPU code.
+    if (isa<gpu::LaunchOp>(op))
+      return WalkResult::skip();
+    return touchesBufferContents(op) ? WalkResult::interrupt()
+                                     : WalkResult::advance();
+  });
+  return !walk.wasInterrupted();
+}
+
+func::FuncOp declare(ModuleOp module, StringRef name) {
+  if (auto existing = module.lookupSymbol<func::FuncOp>(name))
+    return existing;
+  OpBuilder builder = OpBuilder::atBlockBegin(module.getBody());
+  auto function = func::FuncOp::create(builder, module.getLoc(), name,
+                                       builder.getFunctionType({}, {}));
+  function.setPrivate();
+  return function;
+}
+
+struct QueueGPUWorkPass
+    : densessm::impl::DenseSSMQueueGPUWorkBase<QueueGPUWorkPass> {
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    SmallVector<func::FuncOp> queued;
+    for (auto function : module.getOps<func::FuncOp>())
+      if (!function.isExternal() && leavesBuffersToTheGPU(function))
+        queued.push_back(function);
+    if (queued.empty())
+      return;
+    func::FuncOp begin = declare(module, kQueueBegin);
+    func::FuncOp end = declare(module, kQueueEnd);
+    for (func::FuncOp function : queued) {
+      OpBuilder builder = OpBuilder::atBlockBegin(&function.front());
+      func::CallOp::create(builder, function.getLoc(), begin, ValueRange{});
+      function.walk([&](func::ReturnOp ret) {
+        builder.setInsertionPoint(ret);
+        func::CallOp::create(builder, ret.getLoc(), end, ValueRange{});
+      });
+    }
+  }
+};
+
+} // namespace
