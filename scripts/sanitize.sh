@@ -15,6 +15,8 @@
 #        - the runtime API tests (RuntimeAPITest.cpp) and the robustness tests
 #          (argument validation, allocation failure, 8 threads x 100 decode
 #          steps; test/unit/runtime/) for mamba and denseretnet;
+#        - the mgpu* functions and the queue on a recording driver
+#          (MGPURuntimeTest.cpp);
 #        - the numerical end-to-end tests through densessm-run
 #          (test/Integration/Tools/e2e_models.py, all four families: logits
 #          against the fp64 reference, recurrent vs parallel prefill, batches);
@@ -80,7 +82,7 @@ configure() { # DIR SANITIZERS [CMAKE ARGS...]
 configure "$ASAN_DIR" address,undefined -DDENSESSM_FUZZERS=ON
 echo "sanitize: building $ASAN_DIR"
 ninja -C "$ASAN_DIR" densessm-run densessm-runtime-tests \
-  densessm-runtime-robustness-tests densessm-fuzzers | tail -n 1
+  densessm-runtime-robustness-tests densessm-mgpu-runtime-tests densessm-fuzzers | tail -n 1
 configure "$TSAN_DIR" thread
 echo "sanitize: building $TSAN_DIR"
 ninja -C "$TSAN_DIR" densessm-runtime-robustness-tests | tail -n 1
@@ -130,6 +132,8 @@ for family in mamba denseretnet; do
   check "asan-runtime-robustness-$family" \
     "$ASAN_DIR/bin/densessm-runtime-robustness-tests" --module="$WORK/$family.dssm"
 done
+# The CUDA host code's mgpu* functions and queue, on a recording driver.
+check asan-mgpu-runtime "$ASAN_DIR/bin/densessm-mgpu-runtime-tests"
 check tsan-concurrency env OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 \
   "$TSAN_DIR/bin/densessm-runtime-robustness-tests" --module="$WORK/mamba.dssm" \
   --gtest_filter='Concurrency.*'

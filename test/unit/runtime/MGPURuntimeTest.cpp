@@ -14,7 +14,10 @@
 //     cubin the backend picked) instead of JIT-compiling the embedded PTX;
 //   - between densessm_cuda_queue_begin() and _end(), every launch goes on
 //     one stream, nothing waits until the end, which waits once; a buffer
-//     the pool did not allocate is freed only after the queued work.
+//     the pool did not allocate is freed only after the queued work, and
+//     a pooled one freed in the queue is reused by the same queue but
+//     returns to the pool (where another thread could take it) only after
+//     the wait.
 //
 //===----------------------------------------------------------------------===//
 
@@ -247,6 +250,31 @@ TEST_F(MGPURuntime, QueuedWorkIsWaitedForOnceAtTheEnd) {
   mgpuStreamDestroy(stream);
   EXPECT_EQ(record.waits, 3);
   EXPECT_NE(record.launchStreams.back(), record.launchStreams[0]);
+  EXPECT_TRUE(scope.status().isOk()) << scope.status().message();
+}
+
+TEST_F(MGPURuntime, BuffersFreedInAQueueStayWithItUntilItsEnd) {
+  KernelScope scope(driver, nullptr);
+  DeviceMemoryPool &pool = DeviceMemoryPool::instance();
+  densessm_cuda_queue_begin();
+  void *first = mgpuMemAlloc(3000, nullptr, /*hostShared=*/false);
+  mgpuMemFree(first, nullptr);
+  // The same queue takes it again (its next user is queued after the last).
+  void *again = mgpuMemAlloc(3000, nullptr, /*hostShared=*/false);
+  EXPECT_EQ(again, first);
+  mgpuMemFree(again, nullptr);
+  // Another thread, asking the pool meanwhile, does not get it.
+  CUresult result = 0;
+  CUdeviceptr other = pool.allocate(driver, 3000, false, result);
+  EXPECT_NE(reinterpret_cast<void *>(uintptr_t(other)), first);
+  EXPECT_EQ(record.waits, 0);
+  densessm_cuda_queue_end();
+  EXPECT_EQ(record.waits, 1);
+  // After the wait it is the pool's again.
+  CUdeviceptr after = pool.allocate(driver, 3000, false, result);
+  EXPECT_EQ(reinterpret_cast<void *>(uintptr_t(after)), first);
+  pool.release(other);
+  pool.release(after);
   EXPECT_TRUE(scope.status().isOk()) << scope.status().message();
 }
 

@@ -25,7 +25,7 @@ CUdeviceptr DeviceMemoryPool::allocate(const CUDADriver &driver,
   if (found != kept.end() && !found->second.empty()) {
     CUdeviceptr pointer = found->second.back();
     found->second.pop_back();
-    inUse.emplace(pointer, key);
+    handedOut.emplace(pointer, key);
     return pointer;
   }
   auto fresh = [&](CUdeviceptr &pointer) {
@@ -45,17 +45,28 @@ CUdeviceptr DeviceMemoryPool::allocate(const CUDADriver &driver,
     if (result != 0)
       return 0;
   }
-  inUse.emplace(pointer, key);
+  handedOut.emplace(pointer, key);
   return pointer;
 }
 
 bool DeviceMemoryPool::release(CUdeviceptr pointer) {
   std::lock_guard<std::mutex> lock(mutex);
-  auto found = inUse.find(pointer);
-  if (found == inUse.end())
+  auto found = handedOut.find(pointer);
+  if (found == handedOut.end())
     return false;
   kept[found->second].push_back(pointer);
-  inUse.erase(found);
+  handedOut.erase(found);
+  return true;
+}
+
+bool DeviceMemoryPool::inUse(CUdeviceptr pointer, bool &managed,
+                             uint64_t &bytes) {
+  std::lock_guard<std::mutex> lock(mutex);
+  auto found = handedOut.find(pointer);
+  if (found == handedOut.end())
+    return false;
+  managed = found->second.managed;
+  bytes = found->second.bytes;
   return true;
 }
 

@@ -40,6 +40,10 @@ public:
   /// allocate it (the caller frees it with the driver).
   bool release(CUdeviceptr pointer);
 
+  /// Whether the pool handed out `pointer` and it is still in use; then
+  /// `managed` and `bytes` (its size class) say what kind of buffer it is.
+  bool inUse(CUdeviceptr pointer, bool &managed, uint64_t &bytes);
+
   /// Frees every kept buffer with the driver.
   void trim(const CUDADriver &driver);
 
@@ -60,7 +64,7 @@ private:
   };
   std::mutex mutex;
   std::map<Key, std::vector<CUdeviceptr>> kept;
-  std::unordered_map<CUdeviceptr, Key> inUse;
+  std::unordered_map<CUdeviceptr, Key> handedOut;
 };
 
 } // namespace densessm::runtime

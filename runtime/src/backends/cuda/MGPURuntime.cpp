@@ -34,6 +34,16 @@ thread_local int scopeDepth = 0;
 /// thread's first queue and kept, and how many begins are open.
 thread_local CUstream queueStream = nullptr;
 thread_local int queueDepth = 0;
+/// Pooled buffers the host code freed inside the queue. Queued work may
+/// still use them, so they go back to the pool (where another thread could
+/// get them) only once the queue is waited for; until then this thread's
+/// own allocations reuse them, after that work on the same stream.
+struct QueueFreed {
+  CUdeviceptr pointer;
+  bool managed;
+  uint64_t bytes; // size class
+};
+thread_local std::vector<QueueFreed> queueFreed;
 
 /// Records the first failure for the enclosing KernelScope. Outside one
 /// (host code run by another program, such as mlir-runner in the GPU lit
@@ -124,6 +134,17 @@ void *loadReplacement(const CUDADriver *driver, uint64_t key, int optLevel,
   return module;
 }
 
+/// Waits for the queue's stream and gives the buffers freed in the queue
+/// back to the pool.
+void drainQueue(const CUDADriver *driver, const char *what) {
+  if (driver && queueStream)
+    if (CUresult result = driver->cuStreamSynchronize(queueStream))
+      fail(driver->describe(result, what));
+  for (const QueueFreed &freed : queueFreed)
+    DeviceMemoryPool::instance().release(freed.pointer);
+  queueFreed.clear();
+}
+
 } // namespace
 
 KernelScope::KernelScope(const CUDADriver &driver,
@@ -140,8 +161,10 @@ KernelScope::KernelScope(const CUDADriver &driver,
 }
 
 KernelScope::~KernelScope() {
-  // Host code that failed may not have reached its queue's end; the
-  // backend synchronises the context after every dispatch anyway.
+  // Host code that failed may not have reached its queue's end.
+  if (queueDepth > 0)
+    drainQueue(currentDriver, "the host code's queue (cuStreamSynchronize: a "
+                              "queued kernel or projection failed)");
   queueDepth = previousQueueDepth;
   --scopeDepth;
   currentDriver = previousDriver;
@@ -320,6 +343,15 @@ DSSM_MGPU_EXPORT void *mgpuMemAlloc(uint64_t bytes, void * /*stream*/,
     return nullptr;
   if (bytes == 0)
     return nullptr;
+  if (mgpuQueueStream()) {
+    uint64_t size = DeviceMemoryPool::sizeClass(bytes);
+    for (auto freed = queueFreed.begin(); freed != queueFreed.end(); ++freed)
+      if (freed->managed == hostShared && freed->bytes == size) {
+        CUdeviceptr pointer = freed->pointer;
+        queueFreed.erase(freed);
+        return reinterpret_cast<void *>(uintptr_t(pointer));
+      }
+  }
   CUresult result = 0;
   CUdeviceptr pointer =
       DeviceMemoryPool::instance().allocate(*driver, bytes, hostShared, result);
@@ -335,9 +367,17 @@ DSSM_MGPU_EXPORT void *mgpuMemAlloc(uint64_t bytes, void * /*stream*/,
 
 DSSM_MGPU_EXPORT void mgpuMemFree(void *pointer, void * /*stream*/) {
   const CUDADriver *driver = currentDriver;
-  // A pooled buffer goes back to the pool: whoever gets it next queues
-  // after the work that used it.
-  if (!pointer || DeviceMemoryPool::instance().release(device(pointer)))
+  if (!pointer)
+    return;
+  bool managed;
+  uint64_t bytes;
+  if (mgpuQueueStream() &&
+      DeviceMemoryPool::instance().inUse(device(pointer), managed, bytes)) {
+    queueFreed.push_back({device(pointer), managed, bytes});
+    return;
+  }
+  // Outside a queue the work that used it is done: back to the pool.
+  if (DeviceMemoryPool::instance().release(device(pointer)))
     return;
   if (!driver)
     return;
@@ -403,10 +443,7 @@ DSSM_MGPU_EXPORT void densessm_cuda_queue_begin() {
 DSSM_MGPU_EXPORT void densessm_cuda_queue_end() {
   if (queueDepth == 0 || --queueDepth > 0)
     return;
-  const CUDADriver *driver = ready();
-  if (driver)
-    check(driver, driver->cuStreamSynchronize(queueStream),
-          "densessm_cuda_queue_end (cuStreamSynchronize: a queued kernel or "
-          "projection failed)");
+  drainQueue(ready(), "densessm_cuda_queue_end (cuStreamSynchronize: a "
+                      "queued kernel or projection failed)");
   takeBusy(queueStream);
 }
