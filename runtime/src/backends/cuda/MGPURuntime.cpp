@@ -299,7 +299,6 @@ DSSM_MGPU_EXPORT void mgpuLaunchKernel(void *function, intptr_t gridX,
     markBusy(stream);
 }
 
-
 DSSM_MGPU_EXPORT void *mgpuStreamCreate() {
   const CUDADriver *driver = ready();
   if (!driver)
