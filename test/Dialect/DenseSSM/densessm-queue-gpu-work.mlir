@@ -2,8 +2,8 @@
 
 // A function whose host code only launches kernels, manages buffers and
 // calls the runtime's projection is bracketed by the queue's begin and
-// end (before every return); one whose host code loads from a buffer, or
-// calls another function, is left alone.
+// end (before every return); one whose host code reads or writes a buffer
+// (a load, a loop's store), or calls another function, is left alone.
 
 module attributes {gpu.container_module} {
   gpu.module @kernels {
@@ -47,6 +47,36 @@ module attributes {gpu.container_module} {
     %c0 = arith.constant 0 : index
     %value = memref.load %buffer[%c0] : memref<4xf32>
     return %value : f32
+  }
+
+  // A kernel not yet outlined is GPU code, loads and all.
+  // CHECK-LABEL: func.func @inline_kernel(
+  // CHECK-NEXT:    call @densessm_cuda_queue_begin()
+  func.func @inline_kernel(%buffer: memref<4xf32>) {
+    %c0 = arith.constant 0 : index
+    %c1 = arith.constant 1 : index
+    gpu.launch blocks(%bx, %by, %bz) in (%x = %c1, %y = %c1, %z = %c1)
+               threads(%tx, %ty, %tz) in (%a = %c1, %b = %c1, %c = %c1) {
+      %value = memref.load %buffer[%c0] : memref<4xf32>
+      memref.store %value, %buffer[%c1] : memref<4xf32>
+      gpu.terminator
+    }
+    return
+  }
+
+  // A host loop that stores into a buffer (what linalg-to-gpu=false leaves).
+  // CHECK-LABEL: func.func @host_loop(
+  // CHECK-NOT:     densessm_cuda_queue
+  // CHECK:         return
+  func.func @host_loop(%buffer: memref<4xf32>) {
+    %c0 = arith.constant 0 : index
+    %c1 = arith.constant 1 : index
+    %c4 = arith.constant 4 : index
+    %zero = arith.constant 0.0 : f32
+    scf.for %i = %c0 to %c4 step %c1 {
+      memref.store %zero, %buffer[%i] : memref<4xf32>
+    }
+    return
   }
 
   // CHECK-LABEL: func.func @calls_another(

@@ -17,7 +17,7 @@
 //     the pool did not allocate is freed only after the queued work, and
 //     a pooled one freed in the queue is reused by the same queue but
 //     returns to the pool (where another thread could take it) only after
-//     the wait.
+//     the wait; a nested scope waits for an open queue first.
 //
 //===----------------------------------------------------------------------===//
 
@@ -276,6 +276,23 @@ TEST_F(MGPURuntime, BuffersFreedInAQueueStayWithItUntilItsEnd) {
   pool.release(other);
   pool.release(after);
   EXPECT_TRUE(scope.status().isOk()) << scope.status().message();
+}
+
+TEST_F(MGPURuntime, ANestedScopeFinishesTheOpenQueueFirst) {
+  KernelScope outer(driver, nullptr);
+  densessm_cuda_queue_begin();
+  void *stream = mgpuStreamCreate();
+  launchOn(stream);
+  mgpuStreamSynchronize(stream);
+  EXPECT_EQ(record.waits, 0);
+  {
+    // Work in the inner scope is not ordered after the queue's otherwise.
+    KernelScope inner(driver, nullptr);
+    EXPECT_EQ(record.waits, 1);
+    EXPECT_EQ(mgpuQueueStream(), nullptr);
+  }
+  densessm_cuda_queue_end();
+  EXPECT_TRUE(outer.status().isOk()) << outer.status().message();
 }
 
 } // namespace

@@ -11,9 +11,10 @@
 // calls: densessm_cuda_queue_begin() at the entry, which makes the mgpu*
 // functions put every launch, copy and projection on one stream of the
 // calling thread and skip the waits on it, and densessm_cuda_queue_end()
-// before each return, which waits for that stream. Any host load, store,
-// copy, loop nest over a buffer, or call of a function other than the
-// runtime's projections leaves a function as it is.
+// before each return, which waits for that stream. Any host operation that
+// reads or writes memory (a load, store, copy, a loop nest's body), or
+// whose effects are unknown, or a call of a function other than the
+// runtime's projections, leaves a function as it is.
 //
 //===----------------------------------------------------------------------===//
 
@@ -21,10 +22,8 @@
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
-#include "mlir/Dialect/Linalg/IR/LinalgInterfaces.h"
-#include "mlir/Dialect/MemRef/IR/MemRef.h"
-#include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/IR/Builders.h"
+#include "mlir/Interfaces/SideEffectInterfaces.h"
 
 namespace mlir::densessm {
 #define GEN_PASS_DEF_DENSESSMQUEUEGPUWORK
@@ -41,22 +40,31 @@ constexpr StringLiteral kQueueEnd = "densessm_cuda_queue_end";
 /// run on the queue's stream.
 constexpr StringLiteral kProjectionPrefix = "densessm_cuda_linear_";
 
-/// Whether `op`, in host code, reads or writes the contents of a buffer
-/// (or might: an unknown call).
+/// Whether `op`, in host code, reads or writes the contents of a buffer,
+/// or might. The GPU dialect's operations (launches, copies, allocations,
+/// waits) are ordered on the queue's stream, and so are the runtime's
+/// projections; any other operation counts when it declares a read or a
+/// write, or declares nothing at all. An operation whose effects are those
+/// of the operations it holds (scf.if, scf.for) is judged by them.
 bool touchesBufferContents(Operation *op) {
-  if (isa<memref::LoadOp, memref::StoreOp, memref::CopyOp,
-          memref::AtomicRMWOp, memref::GenericAtomicRMWOp, linalg::LinalgOp,
-          vector::LoadOp, vector::StoreOp, vector::TransferReadOp,
-          vector::TransferWriteOp>(op))
-    return true;
+  if (isa<gpu::GPUDialect>(op->getDialect()))
+    return false;
   if (auto call = dyn_cast<func::CallOp>(op))
     return !call.getCallee().starts_with(kProjectionPrefix);
-  return isa<CallOpInterface>(op);
+  if (op->hasTrait<OpTrait::HasRecursiveMemoryEffects>())
+    return false;
+  auto effects = dyn_cast<MemoryEffectOpInterface>(op);
+  if (!effects)
+    return !op->hasTrait<OpTrait::IsTerminator>();
+  return effects.hasEffect<MemoryEffects::Read>() ||
+         effects.hasEffect<MemoryEffects::Write>();
 }
 
 /// Whether the host code of `function` leaves its buffers to the GPU.
 bool leavesBuffersToTheGPU(func::FuncOp function) {
-  WalkResult walk = function.walk([](Operation *op) {
+  WalkResult walk = function->walk<WalkOrder::PreOrder>([&](Operation *op) {
+    if (op == function.getOperation())
+      return WalkResult::advance();
     // Kernels (before and after outlining) are GPU code.
     if (isa<gpu::LaunchOp>(op))
       return WalkResult::skip();

@@ -135,15 +135,21 @@ void *loadReplacement(const CUDADriver *driver, uint64_t key, int optLevel,
 }
 
 /// Waits for the queue's stream and gives the buffers freed in the queue
-/// back to the pool.
-void drainQueue(const CUDADriver *driver, const char *what) {
+/// back to the pool. Returns the failure of the wait, described as `what`,
+/// or an empty string.
+std::string drainQueue(const CUDADriver *driver, const char *what) {
+  std::string failure;
   if (driver && queueStream)
     if (CUresult result = driver->cuStreamSynchronize(queueStream))
-      fail(driver->describe(result, what));
+      failure = driver->describe(result, what);
   for (const QueueFreed &freed : queueFreed)
     DeviceMemoryPool::instance().release(freed.pointer);
   queueFreed.clear();
+  return failure;
 }
+
+constexpr const char *kQueueFailed =
+    "cuStreamSynchronize: a queued kernel or projection failed";
 
 } // namespace
 
@@ -151,6 +157,13 @@ KernelScope::KernelScope(const CUDADriver &driver,
                          const KernelObjects *objects)
     : previousDriver(currentDriver), previousObjects(currentObjects),
       previousError(std::move(currentError)), previousQueueDepth(queueDepth) {
+  // An enclosing scope's open queue is finished first: the work of this
+  // scope is not ordered after it otherwise.
+  if (queueDepth > 0) {
+    std::string failure = drainQueue(currentDriver, kQueueFailed);
+    if (previousError.empty())
+      previousError = std::move(failure);
+  }
   currentError.clear();
   queueDepth = 0;
   ++scopeDepth;
@@ -163,8 +176,9 @@ KernelScope::KernelScope(const CUDADriver &driver,
 KernelScope::~KernelScope() {
   // Host code that failed may not have reached its queue's end.
   if (queueDepth > 0)
-    drainQueue(currentDriver, "the host code's queue (cuStreamSynchronize: a "
-                              "queued kernel or projection failed)");
+    if (std::string failure = drainQueue(currentDriver, kQueueFailed);
+        !failure.empty())
+      fail(std::move(failure));
   queueDepth = previousQueueDepth;
   --scopeDepth;
   currentDriver = previousDriver;
@@ -354,6 +368,15 @@ DSSM_MGPU_EXPORT void *mgpuMemAlloc(uint64_t bytes, void * /*stream*/,
   CUresult result = 0;
   CUdeviceptr pointer =
       DeviceMemoryPool::instance().allocate(*driver, bytes, hostShared, result);
+  if (result != 0 && mgpuQueueStream() && !queueFreed.empty()) {
+    // Out of memory while the queue holds freed buffers the pool cannot
+    // release yet: wait for the queue, give them back, and try again.
+    if (std::string failure = drainQueue(driver, kQueueFailed);
+        !failure.empty())
+      fail(std::move(failure));
+    pointer = DeviceMemoryPool::instance().allocate(*driver, bytes, hostShared,
+                                                    result);
+  }
   if (result != 0) {
     std::string what = "mgpuMemAlloc (" + std::to_string(bytes) +
                        " bytes of " + (hostShared ? "managed" : "device") +
@@ -442,7 +465,8 @@ DSSM_MGPU_EXPORT void densessm_cuda_queue_begin() {
 DSSM_MGPU_EXPORT void densessm_cuda_queue_end() {
   if (queueDepth == 0 || --queueDepth > 0)
     return;
-  drainQueue(ready(), "densessm_cuda_queue_end (cuStreamSynchronize: a "
-                      "queued kernel or projection failed)");
+  if (std::string failure = drainQueue(ready(), kQueueFailed);
+      !failure.empty())
+    fail("densessm_cuda_queue_end: " + failure);
   takeBusy(queueStream);
 }

@@ -531,9 +531,10 @@ def DenseSSMQueueGPUWork : Pass<"densessm-queue-gpu-work", "::mlir::ModuleOp"> {
     Runs on the CUDA host code after `--densessm-place-buffers-on-gpu`. The
     host code waits for every kernel it launches; that wait only matters
     when the host code itself reads or writes a buffer afterwards. A
-    function whose host code never does (no `memref.load`, `store`,
-    `copy`, atomic, vector transfer or linalg op outside kernels, and no
-    call except the runtime's projections `densessm_cuda_linear_*`) gets a
+    function whose host code never does (outside kernels and the GPU
+    dialect's operations, no operation with a read or write memory effect
+    or with unknown effects — a load, store, copy, a host loop's body — and
+    no call except the runtime's projections `densessm_cuda_linear_*`) gets a
     call of the runtime's `densessm_cuda_queue_begin()` at its entry and of
     `densessm_cuda_queue_end()` before each return: in between, the
     runtime's `mgpu*` functions and projections put all the work on one
