@@ -10,6 +10,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "Projections.h"
+#include "RuntimeFunctions.h"
 
 #include "densessm/Dialect/DenseSSM/Transforms/Passes.h"
 
@@ -87,18 +88,13 @@ Value widenToF32(OpBuilder &b, Location loc, Value w) {
 
 func::FuncOp declareLinear(ModuleOp module, StringRef name,
                            Type weightElement) {
-  if (auto existing = module.lookupSymbol<func::FuncOp>(name))
-    return existing;
   MLIRContext *context = module.getContext();
-  OpBuilder builder = OpBuilder::atBlockBegin(module.getBody());
   MemRefType rank3 = dynamicStridedType(Float32Type::get(context), 3);
   MemRefType weights = dynamicStridedType(weightElement, 2);
-  auto function = func::FuncOp::create(
-      builder, module.getLoc(), name,
-      builder.getFunctionType({rank3, rank3, weights}, {}));
-  function.setPrivate();
+  func::FuncOp function = densessm::declareRuntimeFunction(
+      module, name, FunctionType::get(context, {rank3, rank3, weights}, {}));
   // Called through its C interface: one pointer per memref descriptor.
-  function->setAttr("llvm.emit_c_interface", builder.getUnitAttr());
+  function->setAttr("llvm.emit_c_interface", UnitAttr::get(context));
   return function;
 }
 

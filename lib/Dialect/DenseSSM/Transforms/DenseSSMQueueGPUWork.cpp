@@ -18,6 +18,8 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "RuntimeFunctions.h"
+
 #include "densessm/Dialect/DenseSSM/Transforms/Passes.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -74,16 +76,6 @@ bool leavesBuffersToTheGPU(func::FuncOp function) {
   return !walk.wasInterrupted();
 }
 
-func::FuncOp declare(ModuleOp module, StringRef name) {
-  if (auto existing = module.lookupSymbol<func::FuncOp>(name))
-    return existing;
-  OpBuilder builder = OpBuilder::atBlockBegin(module.getBody());
-  auto function = func::FuncOp::create(builder, module.getLoc(), name,
-                                       builder.getFunctionType({}, {}));
-  function.setPrivate();
-  return function;
-}
-
 struct QueueGPUWorkPass
     : densessm::impl::DenseSSMQueueGPUWorkBase<QueueGPUWorkPass> {
   void runOnOperation() override {
@@ -94,8 +86,11 @@ struct QueueGPUWorkPass
         queued.push_back(function);
     if (queued.empty())
       return;
-    func::FuncOp begin = declare(module, kQueueBegin);
-    func::FuncOp end = declare(module, kQueueEnd);
+    auto noArguments = FunctionType::get(module.getContext(), {}, {});
+    func::FuncOp begin =
+        densessm::declareRuntimeFunction(module, kQueueBegin, noArguments);
+    func::FuncOp end =
+        densessm::declareRuntimeFunction(module, kQueueEnd, noArguments);
     for (func::FuncOp function : queued) {
       OpBuilder builder = OpBuilder::atBlockBegin(&function.front());
       func::CallOp::create(builder, function.getLoc(), begin, ValueRange{});
