@@ -320,14 +320,16 @@ llvm::Error compile(MLIRContext &context) {
     return error;
   if (failed(verify(*imported.module)))
     return makeError("{0}: the imported model does not verify", inputPath);
+  // The narrow element type of --weight-type (bf16 or f16), as the pass and
+  // the progress line name it.
+  StringRef narrowName = weightType == WeightType::BF16 ? "bf16" : "f16";
   if (weightType != WeightType::F32) {
-    StringRef name = weightType == WeightType::BF16 ? "bf16" : "f16";
     DenseSSMNarrowProjectionWeightsOptions narrow;
-    narrow.elementType = name.str();
+    narrow.elementType = narrowName.str();
     PassManager passes(&context);
     passes.addPass(createDenseSSMNarrowProjectionWeights(narrow));
     if (failed(passes.run(*imported.module)))
-      return makeError("{0}: --weight-type={1} failed", inputPath, name);
+      return makeError("{0}: --weight-type={1} failed", inputPath, narrowName);
   }
   if (emit == Emit::MLIR) {
     progress.end("densessm IR of " + inputPath);
@@ -347,9 +349,7 @@ llvm::Error compile(MLIRContext &context) {
                              signature->states.size(),
                              narrowWeights
                                  ? llvm::formatv(" ({0} in {1})", narrowWeights,
-                                                 weightType == WeightType::BF16
-                                                     ? "bf16"
-                                                     : "f16")
+                                                 narrowName)
                                        .str()
                                  : std::string())
                    .str());
