@@ -96,12 +96,16 @@ using namespace densessm::runtime;
 Status dssm_module_s::backend(dssm_device device, const Backend *&out) {
   std::lock_guard<std::mutex> lock(backendMutex);
   if (device == DSSM_DEVICE_CUDA) {
+    // The configuration first: wrong whether or not there is a GPU.
+    bool useGraphs;
+    DSSM_RETURN_IF_ERROR(cudaGraphsWanted(useGraphs));
     const CUDADriver *driver = nullptr;
     Status loaded = loadCUDADriver(driver);
     if (!loaded.isOk())
       return errorOf("cannot use the CUDA device: ", loaded.message());
     if (!cudaBackend)
-      DSSM_RETURN_IF_ERROR(createCUDABackend(*file, *driver, cudaBackend));
+      DSSM_RETURN_IF_ERROR(
+          createCUDABackend(*file, *driver, useGraphs, cudaBackend));
     out = cudaBackend.get();
     return Status::ok();
   }

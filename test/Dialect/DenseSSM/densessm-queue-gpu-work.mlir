@@ -4,6 +4,8 @@
 // calls the runtime's projection is bracketed by the queue's begin and
 // end (before every return); one whose host code reads or writes a buffer
 // (a load, a loop's store), or calls another function, is left alone.
+// The queue's key is the xxh3 hash of the function's name: pinned here,
+// since the runtime's CUDA graph of a function is found by it.
 
 module attributes {gpu.container_module} {
   gpu.module @kernels {
@@ -14,11 +16,12 @@ module attributes {gpu.container_module} {
   func.func private @densessm_cuda_linear_f32(memref<1x1x4xf32>, memref<1x1x4xf32>, memref<4x4xf32>)
   func.func private @something_else()
 
-  // CHECK-DAG: func.func private @densessm_cuda_queue_begin()
+  // CHECK-DAG: func.func private @densessm_cuda_queue_begin(i64)
   // CHECK-DAG: func.func private @densessm_cuda_queue_end()
 
   // CHECK-LABEL: func.func @only_kernels(
-  // CHECK-NEXT:    call @densessm_cuda_queue_begin() : () -> ()
+  // CHECK-NEXT:    %[[KEY:.*]] = arith.constant -6028725775881853503 : i64
+  // CHECK-NEXT:    call @densessm_cuda_queue_begin(%[[KEY]]) : (i64) -> ()
   // CHECK:         gpu.launch_func
   // CHECK:         call @densessm_cuda_linear_f32
   // CHECK:       ^bb1:
@@ -51,7 +54,8 @@ module attributes {gpu.container_module} {
 
   // A kernel not yet outlined is GPU code, loads and all.
   // CHECK-LABEL: func.func @inline_kernel(
-  // CHECK-NEXT:    call @densessm_cuda_queue_begin()
+  // CHECK-NEXT:    arith.constant 3821675123036893908 : i64
+  // CHECK-NEXT:    call @densessm_cuda_queue_begin(
   func.func @inline_kernel(%buffer: memref<4xf32>) {
     %c0 = arith.constant 0 : index
     %c1 = arith.constant 1 : index

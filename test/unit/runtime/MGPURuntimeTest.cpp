@@ -17,12 +17,19 @@
 //     the pool did not allocate is freed only after the queued work, and
 //     a pooled one freed in the queue is reused by the same queue but
 //     returns to the pool (where another thread could take it) only after
-//     the wait; a nested scope waits for an open queue first.
+//     the wait; a nested scope waits for an open queue first;
+//   - with the module's QueueGraphs, a queue's second and later runs are
+//     captured and launched as one graph, instantiated once and updated
+//     after; a topology change instantiates again; a wait in the middle
+//     launches the part captured so far and resumes; a failed launch in a
+//     capture is reported and nothing is launched; DENSESSM_CUDA_GRAPHS=0
+//     (graphs disabled) never captures.
 //
 //===----------------------------------------------------------------------===//
 
 #include "DeviceMemoryPool.h"
 #include "MGPURuntime.h"
+#include "QueueGraphs.h"
 
 #include "densessm/runtime/KernelKey.h"
 
@@ -45,7 +52,7 @@ void mgpuLaunchKernel(void *function, intptr_t gridX, intptr_t gridY,
                       intptr_t blockZ, int32_t sharedBytes, void *stream,
                       void **params, void **extra, size_t paramsCount);
 void *mgpuModuleLoadJIT(void *data, int optLevel);
-void densessm_cuda_queue_begin();
+void densessm_cuda_queue_begin(uint64_t key);
 void densessm_cuda_queue_end();
 }
 
@@ -61,8 +68,23 @@ struct Record {
   const void *loadedImage = nullptr;
   bool jitCompiled = false;
   CUresult launchResult = 0;
+  // Graphs: the stream capturing (null: none), launches it captured, and
+  // what was done with the graphs.
+  CUstream capturing = nullptr;
+  int captured = 0, waitsWhileCapturing = 0, instantiations = 0,
+      updates = 0, refusedUpdates = 0, graphLaunches = 0, graphsDestroyed = 0;
+  std::vector<int> launchedGraphNodes;
 };
 Record record;
+
+/// A recorded graph and executable graph: how many launches they hold.
+struct RecordedGraph {
+  int nodes;
+};
+CUgraph graphOf(int nodes) {
+  return reinterpret_cast<CUgraph>(new RecordedGraph{nodes});
+}
+int nodesOf(void *graph) { return static_cast<RecordedGraph *>(graph)->nodes; }
 
 CUresult ok() { return 0; }
 
@@ -77,13 +99,20 @@ CUDADriver recordingDriver() {
     ++record.streamsCreated;
     return ok();
   };
-  driver.cuStreamSynchronize = [](CUstream) {
+  driver.cuStreamSynchronize = [](CUstream stream) {
     ++record.waits;
+    // A driver invalidates the capture; the runtime must not do this.
+    if (stream == record.capturing)
+      ++record.waitsWhileCapturing;
     return ok();
   };
   driver.cuLaunchKernel = [](CUfunction, unsigned, unsigned, unsigned,
                              unsigned, unsigned, unsigned, unsigned,
                              CUstream stream, void **, void **) {
+    if (stream == record.capturing && record.launchResult == 0) {
+      ++record.captured;
+      return ok();
+    }
     ++record.launches;
     record.launchStreams.push_back(stream);
     return record.launchResult;
@@ -117,6 +146,47 @@ CUDADriver recordingDriver() {
     *module = reinterpret_cast<CUmodule>(uintptr_t(0x300));
     return ok();
   };
+  driver.cuStreamBeginCapture = [](CUstream stream, int mode) {
+    EXPECT_EQ(mode, kStreamCaptureModeRelaxed);
+    record.capturing = stream;
+    record.captured = 0;
+    return ok();
+  };
+  driver.cuStreamEndCapture = [](CUstream stream, CUgraph *graph) {
+    EXPECT_EQ(stream, record.capturing);
+    record.capturing = nullptr;
+    *graph = graphOf(record.captured);
+    return ok();
+  };
+  driver.cuGraphInstantiate = [](CUgraphExec *executable, CUgraph graph,
+                                 unsigned long long) {
+    ++record.instantiations;
+    *executable = reinterpret_cast<CUgraphExec>(graphOf(nodesOf(graph)));
+    return ok();
+  };
+  driver.cuGraphExecUpdate = [](CUgraphExec executable, CUgraph graph,
+                                CUgraphExecUpdateResultInfo *) {
+    if (nodesOf(executable) != nodesOf(graph)) {
+      ++record.refusedUpdates;
+      return CUresult(910); // CUDA_ERROR_GRAPH_EXEC_UPDATE_FAILURE
+    }
+    ++record.updates;
+    return ok();
+  };
+  driver.cuGraphLaunch = [](CUgraphExec executable, CUstream) {
+    ++record.graphLaunches;
+    record.launchedGraphNodes.push_back(nodesOf(executable));
+    return ok();
+  };
+  driver.cuGraphDestroy = [](CUgraph graph) {
+    ++record.graphsDestroyed;
+    delete reinterpret_cast<RecordedGraph *>(graph);
+    return ok();
+  };
+  driver.cuGraphExecDestroy = [](CUgraphExec executable) {
+    delete reinterpret_cast<RecordedGraph *>(executable);
+    return ok();
+  };
   driver.cuGetErrorString = [](CUresult, const char **message) {
     *message = "recorded failure";
     return ok();
@@ -135,6 +205,20 @@ protected:
     void *function = reinterpret_cast<void *>(uintptr_t(0x400));
     mgpuLaunchKernel(function, 1, 1, 1, 32, 1, 1, 0, stream, nullptr, nullptr,
                      0);
+  }
+
+  /// One run of a queued entry point, as its host code does it:
+  /// `launches` launches, each on a stream it asks for, waits on and
+  /// destroys.
+  void runQueue(uint64_t key, int launches) {
+    densessm_cuda_queue_begin(key);
+    for (int i = 0; i < launches; ++i) {
+      void *stream = mgpuStreamCreate();
+      launchOn(stream);
+      mgpuStreamSynchronize(stream);
+      mgpuStreamDestroy(stream);
+    }
+    densessm_cuda_queue_end();
   }
 
   CUDADriver driver = recordingDriver();
@@ -217,7 +301,7 @@ TEST_F(MGPURuntime, ModuleFileObjectsReplaceTheEmbeddedPTX) {
 
 TEST_F(MGPURuntime, QueuedWorkIsWaitedForOnceAtTheEnd) {
   KernelScope scope(driver, nullptr);
-  densessm_cuda_queue_begin();
+  densessm_cuda_queue_begin(1);
   for (int i = 0; i < 3; ++i) {
     // A launch, and a temporary's allocation and free, as the host code
     // does them.
@@ -256,7 +340,7 @@ TEST_F(MGPURuntime, QueuedWorkIsWaitedForOnceAtTheEnd) {
 TEST_F(MGPURuntime, BuffersFreedInAQueueStayWithItUntilItsEnd) {
   KernelScope scope(driver, nullptr);
   DeviceMemoryPool &pool = DeviceMemoryPool::instance();
-  densessm_cuda_queue_begin();
+  densessm_cuda_queue_begin(1);
   void *first = mgpuMemAlloc(3000, nullptr, /*hostShared=*/false);
   mgpuMemFree(first, nullptr);
   // The same queue takes it again (its next user is queued after the last).
@@ -280,7 +364,7 @@ TEST_F(MGPURuntime, BuffersFreedInAQueueStayWithItUntilItsEnd) {
 
 TEST_F(MGPURuntime, ANestedScopeFinishesTheOpenQueueFirst) {
   KernelScope outer(driver, nullptr);
-  densessm_cuda_queue_begin();
+  densessm_cuda_queue_begin(1);
   void *stream = mgpuStreamCreate();
   launchOn(stream);
   mgpuStreamSynchronize(stream);
@@ -293,6 +377,89 @@ TEST_F(MGPURuntime, ANestedScopeFinishesTheOpenQueueFirst) {
   }
   densessm_cuda_queue_end();
   EXPECT_TRUE(outer.status().isOk()) << outer.status().message();
+}
+
+TEST_F(MGPURuntime, QueuesAreReplayedAsGraphsFromTheirSecondRun) {
+  QueueGraphs graphs(driver, /*enabled=*/true);
+  KernelScope scope(driver, nullptr, &graphs);
+  // The first run launches its kernels (and creates what a capture must
+  // not: cuBLAS handles, pool buffers).
+  runQueue(7, 3);
+  EXPECT_EQ(record.launches, 3);
+  EXPECT_EQ(record.graphLaunches, 0);
+  EXPECT_EQ(record.waits, 1);
+  // The second is captured, instantiated and launched as one graph.
+  runQueue(7, 3);
+  EXPECT_EQ(record.launches, 3);
+  EXPECT_EQ(record.instantiations, 1);
+  EXPECT_EQ(record.graphLaunches, 1);
+  EXPECT_EQ(record.waits, 2);
+  // The third updates that graph instead of instantiating another.
+  runQueue(7, 3);
+  EXPECT_EQ(record.instantiations, 1);
+  EXPECT_EQ(record.updates, 1);
+  EXPECT_EQ(record.graphLaunches, 2);
+  // Another path through the host code (4 launches): the update is
+  // refused, and a new graph instantiated.
+  runQueue(7, 4);
+  EXPECT_EQ(record.refusedUpdates, 1);
+  EXPECT_EQ(record.instantiations, 2);
+  EXPECT_EQ(record.launchedGraphNodes, (std::vector<int>{3, 3, 4}));
+  // Another entry point starts with a run of its own.
+  runQueue(8, 2);
+  EXPECT_EQ(record.launches, 5);
+  EXPECT_EQ(record.graphLaunches, 3);
+  EXPECT_EQ(record.waitsWhileCapturing, 0);
+  EXPECT_EQ(record.graphsDestroyed, 3); // every captured graph
+  EXPECT_EQ(graphs.counts().instantiations, 2u);
+  EXPECT_EQ(graphs.counts().updates, 1u);
+  EXPECT_TRUE(scope.status().isOk()) << scope.status().message();
+}
+
+TEST_F(MGPURuntime, DisabledGraphsNeverCapture) {
+  QueueGraphs graphs(driver, /*enabled=*/false);
+  KernelScope scope(driver, nullptr, &graphs);
+  for (int run = 0; run < 3; ++run)
+    runQueue(7, 3);
+  EXPECT_EQ(record.launches, 9);
+  EXPECT_EQ(record.graphLaunches, 0);
+  EXPECT_EQ(record.waits, 3);
+}
+
+TEST_F(MGPURuntime, AWaitInACaptureLaunchesThePartSoFarAndResumes) {
+  QueueGraphs graphs(driver, /*enabled=*/true);
+  KernelScope scope(driver, nullptr, &graphs);
+  runQueue(7, 1);
+  densessm_cuda_queue_begin(7);
+  launchOn(mgpuStreamCreate());
+  launchOn(mgpuStreamCreate());
+  // A buffer the pool does not own is freed after the work queued so far:
+  // that part is launched and waited for first.
+  void *foreign = std::malloc(16);
+  mgpuMemFree(foreign, nullptr);
+  EXPECT_EQ(record.launchedGraphNodes, (std::vector<int>{2}));
+  EXPECT_EQ(record.waitsBeforeFree, 2);
+  launchOn(mgpuStreamCreate());
+  densessm_cuda_queue_end();
+  EXPECT_EQ(record.launchedGraphNodes, (std::vector<int>{2, 1}));
+  EXPECT_EQ(record.launches, 1);
+  EXPECT_EQ(record.waitsWhileCapturing, 0);
+  EXPECT_TRUE(scope.status().isOk()) << scope.status().message();
+}
+
+TEST_F(MGPURuntime, AFailedLaunchInACaptureIsReportedAndNothingLaunched) {
+  QueueGraphs graphs(driver, /*enabled=*/true);
+  KernelScope scope(driver, nullptr, &graphs);
+  runQueue(7, 1);
+  record.launchResult = 700;
+  runQueue(7, 2);
+  EXPECT_EQ(record.graphLaunches, 0);
+  EXPECT_EQ(record.capturing, nullptr); // the capture was ended
+  EXPECT_EQ(record.graphsDestroyed, 1);
+  ASSERT_FALSE(scope.status().isOk());
+  EXPECT_NE(scope.status().message().find("mgpuLaunchKernel"),
+            std::string::npos)
+      << scope.status().message();
 }
 
 } // namespace

@@ -8,10 +8,13 @@
 // queue all its GPU work on one stream and wait once, when it returns.
 //
 // This pass finds those functions and brackets them with two runtime
-// calls: densessm_cuda_queue_begin() at the entry, which makes the mgpu*
+// calls: densessm_cuda_queue_begin(key) at the entry, which makes the mgpu*
 // functions put every launch, copy and projection on one stream of the
 // calling thread and skip the waits on it, and densessm_cuda_queue_end()
-// before each return, which waits for that stream. Any host operation that
+// before each return, which waits for that stream. The key names the
+// function to the runtime, which keeps a CUDA graph per key and replays
+// the queue through it (runtime/src/backends/cuda/QueueGraphs.h): a hash of
+// the function's name, the same in every compile. Any host operation that
 // reads or writes memory (a load, store, copy, a loop nest's body), or
 // whose effects are unknown, or a call of a function other than the
 // runtime's projections, leaves a function as it is.
@@ -22,10 +25,13 @@
 
 #include "densessm/Dialect/DenseSSM/Transforms/Passes.h"
 
+#include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/IR/Builders.h"
 #include "mlir/Interfaces/SideEffectInterfaces.h"
+
+#include "llvm/Support/xxhash.h"
 
 namespace mlir::densessm {
 #define GEN_PASS_DEF_DENSESSMQUEUEGPUWORK
@@ -86,14 +92,18 @@ struct QueueGPUWorkPass
         queued.push_back(function);
     if (queued.empty())
       return;
-    auto noArguments = FunctionType::get(module.getContext(), {}, {});
-    func::FuncOp begin =
-        densessm::declareRuntimeFunction(module, kQueueBegin, noArguments);
-    func::FuncOp end =
-        densessm::declareRuntimeFunction(module, kQueueEnd, noArguments);
+    MLIRContext *context = module.getContext();
+    auto i64 = IntegerType::get(context, 64);
+    func::FuncOp begin = densessm::declareRuntimeFunction(
+        module, kQueueBegin, FunctionType::get(context, {i64}, {}));
+    func::FuncOp end = densessm::declareRuntimeFunction(
+        module, kQueueEnd, FunctionType::get(context, {}, {}));
     for (func::FuncOp function : queued) {
       OpBuilder builder = OpBuilder::atBlockBegin(&function.front());
-      func::CallOp::create(builder, function.getLoc(), begin, ValueRange{});
+      Value key = arith::ConstantIntOp::create(
+          builder, function.getLoc(), i64,
+          int64_t(llvm::xxh3_64bits(function.getSymName())));
+      func::CallOp::create(builder, function.getLoc(), begin, key);
       function.walk([&](func::ReturnOp ret) {
         builder.setInsertionPoint(ret);
         func::CallOp::create(builder, ret.getLoc(), end, ValueRange{});

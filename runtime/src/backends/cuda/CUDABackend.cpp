@@ -14,12 +14,16 @@
 // (tokens, positions, states, logits) through one managed buffer, then
 // synchronises and copies the results back.
 //
+// Entry points whose GPU work is queued are replayed as CUDA graphs from
+// their second run on (QueueGraphs.h), unless DENSESSM_CUDA_GRAPHS=0.
+//
 //===----------------------------------------------------------------------===//
 
 #include "CUDABackend.h"
 
 #include "DeviceMemoryPool.h"
 #include "MGPURuntime.h"
+#include "QueueGraphs.h"
 #include "backends/HostCode.h"
 
 #include <cstdlib>
@@ -69,11 +73,13 @@ private:
 
 class CUDABackend final : public Backend {
 public:
-  explicit CUDABackend(const CUDADriver &driver)
-      : driver(driver), weights(driver) {}
+  CUDABackend(const CUDADriver &driver, bool useGraphs)
+      : driver(driver), weights(driver), graphs(driver, useGraphs) {}
 
   ~CUDABackend() override {
-    // The host code's destructors unload its kernel modules.
+    // The graphs launch kernels of the modules the host code's destructors
+    // unload.
+    graphs.clear();
     KernelScope scope(driver, &objects);
     library.close();
     weights.reset();
@@ -146,7 +152,7 @@ public:
     if (found == functions.end())
       return errorOf("the CUDA host code has no code for entry point '",
                      entry.name()->str(), "'");
-    KernelScope scope(driver, &objects);
+    KernelScope scope(driver, &objects, &graphs);
     DSSM_RETURN_IF_ERROR(scope.status());
 
     // One managed buffer for every binding but the weights, each at a
@@ -199,15 +205,27 @@ private:
   ManagedBuffer weights;
   std::vector<uint8_t *> weightData; // per weight, into `weights`
   KernelObjects objects;
+  mutable QueueGraphs graphs; // run() is const; QueueGraphs locks its state
   SharedObject library; // after `objects`: closed first
   std::unordered_map<std::string, PackedFunction> functions;
 };
 
 } // namespace
 
+Status cudaGraphsWanted(bool &wanted) {
+  const char *value = std::getenv("DENSESSM_CUDA_GRAPHS");
+  wanted = !value || std::strcmp(value, "1") == 0;
+  if (value && !wanted && std::strcmp(value, "0") != 0)
+    return errorOf("DENSESSM_CUDA_GRAPHS='", value,
+                   "': expected 1 (replay queued entry points as CUDA "
+                   "graphs, the default) or 0 (launch their kernels one by "
+                   "one)");
+  return Status::ok();
+}
+
 Status createCUDABackend(const ModuleFile &file, const CUDADriver &driver,
-                         std::unique_ptr<Backend> &out) {
-  auto backend = std::make_unique<CUDABackend>(driver);
+                         bool useGraphs, std::unique_ptr<Backend> &out) {
+  auto backend = std::make_unique<CUDABackend>(driver, useGraphs);
   DSSM_RETURN_IF_ERROR(backend->load(file));
   out = std::move(backend);
   return Status::ok();

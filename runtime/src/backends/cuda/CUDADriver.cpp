@@ -70,6 +70,15 @@ Status loadOnce(CUDADriver &driver) {
   DSSM_RESOLVE(cuStreamCreate);
   DSSM_RESOLVE(cuStreamSynchronize);
   DSSM_RESOLVE_V2(cuStreamDestroy);
+  // CUDA graphs (QueueGraphs.h), as cuda.h 12+ names them.
+  DSSM_RESOLVE_V2(cuStreamBeginCapture);
+  DSSM_RESOLVE(cuStreamEndCapture);
+  resolve(library, "cuGraphInstantiate", "cuGraphInstantiateWithFlags",
+          driver.cuGraphInstantiate, missing);
+  DSSM_RESOLVE_V2(cuGraphExecUpdate);
+  DSSM_RESOLVE(cuGraphLaunch);
+  DSSM_RESOLVE(cuGraphDestroy);
+  DSSM_RESOLVE(cuGraphExecDestroy);
   DSSM_RESOLVE(cuGetErrorString);
 #undef DSSM_RESOLVE_V2
 #undef DSSM_RESOLVE

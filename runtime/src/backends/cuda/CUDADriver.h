@@ -24,6 +24,9 @@ using CUcontext = struct CUctx_st *;
 using CUmodule = struct CUmod_st *;
 using CUfunction = struct CUfunc_st *;
 using CUstream = struct CUstream_st *;
+using CUgraph = struct CUgraph_st *;
+using CUgraphExec = struct CUgraphExec_st *;
+using CUgraphNode = struct CUgraphNode_st *;
 
 using CUjit_option = int;
 
@@ -34,6 +37,16 @@ constexpr int kComputeCapabilityMinor = 76;
 constexpr unsigned kMemAttachGlobal = 1;
 /// CU_STREAM_NON_BLOCKING (cuStreamCreate).
 constexpr unsigned kStreamNonBlocking = 1;
+/// CU_STREAM_CAPTURE_MODE_RELAXED (cuStreamBeginCapture): the capturing
+/// thread may still call the driver's unsafe functions (cuMemAlloc, when
+/// the memory pool grows during a capture).
+constexpr int kStreamCaptureModeRelaxed = 2;
+/// cuGraphExecUpdate's report (CUgraphExecUpdateResultInfo).
+struct CUgraphExecUpdateResultInfo {
+  int result;
+  CUgraphNode errorNode;
+  CUgraphNode errorFromNode;
+};
 /// CUjit_option values (cuModuleLoadDataEx).
 constexpr CUjit_option kJitErrorLogBuffer = 5;
 constexpr CUjit_option kJitErrorLogBufferSizeBytes = 6;
@@ -70,6 +83,14 @@ struct CUDADriver {
   CUresult (*cuStreamCreate)(CUstream *, unsigned);
   CUresult (*cuStreamSynchronize)(CUstream);
   CUresult (*cuStreamDestroy)(CUstream);
+  CUresult (*cuStreamBeginCapture)(CUstream, int);
+  CUresult (*cuStreamEndCapture)(CUstream, CUgraph *);
+  CUresult (*cuGraphInstantiate)(CUgraphExec *, CUgraph, unsigned long long);
+  CUresult (*cuGraphExecUpdate)(CUgraphExec, CUgraph,
+                                CUgraphExecUpdateResultInfo *);
+  CUresult (*cuGraphLaunch)(CUgraphExec, CUstream);
+  CUresult (*cuGraphDestroy)(CUgraph);
+  CUresult (*cuGraphExecDestroy)(CUgraphExec);
   CUresult (*cuGetErrorString)(CUresult, const char **);
 
   CUdevice device = 0;

@@ -12,6 +12,7 @@
 #include "MGPURuntime.h"
 
 #include "DeviceMemoryPool.h"
+#include "QueueGraphs.h"
 
 #include "densessm/runtime/KernelKey.h"
 
@@ -34,6 +35,13 @@ thread_local int scopeDepth = 0;
 /// thread's first queue and kept, and how many begins are open.
 thread_local CUstream queueStream = nullptr;
 thread_local int queueDepth = 0;
+/// The executable graphs of the scope's module (null: none are made), and
+/// the open queue's capture: whether its stream is capturing, the queue's
+/// key, and how many parts of it a wait in the middle has launched.
+thread_local QueueGraphs *currentGraphs = nullptr;
+thread_local bool capturing = false;
+thread_local uint64_t queueKey = 0;
+thread_local uint64_t queueParts = 0;
 /// Pooled buffers the host code freed inside the queue. Queued work may
 /// still use them, so they go back to the pool (where another thread could
 /// get them) only once the queue is waited for; until then this thread's
@@ -134,14 +142,56 @@ void *loadReplacement(const CUDADriver *driver, uint64_t key, int optLevel,
   return module;
 }
 
-/// Waits for the queue's stream and gives the buffers freed in the queue
-/// back to the pool. Returns the failure of the wait, described as `what`,
-/// or an empty string.
-std::string drainQueue(const CUDADriver *driver, const char *what) {
+/// Starts capturing the queue's stream into a graph (QueueGraphs.h).
+void beginCapture(const CUDADriver *driver) {
+  capturing = check(driver,
+                    driver->cuStreamBeginCapture(queueStream,
+                                                 kStreamCaptureModeRelaxed),
+                    "densessm_cuda_queue_begin (cuStreamBeginCapture)");
+}
+
+/// Ends the queue's capture and launches what it captured, unless a call in
+/// it failed. Returns the failure, described, or an empty string.
+std::string launchCapture(const CUDADriver *driver) {
+  capturing = false;
+  CUgraph graph = nullptr;
+  if (CUresult result = driver->cuStreamEndCapture(queueStream, &graph))
+    return driver->describe(
+               result, "cuStreamEndCapture (capturing the queued GPU work as "
+                       "a CUDA graph)") +
+           "; DENSESSM_CUDA_GRAPHS=0 launches the kernels one by one";
+  if (!currentError.empty()) {
+    driver->cuGraphDestroy(graph);
+    return "";
+  }
+  // A queue a wait cut in parts keeps a graph per part.
+  uint64_t key = queueKey + 0x9e3779b97f4a7c15ull * queueParts++;
+  return currentGraphs->launch(key, graph, queueStream);
+}
+
+/// Runs the queue's work (launching its capture, if any) and waits for it.
+/// When the queue stays open (a wait in its middle) the capture resumes.
+/// Returns the failure, described as `what`, or an empty string.
+std::string waitForQueue(const CUDADriver *driver, const char *what,
+                         bool staysOpen) {
+  if (!driver || !queueStream)
+    return "";
   std::string failure;
-  if (driver && queueStream)
-    if (CUresult result = driver->cuStreamSynchronize(queueStream))
-      failure = driver->describe(result, what);
+  bool wasCapturing = capturing;
+  if (capturing)
+    failure = launchCapture(driver);
+  if (CUresult result = driver->cuStreamSynchronize(queueStream);
+      result && failure.empty())
+    failure = driver->describe(result, what);
+  if (staysOpen && wasCapturing && failure.empty())
+    beginCapture(driver);
+  return failure;
+}
+
+/// Waits for the queue and gives the buffers freed in it back to the pool.
+std::string drainQueue(const CUDADriver *driver, const char *what,
+                       bool staysOpen) {
+  std::string failure = waitForQueue(driver, what, staysOpen);
   for (const QueueFreed &freed : queueFreed)
     DeviceMemoryPool::instance().release(freed.pointer);
   queueFreed.clear();
@@ -154,13 +204,15 @@ constexpr const char *kQueueFailed =
 } // namespace
 
 KernelScope::KernelScope(const CUDADriver &driver,
-                         const KernelObjects *objects)
+                         const KernelObjects *objects, QueueGraphs *graphs)
     : previousDriver(currentDriver), previousObjects(currentObjects),
-      previousError(std::move(currentError)), previousQueueDepth(queueDepth) {
+      previousGraphs(currentGraphs), previousError(std::move(currentError)),
+      previousQueueDepth(queueDepth) {
   // An enclosing scope's open queue is finished first: the work of this
   // scope is not ordered after it otherwise.
   if (queueDepth > 0) {
-    std::string failure = drainQueue(currentDriver, kQueueFailed);
+    std::string failure =
+        drainQueue(currentDriver, kQueueFailed, /*staysOpen=*/false);
     if (previousError.empty())
       previousError = std::move(failure);
   }
@@ -169,6 +221,7 @@ KernelScope::KernelScope(const CUDADriver &driver,
   ++scopeDepth;
   currentDriver = &driver;
   currentObjects = objects;
+  currentGraphs = graphs;
   if (CUresult result = driver.cuCtxSetCurrent(driver.context))
     fail(driver.describe(result, "cuCtxSetCurrent"));
 }
@@ -176,13 +229,15 @@ KernelScope::KernelScope(const CUDADriver &driver,
 KernelScope::~KernelScope() {
   // Host code that failed may not have reached its queue's end.
   if (queueDepth > 0)
-    if (std::string failure = drainQueue(currentDriver, kQueueFailed);
+    if (std::string failure =
+            drainQueue(currentDriver, kQueueFailed, /*staysOpen=*/false);
         !failure.empty())
       fail(std::move(failure));
   queueDepth = previousQueueDepth;
   --scopeDepth;
   currentDriver = previousDriver;
   currentObjects = previousObjects;
+  currentGraphs = previousGraphs;
   currentError = std::move(previousError);
 }
 
@@ -371,7 +426,8 @@ DSSM_MGPU_EXPORT void *mgpuMemAlloc(uint64_t bytes, void * /*stream*/,
   if (result != 0 && mgpuQueueStream() && !queueFreed.empty()) {
     // Out of memory while the queue holds freed buffers the pool cannot
     // release yet: wait for the queue, give them back, and try again.
-    if (std::string failure = drainQueue(driver, kQueueFailed);
+    if (std::string failure =
+            drainQueue(driver, kQueueFailed, /*staysOpen=*/true);
         !failure.empty())
       fail(std::move(failure));
     pointer = DeviceMemoryPool::instance().allocate(*driver, bytes, hostShared,
@@ -404,9 +460,12 @@ DSSM_MGPU_EXPORT void mgpuMemFree(void *pointer, void * /*stream*/) {
   if (!driver)
     return;
   // Any other buffer is freed now, after the queued work that may use it.
-  if (CUstream queue = mgpuQueueStream())
-    check(driver, driver->cuStreamSynchronize(queue),
-          "mgpuMemFree (waiting for the queued work)");
+  if (mgpuQueueStream())
+    if (std::string failure =
+            waitForQueue(driver, "mgpuMemFree (waiting for the queued work)",
+                         /*staysOpen=*/true);
+        !failure.empty())
+      fail(std::move(failure));
   check(driver, driver->cuMemFree(device(pointer)), "mgpuMemFree");
 }
 
@@ -450,8 +509,9 @@ DSSM_MGPU_EXPORT void mgpuSetDefaultDevice(int32_t index) {
 }
 
 // The queue (--densessm-queue-gpu-work): host code that never touches its
-// buffers calls begin at its entry and end before it returns.
-DSSM_MGPU_EXPORT void densessm_cuda_queue_begin() {
+// buffers calls begin at its entry, with a key the compiler gave the
+// function, and end before it returns.
+DSSM_MGPU_EXPORT void densessm_cuda_queue_begin(uint64_t key) {
   const CUDADriver *driver = ready();
   if (!driver)
     return;
@@ -459,13 +519,20 @@ DSSM_MGPU_EXPORT void densessm_cuda_queue_begin() {
       !check(driver, driver->cuStreamCreate(&queueStream, kStreamNonBlocking),
              "densessm_cuda_queue_begin (cuStreamCreate)"))
     return;
-  ++queueDepth;
+  if (queueDepth++ > 0)
+    return; // a queue within a queue is part of it
+  queueKey = key;
+  queueParts = 0;
+  if (currentGraphs && currentError.empty() &&
+      currentGraphs->shouldCapture(key))
+    beginCapture(driver);
 }
 
 DSSM_MGPU_EXPORT void densessm_cuda_queue_end() {
   if (queueDepth == 0 || --queueDepth > 0)
     return;
-  if (std::string failure = drainQueue(ready(), kQueueFailed);
+  if (std::string failure =
+          drainQueue(ready(), kQueueFailed, /*staysOpen=*/false);
       !failure.empty())
     fail("densessm_cuda_queue_end: " + failure);
   takeBusy(queueStream);

@@ -18,7 +18,9 @@
 //     which host code that never touches its buffers calls
 //     (--densessm-queue-gpu-work), every stream the host code asks for is
 //     one queue stream of the thread, and its waits are skipped until the
-//     end, which waits once.
+//     end, which waits once; from the second run of a queue on, in a scope
+//     given the module's QueueGraphs, its work is captured and launched as
+//     one CUDA graph (QueueGraphs.h).
 //
 //===----------------------------------------------------------------------===//
 #ifndef DENSESSM_RUNTIME_SRC_BACKENDS_CUDA_MGPURUNTIME_H
@@ -31,6 +33,8 @@
 #include <unordered_map>
 
 namespace densessm::runtime {
+
+class QueueGraphs;
 
 /// An object the module file carries for a kernel module, for this GPU.
 struct KernelObject {
@@ -45,11 +49,13 @@ struct KernelObject {
 using KernelObjects = std::unordered_map<uint64_t, KernelObject>;
 
 /// While alive, the mgpu* functions called on this thread use `driver`'s
-/// primary context and `objects`, and record errors in this thread's slot
-/// (cleared on entry). Scopes nest (the previous one is restored).
+/// primary context and `objects`, capture queues into `graphs` (none when
+/// null), and record errors in this thread's slot (cleared on entry).
+/// Scopes nest (the previous one is restored).
 class KernelScope {
 public:
-  KernelScope(const CUDADriver &driver, const KernelObjects *objects);
+  KernelScope(const CUDADriver &driver, const KernelObjects *objects,
+              QueueGraphs *graphs = nullptr);
   ~KernelScope();
   KernelScope(const KernelScope &) = delete;
   KernelScope &operator=(const KernelScope &) = delete;
@@ -60,6 +66,7 @@ public:
 private:
   const CUDADriver *previousDriver;
   const KernelObjects *previousObjects;
+  QueueGraphs *previousGraphs;
   std::string previousError;
   int previousQueueDepth;
 };

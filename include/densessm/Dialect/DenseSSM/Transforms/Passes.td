@@ -535,17 +535,23 @@ def DenseSSMQueueGPUWork : Pass<"densessm-queue-gpu-work", "::mlir::ModuleOp"> {
     dialect's operations, no operation with a read or write memory effect
     or with unknown effects — a load, store, copy, a host loop's body — and
     no call except the runtime's projections `densessm_cuda_linear_*`) gets a
-    call of the runtime's `densessm_cuda_queue_begin()` at its entry and of
-    `densessm_cuda_queue_end()` before each return: in between, the
+    call of the runtime's `densessm_cuda_queue_begin(key)` at its entry and
+    of `densessm_cuda_queue_end()` before each return: in between, the
     runtime's `mgpu*` functions and projections put all the work on one
     stream of the calling thread and skip the waits on it, and the end
     waits once. Other functions are left as they are.
+
+    The `i64` key is a hash of the function's name (xxh3), the same in
+    every compile: the runtime keeps one CUDA graph per key, captures the
+    queued work from the function's second run on and replays it through
+    that graph.
 
     Only for host code that the densessm runtime runs (`densessm-compile
     --target=cuda`): it provides the two functions, and the projections
     must share the stream.
   }];
-  let dependentDialects = ["::mlir::func::FuncDialect"];
+  let dependentDialects = ["::mlir::arith::ArithDialect",
+                           "::mlir::func::FuncDialect"];
 }
 
 def DenseSSMPlaceBuffersOnGPU
