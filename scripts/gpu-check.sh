@@ -10,7 +10,8 @@
 #      batch-1 decode of a DenseRetNet-350M-shaped and a Mamba-130M-shaped
 #      bf16 random model (compiled with --weight-type=bf16) on the GPU and
 #      the CPU, against the HBM bound (weight bytes read per token, from
-#      bench/gpu/decode_bytes.py, / copy bandwidth; target 50%);
+#      bench/gpu/decode_bytes.py, / copy bandwidth; target 50%), on the
+#      GPU with and without CUDA graphs (DENSESSM_CUDA_GRAPHS);
 # and prints one summary table. Budget: under 8 minutes (the checkpoints
 # are written while the build runs).
 #
@@ -109,14 +110,23 @@ decode() { # name, checkpoint-writer pid
   bytes=$("$BIN/densessm-dump-module" "$module" --weights | python3 bench/gpu/decode_bytes.py |
           sed -n 's/^weight_bytes_read=\([0-9]*\).*/\1/p')
   mib=$(python3 -c "print(f'{$bytes / 2**20:.1f}')")
-  for device in cuda cpu; do
-    out=$("$BIN/densessm-run" "$module" --device=$device --tokens=1,2,3,4,5,6,7,8 \
-          --generate=64 2>&1)
+  # The GPU with its steps replayed as CUDA graphs (the default) and with
+  # each kernel launched as the host code reaches it, then the CPU.
+  local run device graphs label ms_graphs=""
+  for run in cuda:1 cuda:0 cpu:1; do
+    device=${run%:*} graphs=${run#*:} label="$device"
+    [ "$device" = cuda ] && label="cuda, graphs $([ "$graphs" = 1 ] && echo on || echo off)"
+    out=$(DENSESSM_CUDA_GRAPHS=$graphs "$BIN/densessm-run" "$module" --device=$device \
+          --tokens=1,2,3,4,5,6,7,8 --generate=64 2>&1)
     ms=$(sed -n 's/^decode: .*, \([0-9.]*\) ms per step.*/\1/p' <<<"$out")
     if [ -z "$ms" ]; then
-      row "decode $name batch 1 ($device)" FAIL "$(tail -1 <<<"$out")"; continue
+      row "decode $name batch 1 ($label)" FAIL "$(tail -1 <<<"$out")"; continue
     fi
     detail="$ms ms/token, $(python3 -c "print(f'{1e3 / $ms:.1f}')") tokens/s; reads $mib MiB of weights per token"
+    [ "$run" = cuda:1 ] && ms_graphs=$ms
+    if [ "$run" = cuda:0 ] && [ -n "$ms_graphs" ]; then
+      detail="$detail; with graphs: $(python3 -c "print(f'{$ms / $ms_graphs:.2f}')")x faster"
+    fi
     verdict=PASS
     if [ "$device" = cuda ] && [ -n "$COPY_GBS" ]; then
       read -r bound fraction < <(python3 -c "
@@ -125,7 +135,7 @@ print(f'{b:.3f} {b / $ms * 100:.1f}')")
       detail="$detail; HBM bound $bound ms = $fraction% of it (target 50%)"
       python3 -c "import sys; sys.exit(0 if $fraction >= 50 else 1)" || verdict=BELOW
     fi
-    row "decode $name batch 1 ($device)" $verdict "$detail"
+    row "decode $name batch 1 ($label)" $verdict "$detail"
   done
 }
 decode denseretnet-350m $WRITE_DR
