@@ -22,8 +22,9 @@
 //     captured and launched as one graph, instantiated once and updated
 //     after; a topology change instantiates again; a wait in the middle
 //     launches the part captured so far and resumes; a failed launch in a
-//     capture is reported and nothing is launched; DENSESSM_CUDA_GRAPHS=0
-//     (graphs disabled) never captures.
+//     capture is reported, nothing of it launched, and the queue not
+//     captured again; each thread's first run of a queue is not captured;
+//     DENSESSM_CUDA_GRAPHS=0 (graphs disabled) never captures.
 //
 //===----------------------------------------------------------------------===//
 
@@ -38,6 +39,8 @@
 #include <cstdlib>
 #include <cstring>
 #include <string>
+#include <thread>
+#include <utility>
 #include <vector>
 
 extern "C" {
@@ -71,6 +74,7 @@ struct Record {
   // Graphs: the stream capturing (null: none), launches it captured, and
   // what was done with the graphs.
   CUstream capturing = nullptr;
+  bool invalidated = false;
   int captured = 0, waitsWhileCapturing = 0, instantiations = 0,
       updates = 0, refusedUpdates = 0, graphLaunches = 0, graphsDestroyed = 0;
   std::vector<int> launchedGraphNodes;
@@ -109,9 +113,13 @@ CUDADriver recordingDriver() {
   driver.cuLaunchKernel = [](CUfunction, unsigned, unsigned, unsigned,
                              unsigned, unsigned, unsigned, unsigned,
                              CUstream stream, void **, void **) {
-    if (stream == record.capturing && record.launchResult == 0) {
-      ++record.captured;
-      return ok();
+    if (stream == record.capturing) {
+      // A call that fails in a capture invalidates it.
+      if (record.launchResult != 0)
+        record.invalidated = true;
+      else
+        ++record.captured;
+      return record.launchResult;
     }
     ++record.launches;
     record.launchStreams.push_back(stream);
@@ -155,6 +163,10 @@ CUDADriver recordingDriver() {
   driver.cuStreamEndCapture = [](CUstream stream, CUgraph *graph) {
     EXPECT_EQ(stream, record.capturing);
     record.capturing = nullptr;
+    if (std::exchange(record.invalidated, false)) {
+      *graph = nullptr;
+      return CUresult(901); // CUDA_ERROR_STREAM_CAPTURE_INVALIDATED
+    }
     *graph = graphOf(record.captured);
     return ok();
   };
@@ -447,19 +459,44 @@ TEST_F(MGPURuntime, AWaitInACaptureLaunchesThePartSoFarAndResumes) {
   EXPECT_TRUE(scope.status().isOk()) << scope.status().message();
 }
 
-TEST_F(MGPURuntime, AFailedLaunchInACaptureIsReportedAndNothingLaunched) {
+TEST_F(MGPURuntime, AFailedCaptureIsReportedAndNotTriedAgain) {
   QueueGraphs graphs(driver, /*enabled=*/true);
+  {
+    KernelScope scope(driver, nullptr, &graphs);
+    runQueue(7, 1);
+    record.launchResult = 1; // CUDA_ERROR_INVALID_VALUE, from the capture
+    runQueue(7, 2);
+    EXPECT_EQ(record.graphLaunches, 0);
+    EXPECT_EQ(record.capturing, nullptr); // the capture was ended
+    ASSERT_FALSE(scope.status().isOk());
+    EXPECT_NE(scope.status().message().find("mgpuLaunchKernel"),
+              std::string::npos)
+        << scope.status().message();
+  }
+  // The next run of that queue launches its kernels as they come.
+  record.launchResult = 0;
   KernelScope scope(driver, nullptr, &graphs);
-  runQueue(7, 1);
-  record.launchResult = 700;
   runQueue(7, 2);
+  EXPECT_EQ(record.launches, 3);
   EXPECT_EQ(record.graphLaunches, 0);
-  EXPECT_EQ(record.capturing, nullptr); // the capture was ended
-  EXPECT_EQ(record.graphsDestroyed, 1);
-  ASSERT_FALSE(scope.status().isOk());
-  EXPECT_NE(scope.status().message().find("mgpuLaunchKernel"),
-            std::string::npos)
-      << scope.status().message();
+  EXPECT_TRUE(scope.status().isOk()) << scope.status().message();
+}
+
+TEST_F(MGPURuntime, EachThreadsFirstRunOfAQueueIsNotCaptured) {
+  QueueGraphs graphs(driver, /*enabled=*/true);
+  auto run = [&] {
+    KernelScope scope(driver, nullptr, &graphs);
+    runQueue(7, 2);
+    EXPECT_TRUE(scope.status().isOk()) << scope.status().message();
+  };
+  run();
+  // Another thread's first run creates its own cuBLAS handle and buffers.
+  std::thread other(run);
+  other.join();
+  EXPECT_EQ(record.launches, 4);
+  EXPECT_EQ(record.graphLaunches, 0);
+  run();
+  EXPECT_EQ(record.graphLaunches, 1);
 }
 
 } // namespace

@@ -12,7 +12,7 @@
 // can reach (it may copy strided views on the host): the weights are
 // uploaded once into CUDA managed memory, and each run stages its bindings
 // (tokens, positions, states, logits) through one managed buffer, then
-// synchronises and copies the results back.
+// copies the results back (the host code waited for its work).
 //
 // Entry points whose GPU work is queued are replayed as CUDA graphs from
 // their second run on (QueueGraphs.h), unless DENSESSM_CUDA_GRAPHS=0.
@@ -77,10 +77,10 @@ public:
       : driver(driver), weights(driver), graphs(driver, useGraphs) {}
 
   ~CUDABackend() override {
+    KernelScope scope(driver, &objects); // the context current
     // The graphs launch kernels of the modules the host code's destructors
     // unload.
     graphs.clear();
-    KernelScope scope(driver, &objects);
     library.close();
     weights.reset();
     // Buffers the host code freed are kept for reuse (DeviceMemoryPool.h);
@@ -185,11 +185,11 @@ public:
         std::memcpy(data[i], bindings[i].data, bytes[i]);
     }
 
+    // Every launch, copy and projection of the host code has been waited
+    // for when it returns (one by one, or at its queue's end). No wait for
+    // the whole context: it would invalidate the graph another thread is
+    // capturing.
     callDispatch(found->second, bindings, data);
-    if (CUresult result = driver.cuCtxSynchronize())
-      return errorOf("running entry point '", entry.name()->str(), "' on ",
-                     driver.deviceName, ": ",
-                     driver.describe(result, "cuCtxSynchronize"));
     Status status = scope.status();
     if (!status.isOk())
       return errorOf("running entry point '", entry.name()->str(), "' on ",

@@ -26,6 +26,9 @@
 #include "CUBLASLinear.h"
 #include "MGPURuntime.h"
 
+#include <mutex>
+#include <shared_mutex>
+
 namespace densessm::runtime {
 namespace {
 
@@ -44,8 +47,11 @@ public:
       return;
     // Errors are ignored here: nobody is left to report them to.
     (void)driver->cuCtxSetCurrent(driver->context);
-    if (handle)
+    // cublasDestroy waits for the device: not while a thread captures.
+    if (handle) {
+      std::unique_lock<std::shared_mutex> noCaptures(mgpuCaptureGuard());
       (void)blas->cublasDestroy(handle);
+    }
     if (stream)
       (void)driver->cuStreamDestroy(stream);
   }

@@ -19,6 +19,8 @@
 #include <algorithm>
 #include <cstdio>
 #include <cstring>
+#include <shared_mutex>
+#include <thread>
 #include <string>
 #include <vector>
 
@@ -142,80 +144,100 @@ void *loadReplacement(const CUDADriver *driver, uint64_t key, int optLevel,
   return module;
 }
 
-/// Starts capturing the queue's stream into a graph (QueueGraphs.h).
+constexpr const char *kQueueFailed =
+    "cuStreamSynchronize: a queued kernel or projection failed";
+
+/// Starts capturing the queue's stream into a graph (QueueGraphs.h),
+/// holding the capture guard (shared) until the capture ends.
 void beginCapture(const CUDADriver *driver) {
+  mgpuCaptureGuard().lock_shared();
   capturing = check(driver,
                     driver->cuStreamBeginCapture(queueStream,
                                                  kStreamCaptureModeRelaxed),
                     "densessm_cuda_queue_begin (cuStreamBeginCapture)");
+  if (!capturing)
+    mgpuCaptureGuard().unlock_shared();
 }
 
 /// Ends the queue's capture and launches what it captured, unless a call in
-/// it failed. Returns the failure, described, or an empty string.
+/// it failed. A capture that fails is not tried again for this queue.
+/// Returns the failure, described, or an empty string.
 std::string launchCapture(const CUDADriver *driver) {
   capturing = false;
   CUgraph graph = nullptr;
-  if (CUresult result = driver->cuStreamEndCapture(queueStream, &graph))
-    return driver->describe(
-               result, "cuStreamEndCapture (capturing the queued GPU work as "
-                       "a CUDA graph)") +
-           "; DENSESSM_CUDA_GRAPHS=0 launches the kernels one by one";
-  if (!currentError.empty()) {
-    driver->cuGraphDestroy(graph);
-    return "";
-  }
+  CUresult ended = driver->cuStreamEndCapture(queueStream, &graph);
+  mgpuCaptureGuard().unlock_shared();
   // A queue a wait cut in parts keeps a graph per part.
   uint64_t key = queueKey + 0x9e3779b97f4a7c15ull * queueParts++;
-  return currentGraphs->launch(key, graph, queueStream);
+  std::string failure;
+  if (ended)
+    failure = driver->describe(ended, "cuStreamEndCapture (capturing the "
+                                      "queued GPU work as a CUDA graph)") +
+              "; DENSESSM_CUDA_GRAPHS=0 launches the kernels one by one";
+  else if (currentError.empty())
+    failure = currentGraphs->launch(key, graph, queueStream);
+  else
+    driver->cuGraphDestroy(graph); // a call in it failed: nothing to run
+  if (ended || !currentError.empty() || !failure.empty())
+    currentGraphs->disable(queueKey);
+  return failure;
 }
 
-/// Runs the queue's work (launching its capture, if any) and waits for it.
-/// When the queue stays open (a wait in its middle) the capture resumes.
-/// Returns the failure, described as `what`, or an empty string.
+/// Runs the queue's work (launching its capture, if any) and waits for it;
+/// `wasCapturing` tells whether there was a capture (resumeCapture()
+/// continues it). Returns the failure, described as `what`, or an empty
+/// string.
 std::string waitForQueue(const CUDADriver *driver, const char *what,
-                         bool staysOpen) {
+                         bool &wasCapturing) {
+  wasCapturing = capturing;
   if (!driver || !queueStream)
     return "";
   std::string failure;
-  bool wasCapturing = capturing;
   if (capturing)
     failure = launchCapture(driver);
   if (CUresult result = driver->cuStreamSynchronize(queueStream);
       result && failure.empty())
     failure = driver->describe(result, what);
-  if (staysOpen && wasCapturing && failure.empty())
-    beginCapture(driver);
   return failure;
+}
+
+/// After a wait in the middle of a queue (waitForQueue), and what needed
+/// it: captures the rest of the queue if its start was captured.
+void resumeCapture(const CUDADriver *driver, bool wasCapturing,
+                   const std::string &failure) {
+  if (wasCapturing && failure.empty() && currentError.empty())
+    beginCapture(driver);
 }
 
 /// Waits for the queue and gives the buffers freed in it back to the pool.
 std::string drainQueue(const CUDADriver *driver, const char *what,
-                       bool staysOpen) {
-  std::string failure = waitForQueue(driver, what, staysOpen);
+                       bool &wasCapturing) {
+  std::string failure = waitForQueue(driver, what, wasCapturing);
   for (const QueueFreed &freed : queueFreed)
     DeviceMemoryPool::instance().release(freed.pointer);
   queueFreed.clear();
   return failure;
 }
 
-constexpr const char *kQueueFailed =
-    "cuStreamSynchronize: a queued kernel or projection failed";
+/// Finishes the queue: drainQueue, where nothing follows.
+std::string finishQueue(const CUDADriver *driver) {
+  bool wasCapturing;
+  return drainQueue(driver, kQueueFailed, wasCapturing);
+}
 
 } // namespace
 
 KernelScope::KernelScope(const CUDADriver &driver,
                          const KernelObjects *objects, QueueGraphs *graphs)
     : previousDriver(currentDriver), previousObjects(currentObjects),
-      previousGraphs(currentGraphs), previousError(std::move(currentError)),
-      previousQueueDepth(queueDepth) {
-  // An enclosing scope's open queue is finished first: the work of this
+      previousGraphs(currentGraphs), previousQueueDepth(queueDepth) {
+  // An enclosing scope's open queue is finished first (with its error
+  // still in the slot: a failed capture is not launched): the work of this
   // scope is not ordered after it otherwise.
-  if (queueDepth > 0) {
-    std::string failure =
-        drainQueue(currentDriver, kQueueFailed, /*staysOpen=*/false);
-    if (previousError.empty())
-      previousError = std::move(failure);
-  }
+  if (queueDepth > 0)
+    if (std::string failure = finishQueue(currentDriver); !failure.empty())
+      fail(std::move(failure));
+  previousError = std::move(currentError);
   currentError.clear();
   queueDepth = 0;
   ++scopeDepth;
@@ -229,9 +251,7 @@ KernelScope::KernelScope(const CUDADriver &driver,
 KernelScope::~KernelScope() {
   // Host code that failed may not have reached its queue's end.
   if (queueDepth > 0)
-    if (std::string failure =
-            drainQueue(currentDriver, kQueueFailed, /*staysOpen=*/false);
-        !failure.empty())
+    if (std::string failure = finishQueue(currentDriver); !failure.empty())
       fail(std::move(failure));
   queueDepth = previousQueueDepth;
   --scopeDepth;
@@ -248,6 +268,11 @@ Status KernelScope::status() const {
 }
 
 const CUDADriver *mgpuReadyDriver() { return ready(); }
+
+std::shared_mutex &mgpuCaptureGuard() {
+  static std::shared_mutex guard;
+  return guard;
+}
 
 void mgpuRecordFailure(std::string message) { fail(std::move(message)); }
 
@@ -426,12 +451,13 @@ DSSM_MGPU_EXPORT void *mgpuMemAlloc(uint64_t bytes, void * /*stream*/,
   if (result != 0 && mgpuQueueStream() && !queueFreed.empty()) {
     // Out of memory while the queue holds freed buffers the pool cannot
     // release yet: wait for the queue, give them back, and try again.
-    if (std::string failure =
-            drainQueue(driver, kQueueFailed, /*staysOpen=*/true);
-        !failure.empty())
-      fail(std::move(failure));
+    bool wasCapturing;
+    std::string failure = drainQueue(driver, kQueueFailed, wasCapturing);
+    if (!failure.empty())
+      fail(failure);
     pointer = DeviceMemoryPool::instance().allocate(*driver, bytes, hostShared,
                                                     result);
+    resumeCapture(driver, wasCapturing, failure);
   }
   if (result != 0) {
     std::string what = "mgpuMemAlloc (" + std::to_string(bytes) +
@@ -460,13 +486,17 @@ DSSM_MGPU_EXPORT void mgpuMemFree(void *pointer, void * /*stream*/) {
   if (!driver)
     return;
   // Any other buffer is freed now, after the queued work that may use it.
-  if (mgpuQueueStream())
-    if (std::string failure =
-            waitForQueue(driver, "mgpuMemFree (waiting for the queued work)",
-                         /*staysOpen=*/true);
-        !failure.empty())
-      fail(std::move(failure));
+  bool queued = mgpuQueueStream() != nullptr, wasCapturing = false;
+  std::string failure;
+  if (queued) {
+    failure = waitForQueue(driver, "mgpuMemFree (waiting for the queued work)",
+                           wasCapturing);
+    if (!failure.empty())
+      fail(failure);
+  }
   check(driver, driver->cuMemFree(device(pointer)), "mgpuMemFree");
+  if (queued)
+    resumeCapture(driver, wasCapturing, failure);
 }
 
 DSSM_MGPU_EXPORT void mgpuMemcpy(void *destination, void *source, size_t bytes,
@@ -524,16 +554,14 @@ DSSM_MGPU_EXPORT void densessm_cuda_queue_begin(uint64_t key) {
   queueKey = key;
   queueParts = 0;
   if (currentGraphs && currentError.empty() &&
-      currentGraphs->shouldCapture(key))
+      currentGraphs->shouldCapture(key, std::this_thread::get_id()))
     beginCapture(driver);
 }
 
 DSSM_MGPU_EXPORT void densessm_cuda_queue_end() {
   if (queueDepth == 0 || --queueDepth > 0)
     return;
-  if (std::string failure =
-          drainQueue(ready(), kQueueFailed, /*staysOpen=*/false);
-      !failure.empty())
+  if (std::string failure = finishQueue(ready()); !failure.empty())
     fail("densessm_cuda_queue_end: " + failure);
   takeBusy(queueStream);
 }

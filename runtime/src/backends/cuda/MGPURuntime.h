@@ -29,6 +29,7 @@
 #include "CUDADriver.h"
 
 #include <cstdint>
+#include <shared_mutex>
 #include <string>
 #include <unordered_map>
 
@@ -80,6 +81,11 @@ const CUDADriver *mgpuReadyDriver();
 void mgpuRecordFailure(std::string message);
 /// Whether this thread's slot holds a failure (later GPU work is skipped).
 bool mgpuHasFailed();
+/// Held shared by each thread while it captures a queue into a graph. A
+/// call that waits for the whole device (cublasDestroy, cuCtxSynchronize)
+/// would invalidate every capture in the process, even another thread's:
+/// hold it exclusively around such a call.
+std::shared_mutex &mgpuCaptureGuard();
 /// The stream this thread queues its GPU work on between
 /// densessm_cuda_queue_begin() and _end() (--densessm-queue-gpu-work), or
 /// null outside: work on it is not waited for until the end.

@@ -6,18 +6,28 @@
 
 namespace densessm::runtime {
 
-bool QueueGraphs::shouldCapture(uint64_t key) {
+bool QueueGraphs::shouldCapture(uint64_t key, std::thread::id thread) {
   if (!enabled)
     return false;
   std::lock_guard<std::mutex> lock(mutex);
-  return std::exchange(entries[key].ranOnce, true);
+  bool first = ranOnce.insert({key, thread}).second;
+  return !first && !disabled.count(key);
+}
+
+void QueueGraphs::disable(uint64_t key) {
+  std::lock_guard<std::mutex> lock(mutex);
+  disabled.insert(key);
 }
 
 std::string QueueGraphs::launch(uint64_t key, CUgraph graph, CUstream stream) {
   CUgraphExec executable = nullptr;
   {
     std::lock_guard<std::mutex> lock(mutex);
-    executable = std::exchange(entries[key].executable, nullptr);
+    std::vector<CUgraphExec> &free = idle[key];
+    if (!free.empty()) {
+      executable = free.back();
+      free.pop_back();
+    }
   }
   bool updated = false;
   if (executable) {
@@ -45,11 +55,9 @@ std::string QueueGraphs::launch(uint64_t key, CUgraph graph, CUstream stream) {
   if (executable) {
     ++(updated ? total.updates : total.instantiations);
     // Later launches of it are ordered after this one by the driver, so it
-    // can be updated again while this one runs. Another thread's, put back
-    // meanwhile, is kept instead.
-    CUgraphExec &slot = entries[key].executable;
-    if (!slot && failure.empty())
-      slot = executable;
+    // can be updated again while this one runs.
+    if (failure.empty())
+      idle[key].push_back(executable);
     else
       driver.cuGraphExecDestroy(executable);
   }
@@ -63,9 +71,10 @@ QueueGraphs::Counts QueueGraphs::counts() const {
 
 void QueueGraphs::clear() {
   std::lock_guard<std::mutex> lock(mutex);
-  for (auto &[key, entry] : entries)
-    if (entry.executable)
-      driver.cuGraphExecDestroy(std::exchange(entry.executable, nullptr));
+  for (auto &[key, executables] : idle)
+    for (CUgraphExec executable : executables)
+      driver.cuGraphExecDestroy(executable);
+  idle.clear();
 }
 
 } // namespace densessm::runtime

@@ -17,9 +17,10 @@
 // arguments), instantiating again only when the update is refused (another
 // batch size took another path through the host code).
 //
-// An entry point's first run is not captured: it is the one that creates
-// what a capture should not (the thread's cuBLAS handle, the memory pool's
-// buffers).
+// An entry point's first run on each thread is not captured: it is the one
+// that creates what a capture should not (the thread's cuBLAS handle, the
+// memory pool's buffers). A queue whose capture failed is not captured
+// again.
 //
 //===----------------------------------------------------------------------===//
 #ifndef DENSESSM_RUNTIME_SRC_BACKENDS_CUDA_QUEUEGRAPHS_H
@@ -29,15 +30,20 @@
 
 #include <cstdint>
 #include <mutex>
+#include <set>
 #include <string>
+#include <thread>
 #include <unordered_map>
+#include <utility>
+#include <vector>
 
 namespace densessm::runtime {
 
 /// The executable graphs of one module's queued entry points, by the key
 /// the compiler gave each queue (densessm_cuda_queue_begin's argument).
 /// Safe to use from several threads: an executable graph in use by one is
-/// not seen by the others (they instantiate their own).
+/// not seen by the others (a key keeps one per thread that ran it at the
+/// same time).
 class QueueGraphs {
 public:
   QueueGraphs(const CUDADriver &driver, bool enabled)
@@ -46,9 +52,13 @@ public:
   QueueGraphs(const QueueGraphs &) = delete;
   QueueGraphs &operator=(const QueueGraphs &) = delete;
 
-  /// Whether the queue with `key` is to be captured: graphs are enabled
-  /// and this is not its first run.
-  bool shouldCapture(uint64_t key);
+  /// Whether the queue with `key` is to be captured on `thread`: graphs
+  /// are enabled, this is not its first run there, and no capture of it
+  /// failed.
+  bool shouldCapture(uint64_t key, std::thread::id thread);
+
+  /// No more captures of the queue with `key` (one failed).
+  void disable(uint64_t key);
 
   /// Launches `graph`, captured from the queue with `key`, on `stream`
   /// through that queue's executable graph (updated, or instantiated when
@@ -67,15 +77,13 @@ public:
   void clear();
 
 private:
-  struct Entry {
-    bool ranOnce = false;
-    CUgraphExec executable = nullptr; // null while a launch() uses it
-  };
-
   const CUDADriver &driver;
   const bool enabled;
   mutable std::mutex mutex;
-  std::unordered_map<uint64_t, Entry> entries;
+  /// Per key, the executable graphs no launch() is using.
+  std::unordered_map<uint64_t, std::vector<CUgraphExec>> idle;
+  std::set<std::pair<uint64_t, std::thread::id>> ranOnce;
+  std::set<uint64_t> disabled;
   Counts total;
 };
 
