@@ -33,6 +33,7 @@
 #include "mlir/Dialect/LLVMIR/Transforms/OptimizeForNVVM.h"
 #include "mlir/Dialect/Linalg/Passes.h"
 #include "mlir/Dialect/MemRef/Transforms/Passes.h"
+#include "mlir/Dialect/SCF/Transforms/Passes.h"
 #include "mlir/Pass/PassRegistry.h"
 #include "mlir/Transforms/Passes.h"
 #include "llvm/Support/FileSystem.h"
@@ -68,7 +69,7 @@ void mlir::densessm::buildCUDAPipeline(OpPassManager &pm,
   // through memory. Only single-use producers are fused, so nothing is
   // computed twice.
   if (options.fuseElementwise)
-    pm.addPass(createLinalgElementwiseOpFusionPass());
+    pm.addPass(createDenseSSMFuseElementwise());
   DenseSSMLowerScanToGPUOptions scanKernels;
   scanKernels.blockSize = options.scanBlockSize;
   scanKernels.tokensPerThread = options.tokensPerThread;
@@ -85,6 +86,7 @@ void mlir::densessm::buildCUDAPipeline(OpPassManager &pm,
     DenseSSMLowerProjectionsToGPUGEMVOptions gemv;
     gemv.maxRows = options.gemvMaxRows;
     gemv.blockSize = options.gemvBlockSize;
+    gemv.fuseEpilogues = options.fuseGEMVEpilogues;
     pm.addPass(createDenseSSMLowerProjectionsToGPUGEMV(gemv));
   }
   // Projections to the runtime's cuBLAS GEMM, called by the host code on
@@ -104,6 +106,16 @@ void mlir::densessm::buildCUDAPipeline(OpPassManager &pm,
     // Host copies too, so that they run next to the kernels on GPU buffers.
     pm.addPass(createDenseSSMCopiesToKernels());
     pm.addNestedPass<func::FuncOp>(createConvertLinalgToParallelLoopsPass());
+    // What tensor-level fusion cannot merge but a loop can: a fill and the
+    // reduction that accumulates into it (its init is not an elementwise
+    // producer), siblings over the same index space. The pass fuses only
+    // when the second loop reads what the first wrote at the same index
+    // and the buffers cannot otherwise alias. Loop bounds must be the same
+    // SSA values: CSE first (each loop nest re-reads its dynamic sizes).
+    if (options.fuseLoops) {
+      pm.addNestedPass<func::FuncOp>(createCSEPass());
+      pm.addNestedPass<func::FuncOp>(createParallelLoopFusionPass());
+    }
     DenseSSMMapParallelLoopsToGPUOptions mapLoops;
     mapLoops.blockSize = options.loopBlockSize;
     pm.addPass(createDenseSSMMapParallelLoopsToGPU(mapLoops));

@@ -15,21 +15,22 @@
 // GPU: func.func private @densessm_cuda_linear_f32(memref<?x?x?xf32, strided<[?, ?, ?], offset: ?>>, memref<?x?x?xf32, strided<[?, ?, ?], offset: ?>>, memref<?x?xf32, strided<[?, ?], offset: ?>>) attributes {llvm.emit_c_interface}
 // GPU-LABEL: func.func @prefill
 // The RMSNorm's linalg ops became kernels too (blocks of 256 threads over
-// their flattened iteration space), then the selective scan's chunked-scan
+// their flattened iteration space; its sum's zero fill and the sum are one
+// kernel, step 4a's loop fusion), then the selective scan's chunked-scan
 // kernel over a 32-channel x 2-batch grid of 128-thread blocks:
 // GPU: %[[W:.*]] = gpu.wait async
 // GPU: %[[TMP:.*]], %[[A:.*]] = gpu.alloc async [%[[W]]] () : memref<2x64xf32>
 // GPU: gpu.wait [%[[A]]]
-// GPU: gpu.launch_func  @prefill_kernel::@prefill_kernel blocks in (%{{.*}}, %{{.*}}, %{{.*}}) threads in (%c256, %{{.*}}, %{{.*}}) args(%[[TMP]] : memref<2x64xf32>)
+// GPU: gpu.launch_func  @prefill_kernel::@prefill_kernel blocks in (%{{.*}}, %{{.*}}, %{{.*}}) threads in (%c256, %{{.*}}, %{{.*}}) args(%[[TMP]] : memref<2x64xf32>, %{{.*}} : memref<2x64x32xf32>)
 // GPU: %[[Y:.*]] = gpu.alloc  host_shared () : memref<2x64x32x1xf32>
 // GPU: %[[S:.*]] = gpu.alloc  host_shared () : memref<2x32x16x1xf32>
-// GPU: gpu.launch_func  @prefill_kernel_2::@prefill_kernel blocks in (%c32, %c2, %c1) threads in (%c128, %c1, %c1)
+// GPU: gpu.launch_func  @prefill_kernel_1::@prefill_kernel blocks in (%c32, %c2, %c1) threads in (%c128, %c1, %c1)
 // GPU-SAME: args(%[[S]] : memref<2x32x16x1xf32>,
 // GPU: %[[T:.*]] = gpu.wait async
 // GPU: %[[F:.*]] = gpu.dealloc async [%[[T]]]
 // GPU: gpu.wait [%[[F]]]
 // GPU: return
-// GPU-LABEL: gpu.module @prefill_kernel_2
+// GPU-LABEL: gpu.module @prefill_kernel_1
 // GPU: gpu.func @prefill_kernel({{.*}}) workgroup(%[[WA:.*]] : memref<4xf32, #gpu.address_space<workgroup>>, %[[WB:.*]] : memref<4xf32, #gpu.address_space<workgroup>>) kernel attributes {known_block_size = array<i32: 128, 1, 1>, known_grid_size = array<i32: 32, 2, 1>}
 // GPU:   %[[BX:.*]] = gpu.block_id  x
 // GPU:   %[[BY:.*]] = gpu.block_id  y
@@ -54,8 +55,8 @@
 // The recurrent step: the retention prologue's kernels, then the scan's,
 // one thread per (batch, head, value index) = 128 columns.
 // GPU-LABEL: func.func @step
-// GPU: gpu.launch_func  @step_kernel_4::@step_kernel blocks in (%c1, %c1, %c1) threads in (%c256, %c1, %c1)
-// GPU-LABEL: gpu.module @step_kernel_4
+// GPU: gpu.launch_func  @step_kernel_3::@step_kernel blocks in (%c1, %c1, %c1) threads in (%c256, %c1, %c1)
+// GPU-LABEL: gpu.module @step_kernel_3
 // GPU-NOT: gpu.shuffle
 // GPU-NOT: gpu.barrier
 // GPU: gpu.return
@@ -71,11 +72,11 @@
 // CHECK-SAME: #gpu.object<#nvvm.target<O = 3, chip = "sm_90">, properties = {{[^"]*}}, assembly = "{{[^"]*}}.target sm_90{{[^"]*}}.entry prefill_kernel(
 // The chunked scan's PTX: shared memory for the warp aggregates, warp
 // shuffles up, barriers.
-// CHECK: gpu.binary @prefill_kernel_2  [#gpu.object<#nvvm.target<O = 3, chip = "sm_80">, properties = {{[^"]*}}, assembly = "{{[^"]*}}.shared .align 4 .b8 {{[^"]*}}shfl.sync.up.b32{{[^"]*}}bar.sync
+// CHECK: gpu.binary @prefill_kernel_1  [#gpu.object<#nvvm.target<O = 3, chip = "sm_80">, properties = {{[^"]*}}, assembly = "{{[^"]*}}.shared .align 4 .b8 {{[^"]*}}shfl.sync.up.b32{{[^"]*}}bar.sync
 // CHECK-SAME: chip = "sm_90"
 // CHECK-LABEL: llvm.func @step
 // The recurrent step's PTX: no shuffle, no barrier.
-// CHECK: gpu.binary @step_kernel_4  [#gpu.object<#nvvm.target<O = 3, chip = "sm_80">, properties = {{[^"]*}}, assembly = "{{[^"]*}}.entry step_kernel(
+// CHECK: gpu.binary @step_kernel_3  [#gpu.object<#nvvm.target<O = 3, chip = "sm_80">, properties = {{[^"]*}}, assembly = "{{[^"]*}}.entry step_kernel(
 // CHECK-NOT: shfl.sync
 // CHECK-SAME: chip = "sm_90"
 
@@ -138,11 +139,12 @@ func.func @step(%q: tensor<2x1x4x8xbf16>, %k: tensor<2x1x4x8xbf16>, %v: tensor<2
 // CHECK: llvm.call @densessm_cuda_linear_f32(
 // LLVM-DAG: declare void @_mlir_ciface_densessm_cuda_linear_f32(ptr, ptr, ptr)
 // With cublas=false, the old form: a kernel of one thread per output
-// element with its reduction loop, and no call.
+// element with its reduction loop (the zero fill fused into it, step 4a),
+// and no call.
 // KERNELS-LABEL: func.func @project
 // KERNELS-NOT: call @densessm_cuda_linear_f32
 // KERNELS: gpu.launch_func
-// KERNELS: gpu.launch_func
+// KERNELS-NOT: gpu.launch_func
 // KERNELS: return
 // KERNELS-NOT: densessm_cuda_linear_f32
 

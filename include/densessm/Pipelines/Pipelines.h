@@ -46,7 +46,20 @@ struct CUDAPipelineOptions : public PassPipelineOptions<CUDAPipelineOptions> {
       *this, "fuse-elementwise",
       llvm::cl::desc("Fuse producer-consumer chains of elementwise linalg "
                      "ops on tensors into one op, hence one kernel "
-                     "(--linalg-fuse-elementwise-ops)"),
+                     "(--densessm-fuse-elementwise)"),
+      llvm::cl::init(true)};
+  Option<bool> fuseLoops{
+      *this, "fuse-loops",
+      llvm::cl::desc("Fuse adjacent parallel loops of the same bounds (a "
+                     "norm's zero fill and its sum) into one loop, hence "
+                     "one kernel (--scf-parallel-loop-fusion)"),
+      llvm::cl::init(true)};
+  Option<bool> fuseGEMVEpilogues{
+      *this, "fuse-gemv-epilogues",
+      llvm::cl::desc("Fold an elementwise op on a GEMV projection's output "
+                     "into the GEMV kernel "
+                     "(--densessm-lower-projections-to-gpu-gemv="
+                     "fuse-epilogues)"),
       llvm::cl::init(true)};
   Option<int64_t> scanBlockSize{
       *this, "scan-block-size",

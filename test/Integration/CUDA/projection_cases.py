@@ -8,12 +8,16 @@
     warps of the last block idle, rows over the batch and over the tokens;
   - more rows than gemv-max-rows: cuBLAS (the emulator runs the runtime
     call as the same sum), narrow weights widened to f32 by a kernel first;
-  - dynamic sizes: the run-time choice between the two, both sides.
+  - dynamic sizes: the run-time choice between the two, both sides;
+  - an elementwise op on the output split into heads (silu, a per-head
+    scale, the position in the head), folded into the GEMV kernel (one
+    launch in all), and the same op after cuBLAS.
 
 The weights are rounded to their type before the reference sees them, so
 the only error is f32 accumulation. Used by check_scans.py (--ops
 projection) in both modes."""
 
+import math
 import struct
 import subprocess
 
@@ -99,6 +103,111 @@ def projection(tools, check, pipeline, name, batch, length, inputs, outputs,
     check.close(label, y, reference(x, w))
 
 
+def epilogue_kernel(batch, length, inputs, heads, head_dim, element, dynamic):
+    """@kernel(x, w, s) -> r: r[b, l, h, d] = silu(y[b, l, h·D + d]) · s[h] + d
+    with y = x wᵀ, the op reading y through a tensor.expand_shape."""
+    outputs = heads * head_dim
+    def shape(*dims):
+        return "x".join("?" if dynamic else str(d) for d in dims)
+    x_type = f"tensor<{shape(batch, length, inputs)}xf32>"
+    w_type = f"tensor<{shape(outputs, inputs)}x{element}>"
+    s_type = f"tensor<{shape(heads)}xf32>"
+    y_type = f"tensor<{shape(batch, length, outputs)}xf32>"
+    rows = "?x?" if dynamic else f"{batch}x{length}"
+    split_type = f"tensor<{rows}x{heads}x{head_dim}xf32>"
+    r_type = f"tensor<{shape(batch, length, heads, head_dim)}xf32>"
+    if dynamic:
+        sizes = f"""  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %b = tensor.dim %x, %c0 : {x_type}
+  %l = tensor.dim %x, %c1 : {x_type}
+  %o = tensor.dim %w, %c0 : {w_type}
+"""
+        empty_y, rows_shape, empty_r = "%b, %l, %o", "%b, %l", "%b, %l"
+    else:
+        sizes, empty_y, rows_shape, empty_r = "", "", f"{batch}, {length}", ""
+    cast = (f"  %out = tensor.cast %r : {split_type} to {r_type}\n  return %out : {r_type}"
+            if dynamic else f"  return %r : {r_type}")
+    # Only a static axis splits into static ones.
+    static_y_type = f"tensor<{rows}x{outputs}xf32>"
+    to_static = (f"  %ys = tensor.cast %y : {y_type} to {static_y_type}\n"
+                 if dynamic else "")
+    y_split, y_split_type = ("%ys", static_y_type) if dynamic else ("%y", y_type)
+    return MAPS + f"""#id4 = affine_map<(b, l, h, d) -> (b, l, h, d)>
+#head = affine_map<(b, l, h, d) -> (h)>
+func.func @kernel(%x: {x_type}, %w: {w_type}, %s: {s_type}) -> {r_type} {{
+{sizes}  %zero = arith.constant 0.0 : f32
+  %one = arith.constant 1.0 : f32
+  %empty = tensor.empty({empty_y}) : {y_type}
+  %y0 = linalg.fill ins(%zero : f32) outs(%empty : {y_type}) -> {y_type}
+  %y = linalg.contract indexing_maps = [#x, #w, #y]
+         ins(%x, %w : {x_type}, {w_type}) outs(%y0 : {y_type}) -> {y_type}
+{to_static}  %split = tensor.expand_shape {y_split} [[0], [1], [2, 3]] output_shape [{rows_shape}, {heads}, {head_dim}]
+           : {y_split_type} into {split_type}
+  %r0 = tensor.empty({empty_r}) : {split_type}
+  %r = linalg.generic {{indexing_maps = [#id4, #head, #id4],
+                        iterator_types = ["parallel", "parallel", "parallel", "parallel"]}}
+       ins(%split, %s : {split_type}, {s_type}) outs(%r0 : {split_type}) {{
+  ^bb0(%v: f32, %scale: f32, %unused: f32):
+    %n = arith.negf %v : f32
+    %e = math.exp %n : f32
+    %den = arith.addf %e, %one : f32
+    %silu = arith.divf %v, %den : f32
+    %d = linalg.index 3 : index
+    %di = arith.index_cast %d : index to i64
+    %df = arith.sitofp %di : i64 to f32
+    %scaled = arith.mulf %silu, %scale : f32
+    %sum = arith.addf %scaled, %df : f32
+    linalg.yield %sum : f32
+  }} -> {split_type}
+{cast}
+}}
+"""
+
+
+def launches_outside_else_blocks(lowered):
+    """The kernel launches of the host code outside `else` blocks: with a
+    dynamic row count, those of the GEMV side of the run-time choice."""
+    depth, else_depths, launches = 0, [], 0
+    for line in lowered.splitlines():
+        text = line.strip()
+        if text.startswith("} else {"):
+            else_depths.append(depth)
+            continue
+        if "gpu.launch_func" in text and not else_depths:
+            launches += 1
+        depth += text.count("{") - text.count("}")
+        while else_depths and depth < else_depths[-1]:
+            else_depths.pop()
+    return launches
+
+
+def epilogue(tools, check, pipeline, name, batch, length, inputs, heads, head_dim,
+             element="f32", dynamic=False):
+    text = epilogue_kernel(batch, length, inputs, heads, head_dim, element, dynamic)
+    rows = batch * length
+    if "stop-at-gpu=true" in pipeline and (dynamic or rows <= GEMV_MAX_ROWS):
+        lowered = subprocess.run([tools.opt, "-", pipeline], input=text, capture_output=True,
+                                 text=True, check=True).stdout
+        launches = launches_outside_else_blocks(lowered)
+        check.expect(launches == 1, f"epilogue {name}: {launches} launches on the GEMV side, "
+                                    "want 1 (the op folded into the GEMV kernel)")
+    rng = harness.seeded(sum(map(ord, name)))
+    x = harness.random_tensor(rng, [batch, length, inputs])
+    w = round_to(harness.random_tensor(rng, [heads * head_dim, inputs]), element)
+    s = harness.random_tensor(rng, [heads])
+    (r,) = harness.run(tools, text,
+                       [harness.Argument(x), harness.Argument(w, element), harness.Argument(s)],
+                       [[batch, length, heads, head_dim]], pipeline=pipeline, dynamic=dynamic)
+    y = reference(x, w)
+    want = [[[[v / (1.0 + math.exp(-v)) * s[h] + d
+               for d, v in enumerate(row[h * head_dim:(h + 1) * head_dim])]
+              for h in range(heads)] for row in seq] for seq in y]
+    label = (f"epilogue {name}: {batch}x{length} rows x {inputs} -> {heads}x{head_dim}, "
+             f"{element} weights{', dynamic sizes' if dynamic else ''}")
+    check.close(label, r, want)
+
+
 def run_all(tools, check, pipeline):
     # The GEMV kernel (gemv-max-rows = 8 by default).
     projection(tools, check, pipeline, "decode", 1, 1, 100, 70)
@@ -115,3 +224,9 @@ def run_all(tools, check, pipeline):
     projection(tools, check, pipeline, "dynamic-decode", 2, 1, 45, 30, "bf16", dynamic=True)
     projection(tools, check, pipeline, "dynamic-prefill", 1, 12, 45, 30, "bf16", dynamic=True)
     projection(tools, check, pipeline, "dynamic-decode-f32", 1, 1, 45, 30, dynamic=True)
+    # An elementwise op after the projection: folded into the GEMV kernel,
+    # after cuBLAS as it is, and on both sides of the run-time choice.
+    epilogue(tools, check, pipeline, "heads-decode", 2, 1, 40, 3, 8, "bf16")
+    epilogue(tools, check, pipeline, "heads-prefill", 1, 12, 40, 3, 8)
+    epilogue(tools, check, pipeline, "heads-dynamic-decode", 1, 1, 40, 2, 16, dynamic=True)
+    epilogue(tools, check, pipeline, "heads-dynamic-prefill", 2, 5, 40, 2, 16, dynamic=True)

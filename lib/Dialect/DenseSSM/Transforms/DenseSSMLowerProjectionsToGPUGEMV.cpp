@@ -7,11 +7,14 @@
 // runs (lane l: w[o, l], w[o, l + 32], ...), widen narrow weights to f32 as
 // they read them, and sum their partial products with gpu.shuffle xor.
 // Projections with more rows are left to --densessm-lower-projections-to-
-// blas (cuBLAS GEMM).
+// blas (cuBLAS GEMM). An elementwise op on y right after the projection is
+// folded into the kernel (ProjectionEpilogue.h): the lane that computed
+// y[b, l, o] applies it there, and its own kernel goes away.
 //
 //===----------------------------------------------------------------------===//
 
 #include "GPUKernel/GPUKernel.h"
+#include "ProjectionEpilogue.h"
 #include "Projections.h"
 
 #include "densessm/Dialect/DenseSSM/Transforms/Passes.h"
@@ -64,10 +67,11 @@ linalg::FillOp zeroFillBefore(linalg::LinalgOp op, Value y) {
 
 /// The kernel: grid (ceil(O / warps), rows), blocks of `blockSize` threads;
 /// warp `w` of block (bx, m) computes y[m / L, m % L, bx·warps + w], adding
-/// to it or, with `overwrite`, replacing it.
+/// to it or, with `overwrite`, replacing it, then applies `epilogue` there.
 void emitGEMV(OpBuilder &b, Location loc, Value x, Value w, Value y,
               const ProjectionSizes &sizes, Value rows, int64_t blockSize,
-              int64_t unroll, bool overwrite) {
+              int64_t unroll, bool overwrite,
+              const std::optional<densessm::ProjectionEpilogue> &epilogue) {
   const int64_t warps = blockSize / kWarpSize;
   Value grid = b.createOrFold<arith::CeilDivUIOp>(loc, sizes.outputs,
                                                   index(b, loc, warps));
@@ -112,6 +116,8 @@ void emitGEMV(OpBuilder &b, Location loc, Value x, Value w, Value y,
               wb, kl, memref::LoadOp::create(wb, kl, y, ValueRange{bi, l, o}),
               total);
         memref::StoreOp::create(wb, kl, total, y, ValueRange{bi, l, o});
+        if (epilogue)
+          epilogue->emit(wb, kl, total, bi, l, o);
         // Unrolled last: the epilogue loop's result then replaces the
         // dot's in the sum.
         if (unroll > 1)
@@ -168,16 +174,20 @@ struct LowerProjectionsToGPUGEMVPass
     if (!wType.isDynamicDim(0) && wType.getDimSize(0) == 0)
       return;
 
-    OpBuilder b(op);
+    // With an epilogue the kernel goes where that op was: the projection
+    // moves down past what lies between (nothing that touches its buffers).
+    std::optional<densessm::ProjectionEpilogue> epilogue;
+    if (fuseEpilogues)
+      epilogue = densessm::ProjectionEpilogue::after(op);
+    OpBuilder b(epilogue ? epilogue->op.getOperation() : op.getOperation());
     Location loc = op.getLoc();
     linalg::FillOp fill = zeroFillBefore(op, y);
     ProjectionSizes sizes = ProjectionSizes::of(b, loc, x, w);
     Value rows = b.createOrFold<arith::MulIOp>(loc, sizes.batch, sizes.length);
     if (staticRows && !wType.isDynamicDim(0)) {
-      emitGEMV(b, loc, x, w, y, sizes, rows, blockSize, unroll, bool(fill));
-      op->erase();
-      if (fill)
-        fill->erase();
+      emitGEMV(b, loc, x, w, y, sizes, rows, blockSize, unroll, bool(fill),
+               epilogue);
+      eraseFused(op, fill, epilogue);
       return;
     }
     // Decided at run time: 1 <= rows <= max-rows and at least one output.
@@ -192,15 +202,27 @@ struct LowerProjectionsToGPUGEMVPass
     auto choice = scf::IfOp::create(b, loc, fits, /*withElseRegion=*/true);
     OpBuilder thenBuilder = choice.getThenBodyBuilder();
     emitGEMV(thenBuilder, loc, x, w, y, sizes, rows, blockSize, unroll,
-             bool(fill));
-    // The other side keeps the fill (moved in) and the projection.
+             bool(fill), epilogue);
+    // The other side keeps the fill, the projection and the epilogue
+    // (moved in).
     OpBuilder elseBuilder = choice.getElseBodyBuilder();
     if (fill)
       elseBuilder.clone(*fill);
     elseBuilder.clone(*op);
+    if (epilogue)
+      elseBuilder.clone(*epilogue->op);
+    eraseFused(op, fill, epilogue);
+  }
+
+  /// Erases what the kernel replaced (or the scf.if holds copies of).
+  static void
+  eraseFused(linalg::LinalgOp op, linalg::FillOp fill,
+             const std::optional<densessm::ProjectionEpilogue> &epilogue) {
     op->erase();
     if (fill)
       fill->erase();
+    if (epilogue)
+      epilogue->op->erase();
   }
 };
 

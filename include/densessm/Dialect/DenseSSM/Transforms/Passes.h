@@ -3,6 +3,7 @@
 #define DENSESSM_DIALECT_DENSESSM_TRANSFORMS_PASSES_H
 
 #include "densessm/Dialect/DenseSSM/IR/DenseSSMDialect.h"
+#include "mlir/Dialect/Affine/IR/AffineOps.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Bufferization/IR/Bufferization.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"

@@ -383,9 +383,21 @@ def DenseSSMLowerProjectionsToGPUGEMV
     host code waits for the kernels before it and for the call), where this
     kernel is one more launch in the stream.
 
+    An elementwise `linalg.generic` on `y` right after the projection (only
+    allocations, index arithmetic, views and fills of other buffers
+    between) is folded in with `fuse-epilogues` (the default): lane 0
+    applies its body at the point it computed, and its kernel goes away.
+    It qualifies when all its loops are parallel; it reads `y` (or `y`
+    with its output axis split by a `memref.expand_shape`, as into heads)
+    once, at the point; its other inputs are read at dimensions or
+    constants of the point and are not `y`'s buffer; it writes one freshly
+    allocated buffer (none of the others is a view of it) at the point;
+    and its body has no memory effects. The kernel then goes where that op
+    was.
+
     With static sizes the choice is made at compile time (more rows: the
     op is left to the BLAS lowering); with a dynamic row count an `scf.if`
-    runs the kernel or, for more rows, the original op. Options out of range
+    runs the kernel or, for more rows, the original ops. Options out of range
     (a block size that is not a multiple of 32 in [32, 1024], `max-rows`
     below 1 or above 65535, `unroll` outside [1, 16]) fail the pass.
   }];
@@ -399,6 +411,9 @@ def DenseSSMLowerProjectionsToGPUGEMV
     Option<"unroll", "unroll", "int64_t", /*default=*/"4",
            "weight loads per lane in flight (the input loop's unroll "
            "factor), in [1, 16]">,
+    Option<"fuseEpilogues", "fuse-epilogues", "bool", /*default=*/"true",
+           "fold an elementwise op on the projection's output that follows "
+           "it into the kernel">,
   ];
   let dependentDialects = [
     "::mlir::arith::ArithDialect",
@@ -500,6 +515,26 @@ def DenseSSMLowerScanToGPU : Pass<"densessm-lower-scan-to-gpu"> {
     "::mlir::math::MathDialect",
     "::mlir::memref::MemRefDialect",
     "::mlir::scf::SCFDialect",
+    "::mlir::tensor::TensorDialect",
+  ];
+}
+
+def DenseSSMFuseElementwise : Pass<"densessm-fuse-elementwise"> {
+  let summary = "Fuse elementwise linalg ops on tensors, never into or "
+                "across a projection";
+  let description = [{
+    Upstream's `--linalg-fuse-elementwise-ops` (producer-consumer chains of
+    elementwise ops fused where the producer has one use; reshapes folded
+    into the ops around them by expanding those ops), except that a
+    projection (`y[b, l, o] += x[b, l, i] · w[o, i]`) is never a producer
+    or consumer of a fusion. Upstream would, with static shapes, fold the
+    split of `y` into heads into the projection and make it a
+    5-dimensional `linalg.generic` the GEMV and cuBLAS lowerings no longer
+    recognise.
+  }];
+  let dependentDialects = [
+    "::mlir::affine::AffineDialect",
+    "::mlir::linalg::LinalgDialect",
     "::mlir::tensor::TensorDialect",
   ];
 }

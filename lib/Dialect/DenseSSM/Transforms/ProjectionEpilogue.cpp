@@ -1,0 +1,205 @@
+//===- ProjectionEpilogue.cpp - an elementwise op folded into a GEMV ------===//
+
+#include "ProjectionEpilogue.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/IR/IRMapping.h"
+#include "mlir/Interfaces/SideEffectInterfaces.h"
+#include "mlir/Interfaces/ViewLikeInterface.h"
+
+using namespace mlir;
+using namespace mlir::densessm;
+
+namespace {
+
+/// The buffer `value` is a view of (itself when it is no view).
+Value bufferOf(Value value) {
+  while (auto view = value.getDefiningOp<ViewLikeOpInterface>())
+    value = view.getViewSource();
+  return value;
+}
+
+/// A fresh allocation: no other buffer of the function is a view of it
+/// unless through its own views.
+bool isAllocation(Value buffer) {
+  return buffer.getDefiningOp<memref::AllocOp>() != nullptr;
+}
+
+/// Whether the projection can move down past `op`: it reads or writes none
+/// of the projection's `buffers` (allocations, index arithmetic and views
+/// touch no memory; a fill writes its own buffer).
+bool canMovePast(Operation *op, ArrayRef<Value> buffers) {
+  if (auto fill = dyn_cast<linalg::FillOp>(op))
+    return fill.hasPureBufferSemantics() &&
+           !llvm::is_contained(buffers,
+                               bufferOf(fill.getDpsInitOperand(0)->get()));
+  if (op->getNumRegions() != 0)
+    return false;
+  if (isMemoryEffectFree(op))
+    return true;
+  auto effects = dyn_cast<MemoryEffectOpInterface>(op);
+  if (!effects)
+    return false;
+  SmallVector<MemoryEffects::EffectInstance> list;
+  effects.getEffects(list);
+  return llvm::all_of(list, [](const MemoryEffects::EffectInstance &effect) {
+    return isa<MemoryEffects::Allocate>(effect.getEffect());
+  });
+}
+
+/// Whether every result of `map` is a dimension or a constant (a read at
+/// the point, or broadcast along some of its axes).
+bool readsAtThePoint(AffineMap map) {
+  return llvm::all_of(map.getResults(), [](AffineExpr result) {
+    return isa<AffineDimExpr, AffineConstantExpr>(result);
+  });
+}
+
+/// The sizes `view`, y (or a cast of it) with its output axis split
+/// (expand_shape [[0], [1], [2, ...]] of static trailing sizes), splits it
+/// into; none otherwise.
+std::optional<SmallVector<int64_t>> outputSplitOf(Value view, Value y) {
+  auto expand = view.getDefiningOp<memref::ExpandShapeOp>();
+  if (!expand)
+    return std::nullopt;
+  // y itself, or y cast to static sizes.
+  Value source = expand.getSrc();
+  if (auto cast = source.getDefiningOp<memref::CastOp>())
+    source = cast.getSource();
+  if (source != y)
+    return std::nullopt;
+  SmallVector<ReassociationIndices> groups =
+      expand.getReassociationIndices();
+  if (groups.size() != 3 || groups[0].size() != 1 || groups[1].size() != 1)
+    return std::nullopt;
+  SmallVector<int64_t> sizes;
+  for (int64_t axis : groups[2]) {
+    int64_t size = expand.getResultType().getDimSize(axis);
+    if (ShapedType::isDynamic(size))
+      return std::nullopt;
+    sizes.push_back(size);
+  }
+  return sizes;
+}
+
+} // namespace
+
+std::optional<ProjectionEpilogue>
+ProjectionEpilogue::after(linalg::LinalgOp projection) {
+  Value x = projection.getDpsInputOperand(0)->get();
+  Value w = projection.getDpsInputOperand(1)->get();
+  Value y = projection.getDpsInitOperand(0)->get();
+  Value yBuffer = bufferOf(y);
+  if (!isAllocation(yBuffer))
+    return std::nullopt;
+  SmallVector<Value> used = {bufferOf(x), bufferOf(w), yBuffer};
+
+  Operation *next = projection->getNextNode();
+  while (next && !isa<linalg::GenericOp>(next)) {
+    if (!canMovePast(next, used))
+      return std::nullopt;
+    next = next->getNextNode();
+  }
+  auto generic = dyn_cast_or_null<linalg::GenericOp>(next);
+  if (!generic || !generic.hasPureBufferSemantics() ||
+      generic.getNumDpsInits() != 1 ||
+      generic.getNumLoops() != generic.getNumParallelLoops())
+    return std::nullopt;
+  for (Operation &op : generic.getBody()->without_terminator())
+    if (!isMemoryEffectFree(&op))
+      return std::nullopt;
+
+  OpOperand *init = generic.getDpsInitOperand(0);
+  Value outBuffer = bufferOf(init->get());
+  if (!isAllocation(outBuffer) || llvm::is_contained(used, outBuffer) ||
+      !generic.getMatchingIndexingMap(init).isIdentity())
+    return std::nullopt;
+
+  ProjectionEpilogue epilogue;
+  epilogue.op = generic;
+  for (OpOperand *input : generic.getDpsInputOperands()) {
+    Value buffer = bufferOf(input->get());
+    AffineMap map = generic.getMatchingIndexingMap(input);
+    if (buffer == outBuffer)
+      return std::nullopt;
+    if (buffer != yBuffer) {
+      if (!readsAtThePoint(map))
+        return std::nullopt;
+      continue;
+    }
+    // y at the point, as it is or split (each read the same way: views
+    // bufferization did not merge).
+    if (!map.isIdentity())
+      return std::nullopt;
+    SmallVector<int64_t> split;
+    if (input->get() != y) {
+      std::optional<SmallVector<int64_t>> sizes =
+          outputSplitOf(input->get(), y);
+      if (!sizes)
+        return std::nullopt;
+      split = std::move(*sizes);
+    }
+    if (!epilogue.yInputs.empty() && split != epilogue.outputSplit)
+      return std::nullopt;
+    epilogue.outputSplit = std::move(split);
+    epilogue.yInputs.push_back(input->getOperandNumber());
+  }
+  if (epilogue.yInputs.empty())
+    return std::nullopt;
+  return epilogue;
+}
+
+void ProjectionEpilogue::emit(OpBuilder &b, Location loc, Value value,
+                              Value batch, Value token, Value output) const {
+  // The point of the op's domain: [b, l, o], or [b, l, h, d] for a split
+  // output axis (o = h·D + d).
+  SmallVector<Value> point = {batch, token};
+  if (outputSplit.empty()) {
+    point.push_back(output);
+  } else {
+    SmallVector<Value> trailing(outputSplit.size());
+    Value rest = output;
+    for (size_t axis = outputSplit.size() - 1; axis > 0; --axis) {
+      Value size = arith::ConstantIndexOp::create(b, loc, outputSplit[axis]);
+      trailing[axis] = arith::RemUIOp::create(b, loc, rest, size);
+      rest = arith::DivUIOp::create(b, loc, rest, size);
+    }
+    trailing[0] = rest;
+    point.append(trailing);
+  }
+  auto indicesOf = [&](AffineMap map) {
+    SmallVector<Value> indices;
+    for (AffineExpr result : map.getResults()) {
+      if (auto dim = dyn_cast<AffineDimExpr>(result))
+        indices.push_back(point[dim.getPosition()]);
+      else
+        indices.push_back(arith::ConstantIndexOp::create(
+            b, loc, cast<AffineConstantExpr>(result).getValue()));
+    }
+    return indices;
+  };
+
+  linalg::GenericOp generic = op; // its accessors are not const
+  Block *body = generic.getBody();
+  IRMapping mapping;
+  for (OpOperand &operand : generic->getOpOperands()) {
+    BlockArgument argument = body->getArgument(operand.getOperandNumber());
+    if (llvm::is_contained(yInputs, operand.getOperandNumber()))
+      mapping.map(argument, value);
+    else if (!argument.use_empty())
+      mapping.map(argument,
+                  memref::LoadOp::create(
+                      b, loc, operand.get(),
+                      indicesOf(generic.getMatchingIndexingMap(&operand))));
+  }
+  for (Operation &bodyOp : body->without_terminator()) {
+    if (auto index = dyn_cast<linalg::IndexOp>(bodyOp))
+      mapping.map(index.getResult(), point[index.getDim()]);
+    else
+      b.clone(bodyOp, mapping);
+  }
+  Value result = mapping.lookupOrDefault(body->getTerminator()->getOperand(0));
+  memref::StoreOp::create(b, loc, result,
+                          generic.getDpsInitOperand(0)->get(), point);
+}
