@@ -22,6 +22,7 @@ import struct
 import subprocess
 
 import harness
+from host_launches import launches_outside_else_blocks
 
 GEMV_MAX_ROWS = 8  # the pipeline's gemv-max-rows
 
@@ -163,23 +164,6 @@ func.func @kernel(%x: {x_type}, %w: {w_type}, %s: {s_type}) -> {r_type} {{
 {cast}
 }}
 """
-
-
-def launches_outside_else_blocks(lowered):
-    """The kernel launches of the host code outside `else` blocks: with a
-    dynamic row count, those of the GEMV side of the run-time choice."""
-    depth, else_depths, launches = 0, [], 0
-    for line in lowered.splitlines():
-        text = line.strip()
-        if text.startswith("} else {"):
-            else_depths.append(depth)
-            continue
-        if "gpu.launch_func" in text and not else_depths:
-            launches += 1
-        depth += text.count("{") - text.count("}")
-        while else_depths and depth < else_depths[-1]:
-            else_depths.pop()
-    return launches
 
 
 def epilogue(tools, check, pipeline, name, batch, length, inputs, heads, head_dim,
