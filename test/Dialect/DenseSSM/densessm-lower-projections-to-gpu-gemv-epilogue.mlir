@@ -146,6 +146,51 @@ func.func @two_views(%x: memref<1x1x64xf32>, %w: memref<16x64xf32>) -> memref<1x
 #w = affine_map<(b, l, o, i) -> (o, i)>
 #y = affine_map<(b, l, o, i) -> (b, l, o)>
 #id3 = affine_map<(b, l, o) -> (b, l, o)>
+#id4 = affine_map<(b, l, h, d) -> (b, l, h, d)>
+
+// A chain: split into heads and negated, then scaled (the second op reads
+// the first's output, which has another use). Both in the kernel; each
+// output stored at the point.
+// CHECK-LABEL: func.func @chain(
+// CHECK:         %[[FIRST:.*]] = memref.alloc() : memref<1x1x2x8xf32>
+// CHECK:         %[[SECOND:.*]] = memref.alloc() : memref<1x1x2x8xf32>
+// CHECK:         gpu.launch
+// CHECK:             %[[NEG:.*]] = arith.negf
+// CHECK:             memref.store %[[NEG]], %[[FIRST]][%[[B:[a-z0-9_]+]], %[[L:[a-z0-9_]+]], %[[H:[a-z0-9_]+]], %[[D:[a-z0-9_]+]]]
+// CHECK:             %[[SCALED:.*]] = arith.mulf %[[NEG]],
+// CHECK:             memref.store %[[SCALED]], %[[SECOND]][%[[B]], %[[L]], %[[H]], %[[D]]]
+// CHECK:           gpu.terminator
+// CHECK-NOT:     linalg.generic
+// CHECK:         return %[[FIRST]], %[[SECOND]]
+func.func @chain(%x: memref<1x1x64xf32>, %w: memref<16x64xf32>) -> (memref<1x1x2x8xf32>, memref<1x1x2x8xf32>) {
+  %scale = arith.constant 0.25 : f32
+  %y = memref.alloc() : memref<1x1x16xf32>
+  linalg.contract indexing_maps = [#x, #w, #y]
+      ins(%x, %w : memref<1x1x64xf32>, memref<16x64xf32>) outs(%y : memref<1x1x16xf32>)
+  %heads = memref.expand_shape %y [[0], [1], [2, 3]] output_shape [1, 1, 2, 8] : memref<1x1x16xf32> into memref<1x1x2x8xf32>
+  %first = memref.alloc() : memref<1x1x2x8xf32>
+  linalg.generic {indexing_maps = [#id4, #id4], iterator_types = ["parallel", "parallel", "parallel", "parallel"]}
+      ins(%heads : memref<1x1x2x8xf32>) outs(%first : memref<1x1x2x8xf32>) {
+  ^bb0(%v: f32, %o: f32):
+    %n = arith.negf %v : f32
+    linalg.yield %n : f32
+  }
+  %second = memref.alloc() : memref<1x1x2x8xf32>
+  linalg.generic {indexing_maps = [#id4, #id4], iterator_types = ["parallel", "parallel", "parallel", "parallel"]}
+      ins(%first : memref<1x1x2x8xf32>) outs(%second : memref<1x1x2x8xf32>) {
+  ^bb0(%v: f32, %o: f32):
+    %m = arith.mulf %v, %scale : f32
+    linalg.yield %m : f32
+  }
+  return %first, %second : memref<1x1x2x8xf32>, memref<1x1x2x8xf32>
+}
+
+// -----
+
+#x = affine_map<(b, l, o, i) -> (b, l, i)>
+#w = affine_map<(b, l, o, i) -> (o, i)>
+#y = affine_map<(b, l, o, i) -> (b, l, o)>
+#id3 = affine_map<(b, l, o) -> (b, l, o)>
 
 // A dynamic batch: the scf.if's GEMV side holds the folded op, the other
 // side the fill, the projection and the op, in that order.

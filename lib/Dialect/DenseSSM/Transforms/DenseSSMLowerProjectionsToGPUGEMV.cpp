@@ -174,12 +174,13 @@ struct LowerProjectionsToGPUGEMVPass
     if (!wType.isDynamicDim(0) && wType.getDimSize(0) == 0)
       return;
 
-    // With an epilogue the kernel goes where that op was: the projection
-    // moves down past what lies between (nothing that touches its buffers).
+    // With an epilogue the kernel goes where its last op was: the
+    // projection and the ops before moves down past what lies between
+    // (nothing that touches their buffers).
     std::optional<densessm::ProjectionEpilogue> epilogue;
     if (fuseEpilogues)
       epilogue = densessm::ProjectionEpilogue::after(op);
-    OpBuilder b(epilogue ? epilogue->op.getOperation() : op.getOperation());
+    OpBuilder b(epilogue ? epilogue->last() : op.getOperation());
     Location loc = op.getLoc();
     linalg::FillOp fill = zeroFillBefore(op, y);
     ProjectionSizes sizes = ProjectionSizes::of(b, loc, x, w);
@@ -210,7 +211,8 @@ struct LowerProjectionsToGPUGEMVPass
       elseBuilder.clone(*fill);
     elseBuilder.clone(*op);
     if (epilogue)
-      elseBuilder.clone(*epilogue->op);
+      for (const densessm::ProjectionEpilogue::Stage &stage : epilogue->stages)
+        elseBuilder.clone(*stage.op);
     eraseFused(op, fill, epilogue);
   }
 
@@ -222,7 +224,8 @@ struct LowerProjectionsToGPUGEMVPass
     if (fill)
       fill->erase();
     if (epilogue)
-      epilogue->op->erase();
+      for (const densessm::ProjectionEpilogue::Stage &stage : epilogue->stages)
+        stage.op->erase();
   }
 };
 

@@ -83,21 +83,29 @@ std::optional<SmallVector<int64_t>> outputSplitOf(Value view, Value y) {
   return sizes;
 }
 
-} // namespace
+/// The buffers the kernel reads (x, w, the epilogue's other inputs) and
+/// writes (y, the epilogue's outputs) so far.
+struct KernelBuffers {
+  SmallVector<Value> read, written;
 
-std::optional<ProjectionEpilogue>
-ProjectionEpilogue::after(linalg::LinalgOp projection) {
-  Value x = projection.getDpsInputOperand(0)->get();
-  Value w = projection.getDpsInputOperand(1)->get();
-  Value y = projection.getDpsInitOperand(0)->get();
-  Value yBuffer = bufferOf(y);
-  if (!isAllocation(yBuffer))
-    return std::nullopt;
-  SmallVector<Value> used = {bufferOf(x), bufferOf(w), yBuffer};
+  SmallVector<Value> all() const {
+    SmallVector<Value> both(read);
+    both.append(written.begin(), written.end());
+    return both;
+  }
+};
 
-  Operation *next = projection->getNextNode();
+/// The next op of the epilogue, reading `value` (y, or the previous op's
+/// output; its point split by `split`) after `from`, with nothing between
+/// that touches the kernel's `buffers`, which it joins. None when there is
+/// no such op.
+std::optional<ProjectionEpilogue::Stage>
+nextStage(Operation *from, Value value, ArrayRef<int64_t> split,
+          KernelBuffers &buffers) {
+  SmallVector<Value> touched = buffers.all();
+  Operation *next = from->getNextNode();
   while (next && !isa<linalg::GenericOp>(next)) {
-    if (!canMovePast(next, used))
+    if (!canMovePast(next, touched))
       return std::nullopt;
     next = next->getNextNode();
   }
@@ -110,64 +118,78 @@ ProjectionEpilogue::after(linalg::LinalgOp projection) {
     if (!isMemoryEffectFree(&op))
       return std::nullopt;
 
+  // A fresh buffer, written at the point.
   OpOperand *init = generic.getDpsInitOperand(0);
   Value outBuffer = bufferOf(init->get());
-  if (!isAllocation(outBuffer) || llvm::is_contained(used, outBuffer) ||
+  if (!isAllocation(outBuffer) || llvm::is_contained(touched, outBuffer) ||
       !generic.getMatchingIndexingMap(init).isIdentity())
     return std::nullopt;
 
-  ProjectionEpilogue epilogue;
-  epilogue.op = generic;
+  Value valueBuffer = bufferOf(value);
+  ProjectionEpilogue::Stage stage;
+  stage.op = generic;
+  SmallVector<Value> inputs;
   for (OpOperand *input : generic.getDpsInputOperands()) {
     Value buffer = bufferOf(input->get());
     AffineMap map = generic.getMatchingIndexingMap(input);
-    if (buffer == outBuffer)
-      return std::nullopt;
-    if (buffer != yBuffer) {
-      if (!readsAtThePoint(map))
+    if (buffer != valueBuffer) {
+      // Read-only while the kernel runs, at the point or broadcast.
+      if (buffer == outBuffer || llvm::is_contained(buffers.written, buffer) ||
+          !readsAtThePoint(map))
         return std::nullopt;
+      inputs.push_back(buffer);
       continue;
     }
-    // y at the point, as it is or split (each read the same way: views
-    // bufferization did not merge).
+    // The value at the point, as it is or (y only) split; every read the
+    // same way (views bufferization did not merge).
     if (!map.isIdentity())
       return std::nullopt;
-    SmallVector<int64_t> split;
-    if (input->get() != y) {
+    SmallVector<int64_t> readSplit(split.begin(), split.end());
+    if (input->get() != value) {
       std::optional<SmallVector<int64_t>> sizes =
-          outputSplitOf(input->get(), y);
+          split.empty() ? outputSplitOf(input->get(), value) : std::nullopt;
       if (!sizes)
         return std::nullopt;
-      split = std::move(*sizes);
+      readSplit = std::move(*sizes);
     }
-    if (!epilogue.yInputs.empty() && split != epilogue.outputSplit)
+    if (!stage.valueInputs.empty() && readSplit != stage.outputSplit)
       return std::nullopt;
-    epilogue.outputSplit = std::move(split);
-    epilogue.yInputs.push_back(input->getOperandNumber());
+    stage.outputSplit = std::move(readSplit);
+    stage.valueInputs.push_back(input->getOperandNumber());
   }
-  if (epilogue.yInputs.empty())
+  if (stage.valueInputs.empty())
     return std::nullopt;
-  return epilogue;
+  buffers.read.append(inputs.begin(), inputs.end());
+  buffers.written.push_back(outBuffer);
+  return stage;
 }
 
-void ProjectionEpilogue::emit(OpBuilder &b, Location loc, Value value,
-                              Value batch, Value token, Value output) const {
-  // The point of the op's domain: [b, l, o], or [b, l, h, d] for a split
-  // output axis (o = h·D + d).
+/// The point of y[b, l, o] in a domain whose output axis is split into
+/// `split` ([b, l, h, d] with o = h·D + d), or [b, l, o] when it is not.
+SmallVector<Value> pointOf(OpBuilder &b, Location loc, ArrayRef<int64_t> split,
+                           Value batch, Value token, Value output) {
   SmallVector<Value> point = {batch, token};
-  if (outputSplit.empty()) {
+  if (split.empty()) {
     point.push_back(output);
-  } else {
-    SmallVector<Value> trailing(outputSplit.size());
-    Value rest = output;
-    for (size_t axis = outputSplit.size() - 1; axis > 0; --axis) {
-      Value size = arith::ConstantIndexOp::create(b, loc, outputSplit[axis]);
-      trailing[axis] = arith::RemUIOp::create(b, loc, rest, size);
-      rest = arith::DivUIOp::create(b, loc, rest, size);
-    }
-    trailing[0] = rest;
-    point.append(trailing);
+    return point;
   }
+  SmallVector<Value> trailing(split.size());
+  Value rest = output;
+  for (size_t axis = split.size() - 1; axis > 0; --axis) {
+    Value size = arith::ConstantIndexOp::create(b, loc, split[axis]);
+    trailing[axis] = arith::RemUIOp::create(b, loc, rest, size);
+    rest = arith::DivUIOp::create(b, loc, rest, size);
+  }
+  trailing[0] = rest;
+  point.append(trailing);
+  return point;
+}
+
+/// Emits `stage`'s body at `point` of its domain, reading `value` there;
+/// returns its result (stored in its output).
+Value emitStage(OpBuilder &b, Location loc,
+                const ProjectionEpilogue::Stage &stage, Value value,
+                ArrayRef<Value> point) {
   auto indicesOf = [&](AffineMap map) {
     SmallVector<Value> indices;
     for (AffineExpr result : map.getResults()) {
@@ -180,12 +202,12 @@ void ProjectionEpilogue::emit(OpBuilder &b, Location loc, Value value,
     return indices;
   };
 
-  linalg::GenericOp generic = op; // its accessors are not const
+  linalg::GenericOp generic = stage.op; // its accessors are not const
   Block *body = generic.getBody();
   IRMapping mapping;
   for (OpOperand &operand : generic->getOpOperands()) {
     BlockArgument argument = body->getArgument(operand.getOperandNumber());
-    if (llvm::is_contained(yInputs, operand.getOperandNumber()))
+    if (llvm::is_contained(stage.valueInputs, operand.getOperandNumber()))
       mapping.map(argument, value);
     else if (!argument.use_empty())
       mapping.map(argument,
@@ -202,4 +224,46 @@ void ProjectionEpilogue::emit(OpBuilder &b, Location loc, Value value,
   Value result = mapping.lookupOrDefault(body->getTerminator()->getOperand(0));
   memref::StoreOp::create(b, loc, result,
                           generic.getDpsInitOperand(0)->get(), point);
+  return result;
+}
+
+} // namespace
+
+std::optional<ProjectionEpilogue>
+ProjectionEpilogue::after(linalg::LinalgOp projection) {
+  Value x = projection.getDpsInputOperand(0)->get();
+  Value w = projection.getDpsInputOperand(1)->get();
+  Value y = projection.getDpsInitOperand(0)->get();
+  Value yBuffer = bufferOf(y);
+  if (!isAllocation(yBuffer))
+    return std::nullopt;
+  KernelBuffers buffers{{bufferOf(x), bufferOf(w)}, {yBuffer}};
+
+  ProjectionEpilogue epilogue;
+  Operation *from = projection;
+  Value value = y;
+  SmallVector<int64_t> split;
+  while (std::optional<Stage> stage = nextStage(from, value, split, buffers)) {
+    from = stage->op;
+    value = stage->op.getDpsInitOperand(0)->get();
+    split = stage->outputSplit;
+    epilogue.stages.push_back(std::move(*stage));
+  }
+  if (epilogue.stages.empty())
+    return std::nullopt;
+  return epilogue;
+}
+
+void ProjectionEpilogue::emit(OpBuilder &b, Location loc, Value value,
+                              Value batch, Value token, Value output) const {
+  // Ops over the same domain share the point's indices.
+  SmallVector<Value> point;
+  const SmallVector<int64_t> *pointSplit = nullptr;
+  for (const Stage &stage : stages) {
+    if (!pointSplit || *pointSplit != stage.outputSplit) {
+      point = pointOf(b, loc, stage.outputSplit, batch, token, output);
+      pointSplit = &stage.outputSplit;
+    }
+    value = emitStage(b, loc, stage, value, point);
+  }
 }

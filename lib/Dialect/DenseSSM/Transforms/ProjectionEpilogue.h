@@ -8,10 +8,11 @@
 // body to it there. This file finds such an op and emits its body at one
 // point.
 //
-// The op qualifies when it comes after the projection with nothing between
-// but operations that touch no buffer the projection uses (allocations,
-// index arithmetic, views, fills of other buffers: the projection can move
-// down past them), and when
+// An op qualifies when it comes after the projection (or after the op
+// before it in the epilogue, whose output it then reads as the first op
+// reads y) with nothing between but operations that touch no buffer the
+// projection or the epilogue so far uses (allocations, index arithmetic,
+// views, fills of other buffers: they can move down past them), and when
 //   - it is a linalg.generic on buffers, all loops parallel, one output;
 //   - it reads y at the point it computes (identity map), through one or
 //     more of its inputs, each either y itself or y with its output axis
@@ -37,20 +38,29 @@
 namespace mlir::densessm {
 
 struct ProjectionEpilogue {
-  /// The elementwise op.
-  linalg::GenericOp op;
-  /// Its input operands that read y (one, or several views of it).
-  SmallVector<unsigned> yInputs;
-  /// The sizes y's output axis is split into (the trailing axes of the op's
-  /// domain), or empty when the op reads y as it is.
-  SmallVector<int64_t> outputSplit;
+  /// One elementwise op of the epilogue, reading the value before it (y,
+  /// or the previous op's output) at the point.
+  struct Stage {
+    linalg::GenericOp op;
+    /// Its input operands that read the value before it (one, or several
+    /// views of it).
+    SmallVector<unsigned> valueInputs;
+    /// The sizes y's output axis is split into at this op's point (the
+    /// trailing axes of its domain), or empty for [b, l, o].
+    SmallVector<int64_t> outputSplit;
+  };
+  /// In program order: each reads the output of the one before.
+  SmallVector<Stage> stages;
 
-  /// The op that qualifies as the epilogue of `projection` (y[b, l, o] +=
-  /// x[b, l, i] · w[o, i] on buffers), if any.
+  /// The elementwise ops that qualify as the epilogue of `projection`
+  /// (y[b, l, o] += x[b, l, i] · w[o, i] on buffers), if any.
   static std::optional<ProjectionEpilogue> after(linalg::LinalgOp projection);
 
-  /// Emits the op's body for the point of y[b, l, o] = `value`: loads its
-  /// other inputs there, computes, stores its output there.
+  /// The last op (where the kernel goes).
+  Operation *last() const { return stages.back().op; }
+
+  /// Emits the ops' bodies for the point of y[b, l, o] = `value`: each
+  /// loads its other inputs there, computes, and stores its output there.
   void emit(OpBuilder &b, Location loc, Value value, Value batch, Value token,
             Value output) const;
 };
