@@ -1,4 +1,4 @@
-//===- ProjectionEpilogue.cpp - an elementwise op folded into a GEMV ------===//
+//===- ProjectionEpilogue.cpp - elementwise ops folded into a GEMV --------===//
 
 #include "ProjectionEpilogue.h"
 
@@ -26,9 +26,9 @@ bool isAllocation(Value buffer) {
   return buffer.getDefiningOp<memref::AllocOp>() != nullptr;
 }
 
-/// Whether the projection can move down past `op`: it reads or writes none
-/// of the projection's `buffers` (allocations, index arithmetic and views
-/// touch no memory; a fill writes its own buffer).
+/// Whether the projection and the epilogue so far can move down past `op`:
+/// it reads or writes none of their `buffers` (allocations, index
+/// arithmetic and views touch no memory; a fill writes its own buffer).
 bool canMovePast(Operation *op, ArrayRef<Value> buffers) {
   if (auto fill = dyn_cast<linalg::FillOp>(op))
     return fill.hasPureBufferSemantics() &&

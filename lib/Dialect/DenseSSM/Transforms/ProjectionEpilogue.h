@@ -1,12 +1,12 @@
-//===- ProjectionEpilogue.h - an elementwise op folded into a GEMV -*- C++ -*-===//
+//===- ProjectionEpilogue.h - elementwise ops folded into a GEMV -*- C++ -*-===//
 //
 // In a decode step a projection is often followed by an elementwise op on
 // its output: a gate's activation (silu(x wᵀ)), the same split into heads,
 // a scaling. On the GPU that op is a kernel launch of its own that re-reads
 // y; but the GEMV kernel (--densessm-lower-projections-to-gpu-gemv)
 // computes each y[b, l, o] in one lane, which can as well apply the op's
-// body to it there. This file finds such an op and emits its body at one
-// point.
+// body to it there, and to the ops that follow on its output. This file
+// finds such a chain of ops and emits their bodies at one point.
 //
 // An op qualifies when it comes after the projection (or after the op
 // before it in the epilogue, whose output it then reads as the first op
@@ -19,8 +19,9 @@
 //     split the same way (memref.expand_shape [[0], [1], [2, ...]]:
 //     y[b, l, h·D + d] as [b, l, h, d]), so every point of its domain is
 //     one lane's y;
-//   - its other inputs are not y's buffer, and are read at dimensions or
-//     constants of the point (broadcasts are fine);
+//   - its other inputs are not a buffer the kernel writes (y, an earlier
+//     op's output), and are read at dimensions or constants of the point
+//     (broadcasts are fine);
 //   - its output is written at the point (identity map) into a buffer none
 //     of x, w, y or its inputs is a view of, so no lane reads what another
 //     lane writes;
