@@ -175,7 +175,7 @@ struct LowerProjectionsToGPUGEMVPass
       return;
 
     // With an epilogue the kernel goes where its last op was: the
-    // projection and the ops before moves down past what lies between
+    // projection and the epilogue's ops move down past what lies between
     // (nothing that touches their buffers).
     std::optional<densessm::ProjectionEpilogue> epilogue;
     if (fuseEpilogues)

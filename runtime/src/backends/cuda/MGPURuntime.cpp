@@ -20,8 +20,8 @@
 #include <cstdio>
 #include <cstring>
 #include <shared_mutex>
-#include <thread>
 #include <string>
+#include <thread>
 #include <vector>
 
 #define DSSM_MGPU_EXPORT extern "C" __attribute__((visibility("default")))

@@ -389,8 +389,9 @@ def DenseSSMLowerProjectionsToGPUGEMV
     applies its body at the point it computed, and its kernel goes away.
     It qualifies when all its loops are parallel; it reads `y` (or `y`
     with its output axis split by a `memref.expand_shape`, as into heads)
-    at the point, through one view or several; its other inputs are read at dimensions or
-    constants of the point and are not `y`'s buffer; it writes one freshly
+    at the point, through one view or several; its other inputs are read
+    at dimensions or constants of the point and are not a buffer the
+    kernel writes (`y`, an earlier op's output); it writes one freshly
     allocated buffer (none of the others is a view of it) at the point;
     and its body has no memory effects. An op after it that reads its
     output the same way (at the point) joins, and so on: a chain of such
