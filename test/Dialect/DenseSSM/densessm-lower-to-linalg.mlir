@@ -84,6 +84,37 @@ func.func @causal_conv1d(%x: tensor<1x8x32xf32>, %w: tensor<32x4xf32>, %b: tenso
 
 // -----
 
+// One token with a carried window (a decode step), bf16 activations: two
+// generics reading the channel-major window and the [C, K] weight where
+// they are (no transpose, no slice): y's taps are the window's 3 columns
+// (constant indices) then x, each weight column w[c, k], the bias; the
+// final window is the window shifted by one column (read at min(j + 1, 2))
+// with x in the last column.
+// CHECK-LABEL: func.func @conv_one_token
+// CHECK-SAME:    %[[X:[^:]*]]: tensor<?x1x32xbf16>, %[[W:[^:]*]]: tensor<32x4xbf16>, %[[B:[^:]*]]: tensor<32xbf16>, %[[WIN:[^:]*]]: tensor<?x32x3xbf16>
+// CHECK-NOT:   linalg.transpose
+// CHECK-NOT:   tensor.extract_slice
+// CHECK:       %[[Y:.*]] = linalg.generic {indexing_maps = [#[[TAP0:.*]], #[[TAP1:.*]], #[[TAP2:.*]], #[[ID:.*]], #[[W0:.*]], #[[W1:.*]], #[[W2:.*]], #[[W3:.*]], #[[CH:.*]], #[[ID]]], iterator_types = ["parallel", "parallel", "parallel"]}
+// CHECK-SAME:    ins(%[[WIN]], %[[WIN]], %[[WIN]], %[[X]], %[[W]], %[[W]], %[[W]], %[[W]], %[[B]] :
+// CHECK-COUNT-4: arith.mulf
+// CHECK:         math.exp
+// CHECK:       %[[NEW:.*]] = linalg.generic {{.*}} ins(%[[X]] : tensor<?x1x32xbf16>) outs(%{{.*}} : tensor<?x32x3xbf16>)
+// CHECK:         %[[J:.*]] = linalg.index 2
+// CHECK:         %[[NEXT:.*]] = arith.minui
+// CHECK:         tensor.extract %[[WIN]][%{{.*}}, %{{.*}}, %[[NEXT]]]
+// CHECK:         arith.select
+// CHECK:       return %[[Y]], %[[NEW]]
+func.func @conv_one_token(%x: tensor<?x1x32xbf16>, %w: tensor<32x4xbf16>, %b: tensor<32xbf16>,
+    %win: tensor<?x32x3xbf16>) -> (tensor<?x1x32xbf16>, tensor<?x32x3xbf16>) {
+  %y, %w1 = densessm.causal_conv1d %x, %w bias(%b) window(%win)
+              {activation = #densessm.activation<silu>}
+            : tensor<?x1x32xbf16>, tensor<32x4xbf16>, tensor<32xbf16>, tensor<?x32x3xbf16>
+            -> tensor<?x1x32xbf16>, tensor<?x32x3xbf16>
+  return %y, %w1 : tensor<?x1x32xbf16>, tensor<?x32x3xbf16>
+}
+
+// -----
+
 // Width 1: no window to carry, one generic over x; the final window is an
 // empty tensor.
 // CHECK-LABEL: func.func @conv_width_one

@@ -301,6 +301,25 @@ SmallVector<Value> tapWeightRows(OpBuilder &b, Location loc, Value weight) {
   return rows;
 }
 
+/// act(Σ_k w_k · s_k + bias) of one output, from a convolution body's
+/// arguments: the K tap sources s_k, the K tap weights w_k, then the bias
+/// (if the op has one); f32 arithmetic, the result in `elementType`.
+Value convolvedValue(OpBuilder &b, Location loc, CausalConv1dOp op,
+                     ValueRange args, Type elementType) {
+  int64_t K = (args.size() - (op.getBias() ? 1 : 0)) / 2;
+  Value sum;
+  for (int64_t k = 0; k < K; ++k) {
+    Value term = arith::MulFOp::create(b, loc, extendToF32(b, loc, args[k]),
+                                       extendToF32(b, loc, args[K + k]));
+    sum = sum ? arith::AddFOp::create(b, loc, sum, term).getResult() : term;
+  }
+  if (op.getBias())
+    sum = arith::AddFOp::create(b, loc, sum, extendToF32(b, loc, args[2 * K]));
+  if (op.getActivation() == Activation::silu)
+    sum = silu(b, loc, sum);
+  return truncateTo(b, loc, sum, elementType);
+}
+
 /// out[b, t, c] = act(Σ_k w[c, k] · source[b, t + k, c] + bias[c]) for the
 /// `count` tokens of `out` (a slice of the result), `source` holding
 /// count + K - 1 of them. One parallel pass: the K taps are K shifted views
@@ -333,25 +352,13 @@ Value convolveTaps(const TokenSlicer &slicer, CausalConv1dOp op,
     maps.push_back(projection(b, 3, {2}));
   }
   maps.push_back(identity);
-  bool siluOn = op.getActivation() == Activation::silu;
   Type elementType = elementTypeOf(out);
   auto generic = linalg::GenericOp::create(
       b, loc, out.getType(), inputs, ValueRange{out}, maps,
       SmallVector<utils::IteratorType>(3, utils::IteratorType::parallel),
       [&](OpBuilder &nb, Location nl, ValueRange args) {
-        Value sum;
-        for (int64_t k = 0; k < K; ++k) {
-          Value term = arith::MulFOp::create(nb, nl, extendToF32(nb, nl, args[k]),
-                                             extendToF32(nb, nl, args[K + k]));
-          sum = sum ? arith::AddFOp::create(nb, nl, sum, term).getResult()
-                    : term;
-        }
-        if (op.getBias())
-          sum = arith::AddFOp::create(nb, nl, sum,
-                                      extendToF32(nb, nl, args[2 * K]));
-        if (siluOn)
-          sum = silu(nb, nl, sum);
-        linalg::YieldOp::create(nb, nl, truncateTo(nb, nl, sum, elementType));
+        linalg::YieldOp::create(nb, nl,
+                                convolvedValue(nb, nl, op, args, elementType));
       });
   return generic.getResult(0);
 }
@@ -415,12 +422,103 @@ std::pair<Value, Value> convolveWithWindow(const TokenSlicer &slicer,
   return {y, swapLastTwo(b, loc, last)};
 }
 
+/// causal_conv1d of one token (a decode step: L = 1 statically) with a
+/// carried window, K > 1: two parallel passes that read the channel-major
+/// window and the [C, K] weight where they are, instead of the transposes,
+/// copies and slices of the general case (each a kernel launch of its own
+/// on a GPU, for a few hundred bytes):
+///   y[b, 0, c]     = act(Σ_{k<K-1} w[c, k] · window[b, c, k]
+///                        + w[c, K-1] · x[b, 0, c] + bias[c])
+///   final[b, c, j] = window[b, c, j + 1] for j < K - 2, x[b, 0, c] last.
+std::pair<Value, Value> convolveOneToken(OpBuilder &b, Location loc,
+                                         CausalConv1dOp op, int64_t K) {
+  Value x = op.getX(), window = op.getWindow(), weight = op.getWeight();
+  Type elementType = elementTypeOf(x);
+  MLIRContext *context = b.getContext();
+  AffineExpr d0, d1, d2;
+  bindDims(context, d0, d1, d2);
+  auto map = [&](ArrayRef<AffineExpr> results) {
+    return AffineMap::get(3, 0, results, context);
+  };
+  auto constant = [&](int64_t value) {
+    return getAffineConstantExpr(value, context);
+  };
+  OpFoldResult batch = tensor::getMixedSize(b, loc, x, 0);
+  OpFoldResult channels = tensor::getMixedSize(b, loc, x, 2);
+  AffineMap identity = b.getMultiDimIdentityMap(3);
+
+  // y over (b, t = 0, c): the taps in the general case's order.
+  SmallVector<Value> inputs;
+  SmallVector<AffineMap> maps;
+  for (int64_t k = 0; k + 1 < K; ++k) {
+    inputs.push_back(window);
+    maps.push_back(map({d0, d2, constant(k)}));
+  }
+  inputs.push_back(x);
+  maps.push_back(identity);
+  for (int64_t k = 0; k < K; ++k) {
+    inputs.push_back(weight);
+    maps.push_back(map({d2, constant(k)}));
+  }
+  if (Value bias = op.getBias()) {
+    inputs.push_back(bias);
+    maps.push_back(map({d2}));
+  }
+  maps.push_back(identity);
+  Value yInit = tensor::EmptyOp::create(
+      b, loc, ArrayRef<OpFoldResult>{batch, b.getIndexAttr(1), channels},
+      elementType);
+  Value y =
+      linalg::GenericOp::create(
+          b, loc, yInit.getType(), inputs, ValueRange{yInit}, maps,
+          SmallVector<utils::IteratorType>(3, utils::IteratorType::parallel),
+          [&](OpBuilder &nb, Location nl, ValueRange args) {
+            linalg::YieldOp::create(
+                nb, nl, convolvedValue(nb, nl, op, args, elementType));
+          })
+          .getResult(0);
+
+  // The window shifted by one token, x last: over (b, c, j), reading the
+  // window at j + 1 (clamped in bounds where x is taken).
+  Value finalInit = tensor::EmptyOp::create(
+      b, loc,
+      ArrayRef<OpFoldResult>{batch, channels, b.getIndexAttr(K - 1)},
+      elementType);
+  Value finalWindow =
+      linalg::GenericOp::create(
+          b, loc, finalInit.getType(), ValueRange{x}, ValueRange{finalInit},
+          {map({d0, constant(0), d1}), identity},
+          SmallVector<utils::IteratorType>(3, utils::IteratorType::parallel),
+          [&](OpBuilder &nb, Location nl, ValueRange args) {
+            Value bi = linalg::IndexOp::create(nb, nl, 0);
+            Value c = linalg::IndexOp::create(nb, nl, 1);
+            Value j = linalg::IndexOp::create(nb, nl, 2);
+            Value last = arith::ConstantIndexOp::create(nb, nl, K - 2);
+            Value next = arith::MinUIOp::create(
+                nb, nl,
+                arith::AddIOp::create(
+                    nb, nl, j, arith::ConstantIndexOp::create(nb, nl, 1)),
+                last);
+            Value shifted = tensor::ExtractOp::create(
+                nb, nl, window, ValueRange{bi, c, next});
+            Value isLast = arith::CmpIOp::create(
+                nb, nl, arith::CmpIPredicate::eq, j, last);
+            linalg::YieldOp::create(
+                nb, nl,
+                ValueRange{arith::SelectOp::create(nb, nl, isLast, args[0],
+                                                   shifted)});
+          })
+          .getResult(0);
+  return {y, finalWindow};
+}
+
 /// y[b, t, c] = act(Σ_k w[c, k] · xp[b, t + k, c] + bias[c]) where xp is x
 /// preceded by the carried window (zeros without one), and the final window
 /// is xp's last K-1 tokens, channel-major. xp is never built: the first
 /// m = min(L, K-1) outputs read a small [B, K-1+m, C] copy of the window
 /// and x's first m tokens, the others read x in place; each part is one
-/// parallel pass writing its slice of y.
+/// parallel pass writing its slice of y. A decode step's single token with
+/// a carried window takes convolveOneToken's two passes instead.
 struct LowerCausalConv1d : OpRewritePattern<CausalConv1dOp> {
   using OpRewritePattern::OpRewritePattern;
   LogicalResult matchAndRewrite(CausalConv1dOp op,
@@ -431,10 +529,32 @@ struct LowerCausalConv1d : OpRewritePattern<CausalConv1dOp> {
     Location loc = op.getLoc();
     OpBuilder &b = rewriter;
     Value x = op.getX();
-    Type elementType = elementTypeOf(x);
     TokenSlicer slicer{b, loc, tensor::getMixedSize(b, loc, x, 0),
                        tensor::getMixedSize(b, loc, x, 2)};
     OpFoldResult length = tensor::getMixedSize(b, loc, x, 1);
+    Value y, finalWindow;
+    if (K > 1 && op.getWindow() && isConstantIntValue(length, 1))
+      std::tie(y, finalWindow) = convolveOneToken(b, loc, op, K);
+    else
+      std::tie(y, finalWindow) = convolve(slicer, op, K, length);
+    if (y.getType() != op.getY().getType())
+      y = tensor::CastOp::create(b, loc, op.getY().getType(), y);
+    if (finalWindow.getType() != op.getFinalWindow().getType())
+      finalWindow = tensor::CastOp::create(
+          b, loc, op.getFinalWindow().getType(), finalWindow);
+    rewriter.replaceOp(op, {y, finalWindow});
+    return success();
+  }
+
+  /// Any number of tokens: the taps read a token-major copy of the window
+  /// and x.
+  static std::pair<Value, Value> convolve(const TokenSlicer &slicer,
+                                          CausalConv1dOp op, int64_t K,
+                                          OpFoldResult length) {
+    OpBuilder &b = slicer.b;
+    Location loc = slicer.loc;
+    Value x = op.getX();
+    Type elementType = elementTypeOf(x);
     Value y = slicer.empty(length, elementType);
     SmallVector<Value> tapWeights = tapWeightRows(b, loc, op.getWeight());
     Value finalWindow;
@@ -449,11 +569,7 @@ struct LowerCausalConv1d : OpRewritePattern<CausalConv1dOp> {
     } else {
       std::tie(y, finalWindow) = convolveWithWindow(slicer, op, tapWeights, y);
     }
-    if (finalWindow.getType() != op.getFinalWindow().getType())
-      finalWindow = tensor::CastOp::create(
-          b, loc, op.getFinalWindow().getType(), finalWindow);
-    rewriter.replaceOp(op, {y, finalWindow});
-    return success();
+    return {y, finalWindow};
   }
 };
 

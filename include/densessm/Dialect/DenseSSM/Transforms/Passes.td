@@ -130,7 +130,10 @@ def DenseSSMLowerToLinalg : Pass<"densessm-lower-to-linalg"> {
     * `embedding`: a gather (`tensor.extract` of the token's row);
     * `causal_conv1d`: the input padded in front with the carried window
       (or zeros), a reduction over the kernel taps, bias and activation; the
-      final window is the padded input's last `K-1` steps;
+      final window is the padded input's last `K-1` steps. One token with a
+      carried window (a decode step) is two generics that read the window
+      and the weight where they are: the taps' sum, and the window shifted
+      by one step with the token last;
     * `dense_connect`: the gate's two projections, the gated kept tensors,
       their sum (or the concatenation's linear layer), and the norm.
 
