@@ -23,10 +23,12 @@ from host_launches import launches_outside_else_blocks  # noqa: E402
 MODELS = ["mamba", "densemamba", "retnet", "denseretnet"]
 # Each column: the pipeline options, cumulative from left to right.
 CONFIGS = [
-    ("none of them", "fuse-elementwise=false fuse-loops=false fuse-gemv-epilogues=false"),
-    ("+ elementwise fusion", "fuse-loops=false fuse-gemv-epilogues=false"),
-    ("+ loop fusion", "fuse-gemv-epilogues=false"),
-    ("+ GEMV epilogues (default)", ""),
+    ("none of them", "fuse-elementwise=false fuse-loops=false fuse-gemv-epilogues=false "
+                     "fuse-gemv-prologues=false"),
+    ("+ elementwise fusion", "fuse-loops=false fuse-gemv-epilogues=false fuse-gemv-prologues=false"),
+    ("+ loop fusion", "fuse-gemv-epilogues=false fuse-gemv-prologues=false"),
+    ("+ GEMV epilogues", "fuse-gemv-prologues=false"),
+    ("+ GEMV prologues (default)", ""),
 ]
 
 

@@ -87,6 +87,7 @@ void mlir::densessm::buildCUDAPipeline(OpPassManager &pm,
     gemv.maxRows = options.gemvMaxRows;
     gemv.blockSize = options.gemvBlockSize;
     gemv.fuseEpilogues = options.fuseGEMVEpilogues;
+    gemv.fusePrologues = options.fuseGEMVPrologues;
     pm.addPass(createDenseSSMLowerProjectionsToGPUGEMV(gemv));
   }
   // Projections to the runtime's cuBLAS GEMM, called by the host code on

@@ -61,6 +61,13 @@ struct CUDAPipelineOptions : public PassPipelineOptions<CUDAPipelineOptions> {
                      "(--densessm-lower-projections-to-gpu-gemv="
                      "fuse-epilogues)"),
       llvm::cl::init(true)};
+  Option<bool> fuseGEMVPrologues{
+      *this, "fuse-gemv-prologues",
+      llvm::cl::desc("Compute a GEMV projection's input (a norm's scaling "
+                     "and sum) in the GEMV kernel "
+                     "(--densessm-lower-projections-to-gpu-gemv="
+                     "fuse-prologues)"),
+      llvm::cl::init(true)};
   Option<int64_t> scanBlockSize{
       *this, "scan-block-size",
       llvm::cl::desc("Threads per block of the chunked parallel scan kernel "

@@ -11,7 +11,10 @@
   - dynamic sizes: the run-time choice between the two, both sides;
   - an elementwise op on the output split into heads (silu, a per-head
     scale, the position in the head), folded into the GEMV kernel (one
-    launch in all), and the same op after cuBLAS.
+    launch in all), and the same op after cuBLAS;
+  - an RMSNorm (a sum of squares, then the scaling) computing the input
+    of two projections, folded into both GEMV kernels (two launches in
+    all), and the same norm before cuBLAS.
 
 The weights are rounded to their type before the reference sees them, so
 the only error is f32 accumulation. Used by check_scans.py (--ops
@@ -192,6 +195,97 @@ def epilogue(tools, check, pipeline, name, batch, length, inputs, heads, head_di
     check.close(label, r, want)
 
 
+def norm_kernel(rows, inputs, outputs, element, dynamic):
+    """@kernel(v, g, wq, wk) -> (q, k): x = v · rsqrt(mean(v²) + ε) · g over
+    each row, then q = x wqᵀ and k = x wkᵀ; with `dynamic`, the rows'
+    sizes are dynamic (the inputs' stay static, as in a model)."""
+    row_shape = "?x?" if dynamic else f"{rows[0]}x{rows[1]}"
+    v_type = f"tensor<{row_shape}x{inputs}xf32>"
+    s_type = f"tensor<{row_shape}xf32>"
+    g_type = f"tensor<{inputs}xf32>"
+    w_types = [f"tensor<{o}x{inputs}x{element}>" for o in outputs]
+    y_types = [f"tensor<{row_shape}x{o}xf32>" for o in outputs]
+    sizes = empty = ""
+    if dynamic:
+        sizes = f"""  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %b = tensor.dim %v, %c0 : {v_type}
+  %l = tensor.dim %v, %c1 : {v_type}
+"""
+        empty = "%b, %l"
+    projections = ""
+    for name, w_type, y_type in zip("qk", w_types, y_types):
+        projections += f"""  %{name}0 = tensor.empty({empty}) : {y_type}
+  %{name}1 = linalg.fill ins(%zero : f32) outs(%{name}0 : {y_type}) -> {y_type}
+  %{name} = linalg.contract indexing_maps = [#x, #w, #y]
+         ins(%x, %w{name} : {v_type}, {w_type}) outs(%{name}1 : {y_type}) -> {y_type}
+"""
+    return MAPS + f"""#id3 = affine_map<(b, l, i) -> (b, l, i)>
+#row = affine_map<(b, l, i) -> (b, l)>
+#gain = affine_map<(b, l, i) -> (i)>
+func.func @kernel(%v: {v_type}, %g: {g_type}, %wq: {w_types[0]}, %wk: {w_types[1]})
+    -> ({y_types[0]}, {y_types[1]}) {{
+{sizes}  %zero = arith.constant 0.0 : f32
+  %n = arith.constant {float(inputs)} : f32
+  %eps = arith.constant 1.0e-5 : f32
+  %s0 = tensor.empty({empty}) : {s_type}
+  %s1 = linalg.fill ins(%zero : f32) outs(%s0 : {s_type}) -> {s_type}
+  %s = linalg.generic {{indexing_maps = [#id3, #row],
+                        iterator_types = ["parallel", "parallel", "reduction"]}}
+       ins(%v : {v_type}) outs(%s1 : {s_type}) {{
+  ^bb0(%in: f32, %acc: f32):
+    %sq = arith.mulf %in, %in : f32
+    %sum = arith.addf %acc, %sq : f32
+    linalg.yield %sum : f32
+  }} -> {s_type}
+  %x0 = tensor.empty({empty}) : {v_type}
+  %x = linalg.generic {{indexing_maps = [#id3, #row, #gain, #id3],
+                        iterator_types = ["parallel", "parallel", "parallel"]}}
+       ins(%v, %s, %g : {v_type}, {s_type}, {g_type}) outs(%x0 : {v_type}) {{
+  ^bb0(%in: f32, %sum: f32, %gain: f32, %out: f32):
+    %mean = arith.divf %sum, %n : f32
+    %shifted = arith.addf %mean, %eps : f32
+    %r = math.rsqrt %shifted : f32
+    %scaled = arith.mulf %in, %r : f32
+    %xg = arith.mulf %scaled, %gain : f32
+    linalg.yield %xg : f32
+  }} -> {v_type}
+{projections}  return %q, %k : {y_types[0]}, {y_types[1]}
+}}
+"""
+
+
+def norm(tools, check, pipeline, name, batch, length, inputs, outputs,
+         element="f32", dynamic=False):
+    text = norm_kernel((batch, length), inputs, outputs, element, dynamic)
+    rows = batch * length
+    if "stop-at-gpu=true" in pipeline and (dynamic or rows <= GEMV_MAX_ROWS):
+        lowered = subprocess.run([tools.opt, "-", pipeline], input=text, capture_output=True,
+                                 text=True, check=True).stdout
+        launches = launches_outside_else_blocks(lowered)
+        check.expect(launches == 2, f"norm {name}: {launches} launches on the GEMV side, "
+                                    "want 2 (the norm folded into both GEMV kernels)")
+    rng = harness.seeded(sum(map(ord, name)))
+    v = harness.random_tensor(rng, [batch, length, inputs])
+    g = harness.random_tensor(rng, [inputs])
+    ws = [round_to(harness.random_tensor(rng, [o, inputs]), element) for o in outputs]
+    arguments = [harness.Argument(v), harness.Argument(g)] + [
+        harness.Argument(w, element) for w in ws]
+    signature = None
+    if dynamic:
+        signature = ([f"tensor<?x?x{inputs}xf32>", f"tensor<{inputs}xf32>"] +
+                     [f"tensor<{o}x{inputs}x{element}>" for o in outputs],
+                     [f"tensor<?x?x{o}xf32>" for o in outputs])
+    results = harness.run(tools, text, arguments, [[batch, length, o] for o in outputs],
+                          pipeline=pipeline, signature=signature)
+    x = [[[value * gain / math.sqrt(sum(a * a for a in row) / inputs + 1e-5)
+           for value, gain in zip(row, g)] for row in seq] for seq in v]
+    label = (f"norm {name}: {batch}x{length} rows x {inputs} -> {outputs}, "
+             f"{element} weights{', dynamic rows' if dynamic else ''}")
+    for result, w in zip(results, ws):
+        check.close(label, result, reference(x, w))
+
+
 def run_all(tools, check, pipeline):
     # The GEMV kernel (gemv-max-rows = 8 by default).
     projection(tools, check, pipeline, "decode", 1, 1, 100, 70)
@@ -214,3 +308,9 @@ def run_all(tools, check, pipeline):
     epilogue(tools, check, pipeline, "heads-prefill", 1, 12, 40, 3, 8)
     epilogue(tools, check, pipeline, "heads-dynamic-decode", 1, 1, 40, 2, 16, dynamic=True)
     epilogue(tools, check, pipeline, "heads-dynamic-prefill", 2, 5, 40, 2, 16, dynamic=True)
+    # A norm computing the input of two projections: folded into both GEMV
+    # kernels, before cuBLAS as it is, and on both sides of the choice.
+    norm(tools, check, pipeline, "norm-decode", 2, 1, 100, (40, 24), "bf16")
+    norm(tools, check, pipeline, "norm-prefill", 1, 12, 100, (40, 24))
+    norm(tools, check, pipeline, "norm-dynamic-decode", 1, 1, 72, (33, 8), dynamic=True)
+    norm(tools, check, pipeline, "norm-dynamic-prefill", 3, 4, 72, (33, 8), "f16", dynamic=True)

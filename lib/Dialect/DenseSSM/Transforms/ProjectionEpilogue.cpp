@@ -1,60 +1,15 @@
 //===- ProjectionEpilogue.cpp - elementwise ops folded into a GEMV --------===//
 
 #include "ProjectionEpilogue.h"
+#include "PointwiseOps.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
-#include "mlir/IR/IRMapping.h"
-#include "mlir/Interfaces/SideEffectInterfaces.h"
-#include "mlir/Interfaces/ViewLikeInterface.h"
 
 using namespace mlir;
 using namespace mlir::densessm;
 
 namespace {
-
-/// The buffer `value` is a view of (itself when it is no view).
-Value bufferOf(Value value) {
-  while (auto view = value.getDefiningOp<ViewLikeOpInterface>())
-    value = view.getViewSource();
-  return value;
-}
-
-/// A fresh allocation: no other buffer of the function is a view of it
-/// unless through its own views.
-bool isAllocation(Value buffer) {
-  return buffer.getDefiningOp<memref::AllocOp>() != nullptr;
-}
-
-/// Whether the projection and the epilogue so far can move down past `op`:
-/// it reads or writes none of their `buffers` (allocations, index
-/// arithmetic and views touch no memory; a fill writes its own buffer).
-bool canMovePast(Operation *op, ArrayRef<Value> buffers) {
-  if (auto fill = dyn_cast<linalg::FillOp>(op))
-    return fill.hasPureBufferSemantics() &&
-           !llvm::is_contained(buffers,
-                               bufferOf(fill.getDpsInitOperand(0)->get()));
-  if (op->getNumRegions() != 0)
-    return false;
-  if (isMemoryEffectFree(op))
-    return true;
-  auto effects = dyn_cast<MemoryEffectOpInterface>(op);
-  if (!effects)
-    return false;
-  SmallVector<MemoryEffects::EffectInstance> list;
-  effects.getEffects(list);
-  return llvm::all_of(list, [](const MemoryEffects::EffectInstance &effect) {
-    return isa<MemoryEffects::Allocate>(effect.getEffect());
-  });
-}
-
-/// Whether every result of `map` is a dimension or a constant (a read at
-/// the point, or broadcast along some of its axes).
-bool readsAtThePoint(AffineMap map) {
-  return llvm::all_of(map.getResults(), [](AffineExpr result) {
-    return isa<AffineDimExpr, AffineConstantExpr>(result);
-  });
-}
 
 /// The sizes `view`, y (or a cast of it) with its output axis split
 /// (expand_shape [[0], [1], [2, ...]] of static trailing sizes), splits it
@@ -112,11 +67,9 @@ nextStage(Operation *from, Value value, ArrayRef<int64_t> split,
   auto generic = dyn_cast_or_null<linalg::GenericOp>(next);
   if (!generic || !generic.hasPureBufferSemantics() ||
       generic.getNumDpsInits() != 1 ||
-      generic.getNumLoops() != generic.getNumParallelLoops())
+      generic.getNumLoops() != generic.getNumParallelLoops() ||
+      !hasPureBody(generic))
     return std::nullopt;
-  for (Operation &op : generic.getBody()->without_terminator())
-    if (!isMemoryEffectFree(&op))
-      return std::nullopt;
 
   // A fresh buffer, written at the point.
   OpOperand *init = generic.getDpsInitOperand(0);
@@ -190,38 +143,14 @@ SmallVector<Value> pointOf(OpBuilder &b, Location loc, ArrayRef<int64_t> split,
 Value emitStage(OpBuilder &b, Location loc,
                 const ProjectionEpilogue::Stage &stage, Value value,
                 ArrayRef<Value> point) {
-  auto indicesOf = [&](AffineMap map) {
-    SmallVector<Value> indices;
-    for (AffineExpr result : map.getResults()) {
-      if (auto dim = dyn_cast<AffineDimExpr>(result))
-        indices.push_back(point[dim.getPosition()]);
-      else
-        indices.push_back(arith::ConstantIndexOp::create(
-            b, loc, cast<AffineConstantExpr>(result).getValue()));
-    }
-    return indices;
-  };
-
   linalg::GenericOp generic = stage.op; // its accessors are not const
-  Block *body = generic.getBody();
-  IRMapping mapping;
-  for (OpOperand &operand : generic->getOpOperands()) {
-    BlockArgument argument = body->getArgument(operand.getOperandNumber());
-    if (llvm::is_contained(stage.valueInputs, operand.getOperandNumber()))
-      mapping.map(argument, value);
-    else if (!argument.use_empty())
-      mapping.map(argument,
-                  memref::LoadOp::create(
-                      b, loc, operand.get(),
-                      indicesOf(generic.getMatchingIndexingMap(&operand))));
-  }
-  for (Operation &bodyOp : body->without_terminator()) {
-    if (auto index = dyn_cast<linalg::IndexOp>(bodyOp))
-      mapping.map(index.getResult(), point[index.getDim()]);
-    else
-      b.clone(bodyOp, mapping);
-  }
-  Value result = mapping.lookupOrDefault(body->getTerminator()->getOperand(0));
+  Value result =
+      emitBodyAt(b, loc, generic, point, [&](OpOperand &operand) {
+        return llvm::is_contained(stage.valueInputs,
+                                  operand.getOperandNumber())
+                   ? value
+                   : Value();
+      });
   memref::StoreOp::create(b, loc, result,
                           generic.getDpsInitOperand(0)->get(), point);
   return result;

@@ -401,6 +401,22 @@ def DenseSSMLowerProjectionsToGPUGEMV
     ops, each output stored at the point. The kernel then goes where the
     last op was.
 
+    With `fuse-prologues` (the default) the elementwise `linalg.generic`
+    that writes `x` is folded in too, when `x` is a fresh allocation of
+    static input size (at most 8192) that only it writes and only
+    projections lowered here read: each block computes its row
+    `x[b, l, :]` into shared memory, then its warps read `x` from there.
+    The op must have three parallel loops, write `x` at the point without
+    reading it, read its other inputs at the point or broadcast, have a
+    body without memory effects, and nothing up to the last of the
+    projections' kernels may write what it reads. One of its inputs may be
+    a row statistic `s[b, l]` that only a `linalg.fill` and one reduction
+    over `[b, l, i]` write, adding to `s` a value computed at the point (a
+    norm's sum of squares): the block then sums that value over the row
+    itself (each warp its part, then the warps' parts). The norm's
+    kernels go away; with a dynamic row count they run only on the `else`
+    side of the same choice, where the projections read `x`.
+
     With static sizes the choice is made at compile time (more rows: the
     op is left to the BLAS lowering); with a dynamic row count an `scf.if`
     runs the kernel or, for more rows, the original ops. Options out of range
@@ -420,6 +436,10 @@ def DenseSSMLowerProjectionsToGPUGEMV
     Option<"fuseEpilogues", "fuse-epilogues", "bool", /*default=*/"true",
            "fold an elementwise op on the projection's output that follows "
            "it into the kernel">,
+    Option<"fusePrologues", "fuse-prologues", "bool", /*default=*/"true",
+           "compute the projections' input in the kernel when an "
+           "elementwise op (a norm's scaling, with the norm's sum) writes it "
+           "for them only">,
   ];
   let dependentDialects = [
     "::mlir::arith::ArithDialect",

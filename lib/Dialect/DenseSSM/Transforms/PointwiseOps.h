@@ -1,0 +1,54 @@
+//===- PointwiseOps.h - linalg ops on buffers, one point at a time -*- C++ -*-===//
+//
+// The GEMV kernel (--densessm-lower-projections-to-gpu-gemv) folds the
+// elementwise ops around a projection into itself: those that compute its
+// input (ProjectionPrologue.h) and those that consume its output
+// (ProjectionEpilogue.h). Both take a linalg.generic on buffers apart in
+// the same way: which buffer an operand is a view of, whether an operand
+// is read at the point or broadcast, whether the op can move past another,
+// and its body emitted for one point of its domain. That is here.
+//
+//===----------------------------------------------------------------------===//
+#ifndef DENSESSM_LIB_DIALECT_DENSESSM_TRANSFORMS_POINTWISEOPS_H
+#define DENSESSM_LIB_DIALECT_DENSESSM_TRANSFORMS_POINTWISEOPS_H
+
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/IR/Builders.h"
+
+namespace mlir::densessm {
+
+/// The buffer `value` is a view of (itself when it is no view).
+Value bufferOf(Value value);
+
+/// A fresh allocation: no other buffer of the function is a view of it
+/// unless through its own views.
+bool isAllocation(Value buffer);
+
+/// Whether every result of `map` is a dimension or a constant (a read at
+/// the point, or broadcast along some of its axes).
+bool readsAtThePoint(AffineMap map);
+
+/// Whether every op in `generic`'s body is free of memory effects.
+bool hasPureBody(linalg::GenericOp generic);
+
+/// Whether an op (the GEMV kernel, or an op it folds in) can move down
+/// past `op`: it reads or writes none of `buffers` (allocations, index
+/// arithmetic and views touch no memory; a fill writes its own buffer).
+bool canMovePast(Operation *op, ArrayRef<Value> buffers);
+
+/// Whether `op`, or an op nested in it, may write or free one of
+/// `buffers` (or memory it cannot name).
+bool mayWriteAny(Operation *op, ArrayRef<Value> buffers);
+
+/// Emits `generic`'s body for `point` of its domain (one index per loop):
+/// an operand whose block argument is used is `given(operand)`, or when
+/// that is null, a load of the operand at its indexing map applied to the
+/// point; linalg.index is the point's index. Returns the yielded value
+/// (stored nowhere).
+Value emitBodyAt(OpBuilder &b, Location loc, linalg::GenericOp generic,
+                 ArrayRef<Value> point,
+                 llvm::function_ref<Value(OpOperand &)> given);
+
+} // namespace mlir::densessm
+
+#endif // DENSESSM_LIB_DIALECT_DENSESSM_TRANSFORMS_POINTWISEOPS_H

@@ -1,0 +1,85 @@
+//===- ProjectionPrologue.h - a projection's input computed in its GEMV -*- C++ -*-===//
+//
+// In a decode step the input of a projection is often computed by an
+// elementwise op right before it: a norm's scaling (RMSNorm: x = v ·
+// rsqrt(mean(v²) + ε) · g, whose mean is a reduction of its own), a gate
+// (x = v · silu(z)). On the GPU each is a kernel launch, and a norm two
+// (its sum, then its scaling), that writes x only for the projections to
+// read it back. The GEMV kernel (--densessm-lower-projections-to-gpu-gemv)
+// can compute x itself: every block computes the row x[b, l, :] it needs
+// into shared memory (the statistic first, summed over the block), then
+// its warps read x from there. The op (and the statistic) are then not
+// needed where every projection that reads x takes its GEMV side: they go
+// away, or (dynamic rows) run only where the projections take cuBLAS's.
+//
+// x qualifies when
+//   - it is a fresh allocation of static input size (at most
+//     kMaxStagedInputs, shared memory), written by one op and read only by
+//     the projections, each of which the pass lowers to a GEMV;
+//   - that op is a linalg.generic on buffers over [b, l, i], all loops
+//     parallel, x written at the point (and not read), its other inputs
+//     read at the point or broadcast, its body free of memory effects;
+//   - nothing between it and the last of the projections' kernels writes
+//     what it reads (the kernels compute x where they are).
+// One of its inputs may be a row statistic s[b, l], read broadcast along
+// i, that only a zero or constant fill and one reduction write:
+//   s = c; s[b, l] = s[b, l] + f(…[b, l, i]) for every i
+// (a linalg.generic [parallel, parallel, reduction] over the same
+// [b, l, i], yielding an addf of its output and a value that does not read
+// it; f's inputs read at the point or broadcast). The block then sums f
+// over the row itself.
+//
+//===----------------------------------------------------------------------===//
+#ifndef DENSESSM_LIB_DIALECT_DENSESSM_TRANSFORMS_PROJECTIONPROLOGUE_H
+#define DENSESSM_LIB_DIALECT_DENSESSM_TRANSFORMS_PROJECTIONPROLOGUE_H
+
+#include "GPUKernel/GPUKernel.h"
+
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/IR/Builders.h"
+
+#include <optional>
+
+namespace mlir::densessm {
+
+struct ProjectionPrologue {
+  /// The most inputs a block stages in shared memory (32 KiB of f32).
+  static constexpr int64_t kMaxStagedInputs = 8192;
+
+  /// The op writing x[b, l, i].
+  linalg::GenericOp input;
+  /// The row statistic it reads, if any: its fill, its reduction, and the
+  /// operand of `input` that reads it.
+  linalg::FillOp statisticInit;
+  linalg::GenericOp statistic;
+  unsigned statisticOperand = 0;
+  /// x's input axis (i), static.
+  int64_t inputs = 0;
+
+  /// The prologue of projections that read `x`, whose kernels the pass
+  /// places at or before `lastKernel` (in x's block), if x qualifies.
+  static std::optional<ProjectionPrologue>
+  of(Value x, ArrayRef<linalg::LinalgOp> projections, Operation *lastKernel);
+
+  /// The shared memory the kernel needs: the staged row, and with a
+  /// statistic a partial sum per warp.
+  SmallVector<int64_t> workgroupSizes(int64_t warps) const {
+    if (!statistic)
+      return {inputs};
+    return {inputs, warps};
+  }
+
+  /// Emits, for every thread of a block of `blockSize` threads (before
+  /// any warp leaves), x[batch, token, :] into the first workgroup buffer,
+  /// and returns that buffer.
+  Value emit(OpBuilder &b, Location loc,
+             const gpu_kernel::KernelContext &kernel, int64_t blockSize,
+             Value batch, Value token) const;
+
+  /// Its ops (fill, reduction, op), in program order.
+  SmallVector<Operation *> ops() const;
+};
+
+} // namespace mlir::densessm
+
+#endif // DENSESSM_LIB_DIALECT_DENSESSM_TRANSFORMS_PROJECTIONPROLOGUE_H

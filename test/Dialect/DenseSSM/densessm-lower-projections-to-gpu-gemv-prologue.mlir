@@ -1,0 +1,296 @@
+// RUN: densessm-opt %s --densessm-lower-projections-to-gpu-gemv --canonicalize --split-input-file | FileCheck %s
+// RUN: densessm-opt %s "--densessm-lower-projections-to-gpu-gemv=fuse-prologues=false" --canonicalize --split-input-file | FileCheck %s --check-prefix=OFF
+
+// The elementwise op that computes a projection's input x for the
+// projections alone is folded into their GEMV kernels: each block computes
+// its row x[b, l, :] into shared memory, its warps read x from there. A
+// row statistic the op reads (a norm's sum of squares: a fill, then a
+// reduction adding to it) is summed by the block itself. The ops go away
+// (static rows) or run only on the cuBLAS side of the run-time choice.
+
+#x = affine_map<(b, l, o, i) -> (b, l, i)>
+#w = affine_map<(b, l, o, i) -> (o, i)>
+#y = affine_map<(b, l, o, i) -> (b, l, o)>
+#id3 = affine_map<(b, l, i) -> (b, l, i)>
+#row = affine_map<(b, l, i) -> (b, l)>
+#gain = affine_map<(b, l, i) -> (i)>
+
+// RMSNorm read by two projections. Each kernel: each thread sums v² over
+// its inputs, the warp sums with shuffles, lane 0 stores the warp's part,
+// then (after a barrier) every thread adds the 8 parts to the fill value,
+// scales its inputs into the staged row, and (after a barrier) the dot
+// reads the row from shared memory. No linalg op is left.
+// CHECK-LABEL: func.func @rms_norm(
+// CHECK-SAME:    %[[V:[^:]*]]: memref<2x1x64xf32>, %[[G:[^:]*]]: memref<64xf32>, %[[WQ:[^:]*]]: memref<32x64xbf16>, %[[WK:[^:]*]]: memref<16x64xbf16>)
+// CHECK-DAG:     %[[ZERO:.*]] = arith.constant 0.000000e+00 : f32
+// CHECK-DAG:     %[[C64:.*]] = arith.constant 64 : index
+// CHECK-DAG:     %[[C256:.*]] = arith.constant 256 : index
+// CHECK-NOT:     linalg.
+// CHECK:         gpu.launch blocks(%{{.*}}, %[[ROW:[^,]*]], %{{.*}}) in {{.*}} threads(%[[T:[^,]*]], {{.*}} workgroup(%[[STAGED:[^ ]*]] : memref<64xf32, #gpu.address_space<workgroup>>, %[[PARTS:[^ ]*]] : memref<8xf32, #gpu.address_space<workgroup>>)
+// CHECK:           %[[LANE:.*]] = arith.remui %[[T]], %c32
+// CHECK:           %[[WARP:.*]] = arith.divui %[[T]], %c32
+// CHECK:           %[[MINE:.*]] = scf.for %[[I:.*]] = %[[T]] to %[[C64]] step %[[C256]] iter_args(%[[ACC:.*]] = %[[ZERO]]) -> (f32) {
+// CHECK:             %[[VI:.*]] = memref.load %[[V]][%[[ROW]], %c0, %[[I]]]
+// CHECK:             %[[SQ:.*]] = arith.mulf %[[VI]], %[[VI]]
+// CHECK:             %[[NEXT:.*]] = arith.addf %[[ACC]], %[[SQ]]
+// CHECK:             scf.yield %[[NEXT]]
+// CHECK-COUNT-5:   gpu.shuffle  xor
+// CHECK:           scf.if
+// CHECK:             memref.store %{{.*}}, %[[PARTS]][%[[WARP]]]
+// CHECK:           gpu.barrier
+// CHECK:           %[[SUM:.*]] = scf.for %[[W:.*]] = %c0 to %c8 step %c1 iter_args(%[[S:.*]] = %[[ZERO]]) -> (f32) {
+// CHECK:             %[[PART:.*]] = memref.load %[[PARTS]][%[[W]]]
+// CHECK:             arith.addf %[[S]], %[[PART]]
+// CHECK:           scf.for %[[J:.*]] = %[[T]] to %[[C64]] step %[[C256]] {
+// CHECK:             %[[VJ:.*]] = memref.load %[[V]][%[[ROW]], %c0, %[[J]]]
+// CHECK:             %[[GJ:.*]] = memref.load %[[G]][%[[J]]]
+// CHECK:             arith.divf %[[SUM]]
+// CHECK:             math.rsqrt
+// CHECK:             %[[XJ:.*]] = arith.mulf %{{.*}}, %[[GJ]]
+// CHECK:             memref.store %[[XJ]], %[[STAGED]][%[[J]]]
+// CHECK:           gpu.barrier
+// CHECK:           scf.if
+// CHECK:             scf.for
+// CHECK:               memref.load %[[WQ]]
+// CHECK:               memref.load %[[STAGED]]
+// CHECK:               math.fma
+// CHECK:         gpu.launch
+// CHECK-SAME:      workgroup(%{{.*}} : memref<64xf32, #gpu.address_space<workgroup>>, %{{.*}} : memref<8xf32, #gpu.address_space<workgroup>>)
+// CHECK:           gpu.barrier
+// CHECK:           gpu.barrier
+// CHECK:               memref.load %[[WK]]
+// CHECK-NOT:     linalg.
+// CHECK:         return
+// OFF-LABEL:   func.func @rms_norm(
+// OFF:           linalg.fill
+// OFF:           linalg.generic
+// OFF:           linalg.generic
+// OFF:           gpu.launch blocks
+// OFF-NOT:         workgroup
+// OFF:           gpu.launch
+func.func @rms_norm(%v: memref<2x1x64xf32>, %g: memref<64xf32>, %wq: memref<32x64xbf16>, %wk: memref<16x64xbf16>) -> (memref<2x1x32xf32>, memref<2x1x16xf32>) {
+  %zero = arith.constant 0.0 : f32
+  %n = arith.constant 64.0 : f32
+  %eps = arith.constant 1.0e-6 : f32
+  %s = memref.alloc() : memref<2x1xf32>
+  linalg.fill ins(%zero : f32) outs(%s : memref<2x1xf32>)
+  linalg.generic {indexing_maps = [#id3, #row], iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%v : memref<2x1x64xf32>) outs(%s : memref<2x1xf32>) {
+  ^bb0(%in: f32, %acc: f32):
+    %sq = arith.mulf %in, %in : f32
+    %sum = arith.addf %acc, %sq : f32
+    linalg.yield %sum : f32
+  }
+  %x = memref.alloc() : memref<2x1x64xf32>
+  linalg.generic {indexing_maps = [#id3, #row, #gain, #id3], iterator_types = ["parallel", "parallel", "parallel"]}
+      ins(%v, %s, %g : memref<2x1x64xf32>, memref<2x1xf32>, memref<64xf32>) outs(%x : memref<2x1x64xf32>) {
+  ^bb0(%in: f32, %sum: f32, %gain: f32, %out: f32):
+    %mean = arith.divf %sum, %n : f32
+    %shifted = arith.addf %mean, %eps : f32
+    %r = math.rsqrt %shifted : f32
+    %scaled = arith.mulf %in, %r : f32
+    %xg = arith.mulf %scaled, %gain : f32
+    linalg.yield %xg : f32
+  }
+  %q = memref.alloc() : memref<2x1x32xf32>
+  linalg.fill ins(%zero : f32) outs(%q : memref<2x1x32xf32>)
+  linalg.contract indexing_maps = [#x, #w, #y]
+      ins(%x, %wq : memref<2x1x64xf32>, memref<32x64xbf16>) outs(%q : memref<2x1x32xf32>)
+  %k = memref.alloc() : memref<2x1x16xf32>
+  linalg.fill ins(%zero : f32) outs(%k : memref<2x1x16xf32>)
+  linalg.contract indexing_maps = [#x, #w, #y]
+      ins(%x, %wk : memref<2x1x64xf32>, memref<16x64xbf16>) outs(%k : memref<2x1x16xf32>)
+  return %q, %k : memref<2x1x32xf32>, memref<2x1x16xf32>
+}
+
+// -----
+
+#x = affine_map<(b, l, o, i) -> (b, l, i)>
+#w = affine_map<(b, l, o, i) -> (o, i)>
+#y = affine_map<(b, l, o, i) -> (b, l, o)>
+#id3 = affine_map<(b, l, i) -> (b, l, i)>
+
+// A gate (x = v · z), dynamic rows: the op moves into the `else` of the
+// rows' choice, where the projection's `else` reads x; the kernel stages
+// v · z (no statistic: one workgroup buffer, one barrier).
+// CHECK-LABEL: func.func @gate_dynamic(
+// CHECK-SAME:    %[[V:[^:]*]]: memref<?x?x48xf32>, %[[Z:[^:]*]]: memref<?x?x48xf32>, %[[W:[^:]*]]: memref<24x48xf32>)
+// CHECK:         %[[X:.*]] = memref.alloc(%{{.*}}) : memref<?x?x48xf32>
+// CHECK:         %[[FITS:.*]] = arith.andi
+// CHECK:         scf.if %[[FITS]] {
+// CHECK-NEXT:    } else {
+// CHECK-NEXT:      linalg.generic {{.*}} ins(%[[V]], %[[Z]] : {{.*}}) outs(%[[X]] : memref<?x?x48xf32>)
+// CHECK:         scf.if
+// CHECK:           gpu.launch {{.*}} workgroup(%[[STAGED:[^ ]*]] : memref<48xf32, #gpu.address_space<workgroup>>) {
+// CHECK:             scf.for %[[I:.*]] = %{{.*}} to %c48 step %c256 {
+// CHECK:               %[[VI:.*]] = memref.load %[[V]]
+// CHECK:               %[[ZI:.*]] = memref.load %[[Z]]
+// CHECK:               %[[P:.*]] = arith.mulf %[[VI]], %[[ZI]]
+// CHECK:               memref.store %[[P]], %[[STAGED]][%[[I]]]
+// CHECK:             gpu.barrier
+// CHECK-NOT:         gpu.barrier
+// CHECK:             memref.load %[[STAGED]]
+// CHECK:           gpu.terminator
+// CHECK:         } else {
+// CHECK:           linalg.fill
+// CHECK:           linalg.contract {{.*}} ins(%[[X]], %[[W]]
+func.func @gate_dynamic(%v: memref<?x?x48xf32>, %z: memref<?x?x48xf32>, %w: memref<24x48xf32>) -> memref<?x?x24xf32> {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %zero = arith.constant 0.0 : f32
+  %b = memref.dim %v, %c0 : memref<?x?x48xf32>
+  %l = memref.dim %v, %c1 : memref<?x?x48xf32>
+  %x = memref.alloc(%b, %l) : memref<?x?x48xf32>
+  linalg.generic {indexing_maps = [#id3, #id3, #id3], iterator_types = ["parallel", "parallel", "parallel"]}
+      ins(%v, %z : memref<?x?x48xf32>, memref<?x?x48xf32>) outs(%x : memref<?x?x48xf32>) {
+  ^bb0(%in: f32, %gate: f32, %out: f32):
+    %p = arith.mulf %in, %gate : f32
+    linalg.yield %p : f32
+  }
+  %y = memref.alloc(%b, %l) : memref<?x?x24xf32>
+  linalg.fill ins(%zero : f32) outs(%y : memref<?x?x24xf32>)
+  linalg.contract indexing_maps = [#x, #w, #y]
+      ins(%x, %w : memref<?x?x48xf32>, memref<24x48xf32>) outs(%y : memref<?x?x24xf32>)
+  return %y : memref<?x?x24xf32>
+}
+
+// -----
+
+#x = affine_map<(b, l, o, i) -> (b, l, i)>
+#w = affine_map<(b, l, o, i) -> (o, i)>
+#y = affine_map<(b, l, o, i) -> (b, l, o)>
+#id3 = affine_map<(b, l, i) -> (b, l, i)>
+#row = affine_map<(b, l, i) -> (b, l)>
+
+// A statistic that is no sum (a running maximum) stays as it is; the op
+// reading it still folds in, loading s[b, l] like any other input.
+// CHECK-LABEL: func.func @max_statistic(
+// CHECK-SAME:    %[[V:[^:]*]]: memref<1x1x32xf32>,
+// CHECK:         %[[S:.*]] = memref.alloc() : memref<1x1xf32>
+// CHECK:         linalg.fill {{.*}} outs(%[[S]]
+// CHECK:         linalg.generic {{.*}} ins(%[[V]] {{.*}} outs(%[[S]]
+// CHECK:         gpu.launch {{.*}} workgroup(%[[STAGED:[^ ]*]] : memref<32xf32, #gpu.address_space<workgroup>>) {
+// CHECK:           scf.for
+// CHECK:             memref.load %[[V]]
+// CHECK:             memref.load %[[S]]
+// CHECK:             arith.subf
+// CHECK:             memref.store %{{.*}}, %[[STAGED]]
+// CHECK-NOT:     linalg.
+// CHECK:         return
+func.func @max_statistic(%v: memref<1x1x32xf32>, %w: memref<8x32xf32>) -> memref<1x1x8xf32> {
+  %zero = arith.constant 0.0 : f32
+  %s = memref.alloc() : memref<1x1xf32>
+  linalg.fill ins(%zero : f32) outs(%s : memref<1x1xf32>)
+  linalg.generic {indexing_maps = [#id3, #row], iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%v : memref<1x1x32xf32>) outs(%s : memref<1x1xf32>) {
+  ^bb0(%in: f32, %acc: f32):
+    %m = arith.maximumf %acc, %in : f32
+    linalg.yield %m : f32
+  }
+  %x = memref.alloc() : memref<1x1x32xf32>
+  linalg.generic {indexing_maps = [#id3, #row, #id3], iterator_types = ["parallel", "parallel", "parallel"]}
+      ins(%v, %s : memref<1x1x32xf32>, memref<1x1xf32>) outs(%x : memref<1x1x32xf32>) {
+  ^bb0(%in: f32, %max: f32, %out: f32):
+    %d = arith.subf %in, %max : f32
+    linalg.yield %d : f32
+  }
+  %y = memref.alloc() : memref<1x1x8xf32>
+  linalg.fill ins(%zero : f32) outs(%y : memref<1x1x8xf32>)
+  linalg.contract indexing_maps = [#x, #w, #y]
+      ins(%x, %w : memref<1x1x32xf32>, memref<8x32xf32>) outs(%y : memref<1x1x8xf32>)
+  return %y : memref<1x1x8xf32>
+}
+
+// -----
+
+#x = affine_map<(b, l, o, i) -> (b, l, i)>
+#w = affine_map<(b, l, o, i) -> (o, i)>
+#y = affine_map<(b, l, o, i) -> (b, l, o)>
+#id3 = affine_map<(b, l, i) -> (b, l, i)>
+
+// Left alone: x is also returned (someone else reads it); the op's input
+// is written between it and the projection; more inputs than a block
+// stages; the op reads x itself. The op stays and the kernel loads x.
+// CHECK-LABEL: func.func @x_returned(
+// CHECK:         linalg.generic
+// CHECK:         gpu.launch
+// CHECK-NOT:       workgroup
+// CHECK:           memref.load %{{.*}} : memref<1x1x32xf32>
+// CHECK-LABEL: func.func @input_written_between(
+// CHECK:         linalg.generic
+// CHECK:         linalg.fill
+// CHECK:         gpu.launch
+// CHECK-NOT:       workgroup
+// CHECK-LABEL: func.func @too_many_inputs(
+// CHECK:         linalg.generic
+// CHECK:         gpu.launch
+// CHECK-NOT:       workgroup
+// CHECK-LABEL: func.func @reads_x(
+// CHECK:         linalg.generic
+// CHECK:         gpu.launch
+// CHECK-NOT:       workgroup
+func.func @x_returned(%v: memref<1x1x32xf32>, %w: memref<8x32xf32>) -> (memref<1x1x8xf32>, memref<1x1x32xf32>) {
+  %zero = arith.constant 0.0 : f32
+  %x = memref.alloc() : memref<1x1x32xf32>
+  linalg.generic {indexing_maps = [#id3, #id3], iterator_types = ["parallel", "parallel", "parallel"]}
+      ins(%v : memref<1x1x32xf32>) outs(%x : memref<1x1x32xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    %d = arith.addf %in, %in : f32
+    linalg.yield %d : f32
+  }
+  %y = memref.alloc() : memref<1x1x8xf32>
+  linalg.fill ins(%zero : f32) outs(%y : memref<1x1x8xf32>)
+  linalg.contract indexing_maps = [#x, #w, #y]
+      ins(%x, %w : memref<1x1x32xf32>, memref<8x32xf32>) outs(%y : memref<1x1x8xf32>)
+  return %y, %x : memref<1x1x8xf32>, memref<1x1x32xf32>
+}
+
+func.func @input_written_between(%v: memref<1x1x32xf32>, %w: memref<8x32xf32>) -> memref<1x1x8xf32> {
+  %zero = arith.constant 0.0 : f32
+  %x = memref.alloc() : memref<1x1x32xf32>
+  linalg.generic {indexing_maps = [#id3, #id3], iterator_types = ["parallel", "parallel", "parallel"]}
+      ins(%v : memref<1x1x32xf32>) outs(%x : memref<1x1x32xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    %d = arith.addf %in, %in : f32
+    linalg.yield %d : f32
+  }
+  linalg.fill ins(%zero : f32) outs(%v : memref<1x1x32xf32>)
+  %y = memref.alloc() : memref<1x1x8xf32>
+  linalg.fill ins(%zero : f32) outs(%y : memref<1x1x8xf32>)
+  linalg.contract indexing_maps = [#x, #w, #y]
+      ins(%x, %w : memref<1x1x32xf32>, memref<8x32xf32>) outs(%y : memref<1x1x8xf32>)
+  return %y : memref<1x1x8xf32>
+}
+
+func.func @too_many_inputs(%v: memref<1x1x8200xf32>, %w: memref<8x8200xf32>) -> memref<1x1x8xf32> {
+  %zero = arith.constant 0.0 : f32
+  %x = memref.alloc() : memref<1x1x8200xf32>
+  linalg.generic {indexing_maps = [#id3, #id3], iterator_types = ["parallel", "parallel", "parallel"]}
+      ins(%v : memref<1x1x8200xf32>) outs(%x : memref<1x1x8200xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    %d = arith.addf %in, %in : f32
+    linalg.yield %d : f32
+  }
+  %y = memref.alloc() : memref<1x1x8xf32>
+  linalg.fill ins(%zero : f32) outs(%y : memref<1x1x8xf32>)
+  linalg.contract indexing_maps = [#x, #w, #y]
+      ins(%x, %w : memref<1x1x8200xf32>, memref<8x8200xf32>) outs(%y : memref<1x1x8xf32>)
+  return %y : memref<1x1x8xf32>
+}
+
+func.func @reads_x(%v: memref<1x1x32xf32>, %w: memref<8x32xf32>) -> memref<1x1x8xf32> {
+  %zero = arith.constant 0.0 : f32
+  %x = memref.alloc() : memref<1x1x32xf32>
+  linalg.fill ins(%zero : f32) outs(%x : memref<1x1x32xf32>)
+  linalg.generic {indexing_maps = [#id3, #id3], iterator_types = ["parallel", "parallel", "parallel"]}
+      ins(%v : memref<1x1x32xf32>) outs(%x : memref<1x1x32xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    %d = arith.addf %in, %out : f32
+    linalg.yield %d : f32
+  }
+  %y = memref.alloc() : memref<1x1x8xf32>
+  linalg.fill ins(%zero : f32) outs(%y : memref<1x1x8xf32>)
+  linalg.contract indexing_maps = [#x, #w, #y]
+      ins(%x, %w : memref<1x1x32xf32>, memref<8x32xf32>) outs(%y : memref<1x1x8xf32>)
+  return %y : memref<1x1x8xf32>
+}
