@@ -210,7 +210,9 @@ func.func @max_statistic(%v: memref<1x1x32xf32>, %w: memref<8x32xf32>) -> memref
 
 // Left alone: x is also returned (someone else reads it); the op's input
 // is written between it and the projection; more inputs than a block
-// stages; the op reads x itself. The op stays and the kernel loads x.
+// stages; the op reads x itself; the op reads the statistic through two
+// operands (the block computes it for one). The op stays and the kernel
+// loads x.
 // CHECK-LABEL: func.func @x_returned(
 // CHECK:         linalg.generic
 // CHECK:         gpu.launch
@@ -226,6 +228,12 @@ func.func @max_statistic(%v: memref<1x1x32xf32>, %w: memref<8x32xf32>) -> memref
 // CHECK:         gpu.launch
 // CHECK-NOT:       workgroup
 // CHECK-LABEL: func.func @reads_x(
+// CHECK:         linalg.generic
+// CHECK:         gpu.launch
+// CHECK-NOT:       workgroup
+// CHECK-LABEL: func.func @statistic_read_twice(
+// CHECK:         linalg.fill
+// CHECK:         linalg.generic
 // CHECK:         linalg.generic
 // CHECK:         gpu.launch
 // CHECK-NOT:       workgroup
@@ -293,4 +301,32 @@ func.func @reads_x(%v: memref<1x1x32xf32>, %w: memref<8x32xf32>) -> memref<1x1x8
   linalg.contract indexing_maps = [#x, #w, #y]
       ins(%x, %w : memref<1x1x32xf32>, memref<8x32xf32>) outs(%y : memref<1x1x8xf32>)
   return %y : memref<1x1x8xf32>
+}
+
+#row = affine_map<(b, l, i) -> (b, l)>
+#row0 = affine_map<(b, l, i) -> (b, 0)>
+func.func @statistic_read_twice(%v: memref<2x1x64xf32>, %w: memref<32x64xf32>) -> memref<2x1x32xf32> {
+  %zero = arith.constant 0.0 : f32
+  %s = memref.alloc() : memref<2x1xf32>
+  linalg.fill ins(%zero : f32) outs(%s : memref<2x1xf32>)
+  linalg.generic {indexing_maps = [#id3, #row], iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%v : memref<2x1x64xf32>) outs(%s : memref<2x1xf32>) {
+  ^bb0(%in: f32, %acc: f32):
+    %sq = arith.mulf %in, %in : f32
+    %sum = arith.addf %acc, %sq : f32
+    linalg.yield %sum : f32
+  }
+  %x = memref.alloc() : memref<2x1x64xf32>
+  linalg.generic {indexing_maps = [#id3, #row, #row0, #id3], iterator_types = ["parallel", "parallel", "parallel"]}
+      ins(%v, %s, %s : memref<2x1x64xf32>, memref<2x1xf32>, memref<2x1xf32>) outs(%x : memref<2x1x64xf32>) {
+  ^bb0(%in: f32, %a: f32, %b: f32, %out: f32):
+    %t = arith.mulf %in, %a : f32
+    %u = arith.mulf %t, %b : f32
+    linalg.yield %u : f32
+  }
+  %y = memref.alloc() : memref<2x1x32xf32>
+  linalg.fill ins(%zero : f32) outs(%y : memref<2x1x32xf32>)
+  linalg.contract indexing_maps = [#x, #w, #y]
+      ins(%x, %w : memref<2x1x64xf32>, memref<32x64xf32>) outs(%y : memref<2x1x32xf32>)
+  return %y : memref<2x1x32xf32>
 }

@@ -126,18 +126,20 @@ void emitGEMV(OpBuilder &b, Location loc, Value x, Value w, Value y,
         auto guard = scf::IfOp::create(kb, kl, inRange,
                                        /*withElseRegion=*/false);
         OpBuilder gb = guard.getThenBodyBuilder();
-        Value zero = arith::ConstantOp::create(gb, kl, gb.getF32FloatAttr(0.0f));
+        Value zero =
+            arith::ConstantOp::create(gb, kl, gb.getF32FloatAttr(0.0f));
         auto dot = scf::ForOp::create(
             gb, kl, kernel.lane, sizes.inputs, index(gb, kl, kWarpSize),
             ValueRange{zero},
             [&](OpBuilder &lb, Location ll, Value i, ValueRange acc) {
-              Value weight = memref::LoadOp::create(lb, ll, w, ValueRange{o, i});
+              Value weight =
+                  memref::LoadOp::create(lb, ll, w, ValueRange{o, i});
               if (!weight.getType().isF32())
                 weight = arith::ExtFOp::create(lb, ll, lb.getF32Type(), weight);
               Value input = readInput(lb, ll, i);
-              scf::YieldOp::create(
-                  lb, ll,
-                  ValueRange{math::FmaOp::create(lb, ll, weight, input, acc[0])});
+              scf::YieldOp::create(lb, ll,
+                                   ValueRange{math::FmaOp::create(
+                                       lb, ll, weight, input, acc[0])});
             });
         Value total = warpSum(gb, kl, dot.getResult(0));
         Value isLane0 = arith::CmpIOp::create(gb, kl, arith::CmpIPredicate::eq,
@@ -207,9 +209,9 @@ struct LowerProjectionsToGPUGEMVPass
     llvm::MapVector<Operation *, Fused> projections;
     getOperation()->walk([&](linalg::LinalgOp op) {
       if (densessm::isBufferProjection(op) && choiceFor(op) != Choice::None)
-        projections[op] = Fused{fuseEpilogues
-                                    ? densessm::ProjectionEpilogue::after(op)
-                                    : std::nullopt};
+        projections[op] =
+            Fused{fuseEpilogues ? densessm::ProjectionEpilogue::after(op)
+                                : std::nullopt};
     });
     std::vector<std::unique_ptr<densessm::ProjectionPrologue>> prologues;
     if (fusePrologues)
@@ -247,13 +249,16 @@ struct LowerProjectionsToGPUGEMVPass
       // The last of the group's kernels (in one block, or no prologue).
       SmallVector<Operation *> positions;
       for (linalg::LinalgOp projection : group)
-        positions.push_back(kernelPosition(projection, projections[projection]));
+        positions.push_back(
+            kernelPosition(projection, projections[projection]));
       Block *block = positions.front()->getBlock();
       if (llvm::any_of(positions,
                        [&](Operation *p) { return p->getBlock() != block; }))
         continue;
-      Operation *last = *llvm::max_element(
-          positions, [](Operation *a, Operation *b) { return a->isBeforeInBlock(b); });
+      Operation *last =
+          *llvm::max_element(positions, [](Operation *a, Operation *b) {
+            return a->isBeforeInBlock(b);
+          });
       auto prologue = densessm::ProjectionPrologue::of(x, group, last);
       if (prologue && !epilogueOps.contains(prologue->input)) {
         prologues.push_back(

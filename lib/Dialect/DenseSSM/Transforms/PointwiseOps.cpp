@@ -1,4 +1,4 @@
-//===- PointwiseOps.cpp - linalg ops on buffers, one point at a time ------===//
+//===- PointwiseOps.cpp - linalg ops on buffers, point by point -----------===//
 
 #include "PointwiseOps.h"
 

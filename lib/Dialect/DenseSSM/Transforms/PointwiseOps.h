@@ -1,4 +1,4 @@
-//===- PointwiseOps.h - linalg ops on buffers, one point at a time -*- C++ -*-===//
+//===- PointwiseOps.h - linalg ops on buffers, point by point ---*- C++ -*-===//
 //
 // The GEMV kernel (--densessm-lower-projections-to-gpu-gemv) folds the
 // elementwise ops around a projection into itself: those that compute its

@@ -1,4 +1,4 @@
-//===- ProjectionPrologue.cpp - a projection's input computed in its GEMV -===//
+//===- ProjectionPrologue.cpp - a projection's input in its GEMV ----------===//
 
 #include "ProjectionPrologue.h"
 #include "PointwiseOps.h"
@@ -15,10 +15,9 @@ namespace {
 
 /// (b, l, i) -> (b, l): a row's value, broadcast along its inputs.
 AffineMap rowMap(MLIRContext *context) {
-  return AffineMap::get(3, 0,
-                        {getAffineDimExpr(0, context),
-                         getAffineDimExpr(1, context)},
-                        context);
+  return AffineMap::get(
+      3, 0, {getAffineDimExpr(0, context), getAffineDimExpr(1, context)},
+      context);
 }
 
 /// Whether `generic` is on buffers, reads its inputs at the point or
@@ -53,9 +52,11 @@ statisticOf(linalg::GenericOp input, OpOperand &operand, int64_t inputs) {
     Operation *user = use.getOwner();
     if (user == input)
       continue;
-    if (auto f = dyn_cast<linalg::FillOp>(user); f && !fill && f.isDpsInit(&use))
+    if (auto f = dyn_cast<linalg::FillOp>(user);
+        f && !fill && f.isDpsInit(&use))
       fill = f;
-    else if (auto g = dyn_cast<linalg::GenericOp>(user); g && !sum && g.isDpsInit(&use))
+    else if (auto g = dyn_cast<linalg::GenericOp>(user);
+             g && !sum && g.isDpsInit(&use))
       sum = g;
     else
       return std::nullopt;
@@ -73,8 +74,12 @@ statisticOf(linalg::GenericOp input, OpOperand &operand, int64_t inputs) {
           rowMap(sum->getContext()))
     return std::nullopt;
   // s + f(…): s read once, by that addf, and f not reading s.
-  BlockArgument accumulated = sum.getMatchingBlockArgument(sum.getDpsInitOperand(0));
-  auto add = sum.getBody()->getTerminator()->getOperand(0).getDefiningOp<arith::AddFOp>();
+  BlockArgument accumulated =
+      sum.getMatchingBlockArgument(sum.getDpsInitOperand(0));
+  auto add = sum.getBody()
+                 ->getTerminator()
+                 ->getOperand(0)
+                 .getDefiningOp<arith::AddFOp>();
   if (!add || !accumulated.hasOneUse() ||
       (add.getLhs() != accumulated && add.getRhs() != accumulated) ||
       add.getLhs() == add.getRhs())
@@ -84,8 +89,8 @@ statisticOf(linalg::GenericOp input, OpOperand &operand, int64_t inputs) {
       return std::nullopt;
   // Program order fill, sum, input; what lies between moves out of the way.
   if (fill->getBlock() != input->getBlock() ||
-      sum->getBlock() != input->getBlock() ||
-      !fill->isBeforeInBlock(sum) || !sum->isBeforeInBlock(input))
+      sum->getBlock() != input->getBlock() || !fill->isBeforeInBlock(sum) ||
+      !sum->isBeforeInBlock(input))
     return std::nullopt;
   SmallVector<Value> touched = {s, bufferOf(input.getDpsInitOperand(0)->get())};
   for (OpOperand *sumInput : sum.getDpsInputOperands())
@@ -148,6 +153,11 @@ ProjectionPrologue::of(Value x, ArrayRef<linalg::LinalgOp> projections,
       }
     read.push_back(bufferOf(operand->get()));
   }
+  // The block computes the statistic for the one operand that reads it;
+  // another read of s would load what is no longer written.
+  if (prologue.statistic &&
+      llvm::is_contained(read, input->getOperand(prologue.statisticOperand)))
+    return std::nullopt;
   for (Operation *op = input->getNextNode(); op != lastKernel->getNextNode();
        op = op->getNextNode())
     if (mayWriteAny(op, read))
@@ -200,8 +210,8 @@ Value ProjectionPrologue::emit(OpBuilder &b, Location loc,
         [&](OpBuilder &lb, Location ll, Value warp, ValueRange carried) {
           Value warpTotal = memref::LoadOp::create(lb, ll, partials, warp);
           scf::YieldOp::create(
-              lb, ll, ValueRange{arith::AddFOp::create(lb, ll, carried[0],
-                                                       warpTotal)});
+              lb, ll,
+              ValueRange{arith::AddFOp::create(lb, ll, carried[0], warpTotal)});
         });
     statisticValue = total.getResult(0);
   }

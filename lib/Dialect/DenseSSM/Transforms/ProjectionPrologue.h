@@ -1,4 +1,4 @@
-//===- ProjectionPrologue.h - a projection's input computed in its GEMV -*- C++ -*-===//
+//===- ProjectionPrologue.h - a projection's input in its GEMV --*- C++ -*-===//
 //
 // In a decode step the input of a projection is often computed by an
 // elementwise op right before it: a norm's scaling (RMSNorm: x = v ·
@@ -22,7 +22,8 @@
 //   - nothing between it and the last of the projections' kernels writes
 //     what it reads (the kernels compute x where they are).
 // One of its inputs may be a row statistic s[b, l], read broadcast along
-// i, that only a zero or constant fill and one reduction write:
+// i, that only a fill (of any value) and one reduction write, and that the
+// op reads through that operand alone:
 //   s = c; s[b, l] = s[b, l] + f(…[b, l, i]) for every i
 // (a linalg.generic [parallel, parallel, reduction] over the same
 // [b, l, i], yielding an addf of its output and a value that does not read
