@@ -112,9 +112,15 @@ void mlir::densessm::buildCUDAPipeline(OpPassManager &pm,
     // producer), siblings over the same index space. The pass fuses only
     // when the second loop reads what the first wrote at the same index
     // and the buffers cannot otherwise alias. Loop bounds must be the same
-    // SSA values: CSE first (each loop nest re-reads its dynamic sizes).
+    // SSA values: each size resolved to where it comes from (the batch of
+    // a view's source, an allocation's operand), then CSE (each loop nest
+    // re-reads its dynamic sizes). Loops must also be adjacent: the
+    // allocations between them move up first.
     if (options.fuseLoops) {
+      pm.addNestedPass<func::FuncOp>(
+          memref::createResolveRankedShapeTypeResultDimsPass());
       pm.addNestedPass<func::FuncOp>(createCSEPass());
+      pm.addNestedPass<func::FuncOp>(createDenseSSMGatherParallelLoops());
       pm.addNestedPass<func::FuncOp>(createParallelLoopFusionPass());
     }
     DenseSSMMapParallelLoopsToGPUOptions mapLoops;

@@ -1,5 +1,5 @@
-// RUN: densessm-opt %s --densessm-cuda-pipeline="stop-at-gpu=true" | FileCheck %s
-// RUN: densessm-opt %s --densessm-cuda-pipeline="stop-at-gpu=true fuse-loops=false" | FileCheck %s --check-prefix=UNFUSED
+// RUN: densessm-opt %s --densessm-cuda-pipeline="stop-at-gpu=true" --split-input-file | FileCheck %s
+// RUN: densessm-opt %s --densessm-cuda-pipeline="stop-at-gpu=true fuse-loops=false" --split-input-file | FileCheck %s --check-prefix=UNFUSED
 
 // A norm's sum of squares: the zero fill of the accumulator and the
 // reduction into it run over the same rows, so --scf-parallel-loop-fusion
@@ -41,4 +41,45 @@ func.func @sum_of_squares(%x: tensor<?x64xf32>) -> tensor<?xf32> {
     linalg.yield %next : f32
   } -> tensor<?xf32>
   return %sum : tensor<?xf32>
+}
+
+// -----
+
+// Two independent elementwise ops of the same rows, each writing its own
+// buffer: after bufferization the second buffer's allocation lies between
+// the two loops; --densessm-gather-parallel-loops moves it up, and the two
+// loops fuse into one kernel.
+
+// CHECK-LABEL: func.func @siblings(
+// CHECK-COUNT-1: gpu.launch_func
+// CHECK-NOT:     gpu.launch_func
+// CHECK:       return
+
+// UNFUSED-LABEL: func.func @siblings(
+// UNFUSED-COUNT-2: gpu.launch_func
+// UNFUSED-NOT:     gpu.launch_func
+// UNFUSED:       return
+
+func.func @siblings(%x: tensor<?x64xf32>) -> (tensor<?x64xf32>, tensor<?x64xf32>) {
+  %c0 = arith.constant 0 : index
+  %rows = tensor.dim %x, %c0 : tensor<?x64xf32>
+  %e0 = tensor.empty(%rows) : tensor<?x64xf32>
+  %twice = linalg.generic {
+      indexing_maps = [affine_map<(r, i) -> (r, i)>, affine_map<(r, i) -> (r, i)>],
+      iterator_types = ["parallel", "parallel"]}
+      ins(%x : tensor<?x64xf32>) outs(%e0 : tensor<?x64xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    %t = arith.addf %in, %in : f32
+    linalg.yield %t : f32
+  } -> tensor<?x64xf32>
+  %e1 = tensor.empty(%rows) : tensor<?x64xf32>
+  %square = linalg.generic {
+      indexing_maps = [affine_map<(r, i) -> (r, i)>, affine_map<(r, i) -> (r, i)>],
+      iterator_types = ["parallel", "parallel"]}
+      ins(%x : tensor<?x64xf32>) outs(%e1 : tensor<?x64xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    %s = arith.mulf %in, %in : f32
+    linalg.yield %s : f32
+  } -> tensor<?x64xf32>
+  return %twice, %square : tensor<?x64xf32>, tensor<?x64xf32>
 }

@@ -52,11 +52,13 @@
 // GPU:       memref.load %[[WA]]
 // GPU:       gpu.barrier
 // GPU:   gpu.return
-// The recurrent step: the retention prologue's kernels, then the scan's,
-// one thread per (batch, head, value index) = 128 columns.
+// The recurrent step: the retention prologue's two per-head kernels, one
+// after step 4a's loop fusion, then the scan's, one thread per (batch,
+// head, value index) = 128 columns.
 // GPU-LABEL: func.func @step
-// GPU: gpu.launch_func  @step_kernel_3::@step_kernel blocks in (%c1, %c1, %c1) threads in (%c256, %c1, %c1)
-// GPU-LABEL: gpu.module @step_kernel_3
+// GPU: gpu.launch_func  @step_kernel::@step_kernel blocks in (%c1, %c1, %c1) threads in (%c256, %c1, %c1)
+// GPU: gpu.launch_func  @step_kernel_2::@step_kernel blocks in (%c1, %c1, %c1) threads in (%c256, %c1, %c1)
+// GPU-LABEL: gpu.module @step_kernel_2
 // GPU-NOT: gpu.shuffle
 // GPU-NOT: gpu.barrier
 // GPU: gpu.return
@@ -76,7 +78,7 @@
 // CHECK-SAME: chip = "sm_90"
 // CHECK-LABEL: llvm.func @step
 // The recurrent step's PTX: no shuffle, no barrier.
-// CHECK: gpu.binary @step_kernel_3  [#gpu.object<#nvvm.target<O = 3, chip = "sm_80">, properties = {{[^"]*}}, assembly = "{{[^"]*}}.entry step_kernel(
+// CHECK: gpu.binary @step_kernel_2  [#gpu.object<#nvvm.target<O = 3, chip = "sm_80">, properties = {{[^"]*}}, assembly = "{{[^"]*}}.entry step_kernel(
 // CHECK-NOT: shfl.sync
 // CHECK-SAME: chip = "sm_90"
 

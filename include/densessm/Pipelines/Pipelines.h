@@ -50,9 +50,10 @@ struct CUDAPipelineOptions : public PassPipelineOptions<CUDAPipelineOptions> {
       llvm::cl::init(true)};
   Option<bool> fuseLoops{
       *this, "fuse-loops",
-      llvm::cl::desc("Fuse adjacent parallel loops of the same bounds (a "
-                     "norm's zero fill and its sum) into one loop, hence "
-                     "one kernel (--scf-parallel-loop-fusion)"),
+      llvm::cl::desc("Fuse parallel loops of the same bounds (a norm's "
+                     "zero fill and its sum, independent siblings) into one "
+                     "loop, hence one kernel (--densessm-gather-parallel-"
+                     "loops, --scf-parallel-loop-fusion)"),
       llvm::cl::init(true)};
   Option<bool> fuseGEMVEpilogues{
       *this, "fuse-gemv-epilogues",

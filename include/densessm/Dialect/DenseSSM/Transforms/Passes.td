@@ -565,6 +565,24 @@ def DenseSSMFuseElementwise : Pass<"densessm-fuse-elementwise"> {
   ];
 }
 
+def DenseSSMGatherParallelLoops
+    : Pass<"densessm-gather-parallel-loops", "::mlir::func::FuncOp"> {
+  let summary = "Move the allocations, views and index arithmetic between "
+                "scf.parallel loops up before the loops' run";
+  let description = [{
+    Upstream's `--scf-parallel-loop-fusion` fuses a run of `scf.parallel`
+    loops only when nothing with a memory effect lies between them, and
+    after bufferization each loop's output buffer is allocated right before
+    it: two independent loops of the same bounds (rotary on q, then on k)
+    are not adjacent. In every block, this pass moves each
+    `memref.alloc` and each op free of memory effects (views, index
+    arithmetic) that lies between the loops of a run up before the run's
+    first loop, when its operands are defined before that loop. An op with
+    another memory effect, or an allocation that cannot move, ends the run.
+    The CUDA pipeline runs it before the loop fusion of step 4a.
+  }];
+}
+
 def DenseSSMCopiesToKernels
     : Pass<"densessm-copies-to-kernels", "::mlir::ModuleOp"> {
   let summary = "Turn the host code's buffer copies into linalg.copy, for "
