@@ -24,11 +24,14 @@ MODELS = ["mamba", "densemamba", "retnet", "denseretnet"]
 # Each column: the pipeline options, cumulative from left to right.
 CONFIGS = [
     ("none of them", "fuse-elementwise=false fuse-loops=false fuse-gemv-epilogues=false "
-                     "fuse-gemv-prologues=false"),
-    ("+ elementwise fusion", "fuse-loops=false fuse-gemv-epilogues=false fuse-gemv-prologues=false"),
-    ("+ loop fusion", "fuse-gemv-epilogues=false fuse-gemv-prologues=false"),
-    ("+ GEMV epilogues", "fuse-gemv-prologues=false"),
-    ("+ GEMV prologues (default)", ""),
+                     "fuse-gemv-prologues=false fold-kernel-producers=false"),
+    ("+ elementwise fusion", "fuse-loops=false fuse-gemv-epilogues=false fuse-gemv-prologues=false "
+                             "fold-kernel-producers=false"),
+    ("+ loop fusion", "fuse-gemv-epilogues=false fuse-gemv-prologues=false "
+                      "fold-kernel-producers=false"),
+    ("+ GEMV epilogues", "fuse-gemv-prologues=false fold-kernel-producers=false"),
+    ("+ GEMV prologues", "fold-kernel-producers=false"),
+    ("+ producers in scan kernels (default)", ""),
 ]
 
 

@@ -100,6 +100,10 @@ void mlir::densessm::buildCUDAPipeline(OpPassManager &pm,
     pm.addPass(createDenseSSMLowerProjectionsToBLAS(projections));
   }
 
+  // The per-head values a scan step reads, computed in its kernel.
+  if (options.foldKernelProducers)
+    pm.addNestedPass<func::FuncOp>(createDenseSSMFoldProducersIntoKernels());
+
   // The other ops: linalg -> parallel loops -> blocks x threads -> kernels
   // (or host loops over managed memory); projections too with cublas=false,
   // one thread per output element with its reduction loop.

@@ -52,13 +52,20 @@
 // GPU:       memref.load %[[WA]]
 // GPU:       gpu.barrier
 // GPU:   gpu.return
-// The recurrent step: the retention prologue's two per-head kernels, one
-// after step 4a's loop fusion, then the scan's, one thread per (batch,
-// head, value index) = 128 columns.
+// The recurrent step: one kernel, one thread per (batch, head, value
+// index) = 128 columns, that also computes the retention prologue's
+// per-head decay and normaliser where it reads them (step 3c: their two
+// kernels are gone).
 // GPU-LABEL: func.func @step
 // GPU: gpu.launch_func  @step_kernel::@step_kernel blocks in (%c1, %c1, %c1) threads in (%c256, %c1, %c1)
-// GPU: gpu.launch_func  @step_kernel_2::@step_kernel blocks in (%c1, %c1, %c1) threads in (%c256, %c1, %c1)
-// GPU-LABEL: gpu.module @step_kernel_2
+// GPU-NOT: gpu.launch_func
+// GPU: return
+// GPU-LABEL: gpu.module @step_kernel
+// GPU-NOT: gpu.shuffle
+// GPU-NOT: gpu.barrier
+// GPU: math.expm1
+// GPU: math.log1p
+// GPU: scf.for
 // GPU-NOT: gpu.shuffle
 // GPU-NOT: gpu.barrier
 // GPU: gpu.return
@@ -78,7 +85,7 @@
 // CHECK-SAME: chip = "sm_90"
 // CHECK-LABEL: llvm.func @step
 // The recurrent step's PTX: no shuffle, no barrier.
-// CHECK: gpu.binary @step_kernel_2  [#gpu.object<#nvvm.target<O = 3, chip = "sm_80">, properties = {{[^"]*}}, assembly = "{{[^"]*}}.entry step_kernel(
+// CHECK: gpu.binary @step_kernel  [#gpu.object<#nvvm.target<O = 3, chip = "sm_80">, properties = {{[^"]*}}, assembly = "{{[^"]*}}.entry step_kernel(
 // CHECK-NOT: shfl.sync
 // CHECK-SAME: chip = "sm_90"
 

@@ -62,6 +62,12 @@ struct CUDAPipelineOptions : public PassPipelineOptions<CUDAPipelineOptions> {
                      "(--densessm-lower-projections-to-gpu-gemv="
                      "fuse-epilogues)"),
       llvm::cl::init(true)};
+  Option<bool> foldKernelProducers{
+      *this, "fold-kernel-producers",
+      llvm::cl::desc("Evaluate an elementwise op whose output only a "
+                     "scan kernel reads in that kernel "
+                     "(--densessm-fold-producers-into-kernels)"),
+      llvm::cl::init(true)};
   Option<bool> fuseGEMVPrologues{
       *this, "fuse-gemv-prologues",
       llvm::cl::desc("Compute a GEMV projection's input (a norm's scaling "

@@ -565,6 +565,29 @@ def DenseSSMFuseElementwise : Pass<"densessm-fuse-elementwise"> {
   ];
 }
 
+def DenseSSMFoldProducersIntoKernels
+    : Pass<"densessm-fold-producers-into-kernels", "::mlir::func::FuncOp"> {
+  let summary = "Evaluate an elementwise op in the hand-built kernel that "
+                "alone reads its output";
+  let description = [{
+    A hand-built kernel (a `gpu.launch` of `--densessm-lower-scan-to-gpu`)
+    often reads small buffers an elementwise `linalg.generic` computed for
+    it alone just before it: a retention step's per-head decay and its
+    normaliser, from the positions and the decay rates. Each such op would
+    be a kernel launch of its own. This pass replaces each load of the
+    op's output in the kernel with the op's body at the load's indices,
+    and erases the op. The op qualifies when it is on buffers with all
+    loops parallel, writes a fresh allocation at the point without reading
+    it, reads its inputs at the point or broadcast, has a body without
+    memory effects, and nothing from it to the kernel (the kernel
+    included) writes what it reads; its output's only other users are
+    loads in one kernel, outside any loop of the kernel (so each value is
+    computed as often as it is read, not once per iteration). Ops are
+    visited last first, so a chain of them folds into the kernel.
+  }];
+  let dependentDialects = ["::mlir::memref::MemRefDialect"];
+}
+
 def DenseSSMGatherParallelLoops
     : Pass<"densessm-gather-parallel-loops", "::mlir::func::FuncOp"> {
   let summary = "Move the allocations, views and index arithmetic between "

@@ -1,0 +1,123 @@
+//===- DenseSSMFoldProducersIntoKernels.cpp - ops evaluated in kernels ----===//
+//
+// --densessm-fold-producers-into-kernels: a hand-built kernel (a gpu.launch
+// of --densessm-lower-scan-to-gpu) often reads small buffers that an
+// elementwise op computed just before it for it alone: a retention step's
+// per-head decay and its normaliser, from the positions and the decay
+// rates. Each such op is a kernel launch of its own that writes a few
+// bytes. Here the kernel evaluates the op's body where it loads the buffer
+// instead, at the load's indices, and the op goes away. Only loads outside
+// any loop of the kernel are replaced, so each value is computed as often
+// as it is read, not once per iteration.
+//
+//===----------------------------------------------------------------------===//
+
+#include "PointwiseOps.h"
+
+#include "densessm/Dialect/DenseSSM/Transforms/Passes.h"
+
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Interfaces/LoopLikeInterface.h"
+
+namespace mlir::densessm {
+#define GEN_PASS_DEF_DENSESSMFOLDPRODUCERSINTOKERNELS
+#include "densessm/Dialect/DenseSSM/Transforms/Passes.h.inc"
+} // namespace mlir::densessm
+
+using namespace mlir;
+using namespace mlir::densessm;
+
+namespace {
+
+/// The kernel whose loads are the only readers of `producer`'s output (a
+/// fresh allocation), when the producer is an elementwise op on buffers
+/// that only it writes and the kernel can evaluate at each load: all loops
+/// parallel, the output written at the point and not read, the inputs
+/// read at the point or broadcast, a body free of memory effects, and
+/// nothing from the producer to the kernel (the kernel included) writing
+/// what it reads. Null otherwise.
+gpu::LaunchOp kernelReading(linalg::GenericOp producer) {
+  if (!producer.hasPureBufferSemantics() || producer.getNumDpsInits() != 1 ||
+      producer.getNumLoops() != producer.getNumParallelLoops() ||
+      !hasPureBody(producer))
+    return nullptr;
+  OpOperand *init = producer.getDpsInitOperand(0);
+  Value output = init->get();
+  if (!isAllocation(output) ||
+      !producer.getMatchingIndexingMap(init).isIdentity() ||
+      !producer.getMatchingBlockArgument(init).use_empty())
+    return nullptr;
+  SmallVector<Value> read;
+  for (OpOperand *input : producer.getDpsInputOperands()) {
+    if (!readsAtThePoint(producer.getMatchingIndexingMap(input)) ||
+        bufferOf(input->get()) == output)
+      return nullptr;
+    read.push_back(bufferOf(input->get()));
+  }
+
+  // Every other use: a load in one kernel, outside the kernel's loops.
+  gpu::LaunchOp kernel;
+  for (Operation *user : output.getUsers()) {
+    if (user == producer)
+      continue;
+    auto load = dyn_cast<memref::LoadOp>(user);
+    auto launch = load ? load->getParentOfType<gpu::LaunchOp>() : nullptr;
+    if (!launch || (kernel && launch != kernel))
+      return nullptr;
+    for (Operation *parent = load->getParentOp(); parent != launch;
+         parent = parent->getParentOp())
+      if (isa<LoopLikeOpInterface>(parent))
+        return nullptr;
+    kernel = launch;
+  }
+  if (!kernel || kernel->getBlock() != producer->getBlock() ||
+      !producer->isBeforeInBlock(kernel))
+    return nullptr;
+  for (Operation *op = producer->getNextNode(); op != kernel;
+       op = op->getNextNode())
+    if (mayWriteAny(op, read))
+      return nullptr;
+  WalkResult writes = kernel.getBody().walk([&](Operation *nested) {
+    if (nested->getNumRegions() == 0 && mayWriteAny(nested, read))
+      return WalkResult::interrupt();
+    return WalkResult::advance();
+  });
+  return writes.wasInterrupted() ? nullptr : kernel;
+}
+
+/// Replaces each load of `producer`'s output with the producer's body at
+/// the load's indices, then erases the producer.
+void fold(linalg::GenericOp producer) {
+  Value output = producer.getDpsInitOperand(0)->get();
+  for (Operation *user : llvm::make_early_inc_range(output.getUsers())) {
+    auto load = dyn_cast<memref::LoadOp>(user);
+    if (!load)
+      continue;
+    OpBuilder b(load);
+    SmallVector<Value> point(load.getIndices());
+    Value value = emitBodyAt(b, load.getLoc(), producer, point,
+                             [](OpOperand &) { return Value(); });
+    load.replaceAllUsesWith(value);
+    load->erase();
+  }
+  producer->erase();
+}
+
+struct FoldProducersIntoKernelsPass
+    : densessm::impl::DenseSSMFoldProducersIntoKernelsBase<
+          FoldProducersIntoKernelsPass> {
+  void runOnOperation() override {
+    // Last first: a producer read by another producer that folds becomes
+    // a producer read by the kernel.
+    SmallVector<linalg::GenericOp> producers;
+    getOperation()->walk(
+        [&](linalg::GenericOp op) { producers.push_back(op); });
+    for (linalg::GenericOp producer : llvm::reverse(producers))
+      if (kernelReading(producer))
+        fold(producer);
+  }
+};
+
+} // namespace

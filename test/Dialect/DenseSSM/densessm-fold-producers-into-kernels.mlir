@@ -1,0 +1,161 @@
+// RUN: densessm-opt %s --densessm-fold-producers-into-kernels --split-input-file | FileCheck %s
+
+// An elementwise op whose output only a kernel reads, outside the kernel's
+// loops, is evaluated where the kernel loads it; a chain of them folds
+// (the last first), and the ops go away.
+
+#row = affine_map<(b, h) -> (b, h)>
+#head = affine_map<(b, h) -> (h)>
+#batch = affine_map<(b, h) -> (b)>
+
+// CHECK-LABEL: func.func @chain(
+// CHECK-SAME:    %[[RATE:[^:]*]]: memref<4xf32>, %[[POS:[^:]*]]: memref<2xi64>, %[[OUT:[^:]*]]: memref<2x4xf32>)
+// CHECK-NOT:     linalg.generic
+// CHECK:         gpu.launch
+// CHECK:           %[[H:.*]] = arith.remui
+// CHECK:           %[[B:.*]] = arith.divui
+// The second op's body at (b, h), reading the first op's body there.
+// CHECK:           %[[R:.*]] = memref.load %[[RATE]][%[[H]]]
+// CHECK:           %[[P:.*]] = memref.load %[[POS]][%[[B]]]
+// CHECK:           %[[LOG:.*]] = math.log %[[R]]
+// CHECK:           %[[PF:.*]] = arith.sitofp %[[P]]
+// CHECK:           %[[FIRST:.*]] = arith.mulf %[[LOG]], %[[PF]]
+// CHECK:           %[[SECOND:.*]] = arith.negf %[[FIRST]]
+// Then the first op's own load.
+// CHECK:           %[[R2:.*]] = memref.load %[[RATE]][%[[H]]]
+// CHECK:           %[[P2:.*]] = memref.load %[[POS]][%[[B]]]
+// CHECK:           %[[LOG2:.*]] = math.log %[[R2]]
+// CHECK:           arith.mulf %[[LOG2]]
+// CHECK:           memref.store
+// CHECK:           gpu.terminator
+func.func @chain(%rate: memref<4xf32>, %pos: memref<2xi64>, %out: memref<2x4xf32>) {
+  %c1 = arith.constant 1 : index
+  %c4 = arith.constant 4 : index
+  %c8 = arith.constant 8 : index
+  %first = memref.alloc() : memref<2x4xf32>
+  linalg.generic {indexing_maps = [#head, #batch, #row], iterator_types = ["parallel", "parallel"]}
+      ins(%rate, %pos : memref<4xf32>, memref<2xi64>) outs(%first : memref<2x4xf32>) {
+  ^bb0(%r: f32, %p: i64, %o: f32):
+    %log = math.log %r : f32
+    %pf = arith.sitofp %p : i64 to f32
+    %v = arith.mulf %log, %pf : f32
+    linalg.yield %v : f32
+  }
+  %second = memref.alloc() : memref<2x4xf32>
+  linalg.generic {indexing_maps = [#row, #row], iterator_types = ["parallel", "parallel"]}
+      ins(%first : memref<2x4xf32>) outs(%second : memref<2x4xf32>) {
+  ^bb0(%f: f32, %o: f32):
+    %n = arith.negf %f : f32
+    linalg.yield %n : f32
+  }
+  gpu.launch blocks(%bx, %by, %bz) in (%gx = %c1, %gy = %c1, %gz = %c1)
+             threads(%tx, %ty, %tz) in (%sx = %c8, %sy = %c1, %sz = %c1) {
+    %h = arith.remui %tx, %c4 : index
+    %b = arith.divui %tx, %c4 : index
+    %s = memref.load %second[%b, %h] : memref<2x4xf32>
+    %f = memref.load %first[%b, %h] : memref<2x4xf32>
+    %sum = arith.addf %s, %f : f32
+    memref.store %sum, %out[%b, %h] : memref<2x4xf32>
+    gpu.terminator
+  }
+  return
+}
+
+// -----
+
+#row = affine_map<(b, h) -> (b, h)>
+
+// Left alone: a load inside a loop of the kernel (it would be computed on
+// every iteration); an output that is also returned; an input written
+// between the op and the kernel; an input the kernel writes.
+// CHECK-LABEL: func.func @in_a_loop(
+// CHECK:         linalg.generic
+// CHECK-LABEL: func.func @returned(
+// CHECK:         linalg.generic
+// CHECK-LABEL: func.func @written_between(
+// CHECK:         linalg.generic
+// CHECK-LABEL: func.func @kernel_writes_input(
+// CHECK:         linalg.generic
+func.func @in_a_loop(%in: memref<2x4xf32>, %out: memref<2x4xf32>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c4 = arith.constant 4 : index
+  %t = memref.alloc() : memref<2x4xf32>
+  linalg.generic {indexing_maps = [#row, #row], iterator_types = ["parallel", "parallel"]}
+      ins(%in : memref<2x4xf32>) outs(%t : memref<2x4xf32>) {
+  ^bb0(%v: f32, %o: f32):
+    %e = math.exp %v : f32
+    linalg.yield %e : f32
+  }
+  gpu.launch blocks(%bx, %by, %bz) in (%gx = %c1, %gy = %c1, %gz = %c1)
+             threads(%tx, %ty, %tz) in (%sx = %c4, %sy = %c1, %sz = %c1) {
+    scf.for %b = %c0 to %c4 step %c1 {
+      %i = arith.remui %b, %c1 : index
+      %v = memref.load %t[%i, %tx] : memref<2x4xf32>
+      memref.store %v, %out[%i, %tx] : memref<2x4xf32>
+    }
+    gpu.terminator
+  }
+  return
+}
+
+func.func @returned(%in: memref<2x4xf32>, %out: memref<2x4xf32>) -> memref<2x4xf32> {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c4 = arith.constant 4 : index
+  %t = memref.alloc() : memref<2x4xf32>
+  linalg.generic {indexing_maps = [#row, #row], iterator_types = ["parallel", "parallel"]}
+      ins(%in : memref<2x4xf32>) outs(%t : memref<2x4xf32>) {
+  ^bb0(%v: f32, %o: f32):
+    %e = math.exp %v : f32
+    linalg.yield %e : f32
+  }
+  gpu.launch blocks(%bx, %by, %bz) in (%gx = %c1, %gy = %c1, %gz = %c1)
+             threads(%tx, %ty, %tz) in (%sx = %c4, %sy = %c1, %sz = %c1) {
+    %v = memref.load %t[%c0, %tx] : memref<2x4xf32>
+    memref.store %v, %out[%c0, %tx] : memref<2x4xf32>
+    gpu.terminator
+  }
+  return %t : memref<2x4xf32>
+}
+
+func.func @written_between(%in: memref<2x4xf32>, %out: memref<2x4xf32>, %x: f32) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c4 = arith.constant 4 : index
+  %t = memref.alloc() : memref<2x4xf32>
+  linalg.generic {indexing_maps = [#row, #row], iterator_types = ["parallel", "parallel"]}
+      ins(%in : memref<2x4xf32>) outs(%t : memref<2x4xf32>) {
+  ^bb0(%v: f32, %o: f32):
+    %e = math.exp %v : f32
+    linalg.yield %e : f32
+  }
+  memref.store %x, %in[%c0, %c0] : memref<2x4xf32>
+  gpu.launch blocks(%bx, %by, %bz) in (%gx = %c1, %gy = %c1, %gz = %c1)
+             threads(%tx, %ty, %tz) in (%sx = %c4, %sy = %c1, %sz = %c1) {
+    %v = memref.load %t[%c0, %tx] : memref<2x4xf32>
+    memref.store %v, %out[%c0, %tx] : memref<2x4xf32>
+    gpu.terminator
+  }
+  return
+}
+
+func.func @kernel_writes_input(%in: memref<2x4xf32>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c4 = arith.constant 4 : index
+  %t = memref.alloc() : memref<2x4xf32>
+  linalg.generic {indexing_maps = [#row, #row], iterator_types = ["parallel", "parallel"]}
+      ins(%in : memref<2x4xf32>) outs(%t : memref<2x4xf32>) {
+  ^bb0(%v: f32, %o: f32):
+    %e = math.exp %v : f32
+    linalg.yield %e : f32
+  }
+  gpu.launch blocks(%bx, %by, %bz) in (%gx = %c1, %gy = %c1, %gz = %c1)
+             threads(%tx, %ty, %tz) in (%sx = %c4, %sy = %c1, %sz = %c1) {
+    %v = memref.load %t[%c0, %tx] : memref<2x4xf32>
+    memref.store %v, %in[%c0, %tx] : memref<2x4xf32>
+    gpu.terminator
+  }
+  return
+}
