@@ -107,6 +107,19 @@ def projection(tools, check, pipeline, name, batch, length, inputs, outputs,
     check.close(label, y, reference(x, w))
 
 
+def expect_gemv_launches(tools, check, pipeline, text, rows, dynamic, want, label, why):
+    """With stop-at-gpu, where `text` has a GEMV side (few rows, or a
+    dynamic count), checks that side launches `want` kernels (what is
+    folded into the GEMV kernels launches nothing of its own)."""
+    if "stop-at-gpu=true" not in pipeline or not (dynamic or rows <= GEMV_MAX_ROWS):
+        return
+    lowered = subprocess.run([tools.opt, "-", pipeline], input=text, capture_output=True,
+                             text=True, check=True).stdout
+    launches = launches_outside_else_blocks(lowered)
+    check.expect(launches == want, f"{label}: {launches} launches on the GEMV side, "
+                                   f"want {want} ({why})")
+
+
 def epilogue_kernel(batch, length, inputs, heads, head_dim, element, dynamic):
     """@kernel(x, w, s) -> r: r[b, l, h, d] = silu(y[b, l, h·D + d]) · s[h] + d
     with y = x wᵀ, the op reading y through a tensor.expand_shape."""
@@ -172,13 +185,8 @@ func.func @kernel(%x: {x_type}, %w: {w_type}, %s: {s_type}) -> {r_type} {{
 def epilogue(tools, check, pipeline, name, batch, length, inputs, heads, head_dim,
              element="f32", dynamic=False):
     text = epilogue_kernel(batch, length, inputs, heads, head_dim, element, dynamic)
-    rows = batch * length
-    if "stop-at-gpu=true" in pipeline and (dynamic or rows <= GEMV_MAX_ROWS):
-        lowered = subprocess.run([tools.opt, "-", pipeline], input=text, capture_output=True,
-                                 text=True, check=True).stdout
-        launches = launches_outside_else_blocks(lowered)
-        check.expect(launches == 1, f"epilogue {name}: {launches} launches on the GEMV side, "
-                                    "want 1 (the op folded into the GEMV kernel)")
+    expect_gemv_launches(tools, check, pipeline, text, batch * length, dynamic, 1,
+                         f"epilogue {name}", "the op folded into the GEMV kernel")
     rng = harness.seeded(sum(map(ord, name)))
     x = harness.random_tensor(rng, [batch, length, inputs])
     w = round_to(harness.random_tensor(rng, [heads * head_dim, inputs]), element)
@@ -258,13 +266,8 @@ func.func @kernel(%v: {v_type}, %g: {g_type}, %wq: {w_types[0]}, %wk: {w_types[1
 def norm(tools, check, pipeline, name, batch, length, inputs, outputs,
          element="f32", dynamic=False):
     text = norm_kernel((batch, length), inputs, outputs, element, dynamic)
-    rows = batch * length
-    if "stop-at-gpu=true" in pipeline and (dynamic or rows <= GEMV_MAX_ROWS):
-        lowered = subprocess.run([tools.opt, "-", pipeline], input=text, capture_output=True,
-                                 text=True, check=True).stdout
-        launches = launches_outside_else_blocks(lowered)
-        check.expect(launches == 2, f"norm {name}: {launches} launches on the GEMV side, "
-                                    "want 2 (the norm folded into both GEMV kernels)")
+    expect_gemv_launches(tools, check, pipeline, text, batch * length, dynamic, 2,
+                         f"norm {name}", "the norm folded into both GEMV kernels")
     rng = harness.seeded(sum(map(ord, name)))
     v = harness.random_tensor(rng, [batch, length, inputs])
     g = harness.random_tensor(rng, [inputs])
