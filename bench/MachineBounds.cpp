@@ -109,13 +109,23 @@ double densessm::bench::readBandwidth(int repeats) {
 }
 
 namespace {
-typedef float Vector16 __attribute__((vector_size(64)));
+// The widest vector the target has: -march=native picks the machine's. The
+// asm barrier below needs each accumulator in one vector register ("+v"),
+// so a vector wider than the registers would not compile.
+#if defined(__AVX512F__)
+constexpr int kLanes = 16;
+#elif defined(__AVX__)
+constexpr int kLanes = 8;
+#else
+constexpr int kLanes = 4;
+#endif
+typedef float Vector __attribute__((vector_size(kLanes * sizeof(float))));
 
 /// 12 independent FMA chains (enough to cover FMA latency × issue width):
-/// `iterations` × 12 vector FMAs of 16 lanes.
+/// `iterations` × 12 vector FMAs of kLanes lanes.
 __attribute__((noinline)) float fmaChains(long iterations) {
-  Vector16 acc[12], mul, add;
-  for (int i = 0; i < 16; ++i) {
+  Vector acc[12], mul, add;
+  for (int i = 0; i < kLanes; ++i) {
     mul[i] = 0.999f;
     add[i] = 0.001f;
   }
@@ -131,7 +141,7 @@ __attribute__((noinline)) float fmaChains(long iterations) {
   }
   float sum = 0;
   for (int c = 0; c < 12; ++c)
-    for (int i = 0; i < 16; ++i)
+    for (int i = 0; i < kLanes; ++i)
       sum += acc[c][i];
   return sum;
 }
@@ -147,5 +157,5 @@ double densessm::bench::fmaPeak() {
                     }));
   if (sinks[0] == 12345.0f)
     std::fprintf(stderr, "(sink)\n");
-  return double(coreCount()) * iterations * 12 * 16 * 2 / best;
+  return double(coreCount()) * iterations * 12 * kLanes * 2 / best;
 }
