@@ -46,6 +46,12 @@ def DenseSSM_Dialect : Dialect {
       position) on an argument, `{densessm.output = "logits"}` on a result,
       and `{densessm.state = "layers.0.ssm_state"}` on a recurrent state
       argument and on the result that returns its final value.
+    * The declaration of a runtime function that compiled code calls may
+      list the memref arguments it writes:
+      `func.func private @densessm_cuda_linear_f32(...) attributes
+      {densessm.written_arguments = array<i64: 0>}`. It then writes no
+      other memory its callers can see, and the passes that move or fold
+      ops across its calls rely on that.
 
     Projections and elementwise math stay in upstream dialects
     (`linalg.contract`, `arith`, `math`, `tensor`).
@@ -78,6 +84,11 @@ def DenseSSM_Dialect : Dialect {
     /// The function result attribute naming a model output: "logits".
     static constexpr ::llvm::StringLiteral getOutputAttrName() {
       return ::llvm::StringLiteral("densessm.output");
+    }
+    /// The attribute of a runtime function's declaration listing the
+    /// positions of the memref arguments it writes (all it writes).
+    static constexpr ::llvm::StringLiteral getWrittenArgumentsAttrName() {
+      return ::llvm::StringLiteral("densessm.written_arguments");
     }
   private:
     void registerAttributes();

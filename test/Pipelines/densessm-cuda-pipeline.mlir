@@ -12,25 +12,27 @@
 // buffers it returns in managed memory, launches the kernels, and frees the
 // temporaries.
 // The projections' runtime function (@project, at the end), declared first:
-// GPU: func.func private @densessm_cuda_linear_f32(memref<?x?x?xf32, strided<[?, ?, ?], offset: ?>>, memref<?x?x?xf32, strided<[?, ?, ?], offset: ?>>, memref<?x?xf32, strided<[?, ?], offset: ?>>) attributes {llvm.emit_c_interface}
+// GPU: func.func private @densessm_cuda_linear_f32(memref<?x?x?xf32, strided<[?, ?, ?], offset: ?>>, memref<?x?x?xf32, strided<[?, ?, ?], offset: ?>>, memref<?x?xf32, strided<[?, ?], offset: ?>>) attributes {densessm.written_arguments = array<i64: 0>, llvm.emit_c_interface}
 // GPU-LABEL: func.func @prefill
 // The RMSNorm's linalg ops became kernels too (blocks of 256 threads over
 // their flattened iteration space; its sum's zero fill and the sum are one
 // kernel, step 4a's loop fusion), then the selective scan's chunked-scan
-// kernel over a 32-channel x 2-batch grid of 128-thread blocks:
+// kernel over a 32-channel x 2-batch grid of 128-thread blocks (it computes
+// A = -exp(A_log) where it reads A, in its loop over the state index: step
+// 3c, so that op has no kernel of its own):
 // GPU: %[[W:.*]] = gpu.wait async
 // GPU: %[[TMP:.*]], %[[A:.*]] = gpu.alloc async [%[[W]]] () : memref<2x64xf32>
 // GPU: gpu.wait [%[[A]]]
 // GPU: gpu.launch_func  @prefill_kernel::@prefill_kernel blocks in (%{{.*}}, %{{.*}}, %{{.*}}) threads in (%c256, %{{.*}}, %{{.*}}) args(%[[TMP]] : memref<2x64xf32>, %{{.*}} : memref<2x64x32xf32>)
 // GPU: %[[Y:.*]] = gpu.alloc  host_shared () : memref<2x64x32x1xf32>
 // GPU: %[[S:.*]] = gpu.alloc  host_shared () : memref<2x32x16x1xf32>
-// GPU: gpu.launch_func  @prefill_kernel_1::@prefill_kernel blocks in (%c32, %c2, %c1) threads in (%c128, %c1, %c1)
+// GPU: gpu.launch_func  @prefill_kernel_0::@prefill_kernel blocks in (%c32, %c2, %c1) threads in (%c128, %c1, %c1)
 // GPU-SAME: args(%[[S]] : memref<2x32x16x1xf32>,
 // GPU: %[[T:.*]] = gpu.wait async
 // GPU: %[[F:.*]] = gpu.dealloc async [%[[T]]]
 // GPU: gpu.wait [%[[F]]]
 // GPU: return
-// GPU-LABEL: gpu.module @prefill_kernel_1
+// GPU-LABEL: gpu.module @prefill_kernel_0
 // GPU: gpu.func @prefill_kernel({{.*}}) workgroup(%[[WA:.*]] : memref<4xf32, #gpu.address_space<workgroup>>, %[[WB:.*]] : memref<4xf32, #gpu.address_space<workgroup>>) kernel attributes {known_block_size = array<i32: 128, 1, 1>, known_grid_size = array<i32: 32, 2, 1>}
 // GPU:   %[[BX:.*]] = gpu.block_id  x
 // GPU:   %[[BY:.*]] = gpu.block_id  y
@@ -81,7 +83,7 @@
 // CHECK-SAME: #gpu.object<#nvvm.target<O = 3, chip = "sm_90">, properties = {{[^"]*}}, assembly = "{{[^"]*}}.target sm_90{{[^"]*}}.entry prefill_kernel(
 // The chunked scan's PTX: shared memory for the warp aggregates, warp
 // shuffles up, barriers.
-// CHECK: gpu.binary @prefill_kernel_1  [#gpu.object<#nvvm.target<O = 3, chip = "sm_80">, properties = {{[^"]*}}, assembly = "{{[^"]*}}.shared .align 4 .b8 {{[^"]*}}shfl.sync.up.b32{{[^"]*}}bar.sync
+// CHECK: gpu.binary @prefill_kernel_0  [#gpu.object<#nvvm.target<O = 3, chip = "sm_80">, properties = {{[^"]*}}, assembly = "{{[^"]*}}.shared .align 4 .b8 {{[^"]*}}shfl.sync.up.b32{{[^"]*}}bar.sync
 // CHECK-SAME: chip = "sm_90"
 // CHECK-LABEL: llvm.func @step
 // The recurrent step's PTX: no shuffle, no barrier.

@@ -1,8 +1,9 @@
 // RUN: densessm-opt %s --densessm-fold-producers-into-kernels --split-input-file | FileCheck %s
 
-// An elementwise op whose output only a kernel reads, outside the kernel's
-// loops, is evaluated where the kernel loads it; a chain of them folds
-// (the last first), and the ops go away.
+// An elementwise op whose output only a kernel reads, each load reading
+// another element in every iteration of the loops around it, is evaluated
+// where the kernel loads it; a chain of them folds (the last first), and
+// the ops go away.
 
 #row = affine_map<(b, h) -> (b, h)>
 #head = affine_map<(b, h) -> (h)>
@@ -65,8 +66,114 @@ func.func @chain(%rate: memref<4xf32>, %pos: memref<2xi64>, %out: memref<2x4xf32
 
 #row = affine_map<(b, h) -> (b, h)>
 
-// Left alone: a load inside a loop of the kernel (it would be computed on
-// every iteration); an output that is also returned; an input written
+// A load in a loop of the kernel whose induction variable it is indexed by
+// (a Mamba step's A, read in the loop over the state index): each
+// iteration reads another element, so the op is evaluated there.
+// CHECK-LABEL: func.func @indexed_by_the_loop(
+// CHECK-SAME:    %[[IN:[^:]*]]: memref<2x4xf32>, %[[OUT:[^:]*]]: memref<2x4xf32>)
+// CHECK-NOT:     linalg.generic
+// CHECK:         gpu.launch
+// CHECK:           scf.for %[[I:.*]] =
+// CHECK:             %[[V:.*]] = memref.load %[[IN]][%{{.*}}, %[[I]]]
+// CHECK:             %[[E:.*]] = math.exp %[[V]]
+// CHECK:             memref.store %[[E]], %[[OUT]]
+func.func @indexed_by_the_loop(%in: memref<2x4xf32>, %out: memref<2x4xf32>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c2 = arith.constant 2 : index
+  %c4 = arith.constant 4 : index
+  %t = memref.alloc() : memref<2x4xf32>
+  linalg.generic {indexing_maps = [#row, #row], iterator_types = ["parallel", "parallel"]}
+      ins(%in : memref<2x4xf32>) outs(%t : memref<2x4xf32>) {
+  ^bb0(%v: f32, %o: f32):
+    %e = math.exp %v : f32
+    linalg.yield %e : f32
+  }
+  gpu.launch blocks(%bx, %by, %bz) in (%gx = %c1, %gy = %c1, %gz = %c1)
+             threads(%tx, %ty, %tz) in (%sx = %c2, %sy = %c1, %sz = %c1) {
+    scf.for %i = %c0 to %c4 step %c1 {
+      %v = memref.load %t[%tx, %i] : memref<2x4xf32>
+      memref.store %v, %out[%tx, %i] : memref<2x4xf32>
+    }
+    gpu.terminator
+  }
+  return
+}
+
+// -----
+
+#row = affine_map<(b, h) -> (b, h)>
+
+// Between the op and the kernel: a kernel with a barrier, and a call of a
+// runtime function that says what it writes (a projection on cuBLAS), none
+// of it the op's input: the op folds. A call of a function that does not
+// say may write anything: the op stays.
+// CHECK-LABEL: func.func @across_a_barrier_and_a_call(
+// CHECK-NOT:     linalg.generic
+// CHECK:         call @linear
+// CHECK:         gpu.launch
+// CHECK:           math.exp
+// CHECK-LABEL: func.func @across_an_unknown_call(
+// CHECK:         linalg.generic
+// CHECK:         call @unknown
+func.func private @linear(memref<2x4xf32>, memref<2x4xf32>) attributes {densessm.written_arguments = array<i64: 0>}
+func.func private @unknown(memref<2x4xf32>)
+
+func.func @across_a_barrier_and_a_call(%in: memref<2x4xf32>, %y: memref<2x4xf32>, %out: memref<2x4xf32>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c4 = arith.constant 4 : index
+  %t = memref.alloc() : memref<2x4xf32>
+  linalg.generic {indexing_maps = [#row, #row], iterator_types = ["parallel", "parallel"]}
+      ins(%in : memref<2x4xf32>) outs(%t : memref<2x4xf32>) {
+  ^bb0(%v: f32, %o: f32):
+    %e = math.exp %v : f32
+    linalg.yield %e : f32
+  }
+  gpu.launch blocks(%bx, %by, %bz) in (%gx = %c1, %gy = %c1, %gz = %c1)
+             threads(%tx, %ty, %tz) in (%sx = %c4, %sy = %c1, %sz = %c1) {
+    %v = memref.load %in[%c0, %tx] : memref<2x4xf32>
+    gpu.barrier
+    memref.store %v, %y[%c0, %tx] : memref<2x4xf32>
+    gpu.terminator
+  }
+  func.call @linear(%y, %in) : (memref<2x4xf32>, memref<2x4xf32>) -> ()
+  gpu.launch blocks(%bx, %by, %bz) in (%gx = %c1, %gy = %c1, %gz = %c1)
+             threads(%tx, %ty, %tz) in (%sx = %c4, %sy = %c1, %sz = %c1) {
+    %v = memref.load %t[%c0, %tx] : memref<2x4xf32>
+    memref.store %v, %out[%c0, %tx] : memref<2x4xf32>
+    gpu.terminator
+  }
+  return
+}
+
+func.func @across_an_unknown_call(%in: memref<2x4xf32>, %out: memref<2x4xf32>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c4 = arith.constant 4 : index
+  %t = memref.alloc() : memref<2x4xf32>
+  linalg.generic {indexing_maps = [#row, #row], iterator_types = ["parallel", "parallel"]}
+      ins(%in : memref<2x4xf32>) outs(%t : memref<2x4xf32>) {
+  ^bb0(%v: f32, %o: f32):
+    %e = math.exp %v : f32
+    linalg.yield %e : f32
+  }
+  func.call @unknown(%out) : (memref<2x4xf32>) -> ()
+  gpu.launch blocks(%bx, %by, %bz) in (%gx = %c1, %gy = %c1, %gz = %c1)
+             threads(%tx, %ty, %tz) in (%sx = %c4, %sy = %c1, %sz = %c1) {
+    %v = memref.load %t[%c0, %tx] : memref<2x4xf32>
+    memref.store %v, %out[%c0, %tx] : memref<2x4xf32>
+    gpu.terminator
+  }
+  return
+}
+
+// -----
+
+#row = affine_map<(b, h) -> (b, h)>
+
+// Left alone: a load inside a loop of the kernel that reads the same
+// element in every iteration (the op would be computed once per token); an output that is also returned; an input written
 // between the op and the kernel; an input the kernel writes.
 // CHECK-LABEL: func.func @in_a_loop(
 // CHECK:         linalg.generic
@@ -89,10 +196,9 @@ func.func @in_a_loop(%in: memref<2x4xf32>, %out: memref<2x4xf32>) {
   }
   gpu.launch blocks(%bx, %by, %bz) in (%gx = %c1, %gy = %c1, %gz = %c1)
              threads(%tx, %ty, %tz) in (%sx = %c4, %sy = %c1, %sz = %c1) {
-    scf.for %b = %c0 to %c4 step %c1 {
-      %i = arith.remui %b, %c1 : index
-      %v = memref.load %t[%i, %tx] : memref<2x4xf32>
-      memref.store %v, %out[%i, %tx] : memref<2x4xf32>
+    scf.for %token = %c0 to %c4 step %c1 {
+      %v = memref.load %t[%c0, %tx] : memref<2x4xf32>
+      memref.store %v, %out[%c0, %tx] : memref<2x4xf32>
     }
     gpu.terminator
   }

@@ -10,8 +10,8 @@
 #w = affine_map<(b, l, o, i) -> (o, i)>
 #y = affine_map<(b, l, o, i) -> (b, l, o)>
 
-// CHECK-DAG: func.func private @densessm_cpu_linear_f32_bf16(memref<?x?x?xf32, strided<[?, ?, ?], offset: ?>>, memref<?x?x?xf32, strided<[?, ?, ?], offset: ?>>, memref<?x?xbf16, strided<[?, ?], offset: ?>>) attributes {llvm.emit_c_interface}
-// CHECK-DAG: func.func private @densessm_cpu_linear_f32(memref<?x?x?xf32, strided<[?, ?, ?], offset: ?>>, memref<?x?x?xf32, strided<[?, ?, ?], offset: ?>>, memref<?x?xf32, strided<[?, ?], offset: ?>>) attributes {llvm.emit_c_interface}
+// CHECK-DAG: func.func private @densessm_cpu_linear_f32_bf16(memref<?x?x?xf32, strided<[?, ?, ?], offset: ?>>, memref<?x?x?xf32, strided<[?, ?, ?], offset: ?>>, memref<?x?xbf16, strided<[?, ?], offset: ?>>) attributes {densessm.written_arguments = array<i64: 0>, llvm.emit_c_interface}
+// CHECK-DAG: func.func private @densessm_cpu_linear_f32(memref<?x?x?xf32, strided<[?, ?, ?], offset: ?>>, memref<?x?x?xf32, strided<[?, ?, ?], offset: ?>>, memref<?x?xf32, strided<[?, ?], offset: ?>>) attributes {densessm.written_arguments = array<i64: 0>, llvm.emit_c_interface}
 // CHECK-LABEL: func.func @mixed(
 // CHECK-SAME:    %[[X:.*]]: memref<?x?x32xf32>, %[[WB:.*]]: memref<64x32xbf16>, %[[WF:.*]]: memref<64x32xf32>
 // CHECK:         %[[WBC:.*]] = memref.cast %[[WB]] : memref<64x32xbf16> to memref<?x?xbf16, strided<[?, ?], offset: ?>>

@@ -6,7 +6,7 @@
 // library=cuda (the CUDA pipeline): the same rewrite, calling the
 // runtime's cuBLAS GEMM instead of OpenBLAS's.
 // CUDA-NOT: densessm_cpu_linear_f32
-// CUDA: func.func private @densessm_cuda_linear_f32(memref<?x?x?xf32, strided<[?, ?, ?], offset: ?>>, memref<?x?x?xf32, strided<[?, ?, ?], offset: ?>>, memref<?x?xf32, strided<[?, ?], offset: ?>>) attributes {llvm.emit_c_interface}
+// CUDA: func.func private @densessm_cuda_linear_f32(memref<?x?x?xf32, strided<[?, ?, ?], offset: ?>>, memref<?x?x?xf32, strided<[?, ?, ?], offset: ?>>, memref<?x?xf32, strided<[?, ?], offset: ?>>) attributes {densessm.written_arguments = array<i64: 0>, llvm.emit_c_interface}
 // CUDA-LABEL: func.func @projection(
 // CUDA:         call @densessm_cuda_linear_f32(
 // CUDA-NOT:     linalg.contract
@@ -25,7 +25,7 @@
 #w = affine_map<(b, l, o, i) -> (o, i)>
 #y = affine_map<(b, l, o, i) -> (b, l, o)>
 
-// CHECK: func.func private @densessm_cpu_linear_f32(memref<?x?x?xf32, strided<[?, ?, ?], offset: ?>>, memref<?x?x?xf32, strided<[?, ?, ?], offset: ?>>, memref<?x?xf32, strided<[?, ?], offset: ?>>) attributes {llvm.emit_c_interface}
+// CHECK: func.func private @densessm_cpu_linear_f32(memref<?x?x?xf32, strided<[?, ?, ?], offset: ?>>, memref<?x?x?xf32, strided<[?, ?, ?], offset: ?>>, memref<?x?xf32, strided<[?, ?], offset: ?>>) attributes {densessm.written_arguments = array<i64: 0>, llvm.emit_c_interface}
 // CHECK-LABEL: func.func @projection(
 // CHECK-SAME:    %[[X:.*]]: memref<?x?x32xf32>, %[[W:.*]]: memref<64x32xf32>, %[[Y:.*]]: memref<?x?x64xf32>
 // CHECK-DAG:     %[[XC:.*]] = memref.cast %[[X]] : memref<?x?x32xf32> to memref<?x?x?xf32, strided<[?, ?, ?], offset: ?>>

@@ -450,8 +450,26 @@ func.func @embedding_result(%table: tensor<256x64xf32>, %tokens: tensor<1x3xi64>
 // -----
 
 // The schedule attribute.
-// expected-error @+1 {{unknown densessm attribute 'densessm.unroll' (the dialect defines only 'densessm.schedule')}}
+// expected-error @+1 {{unknown densessm attribute 'densessm.unroll' (the dialect defines 'densessm.schedule' and 'densessm.written_arguments')}}
 func.func @unknown_dialect_attr() attributes {densessm.unroll = 4 : i64} {
+  return
+}
+
+// -----
+
+// The arguments a runtime function writes: memref arguments of a declaration.
+// expected-error @+1 {{'densessm.written_arguments': position 1 is not that of a memref argument (or is listed twice)}}
+func.func private @writes_a_scalar(memref<4xf32>, f32) attributes {densessm.written_arguments = array<i64: 1>}
+
+// -----
+
+// expected-error @+1 {{'densessm.written_arguments': position 0 is not that of a memref argument (or is listed twice)}}
+func.func private @listed_twice(memref<4xf32>) attributes {densessm.written_arguments = array<i64: 0, 0>}
+
+// -----
+
+// expected-error @+1 {{'densessm.written_arguments' must be an array<i64> of argument positions on a function declaration}}
+func.func @not_a_declaration(%a: memref<4xf32>) attributes {densessm.written_arguments = array<i64: 0>} {
   return
 }
 

@@ -58,14 +58,43 @@ static LogicalResult verifyRecurrentBody(Operation *function) {
   return failure(walk.wasInterrupted());
 }
 
+/// `densessm.written_arguments` on a function declaration: distinct
+/// positions of memref arguments. Lowered to the LLVM dialect (where the
+/// memrefs are descriptors, or pointers to them), it rides along unchecked.
+static LogicalResult verifyWrittenArguments(Operation *op, Attribute value) {
+  StringRef name = DenseSSMDialect::getWrittenArgumentsAttrName();
+  if (op->getName().getDialectNamespace() == "llvm")
+    return success();
+  auto positions = dyn_cast<DenseI64ArrayAttr>(value);
+  auto function = dyn_cast<FunctionOpInterface>(op);
+  if (!positions || !function || !function.isExternal())
+    return op->emitError() << "'" << name
+                           << "' must be an array<i64> of argument positions "
+                              "on a function declaration";
+  ArrayRef<Type> arguments = function.getArgumentTypes();
+  llvm::SmallDenseSet<int64_t> seen;
+  for (int64_t position : positions.asArrayRef()) {
+    if (position < 0 || position >= int64_t(arguments.size()) ||
+        !isa<BaseMemRefType>(arguments[position]) ||
+        !seen.insert(position).second)
+      return op->emitError()
+             << "'" << name << "': position " << position
+             << " is not that of a memref argument (or is listed twice)";
+  }
+  return success();
+}
+
 LogicalResult
 DenseSSMDialect::verifyOperationAttribute(Operation *op,
                                           NamedAttribute attribute) {
+  if (attribute.getName() == getWrittenArgumentsAttrName())
+    return verifyWrittenArguments(op, attribute.getValue());
   if (attribute.getName() != getScheduleAttrName())
     return op->emitError() << "unknown densessm attribute '"
                            << attribute.getName().getValue()
-                           << "' (the dialect defines only '"
-                           << getScheduleAttrName() << "')";
+                           << "' (the dialect defines '"
+                           << getScheduleAttrName() << "' and '"
+                           << getWrittenArgumentsAttrName() << "')";
   auto schedule = dyn_cast<ScheduleAttr>(attribute.getValue());
   if (!schedule)
     return op->emitError() << "'" << getScheduleAttrName()

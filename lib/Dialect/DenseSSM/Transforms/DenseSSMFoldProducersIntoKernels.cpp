@@ -6,9 +6,10 @@
 // per-head decay and its normaliser, from the positions and the decay
 // rates. Each such op is a kernel launch of its own that writes a few
 // bytes. Here the kernel evaluates the op's body where it loads the buffer
-// instead, at the load's indices, and the op goes away. Only loads outside
-// any loop of the kernel are replaced, so each value is computed as often
-// as it is read, not once per iteration.
+// instead, at the load's indices, and the op goes away. Only loads that
+// read another element in each iteration of the loops around them are
+// replaced, so each value is computed as often as the kernel read it, not
+// once per token.
 //
 //===----------------------------------------------------------------------===//
 
@@ -30,6 +31,30 @@ using namespace mlir;
 using namespace mlir::densessm;
 
 namespace {
+
+/// Whether `load`, in `kernel`, reads another element in each iteration of
+/// every loop around it in the kernel (each loop's induction variables are
+/// among its indices): the producer is then evaluated as often as the
+/// kernel loaded its output (reading the producer's inputs instead, and
+/// computing its body). A Mamba step's A = -exp(A_log), read in the loop
+/// over the state index, qualifies; a load repeated for every token does
+/// not.
+bool loadsOncePerElement(memref::LoadOp load, gpu::LaunchOp kernel) {
+  for (Operation *parent = load->getParentOp(); parent != kernel;
+       parent = parent->getParentOp()) {
+    auto loop = dyn_cast<LoopLikeOpInterface>(parent);
+    if (!loop)
+      continue;
+    std::optional<SmallVector<Value>> inductionVars =
+        loop.getLoopInductionVars();
+    if (!inductionVars || inductionVars->empty())
+      return false;
+    for (Value inductionVar : *inductionVars)
+      if (!llvm::is_contained(load.getIndices(), inductionVar))
+        return false;
+  }
+  return true;
+}
 
 /// The kernel whose loads are the only readers of `producer`'s output (a
 /// fresh allocation), when the producer is an elementwise op on buffers
@@ -57,34 +82,28 @@ gpu::LaunchOp kernelReading(linalg::GenericOp producer) {
     read.push_back(bufferOf(input->get()));
   }
 
-  // Every other use: a load in one kernel, outside the kernel's loops.
+  // Every other use: a load in one kernel, each of whose iterations loads
+  // another element.
   gpu::LaunchOp kernel;
   for (Operation *user : output.getUsers()) {
     if (user == producer)
       continue;
     auto load = dyn_cast<memref::LoadOp>(user);
     auto launch = load ? load->getParentOfType<gpu::LaunchOp>() : nullptr;
-    if (!launch || (kernel && launch != kernel))
+    if (!launch || (kernel && launch != kernel) ||
+        !loadsOncePerElement(load, launch))
       return nullptr;
-    for (Operation *parent = load->getParentOp(); parent != launch;
-         parent = parent->getParentOp())
-      if (isa<LoopLikeOpInterface>(parent))
-        return nullptr;
     kernel = launch;
   }
   if (!kernel || kernel->getBlock() != producer->getBlock() ||
       !producer->isBeforeInBlock(kernel))
     return nullptr;
-  for (Operation *op = producer->getNextNode(); op != kernel;
+  // gpu.launch has recursive memory effects: the kernel's body counts.
+  for (Operation *op = producer->getNextNode(); op != kernel->getNextNode();
        op = op->getNextNode())
     if (mayWriteAny(op, read))
       return nullptr;
-  WalkResult writes = kernel.getBody().walk([&](Operation *nested) {
-    if (nested->getNumRegions() == 0 && mayWriteAny(nested, read))
-      return WalkResult::interrupt();
-    return WalkResult::advance();
-  });
-  return writes.wasInterrupted() ? nullptr : kernel;
+  return kernel;
 }
 
 /// Replaces each load of `producer`'s output with the producer's body at

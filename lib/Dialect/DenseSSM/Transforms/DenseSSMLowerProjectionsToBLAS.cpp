@@ -95,6 +95,9 @@ func::FuncOp declareLinear(ModuleOp module, StringRef name,
       module, name, FunctionType::get(context, {rank3, rank3, weights}, {}));
   // Called through its C interface: one pointer per memref descriptor.
   function->setAttr("llvm.emit_c_interface", UnitAttr::get(context));
+  // It writes y (the first argument) alone.
+  function->setAttr(densessm::DenseSSMDialect::getWrittenArgumentsAttrName(),
+                    DenseI64ArrayAttr::get(context, {0}));
   return function;
 }
 

@@ -1,8 +1,10 @@
 //===- PointwiseOps.cpp - linalg ops on buffers, point by point -----------===//
 
 #include "PointwiseOps.h"
+#include "RuntimeFunctions.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/IR/IRMapping.h"
 #include "mlir/Interfaces/SideEffectInterfaces.h"
@@ -51,6 +53,18 @@ bool densessm::canMovePast(Operation *op, ArrayRef<Value> buffers) {
 }
 
 bool densessm::mayWriteAny(Operation *op, ArrayRef<Value> buffers) {
+  // A call of a runtime function that says what it writes (a projection on
+  // cuBLAS) writes that.
+  if (auto call = dyn_cast<func::CallOp>(op)) {
+    std::optional<SmallVector<Value>> written = writtenOperands(call);
+    return !written || llvm::any_of(*written, [&](Value value) {
+      return llvm::is_contained(buffers, bufferOf(value));
+    });
+  }
+  // A barrier orders the block's accesses and writes nothing (gpu.barrier
+  // declares no memory effects, so it would count as unknown).
+  if (isa<gpu::BarrierOp>(op))
+    return false;
   auto effects = dyn_cast<MemoryEffectOpInterface>(op);
   if (!effects) {
     // Unknown ops may do anything; ops whose effects are those of their

@@ -37,7 +37,10 @@ bool hasPureBody(linalg::GenericOp generic);
 bool canMovePast(Operation *op, ArrayRef<Value> buffers);
 
 /// Whether `op`, or an op nested in it, may write or free one of
-/// `buffers` (or memory it cannot name).
+/// `buffers` (or memory it cannot name). Ops with recursive effects
+/// (scf.if, gpu.launch) do what their bodies do; a barrier writes nothing;
+/// a call does what its callee's declaration says it writes
+/// (RuntimeFunctions.h), else anything.
 bool mayWriteAny(Operation *op, ArrayRef<Value> buffers);
 
 /// Emits `generic`'s body for `point` of its domain (one index per loop):

@@ -581,9 +581,13 @@ def DenseSSMFoldProducersIntoKernels
     it, reads its inputs at the point or broadcast, has a body without
     memory effects, and nothing from it to the kernel (the kernel
     included) writes what it reads; its output's only other users are
-    loads in one kernel, outside any loop of the kernel (so each value is
-    computed as often as it is read, not once per iteration). Ops are
-    visited last first, so a chain of them folds into the kernel.
+    loads in one kernel, each reading another element in every iteration
+    of the kernel's loops around it (their induction variables are among
+    its indices), so each value is computed as often as the kernel read
+    it (from the op's inputs instead of its output), not once per token:
+    a Mamba step's `A = -exp(A_log)`, read in the loop over the state
+    index, qualifies. Ops are visited last first, so a chain of them
+    folds into the kernel.
   }];
   let dependentDialects = ["::mlir::memref::MemRefDialect"];
 }
