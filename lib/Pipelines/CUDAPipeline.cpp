@@ -88,6 +88,7 @@ void mlir::densessm::buildCUDAPipeline(OpPassManager &pm,
     gemv.blockSize = options.gemvBlockSize;
     gemv.fuseEpilogues = options.fuseGEMVEpilogues;
     gemv.fusePrologues = options.fuseGEMVPrologues;
+    gemv.wideLoads = options.gemvWideLoads;
     pm.addPass(createDenseSSMLowerProjectionsToGPUGEMV(gemv));
   }
   // Projections to the runtime's cuBLAS GEMM, called by the host code on

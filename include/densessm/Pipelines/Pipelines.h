@@ -75,6 +75,12 @@ struct CUDAPipelineOptions : public PassPipelineOptions<CUDAPipelineOptions> {
                      "(--densessm-lower-projections-to-gpu-gemv="
                      "fuse-prologues)"),
       llvm::cl::init(true)};
+  Option<bool> gemvWideLoads{
+      *this, "gemv-wide-loads",
+      llvm::cl::desc("Load 16 bytes of weights per lane at once in the GEMV "
+                     "kernel, from x staged in shared memory "
+                     "(--densessm-lower-projections-to-gpu-gemv=wide-loads)"),
+      llvm::cl::init(true)};
   Option<int64_t> scanBlockSize{
       *this, "scan-block-size",
       llvm::cl::desc("Threads per block of the chunked parallel scan kernel "

@@ -1,5 +1,5 @@
-// RUN: densessm-opt %s --densessm-lower-projections-to-gpu-gemv --split-input-file | FileCheck %s
-// RUN: densessm-opt %s "--densessm-lower-projections-to-gpu-gemv=max-rows=2 block-size=64 unroll=1" --split-input-file | FileCheck %s --check-prefix=OPTS
+// RUN: densessm-opt %s --densessm-lower-projections-to-gpu-gemv=wide-loads=false --split-input-file | FileCheck %s
+// RUN: densessm-opt %s "--densessm-lower-projections-to-gpu-gemv=max-rows=2 block-size=64 unroll=1 wide-loads=false" --split-input-file | FileCheck %s --check-prefix=OPTS
 // RUN: not densessm-opt %s "--densessm-lower-projections-to-gpu-gemv=block-size=48" --split-input-file 2>&1 | FileCheck %s --check-prefix=BLOCK
 // RUN: not densessm-opt %s "--densessm-lower-projections-to-gpu-gemv=max-rows=0" --split-input-file 2>&1 | FileCheck %s --check-prefix=MAXROWS
 // RUN: not densessm-opt %s "--densessm-lower-projections-to-gpu-gemv=unroll=17" --split-input-file 2>&1 | FileCheck %s --check-prefix=UNROLL

@@ -19,7 +19,8 @@ block runs the gpu.func; threads run in lockstep at the sync points:
 Lanes that finish while others of their warp wait at a shuffle, a thread
 that finishes while others wait at a barrier, or lanes of one warp at
 different kinds of sync point, are reported as divergence (an error),
-and so is any load or store out of its buffer's bounds. Between sync points
+and so is any load or store out of its buffer's bounds (or a vector.load
+less aligned than it says). Between sync points
 the threads run one at a time in a shuffled order, so that a race a missing
 barrier would allow tends to give a wrong result. Floating-point
 values are rounded to their type (f32, f16 or bf16) after each operation;
@@ -42,6 +43,7 @@ import sys
 import time
 
 WARP = 32
+MISALIGN = int(os.environ.get("DENSESSM_EMULATOR_MISALIGN", "0"))
 
 
 class EmulationError(Exception):
@@ -738,6 +740,22 @@ class Machine:
                 self.host_access(ref, "stores to")
             ref.data[ref.address(a[2:])] = a[0]
             return []
+        # vector: the GEMV's wide weight loads (a run along the last axis)
+        if name == "vector.load":
+            ref = a[0]
+            start = ref.address(a[1:])
+            width = int(re.match(r"vector<(\d+)x", out_ty).group(1))
+            if a[-1] + width > ref.sizes[-1]:
+                raise EmulationError(f"vector.load of {width} at {a[1:]} runs past {ref.sizes}")
+            alignment = prop(op, "alignment")
+            element_bytes = {"f32": 4, "f16": 2, "bf16": 2}.get(ref.element, 4)
+            if alignment and (start * element_bytes) % ints(alignment)[0]:
+                raise EmulationError(f"vector.load at element {start} is not "
+                                     f"{ints(alignment)[0]}-byte aligned")
+            step = ref.strides[-1]
+            return [[ref.data[start + k * step] for k in range(width)]]
+        if name == "vector.extract":
+            return [a[0][ints(prop(op, "static_position"))[0]]]
         if name in ("memref.alloc", "memref.alloca", "gpu.alloc"):
             shape, element = parse_memref_type(out_ty)
             dynamic = [x for x in a if not isinstance(x, MemRef) and x is not None]
@@ -793,7 +811,10 @@ class Machine:
             base = MemRef(ref.data, 0, [], [], ref.element)
             return [base, ref.offset] + list(ref.sizes) + list(ref.strides)
         if name == "memref.extract_aligned_pointer_as_index":
-            return [id(a[0].data)]  # one address per allocation
+            # One address per allocation (CPython's: 16-byte aligned), moved
+            # by DENSESSM_EMULATOR_MISALIGN bytes, so that a test can take
+            # the paths a kernel keeps for a buffer that is not aligned.
+            return [id(a[0].data) + MISALIGN]
         if name == "memref.reinterpret_cast":
             ref = a[0]
             dyn = iter(a[1:])

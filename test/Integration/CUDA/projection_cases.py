@@ -6,6 +6,8 @@
     bf16 and f16 weights; input sizes that are not a multiple of the warp
     or of its unrolled stride, fewer inputs than lanes, outputs that leave
     warps of the last block idle, rows over the batch and over the tokens;
+    wide loads (16 bytes of weights per lane, x staged in shared memory)
+    where a row is a multiple of 16 bytes, over whole and partial tiles;
   - more rows than gemv-max-rows: cuBLAS (the emulator runs the runtime
     call as the same sum), narrow weights widened to f32 by a kernel first;
   - dynamic sizes: the run-time choice between the two, both sides;
@@ -298,6 +300,9 @@ def run_all(tools, check, pipeline):
     projection(tools, check, pipeline, "batch-rows", 3, 1, 67, 40, "bf16")
     projection(tools, check, pipeline, "token-rows", 1, 3, 67, 40)
     projection(tools, check, pipeline, "both-rows", 2, 2, 33, 17, "f16")
+    # Wide loads: 8 bf16 / 4 f32 weights per load, 2 tiles and a part.
+    projection(tools, check, pipeline, "wide-bf16", 2, 1, 528, 37, "bf16")
+    projection(tools, check, pipeline, "wide-f32", 1, 1, 264, 37)
     # More rows than a GEMV takes: cuBLAS, narrow weights widened first.
     projection(tools, check, pipeline, "prefill", 2, 6, 40, 24)
     projection(tools, check, pipeline, "prefill-bf16", 2, 6, 40, 24, "bf16")
@@ -314,6 +319,7 @@ def run_all(tools, check, pipeline):
     # A norm computing the input of two projections: folded into both GEMV
     # kernels, before cuBLAS as it is, and on both sides of the choice.
     norm(tools, check, pipeline, "norm-decode", 2, 1, 100, (40, 24), "bf16")
+    norm(tools, check, pipeline, "norm-wide-bf16", 1, 1, 264, (40, 24), "bf16")
     norm(tools, check, pipeline, "norm-prefill", 1, 12, 100, (40, 24))
     norm(tools, check, pipeline, "norm-dynamic-decode", 1, 1, 72, (33, 8), dynamic=True)
     norm(tools, check, pipeline, "norm-dynamic-prefill", 3, 4, 72, (33, 8), "f16", dynamic=True)

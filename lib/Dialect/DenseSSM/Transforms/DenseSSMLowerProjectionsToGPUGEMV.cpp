@@ -20,6 +20,7 @@
 #include "ProjectionEpilogue.h"
 #include "ProjectionPrologue.h"
 #include "Projections.h"
+#include "StagedInputs.h"
 
 #include "densessm/Dialect/DenseSSM/Transforms/Passes.h"
 
@@ -29,6 +30,7 @@
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/SCF/Utils/Utils.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
 
 #include "llvm/ADT/MapVector.h"
 
@@ -88,31 +90,141 @@ struct Fused {
   const densessm::ProjectionPrologue *prologue = nullptr;
 };
 
+/// Weights a lane loads at once: 16 bytes' worth (one 128-bit load) when
+/// every row of w starts 16-byte aligned wherever w does (identity layout,
+/// a static, non-empty row of a multiple of 16 bytes) and the block can
+/// stage x in shared memory (at most kMaxStagedInputs inputs); else 1.
+int64_t wideLoadWidth(Value w) {
+  auto type = cast<MemRefType>(w.getType());
+  int64_t width = 128 / type.getElementTypeBitWidth();
+  if (!type.getLayout().isIdentity() || type.isDynamicDim(1) ||
+      type.getDimSize(1) == 0 || type.getDimSize(1) % width != 0 ||
+      type.getDimSize(1) > densessm::ProjectionPrologue::kMaxStagedInputs)
+    return 1;
+  return width;
+}
+
+/// Copies x[batch, token, :] into the block's first workgroup buffer, as
+/// `layout` says (every thread of the block, before any warp leaves).
+Value stageRow(OpBuilder &b, Location loc, const KernelContext &kernel,
+               int64_t blockSize, Value x, Value batch, Value token,
+               Value inputs, const densessm::StagedInputs &layout) {
+  Value staged = kernel.workgroup[0];
+  scf::ForOp::create(
+      b, loc, kernel.thread, inputs, index(b, loc, blockSize), ValueRange{},
+      [&](OpBuilder &lb, Location ll, Value i, ValueRange) {
+        Value value =
+            memref::LoadOp::create(lb, ll, x, ValueRange{batch, token, i});
+        memref::StoreOp::create(lb, ll, value, staged,
+                                layout.position(lb, ll, i));
+        scf::YieldOp::create(lb, ll);
+      });
+  gpu::BarrierOp::create(b, loc);
+  return staged;
+}
+
+/// The weight, widened to f32.
+Value toF32(OpBuilder &b, Location loc, Value weight) {
+  if (weight.getType().isF32())
+    return weight;
+  return arith::ExtFOp::create(b, loc, b.getF32Type(), weight);
+}
+
+/// A lane's part of the dot product of w[o, :] with x, one weight per load:
+/// lane l takes inputs l, l + 32, ...; `readInput(i)` is x's input i.
+scf::ForOp narrowDot(OpBuilder &b, Location loc, const KernelContext &kernel,
+                     Value w, Value o, Value inputs,
+                     llvm::function_ref<Value(OpBuilder &, Location, Value)>
+                         readInput) {
+  Value zero = arith::ConstantOp::create(b, loc, b.getF32FloatAttr(0.0f));
+  return scf::ForOp::create(
+      b, loc, kernel.lane, inputs, index(b, loc, kWarpSize), ValueRange{zero},
+      [&](OpBuilder &lb, Location ll, Value i, ValueRange acc) {
+        Value weight =
+            toF32(lb, ll, memref::LoadOp::create(lb, ll, w, ValueRange{o, i}));
+        scf::YieldOp::create(lb, ll,
+                             ValueRange{math::FmaOp::create(
+                                 lb, ll, weight, readInput(lb, ll, i),
+                                 acc[0])});
+      });
+}
+
+/// The same part, `layout.width` weights per load: lane l takes inputs
+/// [t·32·width + l·width, + width) for each tile t, reading x where
+/// `layout` keeps them in `staged` (32 consecutive words per step: no bank
+/// conflict). w must start 16-byte aligned.
+scf::ForOp wideDot(OpBuilder &b, Location loc, const KernelContext &kernel,
+                   Value w, Value o, Value inputs, Value staged,
+                   const densessm::StagedInputs &layout) {
+  int64_t width = layout.width;
+  auto vectorType = VectorType::get(
+      {width}, cast<MemRefType>(w.getType()).getElementType());
+  Value zero = arith::ConstantOp::create(b, loc, b.getF32FloatAttr(0.0f));
+  Value laneOffset =
+      arith::MulIOp::create(b, loc, kernel.lane, index(b, loc, width));
+  return scf::ForOp::create(
+      b, loc, laneOffset, inputs, index(b, loc, kWarpSize * width),
+      ValueRange{zero},
+      [&](OpBuilder &lb, Location ll, Value i, ValueRange acc) {
+        auto weights = vector::LoadOp::create(lb, ll, vectorType, w,
+                                              ValueRange{o, i},
+                                              /*nontemporal=*/false,
+                                              llvm::MaybeAlign(16));
+        // The tile's start, plus this lane: where its input e is, less e·32.
+        Value tileStart = arith::SubIOp::create(lb, ll, i, laneOffset);
+        Value lanePosition =
+            arith::AddIOp::create(lb, ll, tileStart, kernel.lane);
+        Value sum = acc[0];
+        for (int64_t e = 0; e < width; ++e) {
+          Value weight = toF32(
+              lb, ll, vector::ExtractOp::create(lb, ll, weights, e));
+          Value position = arith::AddIOp::create(
+              lb, ll, lanePosition, index(lb, ll, e * kWarpSize));
+          Value input = memref::LoadOp::create(lb, ll, staged, position);
+          sum = math::FmaOp::create(lb, ll, weight, input, sum);
+        }
+        scf::YieldOp::create(lb, ll, sum);
+      });
+}
+
 /// The kernel: grid (ceil(O / warps), rows), blocks of `blockSize` threads;
 /// warp `w` of block (bx, m) computes y[m / L, m % L, bx·warps + w], adding
 /// to it or, with `overwrite`, replacing it, then applies the epilogue
-/// there. With a prologue, the block first computes x[m / L, m % L, :].
+/// there. With a prologue, the block first computes x[m / L, m % L, :]; with
+/// wide loads (`width` > 1), it stages x in shared memory (StagedInputs.h),
+/// and takes the wide loop when w is 16-byte aligned, as the runtime places
+/// every weight (else one weight per load: correct, slower).
 void emitGEMV(OpBuilder &b, Location loc, Value x, Value w, Value y,
               const ProjectionSizes &sizes, Value rows, int64_t blockSize,
-              int64_t unroll, bool overwrite, const Fused &fused) {
+              int64_t unroll, int64_t width, bool overwrite,
+              const Fused &fused) {
   const int64_t warps = blockSize / kWarpSize;
   Value grid = b.createOrFold<arith::CeilDivUIOp>(loc, sizes.outputs,
                                                   index(b, loc, warps));
+  densessm::StagedInputs layout{width};
   SmallVector<int64_t> workgroup;
   if (fused.prologue)
-    workgroup = fused.prologue->workgroupSizes(warps);
+    workgroup = fused.prologue->workgroupSizes(warps, layout);
+  else if (width > 1)
+    workgroup = {layout.size(
+        cast<MemRefType>(w.getType()).getDimSize(1))};
   launch(
       b, loc, grid, rows, blockSize, workgroup,
       [&](OpBuilder &kb, Location kl, const KernelContext &kernel) {
         Value bi = arith::DivUIOp::create(kb, kl, kernel.blockY, sizes.length);
         Value l = arith::RemUIOp::create(kb, kl, kernel.blockY, sizes.length);
-        // x[bi, l, i], or its row as the prologue computed it.
+        // x[bi, l, i], or its row as the block staged it.
         Value staged;
         if (fused.prologue)
-          staged = fused.prologue->emit(kb, kl, kernel, blockSize, bi, l);
+          staged = fused.prologue->emit(kb, kl, kernel, blockSize, bi, l,
+                                        layout);
+        else if (width > 1)
+          staged = stageRow(kb, kl, kernel, blockSize, x, bi, l, sizes.inputs,
+                            layout);
         auto readInput = [&](OpBuilder &lb, Location ll, Value i) -> Value {
           if (staged)
-            return memref::LoadOp::create(lb, ll, staged, ValueRange{i});
+            return memref::LoadOp::create(lb, ll, staged,
+                                          layout.position(lb, ll, i));
           return memref::LoadOp::create(lb, ll, x, ValueRange{bi, l, i});
         };
         Value o = arith::AddIOp::create(
@@ -126,22 +238,33 @@ void emitGEMV(OpBuilder &b, Location loc, Value x, Value w, Value y,
         auto guard = scf::IfOp::create(kb, kl, inRange,
                                        /*withElseRegion=*/false);
         OpBuilder gb = guard.getThenBodyBuilder();
-        Value zero =
-            arith::ConstantOp::create(gb, kl, gb.getF32FloatAttr(0.0f));
-        auto dot = scf::ForOp::create(
-            gb, kl, kernel.lane, sizes.inputs, index(gb, kl, kWarpSize),
-            ValueRange{zero},
-            [&](OpBuilder &lb, Location ll, Value i, ValueRange acc) {
-              Value weight =
-                  memref::LoadOp::create(lb, ll, w, ValueRange{o, i});
-              if (!weight.getType().isF32())
-                weight = arith::ExtFOp::create(lb, ll, lb.getF32Type(), weight);
-              Value input = readInput(lb, ll, i);
-              scf::YieldOp::create(lb, ll,
-                                   ValueRange{math::FmaOp::create(
-                                       lb, ll, weight, input, acc[0])});
-            });
-        Value total = warpSum(gb, kl, dot.getResult(0));
+        // Each loop unrolled, so that `unroll` loads per lane are in flight.
+        SmallVector<scf::ForOp> dots;
+        Value part;
+        if (width == 1) {
+          dots.push_back(narrowDot(gb, kl, kernel, w, o, sizes.inputs,
+                                   readInput));
+          part = dots.back().getResult(0);
+        } else {
+          Value address =
+              memref::ExtractAlignedPointerAsIndexOp::create(gb, kl, w);
+          Value aligned = arith::CmpIOp::create(
+              gb, kl, arith::CmpIPredicate::eq,
+              arith::RemUIOp::create(gb, kl, address, index(gb, kl, 16)),
+              index(gb, kl, 0));
+          auto choice = scf::IfOp::create(gb, kl, gb.getF32Type(), aligned,
+                                          /*withElseRegion=*/true);
+          OpBuilder ab = choice.getThenBodyBuilder();
+          dots.push_back(
+              wideDot(ab, kl, kernel, w, o, sizes.inputs, staged, layout));
+          scf::YieldOp::create(ab, kl, dots.back().getResult(0));
+          OpBuilder nb = choice.getElseBodyBuilder();
+          dots.push_back(
+              narrowDot(nb, kl, kernel, w, o, sizes.inputs, readInput));
+          scf::YieldOp::create(nb, kl, dots.back().getResult(0));
+          part = choice.getResult(0);
+        }
+        Value total = warpSum(gb, kl, part);
         Value isLane0 = arith::CmpIOp::create(gb, kl, arith::CmpIPredicate::eq,
                                               kernel.lane, index(gb, kl, 0));
         auto write = scf::IfOp::create(gb, kl, isLane0,
@@ -154,10 +277,11 @@ void emitGEMV(OpBuilder &b, Location loc, Value x, Value w, Value y,
         memref::StoreOp::create(wb, kl, total, y, ValueRange{bi, l, o});
         if (fused.epilogue)
           fused.epilogue->emit(wb, kl, total, bi, l, o);
-        // Unrolled last: the epilogue loop's result then replaces the
-        // dot's in the sum.
+        // Unrolled last: a loop's unrolled remainder then replaces its
+        // result where it is used.
         if (unroll > 1)
-          (void)loopUnrollByFactor(dot, unroll);
+          for (scf::ForOp dot : dots)
+            (void)loopUnrollByFactor(dot, unroll);
       });
 }
 
@@ -306,9 +430,10 @@ struct LowerProjectionsToGPUGEMVPass
     linalg::FillOp fill = zeroFillBefore(op, y);
     ProjectionSizes sizes = ProjectionSizes::of(b, loc, x, w);
     Value rows = b.createOrFold<arith::MulIOp>(loc, sizes.batch, sizes.length);
+    int64_t width = wideLoads ? wideLoadWidth(w) : 1;
     if (choiceFor(op) == Choice::GEMV) {
-      emitGEMV(b, loc, x, w, y, sizes, rows, blockSize, unroll, bool(fill),
-               fused);
+      emitGEMV(b, loc, x, w, y, sizes, rows, blockSize, unroll, width,
+               bool(fill), fused);
       eraseFused(op, fill, fused.epilogue);
       return;
     }
@@ -319,7 +444,7 @@ struct LowerProjectionsToGPUGEMVPass
                               index(b, loc, 1)));
     auto choice = scf::IfOp::create(b, loc, fits, /*withElseRegion=*/true);
     OpBuilder thenBuilder = choice.getThenBodyBuilder();
-    emitGEMV(thenBuilder, loc, x, w, y, sizes, rows, blockSize, unroll,
+    emitGEMV(thenBuilder, loc, x, w, y, sizes, rows, blockSize, unroll, width,
              bool(fill), fused);
     // The other side keeps the fill, the projection and the epilogue
     // (moved in).

@@ -167,7 +167,8 @@ ProjectionPrologue::of(Value x, ArrayRef<linalg::LinalgOp> projections,
 
 Value ProjectionPrologue::emit(OpBuilder &b, Location loc,
                                const KernelContext &kernel, int64_t blockSize,
-                               Value batch, Value token) const {
+                               Value batch, Value token,
+                               const StagedInputs &layout) const {
   Value staged = kernel.workgroup[0];
   Value count = index(b, loc, inputs);
   Value stride = index(b, loc, blockSize);
@@ -224,7 +225,8 @@ Value ProjectionPrologue::emit(OpBuilder &b, Location loc,
                  ? statisticValue
                  : Value();
     });
-    memref::StoreOp::create(lb, ll, value, staged, point[2]);
+    memref::StoreOp::create(lb, ll, value, staged,
+                            layout.position(lb, ll, point[2]));
     scf::YieldOp::create(lb, ll);
   });
   gpu::BarrierOp::create(b, loc);

@@ -35,6 +35,7 @@
 #define DENSESSM_LIB_DIALECT_DENSESSM_TRANSFORMS_PROJECTIONPROLOGUE_H
 
 #include "GPUKernel/GPUKernel.h"
+#include "StagedInputs.h"
 
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/IR/Builders.h"
@@ -62,20 +63,21 @@ struct ProjectionPrologue {
   static std::optional<ProjectionPrologue>
   of(Value x, ArrayRef<linalg::LinalgOp> projections, Operation *lastKernel);
 
-  /// The shared memory the kernel needs: the staged row, and with a
-  /// statistic a partial sum per warp.
-  SmallVector<int64_t> workgroupSizes(int64_t warps) const {
+  /// The shared memory the kernel needs: the staged row (laid out as
+  /// `layout` says), and with a statistic a partial sum per warp.
+  SmallVector<int64_t> workgroupSizes(int64_t warps,
+                                      const StagedInputs &layout) const {
     if (!statistic)
-      return {inputs};
-    return {inputs, warps};
+      return {layout.size(inputs)};
+    return {layout.size(inputs), warps};
   }
 
   /// Emits, for every thread of a block of `blockSize` threads (before
   /// any warp leaves), x[batch, token, :] into the first workgroup buffer,
-  /// and returns that buffer.
+  /// laid out as `layout` says, and returns that buffer.
   Value emit(OpBuilder &b, Location loc,
              const gpu_kernel::KernelContext &kernel, int64_t blockSize,
-             Value batch, Value token) const;
+             Value batch, Value token, const StagedInputs &layout) const;
 
   /// Its ops (fill, reduction, op), in program order.
   SmallVector<Operation *> ops() const;

@@ -374,8 +374,17 @@ def DenseSSMLowerProjectionsToGPUGEMV
     warp reads one contiguous run of the row), widening narrow weights to
     f32 as they are read; the loop is unrolled `unroll` times, so that as
     many loads per lane are in flight, which is what a read-bandwidth-bound
-    kernel needs. Five `gpu.shuffle xor` steps sum the lanes' partial
-    products; lane 0 adds the sum to `y[b, l, o]` — or writes it, when a
+    kernel needs. With `wide-loads` (the default), when each row of `w`
+    starts 16-byte aligned wherever `w` does (identity layout, a static
+    row of a multiple of 16 bytes, at most 8192 inputs), each lane loads
+    16 bytes of the row at once instead (`vector.load`: 4 f32 or 8
+    bf16/f16 weights, one 128-bit load), lane `l` the run at `l·width` of
+    every tile of `32·width` inputs; the block first stages its row of `x`
+    in shared memory, laid out so that the 32 lanes reading their `e`-th
+    input of a run read 32 consecutive words (no bank conflict). The
+    kernel checks `w`'s address and takes the one-weight loop when it is
+    not 16-byte aligned (the runtime aligns every weight). Five
+    `gpu.shuffle xor` steps sum the lanes' partial products; lane 0 adds the sum to `y[b, l, o]` — or writes it, when a
     zero `linalg.fill` of `y` comes right before the projection (the model
     builder's `y = 0; y += x wᵀ`), whose kernel then goes away. Each row
     re-reads the weights (from L2 after the first), hence the `max-rows`
@@ -440,6 +449,9 @@ def DenseSSMLowerProjectionsToGPUGEMV
            "compute the projections' input in the kernel when an "
            "elementwise op (a norm's scaling, with the norm's sum) writes it "
            "for them only">,
+    Option<"wideLoads", "wide-loads", "bool", /*default=*/"true",
+           "load 16 bytes of weights per lane at once, from x staged in "
+           "shared memory">,
   ];
   let dependentDialects = [
     "::mlir::arith::ArithDialect",
@@ -447,6 +459,7 @@ def DenseSSMLowerProjectionsToGPUGEMV
     "::mlir::math::MathDialect",
     "::mlir::memref::MemRefDialect",
     "::mlir::scf::SCFDialect",
+    "::mlir::vector::VectorDialect",
   ];
 }
 
