@@ -11,7 +11,10 @@
 #      bf16 random model (compiled with --weight-type=bf16) on the GPU and
 #      the CPU, against the HBM bound (weight bytes read per token, from
 #      bench/gpu/decode_bytes.py, / copy bandwidth; target 50%), on the
-#      GPU with and without CUDA graphs (DENSESSM_CUDA_GRAPHS);
+#      GPU with and without CUDA graphs (DENSESSM_CUDA_GRAPHS), and the
+#      DenseRetNet's GPU decode with the GEMV's wide loads turned off
+#      (--cuda-pipeline-options=gemv-wide-loads=false), to say what they
+#      are worth;
 # and prints one summary table. Budget: under 8 minutes (the checkpoints
 # are written while the build runs).
 #
@@ -24,6 +27,7 @@ WORK=${WORK:-$BUILD_DIR/gpu-check}
 LLVM_LIB=/usr/lib/llvm-22/lib
 mkdir -p "$WORK"
 declare -a ROWS
+declare -A DECODE_MS # model -> ms per token on the GPU, graphs on
 FAILED=0
 
 row() { ROWS+=("$(printf '%-46s %-8s %s' "$1" "$2" "$3")"); [ "$2" = FAIL ] && FAILED=1; }
@@ -123,7 +127,7 @@ decode() { # name, checkpoint-writer pid
       row "decode $name batch 1 ($label)" FAIL "$(tail -1 <<<"$out")"; continue
     fi
     detail="$ms ms/token, $(python3 -c "print(f'{1e3 / $ms:.1f}')") tokens/s; reads $mib MiB of weights per token"
-    [ "$run" = cuda:1 ] && ms_graphs=$ms
+    [ "$run" = cuda:1 ] && ms_graphs=$ms && DECODE_MS[$name]=$ms
     if [ "$run" = cuda:0 ] && [ -n "$ms_graphs" ]; then
       detail="$detail; with graphs: $(python3 -c "print(f'{$ms / $ms_graphs:.2f}')")x faster"
     fi
@@ -140,6 +144,29 @@ print(f'{b:.3f} {b / $ms * 100:.1f}')")
 }
 decode denseretnet-350m $WRITE_DR
 decode mamba-130m $WRITE_M
+
+# One step of the pipeline turned off: the GPU decode (graphs on) of a
+# model compiled as above but with `options`, against the default's.
+compare() { # name, --densessm-cuda-pipeline options
+  local name=$1 options=$2 module=$WORK/$1.compare.dssm
+  local label="decode $name batch 1 ($options)"
+  if ! "$BIN/densessm-compile" "$WORK/$name" -o "$module" --target=cuda --weight-type=bf16 \
+      --quiet --cuda-pipeline-options="$options" >"$WORK/$name.compare.log" 2>&1; then
+    row "$label" FAIL "compile: $(tail -1 "$WORK/$name.compare.log")"; return
+  fi
+  out=$(DENSESSM_CUDA_GRAPHS=1 "$BIN/densessm-run" "$module" --device=cuda \
+        --tokens=1,2,3,4,5,6,7,8 --generate=64 2>&1)
+  ms=$(sed -n 's/^decode: .*, \([0-9.]*\) ms per step.*/\1/p' <<<"$out")
+  if [ -z "$ms" ]; then
+    row "$label" FAIL "$(tail -1 <<<"$out")"; return
+  fi
+  local detail="$ms ms/token"
+  [ -n "${DECODE_MS[$name]:-}" ] &&
+    detail="$detail; the default is $(python3 -c "print(f'{$ms / ${DECODE_MS[$name]}:.2f}')")x faster"
+  row "$label" PASS "$detail"
+}
+stamp "decode with the GEMV's wide loads off"
+compare denseretnet-350m gemv-wide-loads=false
 
 echo
 echo "gpu-check on $GPU ($(date +%T))"

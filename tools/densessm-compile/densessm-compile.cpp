@@ -104,6 +104,12 @@ cl::opt<unsigned> timeChunk("time-chunk",
                             cl::desc("chunk the parallel scans over time "
                                      "(0: sequential time loop)"),
                             cl::init(0), cl::cat(category));
+cl::opt<std::string> cudaPipelineOptions(
+    "cuda-pipeline-options",
+    cl::desc("more --densessm-cuda-pipeline options with --target=cuda, as "
+             "densessm-opt takes them (\"gemv-wide-loads=false "
+             "fuse-gemv-prologues=false\"): to compare its steps on a model"),
+    cl::init(""), cl::cat(category));
 cl::opt<bool> quiet("quiet", cl::desc("no progress lines"), cl::cat(category));
 enum class WeightType { F32, BF16, F16 };
 cl::opt<WeightType> weightType(
@@ -356,6 +362,8 @@ llvm::Error compile(MLIRContext &context) {
 
   if (emit == Emit::PTX && target != TargetKind::CUDA)
     return makeError("--emit=ptx needs --target=cuda");
+  if (!cudaPipelineOptions.empty() && target != TargetKind::CUDA)
+    return makeError("--cuda-pipeline-options needs --target=cuda");
 
   CPUTargetOptions options;
   options.cpu = cpuName;
@@ -366,6 +374,7 @@ llvm::Error compile(MLIRContext &context) {
   if (target == TargetKind::CUDA) {
     CUDATargetOptions cudaOptions;
     cudaOptions.fuseDenseConnections = !noFusion;
+    cudaOptions.pipelineOptions = cudaPipelineOptions;
     // The CUDA pipeline runs on a copy: the CPU code is compiled from the
     // imported module too.
     OwningOpRef<ModuleOp> cudaModule(imported.module->clone());

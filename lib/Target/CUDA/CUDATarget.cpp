@@ -47,6 +47,12 @@ llvm::Error mlir::densessm::lowerToCUDA(ModuleOp module,
   if (failed(applyCommandLinePassOptions(pm)))
     return makeError("invalid pass-manager options on the command line");
   CUDAPipelineOptions pipeline;
+  std::string unparsed;
+  llvm::raw_string_ostream errors(unparsed);
+  if (failed(pipeline.parseFromString(options.pipelineOptions, errors)))
+    return makeError("invalid --densessm-cuda-pipeline options '{0}': {1}",
+                     options.pipelineOptions,
+                     llvm::StringRef(unparsed).trim());
   pipeline.fuseDenseConnections = options.fuseDenseConnections;
   pipeline.chips = options.chips;
   // The module runs in the densessm runtime, which queues the work of

@@ -227,6 +227,14 @@ def main():
     expect_error("densessm-compile, --target=tpu", "densessm-compile",
                  [args.compile, ckpt, "-o", out / "model.dssm", "--target=tpu"],
                  ["tpu"], out_dir=out)
+    expect_error("densessm-compile, an unknown CUDA pipeline option", "densessm-compile",
+                 [args.compile, ckpt, "-o", out / "model.dssm", "--target=cuda",
+                  "--cuda-pipeline-options=gemv-wide-lods=false", "--quiet"],
+                 ["invalid --densessm-cuda-pipeline options", "gemv-wide-lods"], out_dir=out)
+    expect_error("densessm-compile, CUDA pipeline options for the CPU", "densessm-compile",
+                 [args.compile, ckpt, "-o", out / "model.dssm",
+                  "--cuda-pipeline-options=gemv-wide-loads=false", "--quiet"],
+                 ["--cuda-pipeline-options needs --target=cuda"], out_dir=out)
     expect_error("densessm-compile, -o in a directory that does not exist", "densessm-compile",
                  [args.compile, ckpt, "-o", out / "no_such_dir" / "model.dssm", "--quiet"],
                  ["no_such_dir"], out_dir=out)

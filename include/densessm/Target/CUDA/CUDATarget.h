@@ -33,6 +33,10 @@ struct CUDATargetOptions {
   /// The chips to compile every kernel for; the first one's PTX is embedded
   /// in the host code (and JIT-compiled by the driver on newer GPUs).
   std::vector<std::string> chips = {"sm_80", "sm_90"};
+  /// More --densessm-cuda-pipeline options, as its textual form takes them
+  /// ("gemv-wide-loads=false fuse-gemv-prologues=false"): for comparing
+  /// the pipeline's steps on a model. Those above win.
+  std::string pipelineOptions;
 };
 
 /// One object of a kernel module (a gpu.binary).
