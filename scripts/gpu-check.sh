@@ -99,10 +99,39 @@ for dtype in f32 bf16; do
 done
 
 stamp "decode on the GPU and the CPU"
-decode() { # name, checkpoint-writer pid
+# One step of the pipeline turned off: the GPU decode (graphs on) of the
+# model compiled (by the background job `pid`) as decode() compiles it but
+# with `options`, against the default's.
+compare() { # name, --densessm-cuda-pipeline options, compile pid
+  local name=$1 options=$2 module=$WORK/$1.compare.dssm
+  local label="decode $name batch 1 ($options)"
+  if ! wait "$3"; then
+    row "$label" FAIL "compile: $(tail -1 "$WORK/$name.compare.log")"; return
+  fi
+  out=$(DENSESSM_CUDA_GRAPHS=1 "$BIN/densessm-run" "$module" --device=cuda \
+        --tokens=1,2,3,4,5,6,7,8 --generate=64 2>&1)
+  ms=$(sed -n 's/^decode: .*, \([0-9.]*\) ms per step.*/\1/p' <<<"$out")
+  if [ -z "$ms" ]; then
+    row "$label" FAIL "$(tail -1 <<<"$out")"; return
+  fi
+  local detail="$ms ms/token"
+  [ -n "${DECODE_MS[$name]:-}" ] &&
+    detail="$detail; the default is $(python3 -c "print(f'{$ms / ${DECODE_MS[$name]}:.2f}')")x faster"
+  row "$label" PASS "$detail"
+}
+
+decode() { # name, checkpoint-writer pid, [pipeline options to compare]
   local name=$1 pid=$2 ckpt=$WORK/$1 module=$WORK/$1.dssm
   if ! wait "$pid"; then
     row "decode $name" FAIL "writing the checkpoint: $WORK/$name.write.log"; return
+  fi
+  # The module to compare with compiles meanwhile (the machine has cores
+  # to spare; compiles are single-threaded).
+  local compare_pid=""
+  if [ -n "${3:-}" ]; then
+    "$BIN/densessm-compile" "$ckpt" -o "$WORK/$name.compare.dssm" --target=cuda \
+      --weight-type=bf16 --quiet --cuda-pipeline-options="$3" >"$WORK/$name.compare.log" 2>&1 &
+    compare_pid=$!
   fi
   # The linear layers' weights in bf16, as the issue's bf16 model (the
   # decode steps' GEMV kernel reads them as they are).
@@ -141,32 +170,10 @@ print(f'{b:.3f} {b / $ms * 100:.1f}')")
     fi
     row "decode $name batch 1 ($label)" $verdict "$detail"
   done
+  if [ -n "$compare_pid" ]; then compare "$name" "$3" "$compare_pid"; fi
 }
-decode denseretnet-350m $WRITE_DR
+decode denseretnet-350m $WRITE_DR gemv-wide-loads=false
 decode mamba-130m $WRITE_M
-
-# One step of the pipeline turned off: the GPU decode (graphs on) of a
-# model compiled as above but with `options`, against the default's.
-compare() { # name, --densessm-cuda-pipeline options
-  local name=$1 options=$2 module=$WORK/$1.compare.dssm
-  local label="decode $name batch 1 ($options)"
-  if ! "$BIN/densessm-compile" "$WORK/$name" -o "$module" --target=cuda --weight-type=bf16 \
-      --quiet --cuda-pipeline-options="$options" >"$WORK/$name.compare.log" 2>&1; then
-    row "$label" FAIL "compile: $(tail -1 "$WORK/$name.compare.log")"; return
-  fi
-  out=$(DENSESSM_CUDA_GRAPHS=1 "$BIN/densessm-run" "$module" --device=cuda \
-        --tokens=1,2,3,4,5,6,7,8 --generate=64 2>&1)
-  ms=$(sed -n 's/^decode: .*, \([0-9.]*\) ms per step.*/\1/p' <<<"$out")
-  if [ -z "$ms" ]; then
-    row "$label" FAIL "$(tail -1 <<<"$out")"; return
-  fi
-  local detail="$ms ms/token"
-  [ -n "${DECODE_MS[$name]:-}" ] &&
-    detail="$detail; the default is $(python3 -c "print(f'{$ms / ${DECODE_MS[$name]}:.2f}')")x faster"
-  row "$label" PASS "$detail"
-}
-stamp "decode with the GEMV's wide loads off"
-compare denseretnet-350m gemv-wide-loads=false
 
 echo
 echo "gpu-check on $GPU ($(date +%T))"
