@@ -384,8 +384,9 @@ def DenseSSMLowerProjectionsToGPUGEMV
     input of a run read 32 consecutive words (no bank conflict). The
     kernel checks `w`'s address and takes the one-weight loop when it is
     not 16-byte aligned (the runtime aligns every weight). Five
-    `gpu.shuffle xor` steps sum the lanes' partial products; lane 0 adds the sum to `y[b, l, o]` — or writes it, when a
-    zero `linalg.fill` of `y` comes right before the projection (the model
+    `gpu.shuffle xor` steps sum the lanes' partial products; lane 0 adds
+    the sum to `y[b, l, o]` — or writes it, when a zero `linalg.fill` of
+    `y` comes right before the projection (the model
     builder's `y = 0; y += x wᵀ`), whose kernel then goes away. Each row
     re-reads the weights (from L2 after the first), hence the `max-rows`
     bound.
