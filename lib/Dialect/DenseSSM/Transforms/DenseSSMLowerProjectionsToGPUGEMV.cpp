@@ -104,25 +104,6 @@ int64_t wideLoadWidth(Value w) {
   return width;
 }
 
-/// Copies x[batch, token, :] into the block's first workgroup buffer, as
-/// `layout` says (every thread of the block, before any warp leaves).
-Value stageRow(OpBuilder &b, Location loc, const KernelContext &kernel,
-               int64_t blockSize, Value x, Value batch, Value token,
-               Value inputs, const densessm::StagedInputs &layout) {
-  Value staged = kernel.workgroup[0];
-  scf::ForOp::create(
-      b, loc, kernel.thread, inputs, index(b, loc, blockSize), ValueRange{},
-      [&](OpBuilder &lb, Location ll, Value i, ValueRange) {
-        Value value =
-            memref::LoadOp::create(lb, ll, x, ValueRange{batch, token, i});
-        memref::StoreOp::create(lb, ll, value, staged,
-                                layout.position(lb, ll, i));
-        scf::YieldOp::create(lb, ll);
-      });
-  gpu::BarrierOp::create(b, loc);
-  return staged;
-}
-
 /// The weight, widened to f32.
 Value toF32(OpBuilder &b, Location loc, Value weight) {
   if (weight.getType().isF32())
@@ -219,8 +200,11 @@ void emitGEMV(OpBuilder &b, Location loc, Value x, Value w, Value y,
           staged = fused.prologue->emit(kb, kl, kernel, blockSize, bi, l,
                                         layout);
         else if (width > 1)
-          staged = stageRow(kb, kl, kernel, blockSize, x, bi, l, sizes.inputs,
-                            layout);
+          staged = layout.stage(
+              kb, kl, kernel, blockSize, sizes.inputs,
+              [&](OpBuilder &lb, Location ll, Value i) -> Value {
+                return memref::LoadOp::create(lb, ll, x, ValueRange{bi, l, i});
+              });
         auto readInput = [&](OpBuilder &lb, Location ll, Value i) -> Value {
           if (staged)
             return memref::LoadOp::create(lb, ll, staged,

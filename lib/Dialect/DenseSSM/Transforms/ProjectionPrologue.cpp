@@ -169,33 +169,26 @@ Value ProjectionPrologue::emit(OpBuilder &b, Location loc,
                                const KernelContext &kernel, int64_t blockSize,
                                Value batch, Value token,
                                const StagedInputs &layout) const {
-  Value staged = kernel.workgroup[0];
   Value count = index(b, loc, inputs);
-  Value stride = index(b, loc, blockSize);
-  // Each thread takes inputs thread, thread + blockSize, ...
-  auto overInputs = [&](ValueRange init, auto body) {
-    return scf::ForOp::create(
-        b, loc, kernel.thread, count, stride, init,
-        [&](OpBuilder &lb, Location ll, Value i, ValueRange carried) {
-          body(lb, ll, SmallVector<Value>{batch, token, i}, carried);
-        });
-  };
 
   Value statisticValue;
   if (statistic) {
-    // The row's sum: each thread's part, each warp's, then the block's
-    // (in every thread).
+    // The row's sum: each thread's part (inputs thread, thread +
+    // blockSize, ..., as the row is staged below), each warp's, then the
+    // block's (in every thread).
     Value zero = arith::ConstantOp::create(b, loc, b.getF32FloatAttr(0.0f));
     linalg::GenericOp sum = statistic; // its accessors are not const
     OpOperand *accumulator = sum.getDpsInitOperand(0);
-    auto part = overInputs(ValueRange{zero}, [&](OpBuilder &lb, Location ll,
-                                                 ArrayRef<Value> point,
-                                                 ValueRange carried) {
-      Value next = emitBodyAt(lb, ll, sum, point, [&](OpOperand &operand) {
-        return &operand == accumulator ? carried[0] : Value();
-      });
-      scf::YieldOp::create(lb, ll, next);
-    });
+    auto part = scf::ForOp::create(
+        b, loc, kernel.thread, count, index(b, loc, blockSize),
+        ValueRange{zero},
+        [&](OpBuilder &lb, Location ll, Value i, ValueRange carried) {
+          Value next = emitBodyAt(
+              lb, ll, sum, {batch, token, i}, [&](OpOperand &operand) {
+                return &operand == accumulator ? carried[0] : Value();
+              });
+          scf::YieldOp::create(lb, ll, next);
+        });
     Value warpPart = warpSum(b, loc, part.getResult(0));
     Value partials = kernel.workgroup[1];
     Value isLane0 = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq,
@@ -218,19 +211,17 @@ Value ProjectionPrologue::emit(OpBuilder &b, Location loc,
   }
 
   linalg::GenericOp op = input;
-  overInputs(ValueRange{}, [&](OpBuilder &lb, Location ll,
-                               ArrayRef<Value> point, ValueRange) {
-    Value value = emitBodyAt(lb, ll, op, point, [&](OpOperand &operand) {
-      return statistic && operand.getOperandNumber() == statisticOperand
-                 ? statisticValue
-                 : Value();
-    });
-    memref::StoreOp::create(lb, ll, value, staged,
-                            layout.position(lb, ll, point[2]));
-    scf::YieldOp::create(lb, ll);
-  });
-  gpu::BarrierOp::create(b, loc);
-  return staged;
+  return layout.stage(
+      b, loc, kernel, blockSize, count,
+      [&](OpBuilder &lb, Location ll, Value i) {
+        return emitBodyAt(lb, ll, op, {batch, token, i},
+                          [&](OpOperand &operand) {
+                            return statistic && operand.getOperandNumber() ==
+                                                    statisticOperand
+                                       ? statisticValue
+                                       : Value();
+                          });
+      });
 }
 
 SmallVector<Operation *> ProjectionPrologue::ops() const {

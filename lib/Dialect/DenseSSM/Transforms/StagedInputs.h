@@ -17,8 +17,6 @@
 
 #include "GPUKernel/GPUKernel.h"
 
-#include "mlir/Dialect/Arith/IR/Arith.h"
-
 namespace mlir::densessm {
 
 struct StagedInputs {
@@ -35,25 +33,18 @@ struct StagedInputs {
   }
 
   /// Where input `i` is kept.
-  Value position(OpBuilder &b, Location loc, Value i) const {
-    if (width == 1)
-      return i;
-    using gpu_kernel::index;
-    Value tileSize = index(b, loc, gpu_kernel::kWarpSize * width);
-    Value inTile = arith::RemUIOp::create(b, loc, i, tileSize);
-    Value tileStart = arith::SubIOp::create(b, loc, i, inTile);
-    Value lane =
-        arith::DivUIOp::create(b, loc, inTile, index(b, loc, width));
-    Value element =
-        arith::RemUIOp::create(b, loc, inTile, index(b, loc, width));
-    return arith::AddIOp::create(
-        b, loc, tileStart,
-        arith::AddIOp::create(
-            b, loc,
-            arith::MulIOp::create(b, loc, element,
-                                  index(b, loc, gpu_kernel::kWarpSize)),
-            lane));
-  }
+  Value position(OpBuilder &b, Location loc, Value i) const;
+
+  /// Fills the block's first workgroup buffer with a row of `inputs`:
+  /// each thread of the block (of `blockSize`) takes inputs thread,
+  /// thread + blockSize, ..., stores `valueAt(i)` where input i is kept,
+  /// then all meet at a barrier. Every thread must run it, before any warp
+  /// leaves. Returns the buffer.
+  Value stage(OpBuilder &b, Location loc,
+              const gpu_kernel::KernelContext &kernel, int64_t blockSize,
+              Value inputs,
+              llvm::function_ref<Value(OpBuilder &, Location, Value)> valueAt)
+      const;
 };
 
 } // namespace mlir::densessm
