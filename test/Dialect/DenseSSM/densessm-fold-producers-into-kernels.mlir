@@ -104,6 +104,92 @@ func.func @indexed_by_the_loop(%in: memref<2x4xf32>, %out: memref<2x4xf32>) {
 
 #row = affine_map<(b, h) -> (b, h)>
 
+// An op that gathers (rotary: it loads the other element of each pair,
+// i ^ 1), fed by an elementwise op (a dense connection's scaling of k):
+// both fold into the kernel's loop over i. The gather's loads of the
+// scaled buffer become loads at i and at i ^ 1, each another element per
+// iteration, so the scaling folds there too (the last op first).
+// CHECK-LABEL: func.func @gather_chain(
+// CHECK-SAME:    %[[IN:[^:]*]]: memref<2x4xf32>, %[[OUT:[^:]*]]: memref<2x4xf32>)
+// CHECK-NOT:     linalg.generic
+// CHECK:         gpu.launch
+// CHECK:           scf.for %[[I:.*]] =
+// CHECK:             %[[V:.*]] = memref.load %[[IN]][%{{.*}}, %[[I]]]
+// CHECK:             %[[S:.*]] = arith.mulf %[[V]]
+// CHECK:             %[[J:.*]] = arith.xori %[[I]], %{{.*}}
+// CHECK:             %[[W:.*]] = memref.load %[[IN]][%{{.*}}, %[[J]]]
+// CHECK:             %[[P:.*]] = arith.mulf %[[W]]
+// CHECK:             %[[R:.*]] = arith.subf %[[S]], %[[P]]
+// CHECK:             memref.store %[[R]], %[[OUT]]
+// CHECK-LABEL: func.func @gather_of_a_buffer_written_between(
+// CHECK:         linalg.generic
+func.func @gather_chain(%in: memref<2x4xf32>, %out: memref<2x4xf32>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c2 = arith.constant 2 : index
+  %c4 = arith.constant 4 : index
+  %half = arith.constant 0.5 : f32
+  %scaled = memref.alloc() : memref<2x4xf32>
+  linalg.generic {indexing_maps = [#row, #row], iterator_types = ["parallel", "parallel"]}
+      ins(%in : memref<2x4xf32>) outs(%scaled : memref<2x4xf32>) {
+  ^bb0(%v: f32, %o: f32):
+    %s = arith.mulf %v, %half : f32
+    linalg.yield %s : f32
+  }
+  %t = memref.alloc() : memref<2x4xf32>
+  linalg.generic {indexing_maps = [#row, #row], iterator_types = ["parallel", "parallel"]}
+      ins(%scaled : memref<2x4xf32>) outs(%t : memref<2x4xf32>) {
+  ^bb0(%v: f32, %o: f32):
+    %b = linalg.index 0 : index
+    %i = linalg.index 1 : index
+    %partner = arith.xori %i, %c1 : index
+    %w = memref.load %scaled[%b, %partner] : memref<2x4xf32>
+    %r = arith.subf %v, %w : f32
+    linalg.yield %r : f32
+  }
+  gpu.launch blocks(%bx, %by, %bz) in (%gx = %c1, %gy = %c1, %gz = %c1)
+             threads(%tx, %ty, %tz) in (%sx = %c2, %sy = %c1, %sz = %c1) {
+    scf.for %i = %c0 to %c4 step %c1 {
+      %v = memref.load %t[%tx, %i] : memref<2x4xf32>
+      memref.store %v, %out[%tx, %i] : memref<2x4xf32>
+    }
+    gpu.terminator
+  }
+  return
+}
+
+func.func @gather_of_a_buffer_written_between(%in: memref<2x4xf32>, %g: memref<2x4xf32>, %out: memref<2x4xf32>, %x: f32) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c2 = arith.constant 2 : index
+  %c4 = arith.constant 4 : index
+  %t = memref.alloc() : memref<2x4xf32>
+  linalg.generic {indexing_maps = [#row, #row], iterator_types = ["parallel", "parallel"]}
+      ins(%in : memref<2x4xf32>) outs(%t : memref<2x4xf32>) {
+  ^bb0(%v: f32, %o: f32):
+    %b = linalg.index 0 : index
+    %i = linalg.index 1 : index
+    %partner = arith.xori %i, %c1 : index
+    %w = memref.load %g[%b, %partner] : memref<2x4xf32>
+    %r = arith.subf %v, %w : f32
+    linalg.yield %r : f32
+  }
+  memref.store %x, %g[%c0, %c0] : memref<2x4xf32>
+  gpu.launch blocks(%bx, %by, %bz) in (%gx = %c1, %gy = %c1, %gz = %c1)
+             threads(%tx, %ty, %tz) in (%sx = %c2, %sy = %c1, %sz = %c1) {
+    scf.for %i = %c0 to %c4 step %c1 {
+      %v = memref.load %t[%tx, %i] : memref<2x4xf32>
+      memref.store %v, %out[%tx, %i] : memref<2x4xf32>
+    }
+    gpu.terminator
+  }
+  return
+}
+
+// -----
+
+#row = affine_map<(b, h) -> (b, h)>
+
 // Between the op and the kernel: a kernel with a barrier, and a call of a
 // runtime function that says what it writes (a projection on cuBLAS), none
 // of it the op's input: the op folds. A call of a function that does not
@@ -173,7 +259,8 @@ func.func @across_an_unknown_call(%in: memref<2x4xf32>, %out: memref<2x4xf32>) {
 #row = affine_map<(b, h) -> (b, h)>
 
 // Left alone: a load inside a loop of the kernel that reads the same
-// element in every iteration (the op would be computed once per token); an output that is also returned; an input written
+// element in every iteration (the op would be computed once per token);
+// an output that is also returned; an input written
 // between the op and the kernel; an input the kernel writes.
 // CHECK-LABEL: func.func @in_a_loop(
 // CHECK:         linalg.generic

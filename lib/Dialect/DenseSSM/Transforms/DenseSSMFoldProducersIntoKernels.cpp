@@ -9,7 +9,9 @@
 // instead, at the load's indices, and the op goes away. Only loads that
 // read another element in each iteration of the loops around them are
 // replaced, so each value is computed as often as the kernel read it, not
-// once per token.
+// once per token. The op may gather (load elements of a buffer it reads
+// at indices it computes): rotary loads the other element of each pair,
+// so a retention step's rotary of q and k is evaluated in its scan too.
 //
 //===----------------------------------------------------------------------===//
 
@@ -17,9 +19,11 @@
 
 #include "densessm/Dialect/DenseSSM/Transforms/Passes.h"
 
+#include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/IR/Matchers.h"
 #include "mlir/Interfaces/LoopLikeInterface.h"
 
 namespace mlir::densessm {
@@ -31,6 +35,8 @@ using namespace mlir;
 using namespace mlir::densessm;
 
 namespace {
+
+bool isOneToOneIn(Value index, Value inductionVar);
 
 /// Whether `load`, in `kernel`, reads another element in each iteration of
 /// every loop around it in the kernel (each loop's induction variables are
@@ -50,31 +56,68 @@ bool loadsOncePerElement(memref::LoadOp load, gpu::LaunchOp kernel) {
     if (!inductionVars || inductionVars->empty())
       return false;
     for (Value inductionVar : *inductionVars)
-      if (!llvm::is_contained(load.getIndices(), inductionVar))
+      if (llvm::none_of(load.getIndices(), [&](Value index) {
+            return isOneToOneIn(index, inductionVar);
+          }))
         return false;
   }
   return true;
+}
+
+/// Whether `index` takes another value for each value of `inductionVar`:
+/// the variable itself, or it shifted or xor'ed with a constant (rotary's
+/// pair partner, i ^ 1, after a rotary folded into the kernel).
+bool isOneToOneIn(Value index, Value inductionVar) {
+  if (index == inductionVar)
+    return true;
+  Operation *op = index.getDefiningOp();
+  if (!isa_and_present<arith::AddIOp, arith::SubIOp, arith::XOrIOp>(op))
+    return false;
+  Value lhs = op->getOperand(0), rhs = op->getOperand(1);
+  if (matchPattern(rhs, m_Constant()))
+    return isOneToOneIn(lhs, inductionVar);
+  return !isa<arith::SubIOp>(op) && matchPattern(lhs, m_Constant()) &&
+         isOneToOneIn(rhs, inductionVar);
+}
+
+/// The buffers `producer`'s body loads from (a gather), if every op of its
+/// body is a load of a buffer from outside or free of memory effects.
+std::optional<SmallVector<Value>> gatheredBuffers(linalg::GenericOp producer) {
+  SmallVector<Value> buffers;
+  for (Operation &op : producer.getBody()->without_terminator()) {
+    if (auto load = dyn_cast<memref::LoadOp>(op);
+        load && !producer.getRegion().isAncestor(
+                    load.getMemRef().getParentRegion())) {
+      buffers.push_back(bufferOf(load.getMemRef()));
+      continue;
+    }
+    if (!isMemoryEffectFree(&op))
+      return std::nullopt;
+  }
+  return buffers;
 }
 
 /// The kernel whose loads are the only readers of `producer`'s output (a
 /// fresh allocation), when the producer is an elementwise op on buffers
 /// that only it writes and the kernel can evaluate at each load: all loops
 /// parallel, the output written at the point and not read, the inputs
-/// read at the point or broadcast, a body free of memory effects, and
-/// nothing from the producer to the kernel (the kernel included) writing
-/// what it reads. Null otherwise.
+/// read at the point or broadcast, a body that loads (gathers) from
+/// other buffers or is free of memory effects, and nothing from the
+/// producer to the kernel (the kernel included) writing what it reads.
+/// Null otherwise.
 gpu::LaunchOp kernelReading(linalg::GenericOp producer) {
   if (!producer.hasPureBufferSemantics() || producer.getNumDpsInits() != 1 ||
-      producer.getNumLoops() != producer.getNumParallelLoops() ||
-      !hasPureBody(producer))
+      producer.getNumLoops() != producer.getNumParallelLoops())
     return nullptr;
+  std::optional<SmallVector<Value>> gathered = gatheredBuffers(producer);
   OpOperand *init = producer.getDpsInitOperand(0);
   Value output = init->get();
-  if (!isAllocation(output) ||
+  if (!gathered || !isAllocation(output) ||
       !producer.getMatchingIndexingMap(init).isIdentity() ||
-      !producer.getMatchingBlockArgument(init).use_empty())
+      !producer.getMatchingBlockArgument(init).use_empty() ||
+      llvm::is_contained(*gathered, output))
     return nullptr;
-  SmallVector<Value> read;
+  SmallVector<Value> read(*gathered);
   for (OpOperand *input : producer.getDpsInputOperands()) {
     if (!readsAtThePoint(producer.getMatchingIndexingMap(input)) ||
         bufferOf(input->get()) == output)
