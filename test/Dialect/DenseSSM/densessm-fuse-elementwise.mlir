@@ -49,3 +49,47 @@ func.func @split_heads(%x: tensor<1x1x64xf32>, %w: tensor<16x64xbf16>) -> tensor
   } -> tensor<1x1x2x8xf32>
   return %squared : tensor<1x1x2x8xf32>
 }
+
+#row3 = affine_map<(b, l, i) -> (b, l, i)>
+#group = affine_map<(b, l, h, d) -> (b, l, h)>
+#gain = affine_map<(b, l, h, d) -> (d)>
+
+// RetNet's group norm's scaling, its heads flattened (tensor.collapse_shape)
+// for the gate that follows: the gate is expanded to the heads' axes and
+// the two ops are one, which the output projection's GEMV then computes as
+// its prologue. The expansion asks for the scaling's sizes (tensor.dim of
+// its result); those are resolved to its operands' so the dim is no second
+// use that would keep the scaling from fusing.
+// CHECK-LABEL: func.func @group_norm_then_gate(
+// CHECK-SAME:    %[[V:[^:]*]]: tensor<?x1x2x32xf32>, %[[S:[^:]*]]: tensor<?x1x2xf32>, %[[G:[^:]*]]: tensor<32xf32>, %[[Z:[^:]*]]: tensor<?x1x64xf32>)
+// CHECK:         %[[ZH:.*]] = tensor.expand_shape %[[Z]] {{\[}}[0], [1], [2, 3]]
+// CHECK:         %[[X:.*]] = linalg.generic
+// CHECK-SAME:      ins(%[[V]], %[[S]], %[[G]], %[[ZH]] :
+// CHECK:           math.rsqrt
+// CHECK:           arith.mulf
+// CHECK:           arith.mulf
+// CHECK:           arith.mulf
+// CHECK-NOT:     linalg.generic
+// CHECK:         tensor.collapse_shape %[[X]] {{\[}}[0], [1], [2, 3]]
+func.func @group_norm_then_gate(%v: tensor<?x1x2x32xf32>, %s: tensor<?x1x2xf32>, %g: tensor<32xf32>, %z: tensor<?x1x64xf32>) -> tensor<?x1x64xf32> {
+  %c0 = arith.constant 0 : index
+  %b = tensor.dim %v, %c0 : tensor<?x1x2x32xf32>
+  %e = tensor.empty(%b) : tensor<?x1x2x32xf32>
+  %n = linalg.generic {indexing_maps = [#id4, #group, #gain, #id4], iterator_types = ["parallel", "parallel", "parallel", "parallel"]}
+      ins(%v, %s, %g : tensor<?x1x2x32xf32>, tensor<?x1x2xf32>, tensor<32xf32>) outs(%e : tensor<?x1x2x32xf32>) {
+  ^bb0(%a: f32, %sum: f32, %gain: f32, %o: f32):
+    %r = math.rsqrt %sum : f32
+    %m = arith.mulf %a, %r : f32
+    %mg = arith.mulf %m, %gain : f32
+    linalg.yield %mg : f32
+  } -> tensor<?x1x2x32xf32>
+  %flat = tensor.collapse_shape %n [[0], [1], [2, 3]] : tensor<?x1x2x32xf32> into tensor<?x1x64xf32>
+  %e2 = tensor.empty(%b) : tensor<?x1x64xf32>
+  %x = linalg.generic {indexing_maps = [#row3, #row3, #row3], iterator_types = ["parallel", "parallel", "parallel"]}
+      ins(%flat, %z : tensor<?x1x64xf32>, tensor<?x1x64xf32>) outs(%e2 : tensor<?x1x64xf32>) {
+  ^bb0(%a: f32, %c: f32, %o: f32):
+    %m = arith.mulf %a, %c : f32
+    linalg.yield %m : f32
+  } -> tensor<?x1x64xf32>
+  return %x : tensor<?x1x64xf32>
+}

@@ -15,11 +15,13 @@
 #row = affine_map<(b, l, i) -> (b, l)>
 #gain = affine_map<(b, l, i) -> (i)>
 
-// RMSNorm read by two projections. Each kernel: each thread sums v² over
-// its inputs, the warp sums with shuffles, lane 0 stores the warp's part,
-// then (after a barrier) every thread adds the 8 parts to the fill value,
-// scales its inputs into the staged row, and (after a barrier) the dot
-// reads the row from shared memory. No linalg op is left.
+// RMSNorm read by two projections. Each kernel: the row (one group) is
+// summed in 8 segments of 8 inputs, one per warp (warp w takes segments w,
+// w + 8, ...), its lanes striding over the segment; the warp sums with
+// shuffles, lane 0 stores the segment's part; then (after a barrier) every
+// thread adds its group's 8 parts to the fill value, scales its inputs
+// into the staged row, and (after a barrier) the dot reads the row from
+// shared memory. No linalg op is left.
 // CHECK-LABEL: func.func @rms_norm(
 // CHECK-SAME:    %[[V:[^:]*]]: memref<2x1x64xf32>, %[[G:[^:]*]]: memref<64xf32>, %[[WQ:[^:]*]]: memref<32x64xbf16>, %[[WK:[^:]*]]: memref<16x64xbf16>)
 // CHECK-DAG:     %[[ZERO:.*]] = arith.constant 0.000000e+00 : f32
@@ -29,20 +31,24 @@
 // CHECK:         gpu.launch blocks(%{{.*}}, %[[ROW:[^,]*]], %{{.*}}) in {{.*}} threads(%[[T:[^,]*]], {{.*}} workgroup(%[[STAGED:[^ ]*]] : memref<64xf32, #gpu.address_space<workgroup>>, %[[PARTS:[^ ]*]] : memref<8xf32, #gpu.address_space<workgroup>>)
 // CHECK:           %[[LANE:.*]] = arith.remui %[[T]], %c32
 // CHECK:           %[[WARP:.*]] = arith.divui %[[T]], %c32
-// CHECK:           %[[MINE:.*]] = scf.for %[[I:.*]] = %[[T]] to %[[C64]] step %[[C256]] iter_args(%[[ACC:.*]] = %[[ZERO]]) -> (f32) {
-// CHECK:             %[[VI:.*]] = memref.load %[[V]][%[[ROW]], %c0, %[[I]]]
-// CHECK:             %[[SQ:.*]] = arith.mulf %[[VI]], %[[VI]]
-// CHECK:             %[[NEXT:.*]] = arith.addf %[[ACC]], %[[SQ]]
-// CHECK:             scf.yield %[[NEXT]]
-// CHECK-COUNT-5:   gpu.shuffle  xor
-// CHECK:           scf.if
-// CHECK:             memref.store %{{.*}}, %[[PARTS]][%[[WARP]]]
+// CHECK:           scf.for %[[SEG:.*]] = %[[WARP]] to %c8 step %c8 {
+// CHECK:             %[[START:.*]] = arith.muli %{{.*}}, %c8
+// CHECK:             %[[FIRST:.*]] = arith.addi %{{.*}}, %[[START]]
+// CHECK:             %[[MINE:.*]] = arith.addi %[[FIRST]], %[[LANE]]
+// CHECK:             %[[PART:.*]] = scf.for %[[I:.*]] = %[[MINE]] to %{{.*}} step %c32 iter_args(%[[ACC:.*]] = %[[ZERO]]) -> (f32) {
+// CHECK:               %[[VI:.*]] = memref.load %[[V]][%[[ROW]], %c0, %[[I]]]
+// CHECK:               %[[SQ:.*]] = arith.mulf %[[VI]], %[[VI]]
+// CHECK:               %[[NEXT:.*]] = arith.addf %[[ACC]], %[[SQ]]
+// CHECK:               scf.yield %[[NEXT]]
+// CHECK-COUNT-5:     gpu.shuffle  xor
+// CHECK:             scf.if
+// CHECK:               memref.store %{{.*}}, %[[PARTS]][%[[SEG]]]
 // CHECK:           gpu.barrier
-// CHECK:           %[[SUM:.*]] = scf.for %[[W:.*]] = %c0 to %c8 step %c1 iter_args(%[[S:.*]] = %[[ZERO]]) -> (f32) {
-// CHECK:             %[[PART:.*]] = memref.load %[[PARTS]][%[[W]]]
-// CHECK:             arith.addf %[[S]], %[[PART]]
 // CHECK:           scf.for %[[J:.*]] = %[[T]] to %[[C64]] step %[[C256]] {
 // CHECK:             %[[VJ:.*]] = memref.load %[[V]][%[[ROW]], %c0, %[[J]]]
+// CHECK:             %[[SUM:.*]] = scf.for %[[W:.*]] = %{{.*}} to %{{.*}} step %c1 iter_args(%[[S:.*]] = %[[ZERO]]) -> (f32) {
+// CHECK:               %[[P:.*]] = memref.load %[[PARTS]][%[[W]]]
+// CHECK:               arith.addf %[[S]], %[[P]]
 // CHECK:             %[[GJ:.*]] = memref.load %[[G]][%[[J]]]
 // CHECK:             arith.divf %[[SUM]]
 // CHECK:             math.rsqrt
@@ -101,6 +107,84 @@ func.func @rms_norm(%v: memref<2x1x64xf32>, %g: memref<64xf32>, %wq: memref<32x6
   linalg.contract indexing_maps = [#x, #w, #y]
       ins(%x, %wk : memref<2x1x64xf32>, memref<16x64xbf16>) outs(%k : memref<2x1x16xf32>)
   return %q, %k : memref<2x1x32xf32>, memref<2x1x16xf32>
+}
+
+// -----
+
+#x = affine_map<(b, l, o, i) -> (b, l, i)>
+#w = affine_map<(b, l, o, i) -> (o, i)>
+#y = affine_map<(b, l, o, i) -> (b, l, o)>
+#id4 = affine_map<(b, l, h, d) -> (b, l, h, d)>
+#group = affine_map<(b, l, h, d) -> (b, l, h)>
+#gain = affine_map<(b, l, h, d) -> (d)>
+
+// A group norm (RetNet's, over each of 2 heads of 96), its output
+// flattened for the output projection by a collapsing view: the row's 192
+// inputs are y[b, l, h, d] with h = i / 96, d = i % 96. Each head is summed
+// in 4 segments of 24 (8 warps for 2 groups), parts kept per segment;
+// input i adds the 4 parts of its head, from segment (i / 96)·4.
+// CHECK-LABEL: func.func @group_norm(
+// CHECK-SAME:    %[[V:[^:]*]]: memref<1x1x2x96xf32>, %[[G:[^:]*]]: memref<96xf32>, %[[W:[^:]*]]: memref<16x192xf32>)
+// CHECK-NOT:     linalg.
+// CHECK-NOT:     memref.collapse_shape
+// CHECK:         gpu.launch {{.*}} workgroup(%[[STAGED:[^ ]*]] : memref<192xf32, #gpu.address_space<workgroup>>, %[[PARTS:[^ ]*]] : memref<8xf32, #gpu.address_space<workgroup>>)
+// CHECK:           scf.for %[[SEG:.*]] = %{{.*}} to %c8 step %c8 {
+// CHECK:             %[[HEAD:.*]] = arith.divui %[[SEG]], %c4
+// CHECK:             %[[PIECE:.*]] = arith.remui %[[SEG]], %c4
+// CHECK:             arith.muli %[[PIECE]], %c24
+// CHECK:             arith.muli %[[HEAD]], %c96
+// CHECK:             scf.for %[[I:.*]] = {{.*}} step %c32
+// CHECK:               %[[D:.*]] = arith.remui %[[I]], %c96
+// CHECK:               %[[H:.*]] = arith.divui %[[I]], %c96
+// CHECK:               memref.load %[[V]][%c0, %c0, %[[H]], %[[D]]]
+// CHECK:             memref.store %{{.*}}, %[[PARTS]][%[[SEG]]]
+// CHECK:           gpu.barrier
+// CHECK:           scf.for %[[J:.*]] = %{{.*}} to %c192 step %c256 {
+// CHECK:             %[[DJ:.*]] = arith.remui %[[J]], %c96
+// CHECK:             %[[HJ:.*]] = arith.divui %[[J]], %c96
+// CHECK:             memref.load %[[V]][%c0, %c0, %[[HJ]], %[[DJ]]]
+// CHECK:             %[[HEADJ:.*]] = arith.divui %[[J]], %c96
+// CHECK:             %[[FIRST:.*]] = arith.muli %[[HEADJ]], %c4
+// CHECK:             %[[LAST:.*]] = arith.addi %[[FIRST]], %c4
+// CHECK:             scf.for %[[P:.*]] = %[[FIRST]] to %[[LAST]] step %c1
+// CHECK:               memref.load %[[PARTS]][%[[P]]]
+// CHECK:             memref.load %[[G]][%[[DJ]]]
+// CHECK:             math.rsqrt
+// CHECK:             memref.store %{{.*}}, %[[STAGED]][%[[J]]]
+// CHECK:           gpu.barrier
+// CHECK:               memref.load %[[W]]
+// CHECK:               memref.load %[[STAGED]]
+// CHECK-NOT:     linalg.
+// CHECK:         return
+func.func @group_norm(%v: memref<1x1x2x96xf32>, %g: memref<96xf32>, %w: memref<16x192xf32>) -> memref<1x1x16xf32> {
+  %zero = arith.constant 0.0 : f32
+  %n = arith.constant 96.0 : f32
+  %eps = arith.constant 1.0e-6 : f32
+  %s = memref.alloc() : memref<1x1x2xf32>
+  linalg.fill ins(%zero : f32) outs(%s : memref<1x1x2xf32>)
+  linalg.generic {indexing_maps = [#id4, #group], iterator_types = ["parallel", "parallel", "parallel", "reduction"]}
+      ins(%v : memref<1x1x2x96xf32>) outs(%s : memref<1x1x2xf32>) {
+  ^bb0(%in: f32, %acc: f32):
+    %sq = arith.mulf %in, %in : f32
+    %sum = arith.addf %acc, %sq : f32
+    linalg.yield %sum : f32
+  }
+  %normed = memref.alloc() : memref<1x1x2x96xf32>
+  linalg.generic {indexing_maps = [#id4, #group, #gain, #id4], iterator_types = ["parallel", "parallel", "parallel", "parallel"]}
+      ins(%v, %s, %g : memref<1x1x2x96xf32>, memref<1x1x2xf32>, memref<96xf32>) outs(%normed : memref<1x1x2x96xf32>) {
+  ^bb0(%in: f32, %sum: f32, %gain: f32, %out: f32):
+    %mean = arith.divf %sum, %n : f32
+    %shifted = arith.addf %mean, %eps : f32
+    %r = math.rsqrt %shifted : f32
+    %scaled = arith.mulf %in, %r : f32
+    %xg = arith.mulf %scaled, %gain : f32
+    linalg.yield %xg : f32
+  }
+  %x = memref.collapse_shape %normed [[0], [1], [2, 3]] : memref<1x1x2x96xf32> into memref<1x1x192xf32>
+  %y = memref.alloc() : memref<1x1x16xf32>
+  linalg.fill ins(%zero : f32) outs(%y : memref<1x1x16xf32>)
+  linalg.contract indexing_maps = [#x, #w, #y] ins(%x, %w : memref<1x1x192xf32>, memref<16x192xf32>) outs(%y : memref<1x1x16xf32>)
+  return %y : memref<1x1x16xf32>
 }
 
 // -----

@@ -16,7 +16,10 @@
     launch in all), and the same op after cuBLAS;
   - an RMSNorm (a sum of squares, then the scaling) computing the input
     of two projections, folded into both GEMV kernels (two launches in
-    all), and the same norm before cuBLAS.
+    all), and the same norm before cuBLAS;
+  - RetNet's group norm (a statistic per head) and gate, the heads
+    flattened into the projection's input, folded into its GEMV kernel
+    (one launch), and before cuBLAS.
 
 The weights are rounded to their type before the reference sees them, so
 the only error is f32 accumulation. Used by check_scans.py (--ops
@@ -291,6 +294,96 @@ def norm(tools, check, pipeline, name, batch, length, inputs, outputs,
         check.close(label, result, reference(x, w))
 
 
+def group_norm_kernel(rows, heads, head_dim, outputs, element):
+    """@kernel(v, g, z, w) -> y: RetNet's group norm and gate before its
+    output projection, x = (v · rsqrt(mean_d(v²) + ε) · g[d]) flattened to
+    [b, l, h·D], times z, then y = x wᵀ: the norm's ops fused across the
+    flattening (--densessm-fuse-elementwise), then folded into the GEMV
+    kernel with a statistic per head."""
+    rows = f"{rows[0]}x{rows[1]}"
+    inputs = heads * head_dim
+    v_type = f"tensor<{rows}x{heads}x{head_dim}xf32>"
+    s_type = f"tensor<{rows}x{heads}xf32>"
+    x_type = f"tensor<{rows}x{inputs}xf32>"
+    w_type = f"tensor<{outputs}x{inputs}x{element}>"
+    y_type = f"tensor<{rows}x{outputs}xf32>"
+    return MAPS + f"""#id3 = affine_map<(b, l, i) -> (b, l, i)>
+#id4 = affine_map<(b, l, h, d) -> (b, l, h, d)>
+#group = affine_map<(b, l, h, d) -> (b, l, h)>
+#gain = affine_map<(b, l, h, d) -> (d)>
+func.func @kernel(%v: {v_type}, %g: tensor<{head_dim}xf32>, %z: {x_type}, %w: {w_type})
+    -> {y_type} {{
+  %zero = arith.constant 0.0 : f32
+  %n = arith.constant {float(head_dim)} : f32
+  %eps = arith.constant 1.0e-5 : f32
+  %s0 = tensor.empty() : {s_type}
+  %s1 = linalg.fill ins(%zero : f32) outs(%s0 : {s_type}) -> {s_type}
+  %s = linalg.generic {{indexing_maps = [#id4, #group],
+                        iterator_types = ["parallel", "parallel", "parallel", "reduction"]}}
+       ins(%v : {v_type}) outs(%s1 : {s_type}) {{
+  ^bb0(%in: f32, %acc: f32):
+    %sq = arith.mulf %in, %in : f32
+    %sum = arith.addf %acc, %sq : f32
+    linalg.yield %sum : f32
+  }} -> {s_type}
+  %n0 = tensor.empty() : {v_type}
+  %normed = linalg.generic {{indexing_maps = [#id4, #group, #gain, #id4],
+                             iterator_types = ["parallel", "parallel", "parallel", "parallel"]}}
+       ins(%v, %s, %g : {v_type}, {s_type}, tensor<{head_dim}xf32>) outs(%n0 : {v_type}) {{
+  ^bb0(%in: f32, %sum: f32, %gain: f32, %out: f32):
+    %mean = arith.divf %sum, %n : f32
+    %shifted = arith.addf %mean, %eps : f32
+    %r = math.rsqrt %shifted : f32
+    %scaled = arith.mulf %in, %r : f32
+    %xg = arith.mulf %scaled, %gain : f32
+    linalg.yield %xg : f32
+  }} -> {v_type}
+  %flat = tensor.collapse_shape %normed [[0], [1], [2, 3]] : {v_type} into {x_type}
+  %x0 = tensor.empty() : {x_type}
+  %x = linalg.generic {{indexing_maps = [#id3, #id3, #id3],
+                        iterator_types = ["parallel", "parallel", "parallel"]}}
+       ins(%flat, %z : {x_type}, {x_type}) outs(%x0 : {x_type}) {{
+  ^bb0(%a: f32, %b: f32, %out: f32):
+    %p = arith.mulf %a, %b : f32
+    linalg.yield %p : f32
+  }} -> {x_type}
+  %y0 = tensor.empty() : {y_type}
+  %y1 = linalg.fill ins(%zero : f32) outs(%y0 : {y_type}) -> {y_type}
+  %y = linalg.contract indexing_maps = [#x, #w, #y]
+         ins(%x, %w : {x_type}, {w_type}) outs(%y1 : {y_type}) -> {y_type}
+  return %y : {y_type}
+}}
+"""
+
+
+def group_norm(tools, check, pipeline, name, batch, length, heads, head_dim, outputs,
+               element="f32"):
+    text = group_norm_kernel((batch, length), heads, head_dim, outputs, element)
+    expect_gemv_launches(tools, check, pipeline, text, batch * length, False, 1,
+                         f"group norm {name}",
+                         "the group norm and the gate folded into the GEMV kernel")
+    rng = harness.seeded(sum(map(ord, name)))
+    inputs = heads * head_dim
+    v = harness.random_tensor(rng, [batch, length, heads, head_dim])
+    g = harness.random_tensor(rng, [head_dim])
+    z = harness.random_tensor(rng, [batch, length, inputs])
+    w = round_to(harness.random_tensor(rng, [outputs, inputs]), element)
+    (result,) = harness.run(
+        tools, text, [harness.Argument(v), harness.Argument(g), harness.Argument(z),
+                      harness.Argument(w, element)],
+        [[batch, length, outputs]], pipeline=pipeline)
+
+    def normed(head):
+        scale = 1.0 / math.sqrt(sum(a * a for a in head) / head_dim + 1e-5)
+        return [value * scale * gain for value, gain in zip(head, g)]
+    x = [[[value * gate for value, gate in
+           zip([e for head in token for e in normed(head)], gates)]
+          for token, gates in zip(seq, zs)] for seq, zs in zip(v, z)]
+    label = (f"group norm {name}: {batch}x{length} rows x {heads}x{head_dim} -> "
+             f"{outputs}, {element} weights")
+    check.close(label, result, reference(x, w))
+
+
 def run_all(tools, check, pipeline):
     # The GEMV kernel (gemv-max-rows = 8 by default).
     projection(tools, check, pipeline, "decode", 1, 1, 100, 70)
@@ -323,3 +416,10 @@ def run_all(tools, check, pipeline):
     norm(tools, check, pipeline, "norm-prefill", 1, 12, 100, (40, 24))
     norm(tools, check, pipeline, "norm-dynamic-decode", 1, 1, 72, (33, 8), dynamic=True)
     norm(tools, check, pipeline, "norm-dynamic-prefill", 3, 4, 72, (33, 8), "f16", dynamic=True)
+    # RetNet's group norm and gate before its output projection: a statistic
+    # per head, folded into the GEMV kernel; more heads than warps; wide
+    # loads; and before cuBLAS.
+    group_norm(tools, check, pipeline, "group-norm-decode", 2, 1, 3, 40, 24)
+    group_norm(tools, check, pipeline, "group-norm-many-heads", 1, 1, 12, 8, 20, "bf16")
+    group_norm(tools, check, pipeline, "group-norm-wide-bf16", 1, 1, 2, 136, 24, "bf16")
+    group_norm(tools, check, pipeline, "group-norm-prefill", 1, 12, 3, 40, 24)

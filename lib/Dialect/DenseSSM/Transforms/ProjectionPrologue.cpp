@@ -13,11 +13,9 @@ using namespace mlir::densessm::gpu_kernel;
 
 namespace {
 
-/// (b, l, i) -> (b, l): a row's value, broadcast along its inputs.
-AffineMap rowMap(MLIRContext *context) {
-  return AffineMap::get(
-      3, 0, {getAffineDimExpr(0, context), getAffineDimExpr(1, context)},
-      context);
+/// (b, l, g..., d) -> (b, l, g...): a group's value, broadcast along d.
+AffineMap groupMap(MLIRContext *context, unsigned rank) {
+  return AffineMap::getMultiDimIdentityMap(rank, context).dropResult(rank - 1);
 }
 
 /// Whether `generic` is on buffers, reads its inputs at the point or
@@ -30,21 +28,25 @@ bool isPointwiseOnBuffers(linalg::GenericOp generic) {
          });
 }
 
-/// Whether `generic`'s loop `axis` is `size` long, statically.
-bool hasStaticLoop(linalg::GenericOp generic, unsigned axis, int64_t size) {
+/// Whether `generic`'s loops are those of y[b, l, g..., d], `shape` being
+/// the static sizes of (g..., d).
+bool hasRowLoops(linalg::GenericOp generic, ArrayRef<int64_t> shape) {
   SmallVector<int64_t> ranges = generic.getStaticLoopRanges();
-  return axis < ranges.size() && ranges[axis] == size;
+  return ranges.size() == shape.size() + 2 &&
+         ArrayRef<int64_t>(ranges).drop_front(2) == shape;
 }
 
-/// The row statistic `input` reads through `operand` (s[b, l], broadcast),
-/// when only a fill and one reduction over [b, l, i] (adding a value that
-/// does not read s to it) write s: that reduction and fill, which can move
-/// down to `input`.
+/// The statistic `input` reads through `operand` (s[b, l, g...],
+/// broadcast along d), when only a fill and one reduction over
+/// [b, l, g..., d] (adding a value that does not read s to it) write s:
+/// that reduction and fill, which can move down to `input`.
 std::optional<std::pair<linalg::FillOp, linalg::GenericOp>>
-statisticOf(linalg::GenericOp input, OpOperand &operand, int64_t inputs) {
+statisticOf(linalg::GenericOp input, OpOperand &operand,
+            ArrayRef<int64_t> shape) {
   Value s = operand.get();
-  if (!isAllocation(s) ||
-      input.getMatchingIndexingMap(&operand) != rowMap(input->getContext()))
+  unsigned rank = input.getNumLoops();
+  if (!isAllocation(s) || input.getMatchingIndexingMap(&operand) !=
+                              groupMap(input->getContext(), rank))
     return std::nullopt;
   linalg::FillOp fill;
   linalg::GenericOp sum;
@@ -63,15 +65,14 @@ statisticOf(linalg::GenericOp input, OpOperand &operand, int64_t inputs) {
   }
   if (!fill || !sum || !fill.hasPureBufferSemantics() ||
       !fill.value().getType().isF32() || !isPointwiseOnBuffers(sum) ||
-      !hasStaticLoop(sum, 2, inputs))
+      !hasRowLoops(sum, shape))
     return std::nullopt;
   using IteratorType = utils::IteratorType;
-  if (sum.getIteratorTypesArray() !=
-          SmallVector<IteratorType>{IteratorType::parallel,
-                                    IteratorType::parallel,
-                                    IteratorType::reduction} ||
+  SmallVector<IteratorType> iterators(rank, IteratorType::parallel);
+  iterators.back() = IteratorType::reduction;
+  if (sum.getIteratorTypesArray() != iterators ||
       sum.getMatchingIndexingMap(sum.getDpsInitOperand(0)) !=
-          rowMap(sum->getContext()))
+          groupMap(sum->getContext(), rank))
     return std::nullopt;
   // s + f(…): s read once, by that addf, and f not reading s.
   BlockArgument accumulated =
@@ -101,24 +102,47 @@ statisticOf(linalg::GenericOp input, OpOperand &operand, int64_t inputs) {
   return std::make_pair(fill, sum);
 }
 
+/// The buffer x is written through: x itself, or the allocation whose
+/// trailing axes x collapses into its input axis ([[0], [1], [2, ...]]).
+/// Null when x is another view.
+Value writtenThrough(Value x) {
+  auto collapse = x.getDefiningOp<memref::CollapseShapeOp>();
+  if (!collapse)
+    return x;
+  SmallVector<ReassociationIndices> groups =
+      collapse.getReassociationIndices();
+  if (groups.size() != 3 || groups[0] != ReassociationIndices{0} ||
+      groups[1] != ReassociationIndices{1} || groups[2].front() != 2)
+    return nullptr;
+  return collapse.getSrc();
+}
+
 } // namespace
 
 std::optional<ProjectionPrologue>
 ProjectionPrologue::of(Value x, ArrayRef<linalg::LinalgOp> projections,
                        Operation *lastKernel) {
   auto xType = dyn_cast<MemRefType>(x.getType());
-  if (!isAllocation(x) || !xType || xType.getRank() != 3 ||
-      xType.isDynamicDim(2) || xType.getDimSize(2) > kMaxStagedInputs)
+  Value y = writtenThrough(x);
+  if (!xType || xType.getRank() != 3 || xType.isDynamicDim(2) ||
+      xType.getDimSize(2) > kMaxStagedInputs || !y || !isAllocation(y))
     return std::nullopt;
   ProjectionPrologue prologue;
   prologue.inputs = xType.getDimSize(2);
+  llvm::append_range(prologue.inputShape,
+                     cast<MemRefType>(y.getType()).getShape().drop_front(2));
 
-  // One op writes x; the projections read it, nothing else uses it.
-  for (OpOperand &use : x.getUses()) {
+  // One op writes y; the projections read x, nothing else uses either.
+  auto readByProjection = [&](OpOperand &use) {
+    auto projection = dyn_cast<linalg::LinalgOp>(use.getOwner());
+    return projection && llvm::is_contained(projections, projection) &&
+           use.getOperandNumber() == 0;
+  };
+  if (y != x && !llvm::all_of(x.getUses(), readByProjection))
+    return std::nullopt;
+  for (OpOperand &use : y.getUses()) {
     Operation *user = use.getOwner();
-    auto projection = dyn_cast<linalg::LinalgOp>(user);
-    if (projection && llvm::is_contained(projections, projection) &&
-        use.getOperandNumber() == 0)
+    if (y != x ? user == x.getDefiningOp() : readByProjection(use))
       continue;
     auto generic = dyn_cast<linalg::GenericOp>(user);
     if (!generic || prologue.input || !generic.isDpsInit(&use))
@@ -126,11 +150,11 @@ ProjectionPrologue::of(Value x, ArrayRef<linalg::LinalgOp> projections,
     prologue.input = generic;
   }
   linalg::GenericOp input = prologue.input;
-  if (!input || !isPointwiseOnBuffers(input) || input.getNumLoops() != 3 ||
-      input.getNumParallelLoops() != 3 ||
+  if (!input || !isPointwiseOnBuffers(input) ||
+      input.getNumParallelLoops() != input.getNumLoops() ||
       !input.getMatchingIndexingMap(input.getDpsInitOperand(0)).isIdentity() ||
       !input.getMatchingBlockArgument(input.getDpsInitOperand(0)).use_empty() ||
-      !hasStaticLoop(input, 2, prologue.inputs) ||
+      !hasRowLoops(input, prologue.inputShape) ||
       input->getBlock() != lastKernel->getBlock())
     return std::nullopt;
   for (linalg::LinalgOp projection : projections)
@@ -141,10 +165,11 @@ ProjectionPrologue::of(Value x, ArrayRef<linalg::LinalgOp> projections,
   // What the kernels read instead of x, unchanged until the last of them.
   SmallVector<Value> read;
   for (OpOperand *operand : input.getDpsInputOperands()) {
-    if (bufferOf(operand->get()) == x)
+    if (bufferOf(operand->get()) == y)
       return std::nullopt;
     if (!prologue.statistic)
-      if (auto statistic = statisticOf(input, *operand, prologue.inputs)) {
+      if (auto statistic =
+              statisticOf(input, *operand, prologue.inputShape)) {
         std::tie(prologue.statisticInit, prologue.statistic) = *statistic;
         prologue.statisticOperand = operand->getOperandNumber();
         for (OpOperand *sumInput : prologue.statistic.getDpsInputOperands())
@@ -169,56 +194,105 @@ Value ProjectionPrologue::emit(OpBuilder &b, Location loc,
                                const KernelContext &kernel, int64_t blockSize,
                                Value batch, Value token,
                                const StagedInputs &layout) const {
-  Value count = index(b, loc, inputs);
+  // Input i of the row is y[batch, token, g..., d], i = (g..., d) in
+  // row-major order.
+  auto pointAt = [&](OpBuilder &pb, Location pl, Value i) {
+    SmallVector<Value> point(inputShape.size() + 2, nullptr);
+    point[0] = batch;
+    point[1] = token;
+    for (size_t axis = inputShape.size(); axis-- > 0;) {
+      Value size = index(pb, pl, inputShape[axis]);
+      point[axis + 2] =
+          axis == 0 ? i : arith::RemUIOp::create(pb, pl, i, size).getResult();
+      if (axis != 0)
+        i = arith::DivUIOp::create(pb, pl, i, size);
+    }
+    return point;
+  };
 
-  Value statisticValue;
+  Value partials;
+  const int64_t segments = segmentsPerGroup(blockSize / kWarpSize);
   if (statistic) {
-    // The row's sum: each thread's part (inputs thread, thread +
-    // blockSize, ..., as the row is staged below), each warp's, then the
-    // block's (in every thread).
+    // Each group's sum in `segments` parts, one warp's each: warp w takes
+    // segments w, w + warps, ... (segment c of group g: the group's
+    // elements c·E .. c·E + E, E = ceil(D / segments), over its lanes),
+    // and its lane 0 keeps the part. Every element is summed once.
+    const int64_t size = groupSize();
+    const int64_t stride = (size + segments - 1) / segments;
     Value zero = arith::ConstantOp::create(b, loc, b.getF32FloatAttr(0.0f));
     linalg::GenericOp sum = statistic; // its accessors are not const
     OpOperand *accumulator = sum.getDpsInitOperand(0);
-    auto part = scf::ForOp::create(
-        b, loc, kernel.thread, count, index(b, loc, blockSize),
-        ValueRange{zero},
-        [&](OpBuilder &lb, Location ll, Value i, ValueRange carried) {
-          Value next = emitBodyAt(
-              lb, ll, sum, {batch, token, i}, [&](OpOperand &operand) {
-                return &operand == accumulator ? carried[0] : Value();
+    partials = kernel.workgroup[1];
+    scf::ForOp::create(
+        b, loc, kernel.warp, index(b, loc, groups() * segments),
+        index(b, loc, blockSize / kWarpSize), ValueRange{},
+        [&](OpBuilder &sb, Location sl, Value segment, ValueRange) {
+          Value group = arith::DivUIOp::create(sb, sl, segment,
+                                               index(sb, sl, segments));
+          Value start = arith::MulIOp::create(
+              sb, sl,
+              arith::RemUIOp::create(sb, sl, segment, index(sb, sl, segments)),
+              index(sb, sl, stride));
+          Value stop = arith::MinUIOp::create(
+              sb, sl,
+              arith::AddIOp::create(sb, sl, start, index(sb, sl, stride)),
+              index(sb, sl, size));
+          Value first =
+              arith::MulIOp::create(sb, sl, group, index(sb, sl, size));
+          auto part = scf::ForOp::create(
+              sb, sl,
+              arith::AddIOp::create(
+                  sb, sl, arith::AddIOp::create(sb, sl, first, start),
+                  kernel.lane),
+              arith::AddIOp::create(sb, sl, first, stop),
+              index(sb, sl, kWarpSize), ValueRange{zero},
+              [&](OpBuilder &lb, Location ll, Value i, ValueRange carried) {
+                Value next = emitBodyAt(
+                    lb, ll, sum, pointAt(lb, ll, i), [&](OpOperand &operand) {
+                      return &operand == accumulator ? carried[0] : Value();
+                    });
+                scf::YieldOp::create(lb, ll, next);
               });
-          scf::YieldOp::create(lb, ll, next);
+          Value warpPart = warpSum(sb, sl, part.getResult(0));
+          Value isLane0 =
+              arith::CmpIOp::create(sb, sl, arith::CmpIPredicate::eq,
+                                    kernel.lane, index(sb, sl, 0));
+          auto write =
+              scf::IfOp::create(sb, sl, isLane0, /*withElseRegion=*/false);
+          OpBuilder wb = write.getThenBodyBuilder();
+          memref::StoreOp::create(wb, sl, warpPart, partials, segment);
+          scf::YieldOp::create(sb, sl);
         });
-    Value warpPart = warpSum(b, loc, part.getResult(0));
-    Value partials = kernel.workgroup[1];
-    Value isLane0 = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq,
-                                          kernel.lane, index(b, loc, 0));
-    auto write = scf::IfOp::create(b, loc, isLane0, /*withElseRegion=*/false);
-    OpBuilder wb = write.getThenBodyBuilder();
-    memref::StoreOp::create(wb, loc, warpPart, partials, kernel.warp);
     gpu::BarrierOp::create(b, loc);
-    linalg::FillOp fill = statisticInit;
-    auto total = scf::ForOp::create(
-        b, loc, index(b, loc, 0), index(b, loc, blockSize / kWarpSize),
-        index(b, loc, 1), ValueRange{fill.value()},
-        [&](OpBuilder &lb, Location ll, Value warp, ValueRange carried) {
-          Value warpTotal = memref::LoadOp::create(lb, ll, partials, warp);
-          scf::YieldOp::create(
-              lb, ll,
-              ValueRange{arith::AddFOp::create(lb, ll, carried[0], warpTotal)});
-        });
-    statisticValue = total.getResult(0);
   }
+
+  // Input i's statistic: the fill's value plus its group's parts.
+  auto statisticAt = [&](OpBuilder &sb, Location sl, Value i) {
+    linalg::FillOp fill = statisticInit;
+    Value first = arith::MulIOp::create(
+        sb, sl, arith::DivUIOp::create(sb, sl, i, index(sb, sl, groupSize())),
+        index(sb, sl, segments));
+    auto total = scf::ForOp::create(
+        sb, sl, first,
+        arith::AddIOp::create(sb, sl, first, index(sb, sl, segments)),
+        index(sb, sl, 1), ValueRange{fill.value()},
+        [&](OpBuilder &lb, Location ll, Value segment, ValueRange carried) {
+          Value part = memref::LoadOp::create(lb, ll, partials, segment);
+          scf::YieldOp::create(
+              lb, ll, ValueRange{arith::AddFOp::create(lb, ll, carried[0], part)});
+        });
+    return total.getResult(0);
+  };
 
   linalg::GenericOp op = input;
   return layout.stage(
-      b, loc, kernel, blockSize, count,
+      b, loc, kernel, blockSize, index(b, loc, inputs),
       [&](OpBuilder &lb, Location ll, Value i) {
-        return emitBodyAt(lb, ll, op, {batch, token, i},
+        return emitBodyAt(lb, ll, op, pointAt(lb, ll, i),
                           [&](OpOperand &operand) {
                             return statistic && operand.getOperandNumber() ==
                                                     statisticOperand
-                                       ? statisticValue
+                                       ? statisticAt(lb, ll, i)
                                        : Value();
                           });
       });

@@ -14,21 +14,24 @@
 //
 // x qualifies when
 //   - it is a fresh allocation of static input size (at most
-//     kMaxStagedInputs, shared memory), written by one op and read only by
-//     the projections, each of which the pass lowers to a GEMV;
-//   - that op is a linalg.generic on buffers over [b, l, i], all loops
-//     parallel, x written at the point (and not read), its other inputs
+//     kMaxStagedInputs, shared memory), or a view collapsing the trailing
+//     axes of one, y[b, l, g..., d] (i = (g..., d) in row-major order: a
+//     group norm's output, heads and head size, flattened for the output
+//     projection), written by one op and read only by the projections,
+//     each of which the pass lowers to a GEMV;
+//   - that op is a linalg.generic on buffers over y's axes, all loops
+//     parallel, y written at the point (and not read), its other inputs
 //     read at the point or broadcast, its body free of memory effects;
 //   - nothing between it and the last of the projections' kernels writes
 //     what it reads (the kernels compute x where they are).
-// One of its inputs may be a row statistic s[b, l], read broadcast along
-// i, that only a fill (of any value) and one reduction write, and that the
-// op reads through that operand alone:
-//   s = c; s[b, l] = s[b, l] + f(…[b, l, i]) for every i
-// (a linalg.generic [parallel, parallel, reduction] over the same
-// [b, l, i], yielding an addf of its output and a value that does not read
-// it; f's inputs read at the point or broadcast). The block then sums f
-// over the row itself.
+// One of its inputs may be a statistic s[b, l, g...] per row and group,
+// read broadcast along d, that only a fill (of any value) and one
+// reduction write, and that the op reads through that operand alone:
+//   s = c; s[b, l, g...] = s[b, l, g...] + f(…[b, l, g..., d]) for every d
+// (a linalg.generic, parallel but for its last loop, over the same axes,
+// yielding an addf of its output and a value that does not read it; f's
+// inputs read at the point or broadcast). The block then sums f over each
+// group itself (an RMSNorm over the row is the case of no g: one group).
 //
 //===----------------------------------------------------------------------===//
 #ifndef DENSESSM_LIB_DIALECT_DENSESSM_TRANSFORMS_PROJECTIONPROLOGUE_H
@@ -40,6 +43,7 @@
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/IR/Builders.h"
 
+#include <algorithm>
 #include <optional>
 
 namespace mlir::densessm {
@@ -48,15 +52,16 @@ struct ProjectionPrologue {
   /// The most inputs a block stages in shared memory (32 KiB of f32).
   static constexpr int64_t kMaxStagedInputs = 8192;
 
-  /// The op writing x[b, l, i].
+  /// The op writing x[b, l, i] (through a collapsing view: y[b, l, g..., d]).
   linalg::GenericOp input;
-  /// The row statistic it reads, if any: its fill, its reduction, and the
+  /// The statistic it reads, if any: its fill, its reduction, and the
   /// operand of `input` that reads it.
   linalg::FillOp statisticInit;
   linalg::GenericOp statistic;
   unsigned statisticOperand = 0;
-  /// x's input axis (i), static.
+  /// x's input axis (i), static, and the axes it flattens (g..., d).
   int64_t inputs = 0;
+  SmallVector<int64_t> inputShape;
 
   /// The prologue of projections that read `x`, whose kernels the pass
   /// places at or before `lastKernel` (in x's block), if x qualifies.
@@ -64,12 +69,21 @@ struct ProjectionPrologue {
   of(Value x, ArrayRef<linalg::LinalgOp> projections, Operation *lastKernel);
 
   /// The shared memory the kernel needs: the staged row (laid out as
-  /// `layout` says), and with a statistic a partial sum per warp.
+  /// `layout` says), and with a statistic a partial sum per segment.
   SmallVector<int64_t> workgroupSizes(int64_t warps,
                                       const StagedInputs &layout) const {
     if (!statistic)
       return {layout.size(inputs)};
-    return {layout.size(inputs), warps};
+    return {layout.size(inputs), groups() * segmentsPerGroup(warps)};
+  }
+
+  /// The statistic's groups, and the elements each sums (d's size).
+  int64_t groupSize() const { return inputShape.back(); }
+  int64_t groups() const { return inputs / groupSize(); }
+  /// Each group is summed in segments, one warp's work each, as many as
+  /// keep the block's warps busy when groups are few (an RMSNorm's one).
+  int64_t segmentsPerGroup(int64_t warps) const {
+    return std::max<int64_t>(1, warps / groups());
   }
 
   /// Emits, for every thread of a block of `blockSize` threads (before

@@ -413,17 +413,21 @@ def DenseSSMLowerProjectionsToGPUGEMV
 
     With `fuse-prologues` (the default) the elementwise `linalg.generic`
     that writes `x` is folded in too, when `x` is a fresh allocation of
-    static input size (at most 8192) that only it writes and only
-    projections lowered here read: each block computes its row
-    `x[b, l, :]` into shared memory, then its warps read `x` from there.
-    The op must have three parallel loops, write `x` at the point without
+    static input size (at most 8192), or a `memref.collapse_shape` of one
+    flattening its trailing axes `[b, l, g..., d]` into the input axis (a
+    group norm's heads), that only the op writes and only projections
+    lowered here read: each block computes its row `x[b, l, :]` into
+    shared memory, then its warps read `x` from there. The op must have
+    only parallel loops over those axes, write at the point without
     reading it, read its other inputs at the point or broadcast, have a
     body without memory effects, and nothing up to the last of the
     projections' kernels may write what it reads. One of its inputs may be
-    a row statistic `s[b, l]` that only a `linalg.fill` and one reduction
-    over `[b, l, i]` write, adding to `s` a value computed at the point (a
-    norm's sum of squares): the block then sums that value over the row
-    itself (each warp its part, then the warps' parts). The norm's
+    a statistic `s[b, l, g...]` per row and group that only a
+    `linalg.fill` and one reduction over `d` write, adding to `s` a value
+    computed at the point (a norm's sum of squares): the block then sums
+    that value over each group itself, in segments of a group, one per
+    warp (as many per group as keep the warps busy: 8 for an RMSNorm's
+    one group), then each input adds its group's parts. The norm's
     kernels go away; with a dynamic row count they run only on the `else`
     side of the same choice, where the projections read `x`.
 
@@ -570,7 +574,12 @@ def DenseSSMFuseElementwise : Pass<"densessm-fuse-elementwise"> {
     or consumer of a fusion. Upstream would, with static shapes, fold the
     split of `y` into heads into the projection and make it a
     5-dimensional `linalg.generic` the GEMV and cuBLAS lowerings no longer
-    recognise.
+    recognise. Folding a flattening (`tensor.collapse_shape`) into the op
+    that reads it expands that op to the flattened axes and asks for the
+    producer's sizes (`tensor.dim` of its result); those are resolved to
+    the producer's operands, so that the producer, used once, then fuses:
+    RetNet's group norm scaling and the gate after the heads' flattening
+    become one op.
   }];
   let dependentDialects = [
     "::mlir::affine::AffineDialect",
@@ -581,8 +590,8 @@ def DenseSSMFuseElementwise : Pass<"densessm-fuse-elementwise"> {
 
 def DenseSSMFoldProducersIntoKernels
     : Pass<"densessm-fold-producers-into-kernels", "::mlir::func::FuncOp"> {
-  let summary = "Evaluate an elementwise op in the hand-built kernel that "
-                "alone reads its output";
+  let summary = "Evaluate an elementwise or gathering op in the "
+                "hand-built kernel that alone reads its output";
   let description = [{
     A hand-built kernel (a `gpu.launch` of `--densessm-lower-scan-to-gpu`)
     often reads small buffers an elementwise `linalg.generic` computed for
@@ -592,16 +601,20 @@ def DenseSSMFoldProducersIntoKernels
     op's output in the kernel with the op's body at the load's indices,
     and erases the op. The op qualifies when it is on buffers with all
     loops parallel, writes a fresh allocation at the point without reading
-    it, reads its inputs at the point or broadcast, has a body without
-    memory effects, and nothing from it to the kernel (the kernel
-    included) writes what it reads; its output's only other users are
-    loads in one kernel, each reading another element in every iteration
-    of the kernel's loops around it (their induction variables are among
-    its indices), so each value is computed as often as the kernel read
-    it (from the op's inputs instead of its output), not once per token:
-    a Mamba step's `A = -exp(A_log)`, read in the loop over the state
-    index, qualifies. Ops are visited last first, so a chain of them
-    folds into the kernel.
+    it, reads its inputs at the point or broadcast, has a body that only
+    loads from other buffers (a gather: rotary loads the other element of
+    each pair) or is free of memory effects, and nothing from it to the
+    kernel (the kernel included) writes what it reads; its output's only
+    other users are loads in one kernel, each reading another element in
+    every iteration of the kernel's loops around it (each loop's
+    induction variable is an index, or plus, minus or xor a constant), so
+    each value is computed as often as the kernel read it (from the op's
+    inputs instead of its output), not once per token: a Mamba step's
+    `A = -exp(A_log)`, read in the loop over the state index, and a
+    retention step's rotary of q and k, read in the loop over the key
+    index, qualify. Ops are visited last first, so a chain of them folds
+    into the kernel (the rotary's loads at `i` and `i ^ 1` of a
+    normalised k, then the normalisation).
   }];
   let dependentDialects = ["::mlir::memref::MemRefDialect"];
 }
