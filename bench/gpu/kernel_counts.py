@@ -24,13 +24,16 @@ MODELS = ["mamba", "densemamba", "retnet", "denseretnet"]
 # Each column: the pipeline options, cumulative from left to right.
 CONFIGS = [
     ("none of them", "fuse-elementwise=false fuse-loops=false fuse-gemv-epilogues=false "
-                     "fuse-gemv-prologues=false fold-kernel-producers=false"),
+                     "fuse-gemv-prologues=false fuse-gemv-siblings=false "
+                     "fold-kernel-producers=false"),
     ("+ elementwise fusion", "fuse-loops=false fuse-gemv-epilogues=false fuse-gemv-prologues=false "
-                             "fold-kernel-producers=false"),
+                             "fuse-gemv-siblings=false fold-kernel-producers=false"),
     ("+ loop fusion", "fuse-gemv-epilogues=false fuse-gemv-prologues=false "
-                      "fold-kernel-producers=false"),
-    ("+ GEMV epilogues", "fuse-gemv-prologues=false fold-kernel-producers=false"),
-    ("+ GEMV prologues", "fold-kernel-producers=false"),
+                      "fuse-gemv-siblings=false fold-kernel-producers=false"),
+    ("+ GEMV epilogues", "fuse-gemv-prologues=false fuse-gemv-siblings=false "
+                         "fold-kernel-producers=false"),
+    ("+ GEMV prologues", "fuse-gemv-siblings=false fold-kernel-producers=false"),
+    ("+ sibling GEMVs", "fold-kernel-producers=false"),
     ("+ producers in scan kernels (default)", ""),
 ]
 

@@ -89,6 +89,7 @@ void mlir::densessm::buildCUDAPipeline(OpPassManager &pm,
     gemv.fuseEpilogues = options.fuseGEMVEpilogues;
     gemv.fusePrologues = options.fuseGEMVPrologues;
     gemv.wideLoads = options.gemvWideLoads;
+    gemv.fuseSiblings = options.fuseGEMVSiblings;
     pm.addPass(createDenseSSMLowerProjectionsToGPUGEMV(gemv));
   }
   // Projections to the runtime's cuBLAS GEMM, called by the host code on

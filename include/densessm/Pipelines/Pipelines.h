@@ -81,6 +81,13 @@ struct CUDAPipelineOptions : public PassPipelineOptions<CUDAPipelineOptions> {
                      "kernel, from x staged in shared memory "
                      "(--densessm-lower-projections-to-gpu-gemv=wide-loads)"),
       llvm::cl::init(true)};
+  Option<bool> fuseGEMVSiblings{
+      *this, "fuse-gemv-siblings",
+      llvm::cl::desc("Run consecutive GEMV projections of the same input "
+                     "(q, k, v) as one kernel "
+                     "(--densessm-lower-projections-to-gpu-gemv="
+                     "fuse-siblings)"),
+      llvm::cl::init(true)};
   Option<int64_t> scanBlockSize{
       *this, "scan-block-size",
       llvm::cl::desc("Threads per block of the chunked parallel scan kernel "

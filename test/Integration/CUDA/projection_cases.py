@@ -17,6 +17,8 @@
   - an RMSNorm (a sum of squares, then the scaling) computing the input
     of two projections, folded into both GEMV kernels (two launches in
     all), and the same norm before cuBLAS;
+  - projections of the same x (q, k and v) in one GEMV kernel, and a
+    different load width in a kernel of its own;
   - RetNet's group norm (a statistic per head) and gate, the heads
     flattened into the projection's input, folded into its GEMV kernel
     (one launch), and before cuBLAS.
@@ -271,8 +273,9 @@ func.func @kernel(%v: {v_type}, %g: {g_type}, %wq: {w_types[0]}, %wk: {w_types[1
 def norm(tools, check, pipeline, name, batch, length, inputs, outputs,
          element="f32", dynamic=False):
     text = norm_kernel((batch, length), inputs, outputs, element, dynamic)
-    expect_gemv_launches(tools, check, pipeline, text, batch * length, dynamic, 2,
-                         f"norm {name}", "the norm folded into both GEMV kernels")
+    expect_gemv_launches(tools, check, pipeline, text, batch * length, dynamic, 1,
+                         f"norm {name}",
+                         "the norm folded into the one GEMV kernel of both projections")
     rng = harness.seeded(sum(map(ord, name)))
     v = harness.random_tensor(rng, [batch, length, inputs])
     g = harness.random_tensor(rng, [inputs])
@@ -291,6 +294,49 @@ def norm(tools, check, pipeline, name, batch, length, inputs, outputs,
     label = (f"norm {name}: {batch}x{length} rows x {inputs} -> {outputs}, "
              f"{element} weights{', dynamic rows' if dynamic else ''}")
     for result, w in zip(results, ws):
+        check.close(label, result, reference(x, w))
+
+
+def siblings_kernel(rows, inputs, outputs, elements):
+    """@kernel(x, w0, w1, ...) -> (y0, y1, ...): projections of the same x
+    one after the other (a layer's q, k and v): those that lower the same
+    way (the same weight load width) share one GEMV kernel."""
+    rows = f"{rows[0]}x{rows[1]}"
+    x_type = f"tensor<{rows}x{inputs}xf32>"
+    w_types = [f"tensor<{o}x{inputs}x{e}>" for o, e in zip(outputs, elements)]
+    y_types = [f"tensor<{rows}x{o}xf32>" for o in outputs]
+    weights = ", ".join(f"%w{p}: {t}" for p, t in enumerate(w_types))
+    body = ""
+    for p, (w_type, y_type) in enumerate(zip(w_types, y_types)):
+        body += f"""  %e{p} = tensor.empty() : {y_type}
+  %f{p} = linalg.fill ins(%zero : f32) outs(%e{p} : {y_type}) -> {y_type}
+  %y{p} = linalg.contract indexing_maps = [#x, #w, #y]
+         ins(%x, %w{p} : {x_type}, {w_type}) outs(%f{p} : {y_type}) -> {y_type}
+"""
+    results = ", ".join(f"%y{p}" for p in range(len(outputs)))
+    return MAPS + f"""func.func @kernel(%x: {x_type}, {weights}) -> ({", ".join(y_types)}) {{
+  %zero = arith.constant 0.0 : f32
+{body}  return {results} : {", ".join(y_types)}
+}}
+"""
+
+
+def siblings(tools, check, pipeline, name, batch, length, inputs, outputs, elements,
+             launches):
+    text = siblings_kernel((batch, length), inputs, outputs, elements)
+    expect_gemv_launches(tools, check, pipeline, text, batch * length, False, launches,
+                         f"siblings {name}",
+                         "projections of the same x and load width share a kernel")
+    rng = harness.seeded(sum(map(ord, name)))
+    x = harness.random_tensor(rng, [batch, length, inputs])
+    ws = [round_to(harness.random_tensor(rng, [o, inputs]), e)
+          for o, e in zip(outputs, elements)]
+    results = harness.run(tools, text, [harness.Argument(x)] + [
+        harness.Argument(w, e) for w, e in zip(ws, elements)],
+        [[batch, length, o] for o in outputs], pipeline=pipeline)
+    for p, (result, w) in enumerate(zip(results, ws)):
+        label = (f"siblings {name}: projection {p}, {batch}x{length} rows x {inputs} -> "
+                 f"{outputs[p]}, {elements[p]} weights")
         check.close(label, result, reference(x, w))
 
 
@@ -416,6 +462,13 @@ def run_all(tools, check, pipeline):
     norm(tools, check, pipeline, "norm-prefill", 1, 12, 100, (40, 24))
     norm(tools, check, pipeline, "norm-dynamic-decode", 1, 1, 72, (33, 8), dynamic=True)
     norm(tools, check, pipeline, "norm-dynamic-prefill", 3, 4, 72, (33, 8), "f16", dynamic=True)
+    # Projections of the same x (q, k, v): one kernel, each on its own
+    # blocks (outputs off the 8 warps of a block); a different load width
+    # (f32 among bf16, 16-byte rows) is a kernel of its own.
+    siblings(tools, check, pipeline, "siblings-decode", 2, 1, 102, (20, 8, 9),
+             ("bf16", "f32", "f16"), 1)
+    siblings(tools, check, pipeline, "siblings-wide", 1, 1, 264, (37, 16, 24),
+             ("bf16", "bf16", "f32"), 2)
     # RetNet's group norm and gate before its output projection: a statistic
     # per head, folded into the GEMV kernel; more heads than warps; wide
     # loads; and before cuBLAS.

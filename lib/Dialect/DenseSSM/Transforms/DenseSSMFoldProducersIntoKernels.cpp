@@ -86,8 +86,8 @@ std::optional<SmallVector<Value>> gatheredBuffers(linalg::GenericOp producer) {
   SmallVector<Value> buffers;
   for (Operation &op : producer.getBody()->without_terminator()) {
     if (auto load = dyn_cast<memref::LoadOp>(op);
-        load && !producer.getRegion().isAncestor(
-                    load.getMemRef().getParentRegion())) {
+        load &&
+        !producer.getRegion().isAncestor(load.getMemRef().getParentRegion())) {
       buffers.push_back(bufferOf(load.getMemRef()));
       continue;
     }

@@ -12,11 +12,14 @@
 // y[b, l, o] applies it there, and its own kernel goes away. So is the
 // elementwise op (a norm's scaling, with the norm's sum) that computes x
 // for the projections that read it (ProjectionPrologue.h): each block
-// computes its row of x in shared memory.
+// computes its row of x in shared memory. Sibling projections, reading the
+// same x one after the other (a layer's q, k and v), are one kernel: each
+// takes its own range of blocks, and the row of x is staged once a block.
 //
 //===----------------------------------------------------------------------===//
 
 #include "GPUKernel/GPUKernel.h"
+#include "PointwiseOps.h"
 #include "ProjectionEpilogue.h"
 #include "ProjectionPrologue.h"
 #include "Projections.h"
@@ -168,40 +171,112 @@ scf::ForOp wideDot(OpBuilder &b, Location loc, const KernelContext &kernel,
       });
 }
 
-/// The kernel: grid (ceil(O / warps), rows), blocks of `blockSize` threads;
-/// warp `w` of block (bx, m) computes y[m / L, m % L, bx·warps + w], adding
-/// to it or, with `overwrite`, replacing it, then applies the epilogue
-/// there. With a prologue, the block first computes x[m / L, m % L, :]; with
-/// wide loads (`width` > 1), it stages x in shared memory (StagedInputs.h),
-/// and takes the wide loop when w is 16-byte aligned, as the runtime places
+/// A projection of a GEMV kernel: its weight and output, whether the
+/// kernel writes y (a zero fill came before) instead of adding to it, and
+/// what it folds in.
+struct Member {
+  Value w, y;
+  bool overwrite;
+  const Fused *fused;
+};
+
+/// Warp `kernel.warp`'s output `o` of `member` (whole warps skip when it
+/// is out of range): the dot product (one weight per load, or `width`
+/// from `staged`, checked at run time), the shuffles, lane 0's update of
+/// y and the epilogue. Its input loops go to `dots`.
+void emitWarpDot(
+    OpBuilder &b, Location kl, const KernelContext &kernel,
+    const Member &member, const ProjectionSizes &sizes, Value bi, Value l,
+    Value o, int64_t width, Value staged, const densessm::StagedInputs &layout,
+    llvm::function_ref<Value(OpBuilder &, Location, Value)> readInput,
+    SmallVectorImpl<scf::ForOp> &dots) {
+  Value w = member.w, y = member.y;
+  // The same for every lane of a warp, so whole warps skip: the
+  // shuffles below always run with all 32 lanes.
+  Value inRange =
+      arith::CmpIOp::create(b, kl, arith::CmpIPredicate::ult, o, sizes.outputs);
+  auto guard = scf::IfOp::create(b, kl, inRange,
+                                 /*withElseRegion=*/false);
+  OpBuilder gb = guard.getThenBodyBuilder();
+  Value part;
+  if (width == 1) {
+    dots.push_back(narrowDot(gb, kl, kernel, w, o, sizes.inputs, readInput));
+    part = dots.back().getResult(0);
+  } else {
+    Value address = memref::ExtractAlignedPointerAsIndexOp::create(gb, kl, w);
+    Value aligned = arith::CmpIOp::create(
+        gb, kl, arith::CmpIPredicate::eq,
+        arith::RemUIOp::create(gb, kl, address, index(gb, kl, 16)),
+        index(gb, kl, 0));
+    auto choice = scf::IfOp::create(gb, kl, gb.getF32Type(), aligned,
+                                    /*withElseRegion=*/true);
+    OpBuilder ab = choice.getThenBodyBuilder();
+    dots.push_back(wideDot(ab, kl, kernel, w, o, sizes.inputs, staged, layout));
+    scf::YieldOp::create(ab, kl, dots.back().getResult(0));
+    OpBuilder nb = choice.getElseBodyBuilder();
+    dots.push_back(narrowDot(nb, kl, kernel, w, o, sizes.inputs, readInput));
+    scf::YieldOp::create(nb, kl, dots.back().getResult(0));
+    part = choice.getResult(0);
+  }
+  Value total = warpSum(gb, kl, part);
+  Value isLane0 = arith::CmpIOp::create(gb, kl, arith::CmpIPredicate::eq,
+                                        kernel.lane, index(gb, kl, 0));
+  auto write = scf::IfOp::create(gb, kl, isLane0,
+                                 /*withElseRegion=*/false);
+  OpBuilder wb = write.getThenBodyBuilder();
+  if (!member.overwrite)
+    total = arith::AddFOp::create(
+        wb, kl, memref::LoadOp::create(wb, kl, y, ValueRange{bi, l, o}), total);
+  memref::StoreOp::create(wb, kl, total, y, ValueRange{bi, l, o});
+  if (member.fused->epilogue)
+    member.fused->epilogue->emit(wb, kl, total, bi, l, o);
+}
+
+/// The kernel: grid (Σ_p ceil(O_p / warps), rows), blocks of `blockSize`
+/// threads, member p taking the blocks from the sum over the members
+/// before it; warp `w` of its block (bx, m) computes
+/// y_p[m / L, m % L, (bx - first)·warps + w], adding to it or, with
+/// `overwrite`, replacing it, then applies the member's epilogue there.
+/// With a prologue, the block first computes x[m / L, m % L, :]; with wide
+/// loads (`width` > 1), it stages x in shared memory (StagedInputs.h), and
+/// takes the wide loop when w is 16-byte aligned, as the runtime places
 /// every weight (else one weight per load: correct, slower).
-void emitGEMV(OpBuilder &b, Location loc, Value x, Value w, Value y,
-              const ProjectionSizes &sizes, Value rows, int64_t blockSize,
-              int64_t unroll, int64_t width, bool overwrite,
-              const Fused &fused) {
+void emitGEMV(OpBuilder &b, Location loc, Value x, ArrayRef<Member> members,
+              Value rows, int64_t blockSize, int64_t unroll, int64_t width,
+              const densessm::ProjectionPrologue *prologue) {
   const int64_t warps = blockSize / kWarpSize;
-  Value grid = b.createOrFold<arith::CeilDivUIOp>(loc, sizes.outputs,
-                                                  index(b, loc, warps));
+  // Member p's blocks: from firstBlock[p] (null: 0) to firstBlock[p + 1].
+  SmallVector<ProjectionSizes> sizes;
+  SmallVector<Value> firstBlock;
+  Value grid;
+  for (const Member &member : members) {
+    sizes.push_back(ProjectionSizes::of(b, loc, x, member.w));
+    Value blocks = b.createOrFold<arith::CeilDivUIOp>(loc, sizes.back().outputs,
+                                                      index(b, loc, warps));
+    firstBlock.push_back(grid);
+    grid = grid ? b.createOrFold<arith::AddIOp>(loc, grid, blocks) : blocks;
+  }
+  firstBlock.push_back(grid);
+  Value length = sizes.front().length, inputs = sizes.front().inputs;
   densessm::StagedInputs layout{width};
   SmallVector<int64_t> workgroup;
-  if (fused.prologue)
-    workgroup = fused.prologue->workgroupSizes(warps, layout);
+  if (prologue)
+    workgroup = prologue->workgroupSizes(warps, layout);
   else if (width > 1)
     workgroup = {layout.size(
-        cast<MemRefType>(w.getType()).getDimSize(1))};
+        cast<MemRefType>(members.front().w.getType()).getDimSize(1))};
   launch(
       b, loc, grid, rows, blockSize, workgroup,
       [&](OpBuilder &kb, Location kl, const KernelContext &kernel) {
-        Value bi = arith::DivUIOp::create(kb, kl, kernel.blockY, sizes.length);
-        Value l = arith::RemUIOp::create(kb, kl, kernel.blockY, sizes.length);
+        Value bi = arith::DivUIOp::create(kb, kl, kernel.blockY, length);
+        Value l = arith::RemUIOp::create(kb, kl, kernel.blockY, length);
         // x[bi, l, i], or its row as the block staged it.
         Value staged;
-        if (fused.prologue)
-          staged = fused.prologue->emit(kb, kl, kernel, blockSize, bi, l,
-                                        layout);
+        if (prologue)
+          staged = prologue->emit(kb, kl, kernel, blockSize, bi, l, layout);
         else if (width > 1)
           staged = layout.stage(
-              kb, kl, kernel, blockSize, sizes.inputs,
+              kb, kl, kernel, blockSize, inputs,
               [&](OpBuilder &lb, Location ll, Value i) -> Value {
                 return memref::LoadOp::create(lb, ll, x, ValueRange{bi, l, i});
               });
@@ -211,56 +286,37 @@ void emitGEMV(OpBuilder &b, Location loc, Value x, Value w, Value y,
                                           layout.position(lb, ll, i));
           return memref::LoadOp::create(lb, ll, x, ValueRange{bi, l, i});
         };
-        Value o = arith::AddIOp::create(
-            kb, kl,
-            arith::MulIOp::create(kb, kl, kernel.blockX, index(kb, kl, warps)),
-            kernel.warp);
-        // The same for every lane of a warp, so whole warps skip: the
-        // shuffles below always run with all 32 lanes.
-        Value inRange = arith::CmpIOp::create(kb, kl, arith::CmpIPredicate::ult,
-                                              o, sizes.outputs);
-        auto guard = scf::IfOp::create(kb, kl, inRange,
-                                       /*withElseRegion=*/false);
-        OpBuilder gb = guard.getThenBodyBuilder();
         // Each loop unrolled, so that `unroll` loads per lane are in flight.
         SmallVector<scf::ForOp> dots;
-        Value part;
-        if (width == 1) {
-          dots.push_back(narrowDot(gb, kl, kernel, w, o, sizes.inputs,
-                                   readInput));
-          part = dots.back().getResult(0);
-        } else {
-          Value address =
-              memref::ExtractAlignedPointerAsIndexOp::create(gb, kl, w);
-          Value aligned = arith::CmpIOp::create(
-              gb, kl, arith::CmpIPredicate::eq,
-              arith::RemUIOp::create(gb, kl, address, index(gb, kl, 16)),
-              index(gb, kl, 0));
-          auto choice = scf::IfOp::create(gb, kl, gb.getF32Type(), aligned,
-                                          /*withElseRegion=*/true);
-          OpBuilder ab = choice.getThenBodyBuilder();
-          dots.push_back(
-              wideDot(ab, kl, kernel, w, o, sizes.inputs, staged, layout));
-          scf::YieldOp::create(ab, kl, dots.back().getResult(0));
-          OpBuilder nb = choice.getElseBodyBuilder();
-          dots.push_back(
-              narrowDot(nb, kl, kernel, w, o, sizes.inputs, readInput));
-          scf::YieldOp::create(nb, kl, dots.back().getResult(0));
-          part = choice.getResult(0);
+        for (auto [p, member] : llvm::enumerate(members)) {
+          // The member's blocks (all of them when it is alone): the same
+          // for every thread of a block, so the block's barriers above
+          // stay in uniform control flow.
+          OpBuilder mb = kb;
+          Value block = kernel.blockX;
+          if (members.size() > 1) {
+            Value mine = arith::CmpIOp::create(
+                kb, kl, arith::CmpIPredicate::ult, block, firstBlock[p + 1]);
+            if (firstBlock[p])
+              mine = arith::AndIOp::create(
+                  kb, kl,
+                  arith::CmpIOp::create(kb, kl, arith::CmpIPredicate::uge,
+                                        block, firstBlock[p]),
+                  mine);
+            auto blocks = scf::IfOp::create(kb, kl, mine,
+                                            /*withElseRegion=*/false);
+            mb = blocks.getThenBodyBuilder();
+            if (firstBlock[p])
+              block = arith::SubIOp::create(mb, kl, block, firstBlock[p]);
+          }
+          emitWarpDot(
+              mb, kl, kernel, member, sizes[p], bi, l,
+              arith::AddIOp::create(
+                  mb, kl,
+                  arith::MulIOp::create(mb, kl, block, index(mb, kl, warps)),
+                  kernel.warp),
+              width, staged, layout, readInput, dots);
         }
-        Value total = warpSum(gb, kl, part);
-        Value isLane0 = arith::CmpIOp::create(gb, kl, arith::CmpIPredicate::eq,
-                                              kernel.lane, index(gb, kl, 0));
-        auto write = scf::IfOp::create(gb, kl, isLane0,
-                                       /*withElseRegion=*/false);
-        OpBuilder wb = write.getThenBodyBuilder();
-        if (!overwrite)
-          total = arith::AddFOp::create(
-              wb, kl, memref::LoadOp::create(wb, kl, y, ValueRange{bi, l, o}),
-              total);
-        memref::StoreOp::create(wb, kl, total, y, ValueRange{bi, l, o});
-        if (fused.epilogue)
-          fused.epilogue->emit(wb, kl, total, bi, l, o);
         // Unrolled last: a loop's unrolled remainder then replaces its
         // result where it is used.
         if (unroll > 1)
@@ -324,8 +380,9 @@ struct LowerProjectionsToGPUGEMVPass
     std::vector<std::unique_ptr<densessm::ProjectionPrologue>> prologues;
     if (fusePrologues)
       prologues = findPrologues(projections);
-    for (auto &[op, fused] : projections)
-      lower(cast<linalg::LinalgOp>(op), fused);
+    for (const SmallVector<linalg::LinalgOp> &siblings :
+         siblingGroups(projections))
+      lower(siblings, projections);
     for (const auto &prologue : prologues)
       keepForBLASSide(*prologue);
   }
@@ -334,6 +391,110 @@ struct LowerProjectionsToGPUGEMVPass
   /// was, or where it is.
   static Operation *kernelPosition(Operation *op, const Fused &fused) {
     return fused.epilogue ? fused.epilogue->last() : op;
+  }
+
+  /// The projection's ops a kernel replaces: its zero fill (if any), the
+  /// projection, its epilogue's ops.
+  static SmallVector<Operation *> replacedOps(linalg::LinalgOp op,
+                                              const Fused &fused) {
+    SmallVector<Operation *> ops;
+    if (linalg::FillOp fill =
+            zeroFillBefore(op, op.getDpsInitOperand(0)->get()))
+      ops.push_back(fill);
+    ops.push_back(op);
+    if (fused.epilogue)
+      for (const densessm::ProjectionEpilogue::Stage &stage :
+           fused.epilogue->stages)
+        ops.push_back(stage.op);
+    return ops;
+  }
+
+  /// The projections in kernels of their own or, with `fuse-siblings`,
+  /// runs of siblings that share one: consecutive projections of the same
+  /// x (a layer's q, k and v), lowered the same way (the same choice and
+  /// load width, static output counts, the same inputs), in one block,
+  /// none reading what another writes, with nothing between them that
+  /// touches their buffers (the kernel goes where the last of them was).
+  std::vector<SmallVector<linalg::LinalgOp>>
+  siblingGroups(llvm::MapVector<Operation *, Fused> &projections) {
+    std::vector<SmallVector<linalg::LinalgOp>> groups;
+    for (auto &[op, fused] : projections) {
+      auto projection = cast<linalg::LinalgOp>(op);
+      if (fuseSiblings && !groups.empty()) {
+        SmallVector<linalg::LinalgOp> joined(groups.back());
+        joined.push_back(projection);
+        if (canShareKernel(joined, projections)) {
+          groups.back() = std::move(joined);
+          continue;
+        }
+      }
+      groups.push_back({projection});
+    }
+    return groups;
+  }
+
+  bool canShareKernel(ArrayRef<linalg::LinalgOp> group,
+                      llvm::MapVector<Operation *, Fused> &projections) {
+    linalg::LinalgOp first = group.front();
+    Value x = first.getDpsInputOperand(0)->get();
+    auto shape = [](linalg::LinalgOp op) {
+      return cast<MemRefType>(
+                 op->getOperand(densessm::kProjectionWeightOperand).getType())
+          .getShape();
+    };
+    auto width = [&](linalg::LinalgOp op) {
+      return wideLoads ? wideLoadWidth(
+                             op->getOperand(densessm::kProjectionWeightOperand))
+                       : 1;
+    };
+    for (linalg::LinalgOp op : group)
+      if (op.getDpsInputOperand(0)->get() != x ||
+          op->getBlock() != first->getBlock() ||
+          choiceFor(op) != choiceFor(first) || width(op) != width(first) ||
+          ShapedType::isDynamicShape(shape(op)) ||
+          shape(op)[1] != shape(first)[1])
+        return false;
+
+    // Each member's ops, the buffers they touch and those they write.
+    llvm::SmallPtrSet<Operation *, 16> replaced;
+    SmallVector<SmallVector<Value>> touched, written;
+    Operation *begin = nullptr, *end = nullptr;
+    for (linalg::LinalgOp op : group) {
+      const Fused &fused = projections[op];
+      SmallVector<Operation *> ops = replacedOps(op, fused);
+      touched.emplace_back();
+      written.emplace_back();
+      for (Operation *member : ops) {
+        replaced.insert(member);
+        for (Value operand : member->getOperands())
+          if (isa<MemRefType>(operand.getType()))
+            touched.back().push_back(densessm::bufferOf(operand));
+        if (auto dps = dyn_cast<DestinationStyleOpInterface>(member))
+          for (OpOperand &init : dps.getDpsInitsMutable())
+            written.back().push_back(densessm::bufferOf(init.get()));
+      }
+      if (!begin || ops.front()->isBeforeInBlock(begin))
+        begin = ops.front();
+      Operation *position = kernelPosition(op, fused);
+      if (!end || end->isBeforeInBlock(position))
+        end = position;
+    }
+    // One kernel computes them all: none may read what another writes.
+    for (size_t a = 0; a < group.size(); ++a)
+      for (size_t b = 0; b < group.size(); ++b)
+        if (a != b && llvm::any_of(written[b], [&](Value buffer) {
+              return llvm::is_contained(touched[a], buffer);
+            }))
+          return false;
+    // The kernel goes to the last position; what lies between moves up.
+    SmallVector<Value> buffers;
+    for (ArrayRef<Value> memberBuffers : touched)
+      llvm::append_range(buffers, memberBuffers);
+    for (Operation *op = begin; op != end->getNextNode();
+         op = op->getNextNode())
+      if (!replaced.contains(op) && !densessm::canMovePast(op, buffers))
+        return false;
+    return true;
   }
 
   /// The prologues of the projections that read the same x, each shared
@@ -401,58 +562,60 @@ struct LowerProjectionsToGPUGEMVPass
       op->moveBefore(choice.elseBlock()->getTerminator());
   }
 
-  void lower(linalg::LinalgOp op, const Fused &fused) {
-    Value x = op.getDpsInputOperand(0)->get();
-    Value w = op->getOperand(densessm::kProjectionWeightOperand);
-    Value y = op.getDpsInitOperand(0)->get();
-
-    // With an epilogue the kernel goes where its last op was: the
-    // projection and the epilogue's ops move down past what lies between
-    // (nothing that touches their buffers).
-    OpBuilder b(kernelPosition(op, fused));
-    Location loc = op.getLoc();
-    linalg::FillOp fill = zeroFillBefore(op, y);
-    ProjectionSizes sizes = ProjectionSizes::of(b, loc, x, w);
-    Value rows = b.createOrFold<arith::MulIOp>(loc, sizes.batch, sizes.length);
-    int64_t width = wideLoads ? wideLoadWidth(w) : 1;
-    if (choiceFor(op) == Choice::GEMV) {
-      emitGEMV(b, loc, x, w, y, sizes, rows, blockSize, unroll, width,
-               bool(fill), fused);
-      eraseFused(op, fill, fused.epilogue);
-      return;
+  /// One kernel for `group` (projections of the same x), where the last of
+  /// their kernels would go: the projections, their fills and epilogues
+  /// go away, or (rows decided at run time) into the `else` of the choice.
+  void lower(ArrayRef<linalg::LinalgOp> group,
+             llvm::MapVector<Operation *, Fused> &projections) {
+    linalg::LinalgOp first = group.front();
+    Value x = first.getDpsInputOperand(0)->get();
+    Operation *position = kernelPosition(first, projections[first]);
+    SmallVector<Operation *> replaced;
+    for (linalg::LinalgOp op : group) {
+      if (position->isBeforeInBlock(kernelPosition(op, projections[op])))
+        position = kernelPosition(op, projections[op]);
+      llvm::append_range(replaced, replacedOps(op, projections[op]));
     }
-    // Decided at run time: 1 <= rows <= max-rows and at least one output.
-    Value fits = arith::AndIOp::create(
-        b, loc, rowsFit(b, loc, rows, maxRows),
-        arith::CmpIOp::create(b, loc, arith::CmpIPredicate::uge, sizes.outputs,
-                              index(b, loc, 1)));
-    auto choice = scf::IfOp::create(b, loc, fits, /*withElseRegion=*/true);
-    OpBuilder thenBuilder = choice.getThenBodyBuilder();
-    emitGEMV(thenBuilder, loc, x, w, y, sizes, rows, blockSize, unroll, width,
-             bool(fill), fused);
-    // The other side keeps the fill, the projection and the epilogue
-    // (moved in).
-    OpBuilder elseBuilder = choice.getElseBodyBuilder();
-    if (fill)
-      elseBuilder.clone(*fill);
-    elseBuilder.clone(*op);
-    if (fused.epilogue)
-      for (const densessm::ProjectionEpilogue::Stage &stage :
-           fused.epilogue->stages)
-        elseBuilder.clone(*stage.op);
-    eraseFused(op, fill, fused.epilogue);
-  }
 
-  /// Erases what the kernel replaced (or the scf.if holds copies of).
-  static void
-  eraseFused(linalg::LinalgOp op, linalg::FillOp fill,
-             const std::optional<densessm::ProjectionEpilogue> &epilogue) {
-    op->erase();
-    if (fill)
-      fill->erase();
-    if (epilogue)
-      for (const densessm::ProjectionEpilogue::Stage &stage : epilogue->stages)
-        stage.op->erase();
+    // The projections and the epilogues' ops move down past what lies
+    // between (nothing that touches their buffers).
+    OpBuilder b(position);
+    Location loc = first.getLoc();
+    SmallVector<Member> members;
+    for (linalg::LinalgOp op : group) {
+      Value y = op.getDpsInitOperand(0)->get();
+      members.push_back({op->getOperand(densessm::kProjectionWeightOperand), y,
+                         bool(zeroFillBefore(op, y)), &projections[op]});
+    }
+    ProjectionSizes sizes = ProjectionSizes::of(b, loc, x, members.front().w);
+    Value rows = b.createOrFold<arith::MulIOp>(loc, sizes.batch, sizes.length);
+    int64_t width = wideLoads ? wideLoadWidth(members.front().w) : 1;
+    const densessm::ProjectionPrologue *prologue = projections[first].prologue;
+    if (choiceFor(first) == Choice::GEMV) {
+      emitGEMV(b, loc, x, members, rows, blockSize, unroll, width, prologue);
+    } else {
+      // Decided at run time: 1 <= rows <= max-rows and at least one
+      // output.
+      Value fits = rowsFit(b, loc, rows, maxRows);
+      for (const Member &member : members)
+        fits = arith::AndIOp::create(
+            b, loc, fits,
+            arith::CmpIOp::create(
+                b, loc, arith::CmpIPredicate::uge,
+                b.createOrFold<memref::DimOp>(loc, member.w, 0),
+                index(b, loc, 1)));
+      auto choice = scf::IfOp::create(b, loc, fits, /*withElseRegion=*/true);
+      OpBuilder thenBuilder = choice.getThenBodyBuilder();
+      emitGEMV(thenBuilder, loc, x, members, rows, blockSize, unroll, width,
+               prologue);
+      // The other side keeps the fills, the projections and the epilogues
+      // (moved in).
+      OpBuilder elseBuilder = choice.getElseBodyBuilder();
+      for (Operation *op : replaced)
+        elseBuilder.clone(*op);
+    }
+    for (Operation *op : llvm::reverse(replaced))
+      op->erase();
   }
 };
 

@@ -109,8 +109,7 @@ Value writtenThrough(Value x) {
   auto collapse = x.getDefiningOp<memref::CollapseShapeOp>();
   if (!collapse)
     return x;
-  SmallVector<ReassociationIndices> groups =
-      collapse.getReassociationIndices();
+  SmallVector<ReassociationIndices> groups = collapse.getReassociationIndices();
   if (groups.size() != 3 || groups[0] != ReassociationIndices{0} ||
       groups[1] != ReassociationIndices{1} || groups[2].front() != 2)
     return nullptr;
@@ -125,7 +124,8 @@ ProjectionPrologue::of(Value x, ArrayRef<linalg::LinalgOp> projections,
   auto xType = dyn_cast<MemRefType>(x.getType());
   Value y = writtenThrough(x);
   if (!xType || xType.getRank() != 3 || xType.isDynamicDim(2) ||
-      xType.getDimSize(2) > kMaxStagedInputs || !y || !isAllocation(y))
+      xType.getDimSize(2) > kMaxStagedInputs || !y || !isAllocation(y) ||
+      llvm::is_contained(cast<MemRefType>(y.getType()).getShape(), 0))
     return std::nullopt;
   ProjectionPrologue prologue;
   prologue.inputs = xType.getDimSize(2);
@@ -168,8 +168,7 @@ ProjectionPrologue::of(Value x, ArrayRef<linalg::LinalgOp> projections,
     if (bufferOf(operand->get()) == y)
       return std::nullopt;
     if (!prologue.statistic)
-      if (auto statistic =
-              statisticOf(input, *operand, prologue.inputShape)) {
+      if (auto statistic = statisticOf(input, *operand, prologue.inputShape)) {
         std::tie(prologue.statisticInit, prologue.statistic) = *statistic;
         prologue.statisticOperand = operand->getOperandNumber();
         for (OpOperand *sumInput : prologue.statistic.getDpsInputOperands())
@@ -211,7 +210,8 @@ Value ProjectionPrologue::emit(OpBuilder &b, Location loc,
   };
 
   Value partials;
-  const int64_t segments = segmentsPerGroup(blockSize / kWarpSize);
+  const int64_t segments =
+      statistic ? segmentsPerGroup(blockSize / kWarpSize) : 0;
   if (statistic) {
     // Each group's sum in `segments` parts, one warp's each: warp w takes
     // segments w, w + warps, ... (segment c of group g: the group's
@@ -227,8 +227,8 @@ Value ProjectionPrologue::emit(OpBuilder &b, Location loc,
         b, loc, kernel.warp, index(b, loc, groups() * segments),
         index(b, loc, blockSize / kWarpSize), ValueRange{},
         [&](OpBuilder &sb, Location sl, Value segment, ValueRange) {
-          Value group = arith::DivUIOp::create(sb, sl, segment,
-                                               index(sb, sl, segments));
+          Value group =
+              arith::DivUIOp::create(sb, sl, segment, index(sb, sl, segments));
           Value start = arith::MulIOp::create(
               sb, sl,
               arith::RemUIOp::create(sb, sl, segment, index(sb, sl, segments)),
@@ -241,9 +241,9 @@ Value ProjectionPrologue::emit(OpBuilder &b, Location loc,
               arith::MulIOp::create(sb, sl, group, index(sb, sl, size));
           auto part = scf::ForOp::create(
               sb, sl,
-              arith::AddIOp::create(
-                  sb, sl, arith::AddIOp::create(sb, sl, first, start),
-                  kernel.lane),
+              arith::AddIOp::create(sb, sl,
+                                    arith::AddIOp::create(sb, sl, first, start),
+                                    kernel.lane),
               arith::AddIOp::create(sb, sl, first, stop),
               index(sb, sl, kWarpSize), ValueRange{zero},
               [&](OpBuilder &lb, Location ll, Value i, ValueRange carried) {
@@ -254,9 +254,8 @@ Value ProjectionPrologue::emit(OpBuilder &b, Location loc,
                 scf::YieldOp::create(lb, ll, next);
               });
           Value warpPart = warpSum(sb, sl, part.getResult(0));
-          Value isLane0 =
-              arith::CmpIOp::create(sb, sl, arith::CmpIPredicate::eq,
-                                    kernel.lane, index(sb, sl, 0));
+          Value isLane0 = arith::CmpIOp::create(
+              sb, sl, arith::CmpIPredicate::eq, kernel.lane, index(sb, sl, 0));
           auto write =
               scf::IfOp::create(sb, sl, isLane0, /*withElseRegion=*/false);
           OpBuilder wb = write.getThenBodyBuilder();
@@ -279,7 +278,8 @@ Value ProjectionPrologue::emit(OpBuilder &b, Location loc,
         [&](OpBuilder &lb, Location ll, Value segment, ValueRange carried) {
           Value part = memref::LoadOp::create(lb, ll, partials, segment);
           scf::YieldOp::create(
-              lb, ll, ValueRange{arith::AddFOp::create(lb, ll, carried[0], part)});
+              lb, ll,
+              ValueRange{arith::AddFOp::create(lb, ll, carried[0], part)});
         });
     return total.getResult(0);
   };
@@ -288,13 +288,12 @@ Value ProjectionPrologue::emit(OpBuilder &b, Location loc,
   return layout.stage(
       b, loc, kernel, blockSize, index(b, loc, inputs),
       [&](OpBuilder &lb, Location ll, Value i) {
-        return emitBodyAt(lb, ll, op, pointAt(lb, ll, i),
-                          [&](OpOperand &operand) {
-                            return statistic && operand.getOperandNumber() ==
-                                                    statisticOperand
-                                       ? statisticAt(lb, ll, i)
-                                       : Value();
-                          });
+        return emitBodyAt(
+            lb, ll, op, pointAt(lb, ll, i), [&](OpOperand &operand) {
+              return statistic && operand.getOperandNumber() == statisticOperand
+                         ? statisticAt(lb, ll, i)
+                         : Value();
+            });
       });
 }
 

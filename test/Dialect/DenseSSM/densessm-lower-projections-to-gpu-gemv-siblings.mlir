@@ -1,0 +1,183 @@
+// RUN: densessm-opt %s --densessm-lower-projections-to-gpu-gemv=wide-loads=false --canonicalize --split-input-file | FileCheck %s
+// RUN: densessm-opt %s "--densessm-lower-projections-to-gpu-gemv=wide-loads=false fuse-siblings=false" --canonicalize --split-input-file | FileCheck %s --check-prefix=OFF
+
+// Consecutive projections of the same x (a layer's q, k and v) are one GEMV
+// kernel: projection p takes the blocks from the sum of the blocks of those
+// before it (ceil(outputs / 8) each, 8 warps a block), its warps' outputs
+// counted from its first block, and the kernel goes where the last of
+// them was. Only when they lower the same way, none reads what another
+// writes, and nothing between them touches their buffers.
+
+#x = affine_map<(b, l, o, i) -> (b, l, i)>
+#w = affine_map<(b, l, o, i) -> (o, i)>
+#y = affine_map<(b, l, o, i) -> (b, l, o)>
+#id3 = affine_map<(b, l, o) -> (b, l, o)>
+
+// q (20 outputs: blocks 0-2), k (8: block 3, with a silu epilogue) and v
+// (9: blocks 4-5) of one x: one kernel of 6 blocks. Block bx takes the
+// member whose range holds it: bx - first is its block within the member.
+// (Canonicalization drops k's own output, which the epilogue's alone is
+// read of.)
+// CHECK-LABEL: func.func @q_k_v(
+// CHECK-SAME:    %[[X:[^:]*]]: memref<1x1x64xf32>, %[[WQ:[^:]*]]: memref<20x64xbf16>, %[[WK:[^:]*]]: memref<8x64xbf16>, %[[WV:[^:]*]]: memref<9x64xf32>)
+// CHECK-DAG:     %[[C3:.*]] = arith.constant 3 : index
+// CHECK-DAG:     %[[C4:.*]] = arith.constant 4 : index
+// CHECK-DAG:     %[[C6:.*]] = arith.constant 6 : index
+// CHECK-DAG:     %[[C8:.*]] = arith.constant 8 : index
+// CHECK:         %[[Q:.*]] = memref.alloc() : memref<1x1x20xf32>
+// CHECK:         %[[KS:.*]] = memref.alloc() : memref<1x1x8xf32>
+// CHECK:         %[[V:.*]] = memref.alloc() : memref<1x1x9xf32>
+// CHECK-NOT:     gpu.launch
+// CHECK:         gpu.launch blocks(%[[BX:[^,]*]], {{.*}} in (%{{.*}} = %[[C6]],
+// CHECK:           %[[WARP:.*]] = arith.divui
+// CHECK:           %[[IN_Q:.*]] = arith.cmpi ult, %[[BX]], %[[C3]]
+// CHECK:           scf.if %[[IN_Q]] {
+// CHECK:             %[[QB:.*]] = arith.muli %[[BX]], %[[C8]]
+// CHECK:             %[[QO:.*]] = arith.addi %[[QB]], %[[WARP]]
+// CHECK:               memref.load %[[WQ]][%[[QO]],
+// CHECK:               memref.store %{{.*}}, %[[Q]][%{{.*}}, %{{.*}}, %[[QO]]]
+// CHECK:           %[[TO_K:.*]] = arith.cmpi ult, %[[BX]], %[[C4]]
+// CHECK:           %[[FROM_K:.*]] = arith.cmpi uge, %[[BX]], %[[C3]]
+// CHECK:           %[[IN_K:.*]] = arith.andi %[[FROM_K]], %[[TO_K]]
+// CHECK:           scf.if %[[IN_K]] {
+// CHECK:             %[[KB:.*]] = arith.subi %[[BX]], %[[C3]]
+// CHECK:             %[[KO0:.*]] = arith.muli %[[KB]], %[[C8]]
+// CHECK:             %[[KO:.*]] = arith.addi %[[KO0]], %[[WARP]]
+// CHECK:               memref.load %[[WK]][%[[KO]],
+// CHECK:               math.exp
+// CHECK:               memref.store %{{.*}}, %[[KS]][%{{.*}}, %{{.*}}, %[[KO]]]
+// CHECK:           %[[TO_V:.*]] = arith.cmpi ult, %[[BX]], %[[C6]]
+// CHECK:           %[[FROM_V:.*]] = arith.cmpi uge, %[[BX]], %[[C4]]
+// CHECK:           %[[IN_V:.*]] = arith.andi %[[FROM_V]], %[[TO_V]]
+// CHECK:           scf.if %[[IN_V]] {
+// CHECK:             arith.subi %[[BX]], %[[C4]]
+// CHECK:               memref.load %[[WV]]
+// CHECK:               memref.store %{{.*}}, %[[V]]
+// CHECK:           gpu.terminator
+// CHECK-NOT:     gpu.launch
+// CHECK-NOT:     linalg.
+// CHECK:         return %[[Q]], %[[KS]], %[[V]]
+// OFF-LABEL:   func.func @q_k_v(
+// OFF-COUNT-3:   gpu.launch
+// OFF-NOT:       gpu.launch
+// OFF:           return
+func.func @q_k_v(%x: memref<1x1x64xf32>, %wq: memref<20x64xbf16>, %wk: memref<8x64xbf16>, %wv: memref<9x64xf32>) -> (memref<1x1x20xf32>, memref<1x1x8xf32>, memref<1x1x9xf32>) {
+  %zero = arith.constant 0.0 : f32
+  %one = arith.constant 1.0 : f32
+  %q = memref.alloc() : memref<1x1x20xf32>
+  linalg.fill ins(%zero : f32) outs(%q : memref<1x1x20xf32>)
+  linalg.contract indexing_maps = [#x, #w, #y]
+      ins(%x, %wq : memref<1x1x64xf32>, memref<20x64xbf16>) outs(%q : memref<1x1x20xf32>)
+  %k = memref.alloc() : memref<1x1x8xf32>
+  linalg.fill ins(%zero : f32) outs(%k : memref<1x1x8xf32>)
+  linalg.contract indexing_maps = [#x, #w, #y]
+      ins(%x, %wk : memref<1x1x64xf32>, memref<8x64xbf16>) outs(%k : memref<1x1x8xf32>)
+  %ks = memref.alloc() : memref<1x1x8xf32>
+  linalg.generic {indexing_maps = [#id3, #id3], iterator_types = ["parallel", "parallel", "parallel"]}
+      ins(%k : memref<1x1x8xf32>) outs(%ks : memref<1x1x8xf32>) {
+  ^bb0(%v: f32, %o: f32):
+    %n = arith.negf %v : f32
+    %e = math.exp %n : f32
+    %d = arith.addf %e, %one : f32
+    %s = arith.divf %v, %d : f32
+    linalg.yield %s : f32
+  }
+  %v = memref.alloc() : memref<1x1x9xf32>
+  linalg.fill ins(%zero : f32) outs(%v : memref<1x1x9xf32>)
+  linalg.contract indexing_maps = [#x, #w, #y]
+      ins(%x, %wv : memref<1x1x64xf32>, memref<9x64xf32>) outs(%v : memref<1x1x9xf32>)
+  return %q, %ks, %v : memref<1x1x20xf32>, memref<1x1x8xf32>, memref<1x1x9xf32>
+}
+
+// -----
+
+#x = affine_map<(b, l, o, i) -> (b, l, i)>
+#w = affine_map<(b, l, o, i) -> (o, i)>
+#y = affine_map<(b, l, o, i) -> (b, l, o)>
+
+// Dynamic rows: one run-time choice for both; its other side keeps both
+// fills and projections.
+// CHECK-LABEL: func.func @dynamic_rows(
+// CHECK:         scf.if
+// CHECK:           gpu.launch
+// CHECK-NOT:       gpu.launch
+// CHECK:         } else {
+// CHECK:           linalg.fill
+// CHECK:           linalg.contract
+// CHECK:           linalg.fill
+// CHECK:           linalg.contract
+// CHECK:         }
+// CHECK-NOT:     gpu.launch
+// CHECK:         return
+func.func @dynamic_rows(%x: memref<?x1x64xf32>, %wq: memref<16x64xf32>, %wk: memref<16x64xf32>) -> (memref<?x1x16xf32>, memref<?x1x16xf32>) {
+  %zero = arith.constant 0.0 : f32
+  %c0 = arith.constant 0 : index
+  %b = memref.dim %x, %c0 : memref<?x1x64xf32>
+  %q = memref.alloc(%b) : memref<?x1x16xf32>
+  linalg.fill ins(%zero : f32) outs(%q : memref<?x1x16xf32>)
+  linalg.contract indexing_maps = [#x, #w, #y]
+      ins(%x, %wq : memref<?x1x64xf32>, memref<16x64xf32>) outs(%q : memref<?x1x16xf32>)
+  %k = memref.alloc(%b) : memref<?x1x16xf32>
+  linalg.fill ins(%zero : f32) outs(%k : memref<?x1x16xf32>)
+  linalg.contract indexing_maps = [#x, #w, #y]
+      ins(%x, %wk : memref<?x1x64xf32>, memref<16x64xf32>) outs(%k : memref<?x1x16xf32>)
+  return %q, %k : memref<?x1x16xf32>, memref<?x1x16xf32>
+}
+
+// -----
+
+#x = affine_map<(b, l, o, i) -> (b, l, i)>
+#w = affine_map<(b, l, o, i) -> (o, i)>
+#y = affine_map<(b, l, o, i) -> (b, l, o)>
+#id3 = affine_map<(b, l, o) -> (b, l, o)>
+
+// Left alone (two kernels each): an op between them that reads the first
+// one's output; the second projection reading the first's output; an
+// output count known only at run time.
+// CHECK-LABEL: func.func @read_between(
+// CHECK-COUNT-2: gpu.launch
+// CHECK-LABEL: func.func @chained(
+// CHECK-COUNT-2: gpu.launch
+// CHECK-LABEL: func.func @dynamic_outputs(
+// CHECK-COUNT-2: gpu.launch
+func.func @read_between(%x: memref<1x1x64xf32>, %wq: memref<16x64xf32>, %wk: memref<16x64xf32>, %out: memref<1x1x16xf32>) -> (memref<1x1x16xf32>, memref<1x1x16xf32>) {
+  %zero = arith.constant 0.0 : f32
+  %q = memref.alloc() : memref<1x1x16xf32>
+  linalg.fill ins(%zero : f32) outs(%q : memref<1x1x16xf32>)
+  linalg.contract indexing_maps = [#x, #w, #y]
+      ins(%x, %wq : memref<1x1x64xf32>, memref<16x64xf32>) outs(%q : memref<1x1x16xf32>)
+  memref.copy %q, %out : memref<1x1x16xf32> to memref<1x1x16xf32>
+  %k = memref.alloc() : memref<1x1x16xf32>
+  linalg.fill ins(%zero : f32) outs(%k : memref<1x1x16xf32>)
+  linalg.contract indexing_maps = [#x, #w, #y]
+      ins(%x, %wk : memref<1x1x64xf32>, memref<16x64xf32>) outs(%k : memref<1x1x16xf32>)
+  return %q, %k : memref<1x1x16xf32>, memref<1x1x16xf32>
+}
+
+func.func @chained(%x: memref<1x1x64xf32>, %wq: memref<64x64xf32>, %wk: memref<16x64xf32>) -> memref<1x1x16xf32> {
+  %zero = arith.constant 0.0 : f32
+  %q = memref.alloc() : memref<1x1x64xf32>
+  linalg.fill ins(%zero : f32) outs(%q : memref<1x1x64xf32>)
+  linalg.contract indexing_maps = [#x, #w, #y]
+      ins(%x, %wq : memref<1x1x64xf32>, memref<64x64xf32>) outs(%q : memref<1x1x64xf32>)
+  %k = memref.alloc() : memref<1x1x16xf32>
+  linalg.fill ins(%zero : f32) outs(%k : memref<1x1x16xf32>)
+  linalg.contract indexing_maps = [#x, #w, #y]
+      ins(%q, %wk : memref<1x1x64xf32>, memref<16x64xf32>) outs(%k : memref<1x1x16xf32>)
+  return %k : memref<1x1x16xf32>
+}
+
+func.func @dynamic_outputs(%x: memref<1x1x64xf32>, %wq: memref<?x64xf32>, %wk: memref<16x64xf32>) -> (memref<1x1x?xf32>, memref<1x1x16xf32>) {
+  %zero = arith.constant 0.0 : f32
+  %c0 = arith.constant 0 : index
+  %o = memref.dim %wq, %c0 : memref<?x64xf32>
+  %q = memref.alloc(%o) : memref<1x1x?xf32>
+  linalg.fill ins(%zero : f32) outs(%q : memref<1x1x?xf32>)
+  linalg.contract indexing_maps = [#x, #w, #y]
+      ins(%x, %wq : memref<1x1x64xf32>, memref<?x64xf32>) outs(%q : memref<1x1x?xf32>)
+  %k = memref.alloc() : memref<1x1x16xf32>
+  linalg.fill ins(%zero : f32) outs(%k : memref<1x1x16xf32>)
+  linalg.contract indexing_maps = [#x, #w, #y]
+      ins(%x, %wk : memref<1x1x64xf32>, memref<16x64xf32>) outs(%k : memref<1x1x16xf32>)
+  return %q, %k : memref<1x1x?xf32>, memref<1x1x16xf32>
+}
