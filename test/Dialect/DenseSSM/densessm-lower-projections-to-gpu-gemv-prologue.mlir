@@ -18,7 +18,8 @@
 // RMSNorm read by two projections, siblings in one kernel (the q blocks,
 // then the k blocks), which computes the row once a block: the row (one
 // group) is summed in 8 segments of 8 inputs, one per warp (warp w takes
-// segments w, w + 8, ...), its lanes striding over the segment; the warp
+// segments w, w + 8, ...), its lanes striding over the segment (the loop
+// unrolled 4 times, then its remainder, as is the staging loop); the warp
 // sums with shuffles, lane 0 stores the segment's part; then (after a
 // barrier) every thread adds its group's 8 parts to the fill value, scales
 // its inputs into the staged row, and (after a barrier) the dot reads the
@@ -36,16 +37,18 @@
 // CHECK:             %[[START:.*]] = arith.muli %{{.*}}, %c8
 // CHECK:             %[[FIRST:.*]] = arith.addi %{{.*}}, %[[START]]
 // CHECK:             %[[MINE:.*]] = arith.addi %[[FIRST]], %[[LANE]]
-// CHECK:             %[[PART:.*]] = scf.for %[[I:.*]] = %[[MINE]] to %{{.*}} step %c32 iter_args(%[[ACC:.*]] = %[[ZERO]]) -> (f32) {
+// CHECK:             %[[PART4:.*]] = scf.for %[[I:.*]] = %[[MINE]] to %[[END4:.*]] step %c128 iter_args(%[[ACC:.*]] = %[[ZERO]]) -> (f32) {
 // CHECK:               %[[VI:.*]] = memref.load %[[V]][%[[ROW]], %c0, %[[I]]]
 // CHECK:               %[[SQ:.*]] = arith.mulf %[[VI]], %[[VI]]
 // CHECK:               %[[NEXT:.*]] = arith.addf %[[ACC]], %[[SQ]]
-// CHECK:               scf.yield %[[NEXT]]
+// CHECK-COUNT-3:       memref.load %[[V]]
+// CHECK:               scf.yield
+// CHECK:             %[[PART:.*]] = scf.for %{{.*}} = %[[END4]] to %{{.*}} step %c32 iter_args(%{{.*}} = %[[PART4]]) -> (f32) {
 // CHECK-COUNT-5:     gpu.shuffle  xor
 // CHECK:             scf.if
 // CHECK:               memref.store %{{.*}}, %[[PARTS]][%[[SEG]]]
 // CHECK:           gpu.barrier
-// CHECK:           scf.for %[[J:.*]] = %[[T]] to %[[C64]] step %[[C256]] {
+// CHECK:           scf.for %[[J:.*]] = %[[T]] to %{{.*}} step %c1024 {
 // CHECK:             %[[VJ:.*]] = memref.load %[[V]][%[[ROW]], %c0, %[[J]]]
 // CHECK:             %[[SUM:.*]] = scf.for %[[W:.*]] = %{{.*}} to %{{.*}} step %c1 iter_args(%[[S:.*]] = %[[ZERO]]) -> (f32) {
 // CHECK:               %[[P:.*]] = memref.load %[[PARTS]][%[[W]]]

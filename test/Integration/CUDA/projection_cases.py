@@ -462,6 +462,9 @@ def run_all(tools, check, pipeline):
     norm(tools, check, pipeline, "norm-prefill", 1, 12, 100, (40, 24))
     norm(tools, check, pipeline, "norm-dynamic-decode", 1, 1, 72, (33, 8), dynamic=True)
     norm(tools, check, pipeline, "norm-dynamic-prefill", 3, 4, 72, (33, 8), "f16", dynamic=True)
+    # Rows long enough that the unrolled bodies of the statistic's and the
+    # staging's loops run (4 loads per lane at once), then their remainders.
+    norm(tools, check, pipeline, "norm-long-row", 1, 1, 1096, (24, 8), "bf16")
     # Projections of the same x (q, k, v): one kernel, each on its own
     # blocks (outputs off the 8 warps of a block); a different load width
     # (f32 among bf16, 16-byte rows) is a kernel of its own.
@@ -476,3 +479,4 @@ def run_all(tools, check, pipeline):
     group_norm(tools, check, pipeline, "group-norm-many-heads", 1, 1, 12, 8, 20, "bf16")
     group_norm(tools, check, pipeline, "group-norm-wide-bf16", 1, 1, 2, 136, 24, "bf16")
     group_norm(tools, check, pipeline, "group-norm-prefill", 1, 12, 3, 40, 24)
+    group_norm(tools, check, pipeline, "group-norm-long-heads", 1, 1, 2, 1040, 16, "bf16")

@@ -270,24 +270,28 @@ void emitGEMV(OpBuilder &b, Location loc, Value x, ArrayRef<Member> members,
       [&](OpBuilder &kb, Location kl, const KernelContext &kernel) {
         Value bi = arith::DivUIOp::create(kb, kl, kernel.blockY, length);
         Value l = arith::RemUIOp::create(kb, kl, kernel.blockY, length);
+        // Each loop over the inputs (staging the row, summing a statistic,
+        // the dot products) is unrolled, so that `unroll` loads per lane
+        // are in flight.
+        SmallVector<scf::ForOp> loops;
         // x[bi, l, i], or its row as the block staged it.
         Value staged;
         if (prologue)
-          staged = prologue->emit(kb, kl, kernel, blockSize, bi, l, layout);
+          staged = prologue->emit(kb, kl, kernel, blockSize, bi, l, layout,
+                                  loops);
         else if (width > 1)
           staged = layout.stage(
               kb, kl, kernel, blockSize, inputs,
               [&](OpBuilder &lb, Location ll, Value i) -> Value {
                 return memref::LoadOp::create(lb, ll, x, ValueRange{bi, l, i});
-              });
+              },
+              loops);
         auto readInput = [&](OpBuilder &lb, Location ll, Value i) -> Value {
           if (staged)
             return memref::LoadOp::create(lb, ll, staged,
                                           layout.position(lb, ll, i));
           return memref::LoadOp::create(lb, ll, x, ValueRange{bi, l, i});
         };
-        // Each loop unrolled, so that `unroll` loads per lane are in flight.
-        SmallVector<scf::ForOp> dots;
         for (auto [p, member] : llvm::enumerate(members)) {
           // The member's blocks (all of them when it is alone): the same
           // for every thread of a block, so the block's barriers above
@@ -315,13 +319,13 @@ void emitGEMV(OpBuilder &b, Location loc, Value x, ArrayRef<Member> members,
                   mb, kl,
                   arith::MulIOp::create(mb, kl, block, index(mb, kl, warps)),
                   kernel.warp),
-              width, staged, layout, readInput, dots);
+              width, staged, layout, readInput, loops);
         }
         // Unrolled last: a loop's unrolled remainder then replaces its
         // result where it is used.
         if (unroll > 1)
-          for (scf::ForOp dot : dots)
-            (void)loopUnrollByFactor(dot, unroll);
+          for (scf::ForOp loop : loops)
+            (void)loopUnrollByFactor(loop, unroll);
       });
 }
 

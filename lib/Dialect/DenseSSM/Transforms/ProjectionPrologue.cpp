@@ -192,7 +192,8 @@ ProjectionPrologue::of(Value x, ArrayRef<linalg::LinalgOp> projections,
 Value ProjectionPrologue::emit(OpBuilder &b, Location loc,
                                const KernelContext &kernel, int64_t blockSize,
                                Value batch, Value token,
-                               const StagedInputs &layout) const {
+                               const StagedInputs &layout,
+                               SmallVectorImpl<scf::ForOp> &loops) const {
   // Input i of the row is y[batch, token, g..., d], i = (g..., d) in
   // row-major order.
   auto pointAt = [&](OpBuilder &pb, Location pl, Value i) {
@@ -253,6 +254,7 @@ Value ProjectionPrologue::emit(OpBuilder &b, Location loc,
                     });
                 scf::YieldOp::create(lb, ll, next);
               });
+          loops.push_back(part);
           Value warpPart = warpSum(sb, sl, part.getResult(0));
           Value isLane0 = arith::CmpIOp::create(
               sb, sl, arith::CmpIPredicate::eq, kernel.lane, index(sb, sl, 0));
@@ -294,7 +296,8 @@ Value ProjectionPrologue::emit(OpBuilder &b, Location loc,
                          ? statisticAt(lb, ll, i)
                          : Value();
             });
-      });
+      },
+      loops);
 }
 
 SmallVector<Operation *> ProjectionPrologue::ops() const {

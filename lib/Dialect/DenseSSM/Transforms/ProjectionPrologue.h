@@ -88,10 +88,13 @@ struct ProjectionPrologue {
 
   /// Emits, for every thread of a block of `blockSize` threads (before
   /// any warp leaves), x[batch, token, :] into the first workgroup buffer,
-  /// laid out as `layout` says, and returns that buffer.
+  /// laid out as `layout` says, and returns that buffer. Its loops over the
+  /// row's inputs go to `loops` (the kernel unrolls them, so that their
+  /// loads are in flight together).
   Value emit(OpBuilder &b, Location loc,
              const gpu_kernel::KernelContext &kernel, int64_t blockSize,
-             Value batch, Value token, const StagedInputs &layout) const;
+             Value batch, Value token, const StagedInputs &layout,
+             SmallVectorImpl<scf::ForOp> &loops) const;
 
   /// Its ops (fill, reduction, op), in program order.
   SmallVector<Operation *> ops() const;

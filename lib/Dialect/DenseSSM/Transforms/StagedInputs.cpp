@@ -29,15 +29,16 @@ Value StagedInputs::position(OpBuilder &b, Location loc, Value i) const {
 Value StagedInputs::stage(
     OpBuilder &b, Location loc, const KernelContext &kernel,
     int64_t blockSize, Value inputs,
-    llvm::function_ref<Value(OpBuilder &, Location, Value)> valueAt) const {
+    llvm::function_ref<Value(OpBuilder &, Location, Value)> valueAt,
+    SmallVectorImpl<scf::ForOp> &loops) const {
   Value staged = kernel.workgroup[0];
-  scf::ForOp::create(
+  loops.push_back(scf::ForOp::create(
       b, loc, kernel.thread, inputs, index(b, loc, blockSize), ValueRange{},
       [&](OpBuilder &lb, Location ll, Value i, ValueRange) {
         Value value = valueAt(lb, ll, i);
         memref::StoreOp::create(lb, ll, value, staged, position(lb, ll, i));
         scf::YieldOp::create(lb, ll);
-      });
+      }));
   gpu::BarrierOp::create(b, loc);
   return staged;
 }

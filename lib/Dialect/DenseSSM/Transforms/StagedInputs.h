@@ -17,6 +17,8 @@
 
 #include "GPUKernel/GPUKernel.h"
 
+#include "mlir/Dialect/SCF/IR/SCF.h"
+
 namespace mlir::densessm {
 
 struct StagedInputs {
@@ -39,12 +41,13 @@ struct StagedInputs {
   /// each thread of the block (of `blockSize`) takes inputs thread,
   /// thread + blockSize, ..., stores `valueAt(i)` where input i is kept,
   /// then all meet at a barrier. Every thread must run it, before any warp
-  /// leaves. Returns the buffer.
+  /// leaves. Returns the buffer; the loop over the inputs goes to `loops`
+  /// (the kernel unrolls it, so that its loads are in flight together).
   Value stage(OpBuilder &b, Location loc,
               const gpu_kernel::KernelContext &kernel, int64_t blockSize,
               Value inputs,
-              llvm::function_ref<Value(OpBuilder &, Location, Value)> valueAt)
-      const;
+              llvm::function_ref<Value(OpBuilder &, Location, Value)> valueAt,
+              SmallVectorImpl<scf::ForOp> &loops) const;
 };
 
 } // namespace mlir::densessm

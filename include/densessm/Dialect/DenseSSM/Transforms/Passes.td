@@ -374,17 +374,19 @@ def DenseSSMLowerProjectionsToGPUGEMV
     warp reads one contiguous run of the row), widening narrow weights to
     f32 as they are read; the loop is unrolled `unroll` times, so that as
     many loads per lane are in flight, which is what a read-bandwidth-bound
-    kernel needs. With `wide-loads` (the default), when each row of `w`
-    starts 16-byte aligned wherever `w` does (identity layout, a static
-    row of a multiple of 16 bytes, at most 8192 inputs), each lane loads
-    16 bytes of the row at once instead (`vector.load`: 4 f32 or 8
-    bf16/f16 weights, one 128-bit load), lane `l` the run at `l·width` of
-    every tile of `32·width` inputs; the block first stages its row of `x`
-    in shared memory, laid out so that the 32 lanes reading their `e`-th
-    input of a run read 32 consecutive words (no bank conflict). The
-    kernel checks `w`'s address and takes the one-weight loop when it is
-    not 16-byte aligned (the runtime aligns every weight). Five
-    `gpu.shuffle xor` steps sum the lanes' partial products; lane 0 adds
+    kernel needs (so are the loops that stage or compute the block's row
+    of `x` and sum a prologue's statistic, below: each block runs them
+    before its first weight load). With `wide-loads` (the default), when
+    each row of `w` starts 16-byte aligned wherever `w` does (identity
+    layout, a static row of a multiple of 16 bytes, at most 8192 inputs),
+    each lane loads 16 bytes of the row at once instead (`vector.load`:
+    4 f32 or 8 bf16/f16 weights, one 128-bit load), lane `l` the run at
+    `l·width` of every tile of `32·width` inputs; the block first stages
+    its row of `x` in shared memory, laid out so that the 32 lanes reading
+    their `e`-th input of a run read 32 consecutive words (no bank
+    conflict). The kernel checks `w`'s address and takes the one-weight
+    loop when it is not 16-byte aligned (the runtime aligns every weight).
+    Five `gpu.shuffle xor` steps sum the lanes' partial products; lane 0 adds
     the sum to `y[b, l, o]` — or writes it, when a zero `linalg.fill` of
     `y` comes right before the projection (the model
     builder's `y = 0; y += x wᵀ`), whose kernel then goes away. Each row
@@ -454,8 +456,8 @@ def DenseSSMLowerProjectionsToGPUGEMV
            "threads per block (block-size / 32 outputs per block): a "
            "multiple of 32 in [32, 1024]">,
     Option<"unroll", "unroll", "int64_t", /*default=*/"4",
-           "weight loads per lane in flight (the input loop's unroll "
-           "factor), in [1, 16]">,
+           "loads per lane in flight (the unroll factor of the loops over "
+           "the inputs), in [1, 16]">,
     Option<"fuseEpilogues", "fuse-epilogues", "bool", /*default=*/"true",
            "fold an elementwise op on the projection's output that follows "
            "it into the kernel">,
