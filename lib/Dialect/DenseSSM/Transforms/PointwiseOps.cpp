@@ -87,6 +87,26 @@ bool densessm::mayWriteAny(Operation *op, ArrayRef<Value> buffers) {
   });
 }
 
+SmallVector<Value> densessm::rowPoint(OpBuilder &b, Location loc,
+                                      ArrayRef<int64_t> split, Value batch,
+                                      Value token, Value i) {
+  SmallVector<Value> point = {batch, token};
+  if (split.empty()) {
+    point.push_back(i);
+    return point;
+  }
+  SmallVector<Value> trailing(split.size());
+  Value rest = i;
+  for (size_t axis = split.size() - 1; axis > 0; --axis) {
+    Value size = arith::ConstantIndexOp::create(b, loc, split[axis]);
+    trailing[axis] = arith::RemUIOp::create(b, loc, rest, size);
+    rest = arith::DivUIOp::create(b, loc, rest, size);
+  }
+  trailing[0] = rest;
+  point.append(trailing);
+  return point;
+}
+
 Value densessm::emitBodyAt(OpBuilder &b, Location loc,
                            linalg::GenericOp generic, ArrayRef<Value> point,
                            llvm::function_ref<Value(OpOperand &)> given) {

@@ -43,6 +43,13 @@ bool canMovePast(Operation *op, ArrayRef<Value> buffers);
 /// (RuntimeFunctions.h), else anything.
 bool mayWriteAny(Operation *op, ArrayRef<Value> buffers);
 
+/// The point [b, l, t...] of element `i` of row (b, l), in a domain whose
+/// row axis is split into `split` (i = t... in row-major order: o = h·D + d
+/// for [b, l, h, d]), or [b, l, i] when `split` has at most one axis.
+SmallVector<Value> rowPoint(OpBuilder &b, Location loc,
+                            ArrayRef<int64_t> split, Value batch, Value token,
+                            Value i);
+
 /// Emits `generic`'s body for `point` of its domain (one index per loop):
 /// an operand whose block argument is used is `given(operand)`, or when
 /// that is null, a load of the operand at its indexing map applied to the

@@ -117,27 +117,6 @@ nextStage(Operation *from, Value value, ArrayRef<int64_t> split,
   return stage;
 }
 
-/// The point of y[b, l, o] in a domain whose output axis is split into
-/// `split` ([b, l, h, d] with o = h·D + d), or [b, l, o] when it is not.
-SmallVector<Value> pointOf(OpBuilder &b, Location loc, ArrayRef<int64_t> split,
-                           Value batch, Value token, Value output) {
-  SmallVector<Value> point = {batch, token};
-  if (split.empty()) {
-    point.push_back(output);
-    return point;
-  }
-  SmallVector<Value> trailing(split.size());
-  Value rest = output;
-  for (size_t axis = split.size() - 1; axis > 0; --axis) {
-    Value size = arith::ConstantIndexOp::create(b, loc, split[axis]);
-    trailing[axis] = arith::RemUIOp::create(b, loc, rest, size);
-    rest = arith::DivUIOp::create(b, loc, rest, size);
-  }
-  trailing[0] = rest;
-  point.append(trailing);
-  return point;
-}
-
 /// Emits `stage`'s body at `point` of its domain, reading `value` there;
 /// returns its result (stored in its output).
 Value emitStage(OpBuilder &b, Location loc,
@@ -190,7 +169,7 @@ void ProjectionEpilogue::emit(OpBuilder &b, Location loc, Value value,
   const SmallVector<int64_t> *pointSplit = nullptr;
   for (const Stage &stage : stages) {
     if (!pointSplit || *pointSplit != stage.outputSplit) {
-      point = pointOf(b, loc, stage.outputSplit, batch, token, output);
+      point = rowPoint(b, loc, stage.outputSplit, batch, token, output);
       pointSplit = &stage.outputSplit;
     }
     value = emitStage(b, loc, stage, value, point);

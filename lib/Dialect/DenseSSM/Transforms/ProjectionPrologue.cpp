@@ -197,17 +197,7 @@ Value ProjectionPrologue::emit(OpBuilder &b, Location loc,
   // Input i of the row is y[batch, token, g..., d], i = (g..., d) in
   // row-major order.
   auto pointAt = [&](OpBuilder &pb, Location pl, Value i) {
-    SmallVector<Value> point(inputShape.size() + 2, nullptr);
-    point[0] = batch;
-    point[1] = token;
-    for (size_t axis = inputShape.size(); axis-- > 0;) {
-      Value size = index(pb, pl, inputShape[axis]);
-      point[axis + 2] =
-          axis == 0 ? i : arith::RemUIOp::create(pb, pl, i, size).getResult();
-      if (axis != 0)
-        i = arith::DivUIOp::create(pb, pl, i, size);
-    }
-    return point;
+    return rowPoint(pb, pl, inputShape, batch, token, i);
   };
 
   Value partials;
