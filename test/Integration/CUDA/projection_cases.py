@@ -210,6 +210,45 @@ def epilogue(tools, check, pipeline, name, batch, length, inputs, heads, head_di
     check.close(label, r, want)
 
 
+def rms_norm_ops(rank, size, v_type, s_type, g_type, empty, out):
+    """The ops of %out = %v · rsqrt(mean(%v²) + ε) · %g over the last of
+    `rank` axes (of `size`): the fill and sum of squares of %s, then the
+    scaling, with #id, #stat and #gain the maps of the point, of its
+    statistic (all axes but the last) and of the last axis."""
+    parallel = ", ".join(['"parallel"'] * (rank - 1))
+    return f"""  %n = arith.constant {float(size)} : f32
+  %eps = arith.constant 1.0e-5 : f32
+  %s0 = tensor.empty({empty}) : {s_type}
+  %s1 = linalg.fill ins(%zero : f32) outs(%s0 : {s_type}) -> {s_type}
+  %s = linalg.generic {{indexing_maps = [#id, #stat],
+                        iterator_types = [{parallel}, "reduction"]}}
+       ins(%v : {v_type}) outs(%s1 : {s_type}) {{
+  ^bb0(%in: f32, %acc: f32):
+    %sq = arith.mulf %in, %in : f32
+    %sum = arith.addf %acc, %sq : f32
+    linalg.yield %sum : f32
+  }} -> {s_type}
+  %{out}0 = tensor.empty({empty}) : {v_type}
+  %{out} = linalg.generic {{indexing_maps = [#id, #stat, #gain, #id],
+                        iterator_types = [{parallel}, "parallel"]}}
+       ins(%v, %s, %g : {v_type}, {s_type}, {g_type}) outs(%{out}0 : {v_type}) {{
+  ^bb0(%in: f32, %sum: f32, %gain: f32, %out: f32):
+    %mean = arith.divf %sum, %n : f32
+    %shifted = arith.addf %mean, %eps : f32
+    %r = math.rsqrt %shifted : f32
+    %scaled = arith.mulf %in, %r : f32
+    %xg = arith.mulf %scaled, %gain : f32
+    linalg.yield %xg : f32
+  }} -> {v_type}
+"""
+
+
+def rms_normed(values, gains):
+    """The reference of rms_norm_ops over one row or group."""
+    scale = 1.0 / math.sqrt(sum(a * a for a in values) / len(values) + 1e-5)
+    return [value * scale * gain for value, gain in zip(values, gains)]
+
+
 def norm_kernel(rows, inputs, outputs, element, dynamic):
     """@kernel(v, g, wq, wk) -> (q, k): x = v · rsqrt(mean(v²) + ε) · g over
     each row, then q = x wqᵀ and k = x wkᵀ; with `dynamic`, the rows'
@@ -235,37 +274,13 @@ def norm_kernel(rows, inputs, outputs, element, dynamic):
   %{name} = linalg.contract indexing_maps = [#x, #w, #y]
          ins(%x, %w{name} : {v_type}, {w_type}) outs(%{name}1 : {y_type}) -> {y_type}
 """
-    return MAPS + f"""#id3 = affine_map<(b, l, i) -> (b, l, i)>
-#row = affine_map<(b, l, i) -> (b, l)>
+    return MAPS + f"""#id = affine_map<(b, l, i) -> (b, l, i)>
+#stat = affine_map<(b, l, i) -> (b, l)>
 #gain = affine_map<(b, l, i) -> (i)>
 func.func @kernel(%v: {v_type}, %g: {g_type}, %wq: {w_types[0]}, %wk: {w_types[1]})
     -> ({y_types[0]}, {y_types[1]}) {{
 {sizes}  %zero = arith.constant 0.0 : f32
-  %n = arith.constant {float(inputs)} : f32
-  %eps = arith.constant 1.0e-5 : f32
-  %s0 = tensor.empty({empty}) : {s_type}
-  %s1 = linalg.fill ins(%zero : f32) outs(%s0 : {s_type}) -> {s_type}
-  %s = linalg.generic {{indexing_maps = [#id3, #row],
-                        iterator_types = ["parallel", "parallel", "reduction"]}}
-       ins(%v : {v_type}) outs(%s1 : {s_type}) {{
-  ^bb0(%in: f32, %acc: f32):
-    %sq = arith.mulf %in, %in : f32
-    %sum = arith.addf %acc, %sq : f32
-    linalg.yield %sum : f32
-  }} -> {s_type}
-  %x0 = tensor.empty({empty}) : {v_type}
-  %x = linalg.generic {{indexing_maps = [#id3, #row, #gain, #id3],
-                        iterator_types = ["parallel", "parallel", "parallel"]}}
-       ins(%v, %s, %g : {v_type}, {s_type}, {g_type}) outs(%x0 : {v_type}) {{
-  ^bb0(%in: f32, %sum: f32, %gain: f32, %out: f32):
-    %mean = arith.divf %sum, %n : f32
-    %shifted = arith.addf %mean, %eps : f32
-    %r = math.rsqrt %shifted : f32
-    %scaled = arith.mulf %in, %r : f32
-    %xg = arith.mulf %scaled, %gain : f32
-    linalg.yield %xg : f32
-  }} -> {v_type}
-{projections}  return %q, %k : {y_types[0]}, {y_types[1]}
+{rms_norm_ops(3, inputs, v_type, s_type, g_type, empty, "x")}{projections}  return %q, %k : {y_types[0]}, {y_types[1]}
 }}
 """
 
@@ -289,8 +304,7 @@ def norm(tools, check, pipeline, name, batch, length, inputs, outputs,
                      [f"tensor<?x?x{o}xf32>" for o in outputs])
     results = harness.run(tools, text, arguments, [[batch, length, o] for o in outputs],
                           pipeline=pipeline, signature=signature)
-    x = [[[value * gain / math.sqrt(sum(a * a for a in row) / inputs + 1e-5)
-           for value, gain in zip(row, g)] for row in seq] for seq in v]
+    x = [[rms_normed(row, g) for row in seq] for seq in v]
     label = (f"norm {name}: {batch}x{length} rows x {inputs} -> {outputs}, "
              f"{element} weights{', dynamic rows' if dynamic else ''}")
     for result, w in zip(results, ws):
@@ -354,37 +368,13 @@ def group_norm_kernel(rows, heads, head_dim, outputs, element):
     w_type = f"tensor<{outputs}x{inputs}x{element}>"
     y_type = f"tensor<{rows}x{outputs}xf32>"
     return MAPS + f"""#id3 = affine_map<(b, l, i) -> (b, l, i)>
-#id4 = affine_map<(b, l, h, d) -> (b, l, h, d)>
-#group = affine_map<(b, l, h, d) -> (b, l, h)>
+#id = affine_map<(b, l, h, d) -> (b, l, h, d)>
+#stat = affine_map<(b, l, h, d) -> (b, l, h)>
 #gain = affine_map<(b, l, h, d) -> (d)>
 func.func @kernel(%v: {v_type}, %g: tensor<{head_dim}xf32>, %z: {x_type}, %w: {w_type})
     -> {y_type} {{
   %zero = arith.constant 0.0 : f32
-  %n = arith.constant {float(head_dim)} : f32
-  %eps = arith.constant 1.0e-5 : f32
-  %s0 = tensor.empty() : {s_type}
-  %s1 = linalg.fill ins(%zero : f32) outs(%s0 : {s_type}) -> {s_type}
-  %s = linalg.generic {{indexing_maps = [#id4, #group],
-                        iterator_types = ["parallel", "parallel", "parallel", "reduction"]}}
-       ins(%v : {v_type}) outs(%s1 : {s_type}) {{
-  ^bb0(%in: f32, %acc: f32):
-    %sq = arith.mulf %in, %in : f32
-    %sum = arith.addf %acc, %sq : f32
-    linalg.yield %sum : f32
-  }} -> {s_type}
-  %n0 = tensor.empty() : {v_type}
-  %normed = linalg.generic {{indexing_maps = [#id4, #group, #gain, #id4],
-                             iterator_types = ["parallel", "parallel", "parallel", "parallel"]}}
-       ins(%v, %s, %g : {v_type}, {s_type}, tensor<{head_dim}xf32>) outs(%n0 : {v_type}) {{
-  ^bb0(%in: f32, %sum: f32, %gain: f32, %out: f32):
-    %mean = arith.divf %sum, %n : f32
-    %shifted = arith.addf %mean, %eps : f32
-    %r = math.rsqrt %shifted : f32
-    %scaled = arith.mulf %in, %r : f32
-    %xg = arith.mulf %scaled, %gain : f32
-    linalg.yield %xg : f32
-  }} -> {v_type}
-  %flat = tensor.collapse_shape %normed [[0], [1], [2, 3]] : {v_type} into {x_type}
+{rms_norm_ops(4, head_dim, v_type, s_type, f"tensor<{head_dim}xf32>", "", "normed")}  %flat = tensor.collapse_shape %normed [[0], [1], [2, 3]] : {v_type} into {x_type}
   %x0 = tensor.empty() : {x_type}
   %x = linalg.generic {{indexing_maps = [#id3, #id3, #id3],
                         iterator_types = ["parallel", "parallel", "parallel"]}}
@@ -418,12 +408,8 @@ def group_norm(tools, check, pipeline, name, batch, length, heads, head_dim, out
         tools, text, [harness.Argument(v), harness.Argument(g), harness.Argument(z),
                       harness.Argument(w, element)],
         [[batch, length, outputs]], pipeline=pipeline)
-
-    def normed(head):
-        scale = 1.0 / math.sqrt(sum(a * a for a in head) / head_dim + 1e-5)
-        return [value * scale * gain for value, gain in zip(head, g)]
     x = [[[value * gate for value, gate in
-           zip([e for head in token for e in normed(head)], gates)]
+           zip([e for head in token for e in rms_normed(head, g)], gates)]
           for token, gates in zip(seq, zs)] for seq, zs in zip(v, z)]
     label = (f"group norm {name}: {batch}x{length} rows x {heads}x{head_dim} -> "
              f"{outputs}, {element} weights")
