@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # The GPU checks, in one go, on a machine with one NVIDIA GPU (issue 5):
-#   1. installs what is missing (scripts/setup.sh) and builds;
+#   1. installs what is missing (scripts/setup.sh) and builds, or, with
+#      DENSESSM_PREBUILT=1, takes the build scripts/gpu-bundle.sh installed
+#      (a machine without Debian's LLVM 22 or a package mirror);
 #   2. runs every test that needs the GPU (lit feature cuda-gpu: the scans
 #      against the double-precision references, the four models compiled
-#      with --target=cuda against the CPU), next to the CUDA compile checks;
+#      with --target=cuda against the CPU), next to the CUDA compile checks,
+#      in one parallel lit run, while the benchmark models compile;
 #   3. measures the GPU's copy bandwidth (bench/gpu/copy_bandwidth.py), the
 #      parallel selective scan's throughput at B=8, L=2048, d_inner=1536,
 #      N=16 (bench/gpu/scan_throughput.py; target 1e12 state updates/s), and
@@ -15,8 +18,9 @@
 #      DenseRetNet's GPU decode with the GEMV's wide loads turned off
 #      (--cuda-pipeline-options=gemv-wide-loads=false), to say what they
 #      are worth;
-# and prints one summary table. Budget: under 8 minutes (the checkpoints
-# are written while the build runs).
+# and prints each result as it lands, then one summary table. Budget:
+# under 8 minutes. The lit run stops after GPU_CHECK_LIT_SECONDS (300) so
+# that the benchmarks always run; a test it cut short is reported.
 #
 #   bash scripts/gpu-check.sh
 set -uo pipefail
@@ -25,12 +29,19 @@ BUILD_DIR=${BUILD_DIR:-build}
 BIN=$BUILD_DIR/bin
 WORK=${WORK:-$BUILD_DIR/gpu-check}
 LLVM_LIB=/usr/lib/llvm-22/lib
+JOBS=$(nproc)
+# Results as they come (lit, when timeout stops it, loses no finished line).
+export PYTHONUNBUFFERED=1
 mkdir -p "$WORK"
 declare -a ROWS
 declare -A DECODE_MS # model -> ms per token on the GPU, graphs on
 FAILED=0
 
-row() { ROWS+=("$(printf '%-46s %-8s %s' "$1" "$2" "$3")"); [ "$2" = FAIL ] && FAILED=1; }
+row() {
+  ROWS+=("$(printf '%-46s %-8s %s' "$1" "$2" "$3")")
+  echo "-- ${ROWS[-1]}"
+  [ "$2" = FAIL ] && FAILED=1
+}
 stamp() { echo "== $(date +%T) $*"; }
 
 if ! nvidia-smi -L >/dev/null 2>&1; then
@@ -39,40 +50,76 @@ if ! nvidia-smi -L >/dev/null 2>&1; then
 fi
 GPU=$(nvidia-smi -L | head -1)
 
-# The random checkpoints (pure Python: a minute or two) while we build.
-write_checkpoint() { # name family --set flags...
-  local name=$1 family=$2; shift 2
-  python3 models/checkpoints/write_random_checkpoint.py --family "$family" \
-    --out "$WORK/$name" --dtype bf16 "$@" >"$WORK/$name.write.log" 2>&1
-}
-DENSERETNET_350M=(--set hidden_size=1024 --set query_key_dim=512 --set num_attention_heads=4
-                  --set num_hidden_layers=24 --set vocab_size=50280)
-MAMBA_130M=(--tied --set hidden_size=768 --set num_hidden_layers=24 --set vocab_size=50280
-            --set state_size=16 --set time_step_rank=auto)
-write_checkpoint denseretnet-350m denseretnet "${DENSERETNET_350M[@]}" & WRITE_DR=$!
-write_checkpoint mamba-130m mamba "${MAMBA_130M[@]}" & WRITE_M=$!
-
 stamp "setup and build"
-if bash scripts/setup.sh >"$WORK/setup.log" 2>&1 && bash scripts/build.sh >"$WORK/build.log" 2>&1; then
+if [ "${DENSESSM_PREBUILT:-0}" = 1 ]; then
+  if "$BIN/densessm-opt" --version >"$WORK/build.log" 2>&1; then
+    row "build" PASS "prebuilt (scripts/gpu-bundle.sh)"
+  else
+    row "build" FAIL "DENSESSM_PREBUILT=1 but $BIN/densessm-opt does not run: $(tail -1 "$WORK/build.log")"
+  fi
+elif bash scripts/setup.sh >"$WORK/setup.log" 2>&1 && bash scripts/build.sh >"$WORK/build.log" 2>&1; then
   row "build" PASS ""
 else
   row "build" FAIL "$WORK/build.log"
 fi
 
+# The benchmark models, in the background while the tests run: a random
+# checkpoint (pure Python), then the module and, for a model given pipeline
+# options, a second module compiled with them (compiles are single-threaded).
+# Each compile leaves its exit status in $WORK/<module>.status.
+prepare_model() { # name, family, pipeline options to compare or "", --set flags...
+  local name=$1 family=$2 options=$3; shift 3
+  python3 models/checkpoints/write_random_checkpoint.py --family "$family" \
+    --out "$WORK/$name" --dtype bf16 "$@" >"$WORK/$name.write.log" 2>&1 || {
+    echo "writing the checkpoint failed: $WORK/$name.write.log" >"$WORK/$name.status"; return; }
+  # The linear layers' weights in bf16, as the issue's bf16 model (the
+  # decode steps' GEMV kernel reads them as they are).
+  compile_module() { # module, extra flags...
+    local module=$1; shift
+    if "$BIN/densessm-compile" "$WORK/$name" -o "$WORK/$module.dssm" --target=cuda \
+        --weight-type=bf16 --quiet "$@" >"$WORK/$module.compile.log" 2>&1; then
+      echo ok >"$WORK/$module.status"
+    else
+      echo "compile: $(tail -1 "$WORK/$module.compile.log")" >"$WORK/$module.status"
+    fi
+  }
+  [ -n "$options" ] && compile_module "$name.compare" --cuda-pipeline-options="$options" &
+  compile_module "$name"
+  wait
+}
+DENSERETNET_350M=(--set hidden_size=1024 --set query_key_dim=512 --set num_attention_heads=4
+                  --set num_hidden_layers=24 --set vocab_size=50280)
+MAMBA_130M=(--tied --set hidden_size=768 --set num_hidden_layers=24 --set vocab_size=50280
+            --set state_size=16 --set time_step_rank=auto)
+prepare_model denseretnet-350m denseretnet gemv-wide-loads=false "${DENSERETNET_350M[@]}" &
+PREPARE_DR=$!
+prepare_model mamba-130m mamba "" "${MAMBA_130M[@]}" &
+PREPARE_M=$!
+
 stamp "GPU and CUDA tests"
 LIT=/usr/lib/llvm-22/bin/lit
-# emulated-scans runs in CI (no GPU needed); the rest here.
-for t in test/Integration/CUDA test/Integration/Runtime test/Integration/Tools/cuda-target.test \
-         test/Integration/Tools/cuda-ptx.test test/Pipelines/densessm-cuda-pipeline.mlir; do
+# emulated-* run in CI (no GPU needed); the rest here, in one lit run.
+TESTS=(test/Integration/CUDA test/Integration/Runtime test/Integration/Tools/cuda-target.test
+       test/Integration/Tools/cuda-ptx.test test/Pipelines/densessm-cuda-pipeline.mlir)
+LIT_LOG=$WORK/lit.log
+# python3 (the PATH's, with NumPy), not lit's #! interpreter.
+timeout "${GPU_CHECK_LIT_SECONDS:-300}" python3 "$LIT" -v -j "$((JOBS > 4 ? JOBS - 4 : 1))" \
+  --filter-out emulated "${TESTS[@]/#/$BUILD_DIR/}" >"$LIT_LOG" 2>&1
+LIT_STATUS=$?
+for t in "${TESTS[@]}"; do
   name=${t#test/}
-  log=$WORK/lit-${name//\//_}.log
-  if "$LIT" -v --filter-out emulated "$BUILD_DIR/$t" >"$log" 2>&1; then
-    passed=$(grep -c "^PASS:" "$log"); skipped=$(grep -c "^UNSUPPORTED:" "$log")
-    row "lit $name" PASS "$passed passed, $skipped unsupported"
+  results=$(grep -E "^[A-Z]+: densessm :: $name" "$LIT_LOG")
+  passed=$(grep -c "^PASS:" <<<"$results"); skipped=$(grep -c "^UNSUPPORTED:" <<<"$results")
+  failed=$(grep -E "^(FAIL|XPASS|UNRESOLVED|TIMEOUT):" <<<"$results" | sed 's/ (.*//; s/^[A-Z]*: densessm :: //')
+  if [ -n "$failed" ]; then
+    row "lit $name" FAIL "$(tr '\n' ' ' <<<"$failed")($LIT_LOG)"
+  elif [ "$LIT_STATUS" = 124 ] && [ "$((passed + skipped))" = 0 ]; then
+    row "lit $name" FAIL "not finished in ${GPU_CHECK_LIT_SECONDS:-300} s ($LIT_LOG)"
   else
-    row "lit $name" FAIL "$(grep -E '^FAIL:' "$log" | head -3 | tr '\n' ' ') ($log)"
+    row "lit $name" PASS "$passed passed, $skipped unsupported"
   fi
 done
+[ "$LIT_STATUS" = 124 ] && row "lit" FAIL "stopped after ${GPU_CHECK_LIT_SECONDS:-300} s; unfinished tests have no result above"
 
 stamp "copy bandwidth"
 BANDWIDTH=$(python3 bench/gpu/copy_bandwidth.py 2>"$WORK/bandwidth.log")
@@ -100,13 +147,12 @@ done
 
 stamp "decode on the GPU and the CPU"
 # One step of the pipeline turned off: the GPU decode (graphs on) of the
-# model compiled (by the background job `pid`) as decode() compiles it but
-# with `options`, against the default's.
-compare() { # name, --densessm-cuda-pipeline options, compile pid
+# model prepare_model compiled with `options`, against the default's.
+compare() { # name, --densessm-cuda-pipeline options
   local name=$1 options=$2 module=$WORK/$1.compare.dssm
   local label="decode $name batch 1 ($options)"
-  if ! wait "$3"; then
-    row "$label" FAIL "compile: $(tail -1 "$WORK/$name.compare.log")"; return
+  if [ "$(cat "$WORK/$name.compare.status" 2>/dev/null)" != ok ]; then
+    row "$label" FAIL "$(cat "$WORK/$name.compare.status" 2>/dev/null || echo 'not compiled')"; return
   fi
   out=$(DENSESSM_CUDA_GRAPHS=1 "$BIN/densessm-run" "$module" --device=cuda \
         --tokens=1,2,3,4,5,6,7,8 --generate=64 2>&1)
@@ -120,24 +166,11 @@ compare() { # name, --densessm-cuda-pipeline options, compile pid
   row "$label" PASS "$detail"
 }
 
-decode() { # name, checkpoint-writer pid, [pipeline options to compare]
-  local name=$1 pid=$2 ckpt=$WORK/$1 module=$WORK/$1.dssm
-  if ! wait "$pid"; then
-    row "decode $name" FAIL "writing the checkpoint: $WORK/$name.write.log"; return
-  fi
-  # The module to compare with compiles meanwhile (the machine has cores
-  # to spare; compiles are single-threaded).
-  local compare_pid=""
-  if [ -n "${3:-}" ]; then
-    "$BIN/densessm-compile" "$ckpt" -o "$WORK/$name.compare.dssm" --target=cuda \
-      --weight-type=bf16 --quiet --cuda-pipeline-options="$3" >"$WORK/$name.compare.log" 2>&1 &
-    compare_pid=$!
-  fi
-  # The linear layers' weights in bf16, as the issue's bf16 model (the
-  # decode steps' GEMV kernel reads them as they are).
-  if ! "$BIN/densessm-compile" "$ckpt" -o "$module" --target=cuda --weight-type=bf16 --quiet \
-      >"$WORK/$name.compile.log" 2>&1; then
-    row "decode $name" FAIL "compile: $(tail -1 "$WORK/$name.compile.log")"; return
+decode() { # name, prepare_model pid, [pipeline options compared]
+  local name=$1 module=$WORK/$1.dssm
+  wait "$2"
+  if [ "$(cat "$WORK/$name.status" 2>/dev/null)" != ok ]; then
+    row "decode $name" FAIL "$(cat "$WORK/$name.status" 2>/dev/null || echo 'not prepared')"; return
   fi
   local mib bytes
   bytes=$("$BIN/densessm-dump-module" "$module" --weights | python3 bench/gpu/decode_bytes.py |
@@ -170,10 +203,10 @@ print(f'{b:.3f} {b / $ms * 100:.1f}')")
     fi
     row "decode $name batch 1 ($label)" $verdict "$detail"
   done
-  if [ -n "$compare_pid" ]; then compare "$name" "$3" "$compare_pid"; fi
+  if [ -n "${3:-}" ]; then compare "$name" "$3"; fi
 }
-decode denseretnet-350m $WRITE_DR gemv-wide-loads=false
-decode mamba-130m $WRITE_M
+decode denseretnet-350m $PREPARE_DR gemv-wide-loads=false
+decode mamba-130m $PREPARE_M
 
 echo
 echo "gpu-check on $GPU ($(date +%T))"

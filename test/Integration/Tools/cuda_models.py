@@ -12,6 +12,7 @@ lengths; --prefill=recurrent) compared with the CPU module's on the CPU:
 
 Prints one PASS/FAIL line per check and "N passed, M failed"."""
 
+import concurrent.futures
 import pathlib
 import sys
 
@@ -46,16 +47,30 @@ def main():
     writer = common.load_writer(args.models)
     root = pathlib.Path(args.work)
     exact = args.device == "auto"
-    for family in args.family or ("mamba", "densemamba", "retnet", "denseretnet"):
+    families = args.family or ("mamba", "densemamba", "retnet", "denseretnet")
+
+    def compile_family(family):
+        """Writes the family's checkpoint and compiles it for each target;
+        returns (work dir, {target: (module, run result)})."""
         work = root / family
         work.mkdir(parents=True, exist_ok=True)
         ckpt = work / "checkpoint"
         writer.write_checkpoint(family, ckpt, dtype="f32", seed=3)
-        modules = {}
+        compiled = {}
         for target in ("cpu", "cuda"):
-            modules[target] = work / f"{target}.dssm"
-            r = common.run([args.compile, ckpt, "-o", modules[target],
-                            "--target=" + target, "--quiet"])
+            module = work / f"{target}.dssm"
+            compiled[target] = (module, common.run([args.compile, ckpt, "-o", module,
+                                                    "--target=" + target, "--quiet"]))
+        return work, compiled
+
+    # The compiles (single-threaded, most of the time) side by side; the
+    # checks below, in order.
+    with concurrent.futures.ThreadPoolExecutor(max_workers=len(families)) as pool:
+        prepared = list(pool.map(compile_family, families))
+    for family, (work, compiled) in zip(families, prepared):
+        modules = {}
+        for target, (module, r) in compiled.items():
+            modules[target] = module
             if not check.check(f"{family}: --target={target} compiles", r.returncode == 0,
                                on_fail=r.describe()):
                 modules = None
