@@ -74,7 +74,7 @@ pack() {
 
   # LLVM 22: real files (-L), the names densessm's tools and tests use.
   mkdir -p "$stage/llvm-22/bin" "$stage/llvm-22/lib" "$stage/llvm-22/utils"
-  cp -L $LLVM/bin/{mlir-runner,mlir-translate,FileCheck,not,count,lld,lit} "$stage/llvm-22/bin/"
+  cp -L $LLVM/bin/{mlir-runner,FileCheck,not,count,lld,lit} "$stage/llvm-22/bin/"
   ln -s lld "$stage/llvm-22/bin/ld.lld"
   cp -a $LLVM/utils/lit "$stage/llvm-22/utils/"
   local lib

@@ -18,6 +18,8 @@
 #      DenseRetNet's GPU decode with the GEMV's wide loads turned off
 #      (--cuda-pipeline-options=gemv-wide-loads=false), to say what they
 #      are worth;
+#   4. where Nsight Compute (ncu) is installed, profiles the DenseRetNet's
+#      decode kernel by kernel (bench/gpu/decode_profile.py);
 # and prints each result as it lands, then one summary table. Budget:
 # under 8 minutes. The lit run stops after GPU_CHECK_LIT_SECONDS (300) so
 # that the benchmarks always run; a test it cut short is reported.
@@ -49,6 +51,27 @@ if ! nvidia-smi -L >/dev/null 2>&1; then
   exit 1
 fi
 GPU=$(nvidia-smi -L | head -1)
+echo "gpu-check: $GPU, driver $(nvidia-smi --query-gpu=driver_version --format=csv,noheader | head -1)"
+
+# The CUDA Toolkit (ptxas, libdevice: densessm-compile and the lit tests look
+# in $CUDA_HOME, then /usr/local/cuda) where only its nvcc is on the PATH.
+if [ -z "${CUDA_HOME:-}" ] && [ ! -x /usr/local/cuda/bin/ptxas ] && command -v nvcc >/dev/null; then
+  CUDA_HOME=$(dirname "$(dirname "$(readlink -f "$(command -v nvcc)")")")
+  export CUDA_HOME
+  echo "gpu-check: CUDA_HOME=$CUDA_HOME (nvcc's)"
+fi
+# cuBLAS where the loader does not find it by name (a toolkit not in
+# ld.so.conf): the runtime takes $DENSESSM_CUBLAS_LIBRARY.
+if [ -z "${DENSESSM_CUBLAS_LIBRARY:-}" ] && ! ldconfig -p | grep -Ec 'libcublas\.so\.1[123] ' >/dev/null; then
+  for lib in "${CUDA_HOME:-/usr/local/cuda}"/lib64/libcublas.so.1[321] \
+             "${CUDA_HOME:-/usr/local/cuda}"/targets/x86_64-linux/lib/libcublas.so.1[321]; do
+    if [ -e "$lib" ]; then
+      export DENSESSM_CUBLAS_LIBRARY=$lib
+      echo "gpu-check: DENSESSM_CUBLAS_LIBRARY=$lib"
+      break
+    fi
+  done
+fi
 
 stamp "setup and build"
 if [ "${DENSESSM_PREBUILT:-0}" = 1 ]; then
@@ -98,9 +121,10 @@ PREPARE_M=$!
 
 stamp "GPU and CUDA tests"
 LIT=/usr/lib/llvm-22/bin/lit
-# emulated-* run in CI (no GPU needed); the rest here, in one lit run.
+# The tests a GPU changes (those needing one, and those a GPU makes
+# unsupported); the emulated-* and the pipeline's FileCheck tests run in CI.
 TESTS=(test/Integration/CUDA test/Integration/Runtime test/Integration/Tools/cuda-target.test
-       test/Integration/Tools/cuda-ptx.test test/Pipelines/densessm-cuda-pipeline.mlir)
+       test/Integration/Tools/cuda-ptx.test)
 LIT_LOG=$WORK/lit.log
 # python3 (the PATH's, with NumPy), not lit's #! interpreter.
 timeout "${GPU_CHECK_LIT_SECONDS:-300}" python3 "$LIT" -v -j "$((JOBS > 4 ? JOBS - 4 : 1))" \
@@ -207,6 +231,27 @@ print(f'{b:.3f} {b / $ms * 100:.1f}')")
 }
 decode denseretnet-350m $PREPARE_DR gemv-wide-loads=false
 decode mamba-130m $PREPARE_M
+
+# Where a DenseRetNet-350M decode step's time goes, kernel by kernel
+# (Nsight Compute, when installed; graphs off, so that it sees each launch;
+# steps 10 to 20 or so, past the prefill's launches).
+NCU=$(command -v ncu || ls /opt/nvidia/nsight-compute/*/ncu "${CUDA_HOME:-/usr/local/cuda}"/bin/ncu 2>/dev/null | head -1)
+if [ -n "$NCU" ] && [ -f "$WORK/denseretnet-350m.dssm" ]; then
+  stamp "decode profile (ncu)"
+  DENSESSM_CUDA_GRAPHS=0 timeout "${GPU_CHECK_PROFILE_SECONDS:-90}" "$NCU" --csv --print-units base \
+    --metrics gpu__time_duration.sum,dram__bytes_read.sum,dram__bytes_write.sum,launch__registers_per_thread \
+    --launch-skip 1500 --launch-count 400 "$BIN/densessm-run" "$WORK/denseretnet-350m.dssm" \
+    --device=cuda --tokens=1,2,3,4,5,6,7,8 --generate=24 >"$WORK/decode-profile.csv" 2>"$WORK/decode-profile.log"
+  if python3 bench/gpu/decode_profile.py "$WORK/decode-profile.csv" ${COPY_GBS:+--bandwidth-gbs "$COPY_GBS"} \
+      >"$WORK/decode-profile.md" 2>>"$WORK/decode-profile.log"; then
+    cat "$WORK/decode-profile.md"
+    row "decode profile denseretnet-350m (ncu)" PASS "$(grep '^kernel_time_us=' "$WORK/decode-profile.md") ($WORK/decode-profile.md)"
+  else
+    row "decode profile denseretnet-350m (ncu)" FAIL "$(tail -1 "$WORK/decode-profile.log")"
+  fi
+else
+  row "decode profile" SKIP "no Nsight Compute (ncu) here, or no DenseRetNet-350M module"
+fi
 
 echo
 echo "gpu-check on $GPU ($(date +%T))"
