@@ -83,8 +83,8 @@ struct CUDAPipelineOptions : public PassPipelineOptions<CUDAPipelineOptions> {
       llvm::cl::init(true)};
   Option<bool> fuseGEMVSiblings{
       *this, "fuse-gemv-siblings",
-      llvm::cl::desc("Run consecutive GEMV projections of the same input "
-                     "(q, k, v) as one kernel "
+      llvm::cl::desc("Run the GEMV projections of the same input (q, k, "
+                     "v, a dense layer's gates) as one kernel "
                      "(--densessm-lower-projections-to-gpu-gemv="
                      "fuse-siblings)"),
       llvm::cl::init(true)};

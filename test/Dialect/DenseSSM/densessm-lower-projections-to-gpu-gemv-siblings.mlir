@@ -131,27 +131,42 @@ func.func @dynamic_rows(%x: memref<?x1x64xf32>, %wq: memref<16x64xf32>, %wk: mem
 #y = affine_map<(b, l, o, i) -> (b, l, o)>
 #id3 = affine_map<(b, l, o) -> (b, l, o)>
 
-// Left alone (two kernels each): an op between them that reads the first
-// one's output; the second projection reading the first's output; an
-// output count known only at run time.
-// CHECK-LABEL: func.func @read_between(
+// Left alone (two kernels each): an op between them that writes what the
+// second reads (its x), or reads what it writes; the second projection
+// reading the first's output; an output count known only at run time.
+// CHECK-LABEL: func.func @x_written_between(
+// CHECK-COUNT-2: gpu.launch
+// CHECK-LABEL: func.func @output_read_between(
 // CHECK-COUNT-2: gpu.launch
 // CHECK-LABEL: func.func @chained(
 // CHECK-COUNT-2: gpu.launch
 // CHECK-LABEL: func.func @dynamic_outputs(
 // CHECK-COUNT-2: gpu.launch
-func.func @read_between(%x: memref<1x1x64xf32>, %wq: memref<16x64xf32>, %wk: memref<16x64xf32>, %out: memref<1x1x16xf32>) -> (memref<1x1x16xf32>, memref<1x1x16xf32>) {
+func.func @x_written_between(%x: memref<1x1x64xf32>, %wq: memref<16x64xf32>, %wk: memref<16x64xf32>, %next: memref<1x1x64xf32>) -> (memref<1x1x16xf32>, memref<1x1x16xf32>) {
   %zero = arith.constant 0.0 : f32
   %q = memref.alloc() : memref<1x1x16xf32>
   linalg.fill ins(%zero : f32) outs(%q : memref<1x1x16xf32>)
   linalg.contract indexing_maps = [#x, #w, #y]
       ins(%x, %wq : memref<1x1x64xf32>, memref<16x64xf32>) outs(%q : memref<1x1x16xf32>)
-  memref.copy %q, %out : memref<1x1x16xf32> to memref<1x1x16xf32>
+  memref.copy %next, %x : memref<1x1x64xf32> to memref<1x1x64xf32>
   %k = memref.alloc() : memref<1x1x16xf32>
   linalg.fill ins(%zero : f32) outs(%k : memref<1x1x16xf32>)
   linalg.contract indexing_maps = [#x, #w, #y]
       ins(%x, %wk : memref<1x1x64xf32>, memref<16x64xf32>) outs(%k : memref<1x1x16xf32>)
   return %q, %k : memref<1x1x16xf32>, memref<1x1x16xf32>
+}
+
+func.func @output_read_between(%x: memref<1x1x64xf32>, %wq: memref<16x64xf32>, %wk: memref<16x64xf32>, %k: memref<1x1x16xf32>, %out: memref<1x1x16xf32>) -> memref<1x1x16xf32> {
+  %zero = arith.constant 0.0 : f32
+  %q = memref.alloc() : memref<1x1x16xf32>
+  linalg.fill ins(%zero : f32) outs(%q : memref<1x1x16xf32>)
+  linalg.contract indexing_maps = [#x, #w, #y]
+      ins(%x, %wq : memref<1x1x64xf32>, memref<16x64xf32>) outs(%q : memref<1x1x16xf32>)
+  memref.copy %k, %out : memref<1x1x16xf32> to memref<1x1x16xf32>
+  linalg.fill ins(%zero : f32) outs(%k : memref<1x1x16xf32>)
+  linalg.contract indexing_maps = [#x, #w, #y]
+      ins(%x, %wk : memref<1x1x64xf32>, memref<16x64xf32>) outs(%k : memref<1x1x16xf32>)
+  return %q : memref<1x1x16xf32>
 }
 
 func.func @chained(%x: memref<1x1x64xf32>, %wq: memref<64x64xf32>, %wk: memref<16x64xf32>) -> memref<1x1x16xf32> {
@@ -180,4 +195,148 @@ func.func @dynamic_outputs(%x: memref<1x1x64xf32>, %wq: memref<?x64xf32>, %wk: m
   linalg.contract indexing_maps = [#x, #w, #y]
       ins(%x, %wk : memref<1x1x64xf32>, memref<16x64xf32>) outs(%k : memref<1x1x16xf32>)
   return %q, %k : memref<1x1x?xf32>, memref<1x1x16xf32>
+}
+
+// -----
+
+#x = affine_map<(b, l, o, i) -> (b, l, i)>
+#w = affine_map<(b, l, o, i) -> (o, i)>
+#y = affine_map<(b, l, o, i) -> (b, l, o)>
+#id3 = affine_map<(b, l, o) -> (b, l, o)>
+
+// Hoisted: an op between the two projections that reads the first's
+// output (a dense layer's fusion of its first gate) does not stop the
+// second from joining: it moves up into the first's kernel, with its
+// output's allocation, sized after the first. The op between then reads q
+// after the kernel wrote it.
+// Both still overwrite their outputs (their zero fills found before the
+// allocation moved in between q's fill and q).
+// CHECK-LABEL: func.func @hoisted(
+// CHECK:         %[[Q:.*]] = memref.alloc() : memref<1x1x16xf32>
+// CHECK:         %[[O:.*]] = arith.maxui
+// CHECK:         %[[K:.*]] = memref.alloc(%[[O]]) : memref<1x1x?xf32>
+// CHECK:         gpu.launch blocks(%{{.*}}) in (%{{.*}} = %c4,
+// CHECK-NOT:       memref.load %[[Q]]
+// CHECK-NOT:       memref.load %[[K]]
+// CHECK:         gpu.terminator
+// CHECK-NOT:     gpu.launch
+// CHECK:         memref.copy
+// CHECK-NOT:     gpu.launch
+// CHECK:         return
+func.func @hoisted(%x: memref<1x1x64xf32>, %wq: memref<16x64xf32>, %wk: memref<16x64xf32>, %n: index) -> (memref<1x1x16xf32>, memref<1x1x16xf32>, memref<1x1x?xf32>) {
+  %zero = arith.constant 0.0 : f32
+  %c16 = arith.constant 16 : index
+  %q = memref.alloc() : memref<1x1x16xf32>
+  linalg.fill ins(%zero : f32) outs(%q : memref<1x1x16xf32>)
+  linalg.contract indexing_maps = [#x, #w, #y]
+      ins(%x, %wq : memref<1x1x64xf32>, memref<16x64xf32>) outs(%q : memref<1x1x16xf32>)
+  %kept = memref.alloc() : memref<1x1x16xf32>
+  memref.copy %q, %kept : memref<1x1x16xf32> to memref<1x1x16xf32>
+  %o = arith.maxui %n, %c16 : index
+  %k = memref.alloc(%o) : memref<1x1x?xf32>
+  %k16 = memref.cast %k : memref<1x1x?xf32> to memref<1x1x16xf32>
+  linalg.fill ins(%zero : f32) outs(%k16 : memref<1x1x16xf32>)
+  linalg.contract indexing_maps = [#x, #w, #y]
+      ins(%x, %wk : memref<1x1x64xf32>, memref<16x64xf32>) outs(%k16 : memref<1x1x16xf32>)
+  return %q, %kept, %k : memref<1x1x16xf32>, memref<1x1x16xf32>, memref<1x1x?xf32>
+}
+
+// -----
+
+#x = affine_map<(b, l, o, i) -> (b, l, i)>
+#w = affine_map<(b, l, o, i) -> (o, i)>
+#y = affine_map<(b, l, o, i) -> (b, l, o)>
+#id3 = affine_map<(b, l, o) -> (b, l, o)>
+memref.global "private" constant @W : memref<32x64xf32> = dense<1.0>
+
+// Two projections hoisted into one kernel, the second's weights the view's
+// source the first's weights are: the definition moves up once, before
+// its view.
+// CHECK-LABEL: func.func @two_hoisted(
+// CHECK:         %[[D:.*]] = memref.get_global @W
+// CHECK:         memref.subview %[[D]]
+// CHECK:         gpu.launch blocks(%{{.*}}) in (%{{.*}} = %c8,
+// CHECK:         gpu.terminator
+// CHECK-NOT:     gpu.launch
+// CHECK:         memref.copy
+// CHECK-NOT:     gpu.launch
+// CHECK:         return
+func.func @two_hoisted(%x: memref<1x1x64xf32>, %wq: memref<16x64xf32>) -> (memref<1x1x16xf32>, memref<1x1x16xf32>, memref<1x1x32xf32>) {
+  %zero = arith.constant 0.0 : f32
+  %q = memref.alloc() : memref<1x1x16xf32>
+  linalg.fill ins(%zero : f32) outs(%q : memref<1x1x16xf32>)
+  linalg.contract indexing_maps = [#x, #w, #y]
+      ins(%x, %wq : memref<1x1x64xf32>, memref<16x64xf32>) outs(%q : memref<1x1x16xf32>)
+  %kept = memref.alloc() : memref<1x1x16xf32>
+  memref.copy %q, %kept : memref<1x1x16xf32> to memref<1x1x16xf32>
+  %d = memref.get_global @W : memref<32x64xf32>
+  %f = memref.subview %d[0, 0] [16, 64] [1, 1] : memref<32x64xf32> to memref<16x64xf32, strided<[64, 1]>>
+  %k = memref.alloc() : memref<1x1x16xf32>
+  linalg.fill ins(%zero : f32) outs(%k : memref<1x1x16xf32>)
+  linalg.contract indexing_maps = [#x, #w, #y]
+      ins(%x, %f : memref<1x1x64xf32>, memref<16x64xf32, strided<[64, 1]>>) outs(%k : memref<1x1x16xf32>)
+  %v = memref.alloc() : memref<1x1x32xf32>
+  linalg.fill ins(%zero : f32) outs(%v : memref<1x1x32xf32>)
+  linalg.contract indexing_maps = [#x, #w, #y]
+      ins(%x, %d : memref<1x1x64xf32>, memref<32x64xf32>) outs(%v : memref<1x1x32xf32>)
+  return %kept, %k, %v : memref<1x1x16xf32>, memref<1x1x16xf32>, memref<1x1x32xf32>
+}
+
+// Not hoisted (two kernels each): a copy into a select of the output's
+// allocation (the select may be it); a copy into a function argument,
+// which may be x; a generic whose body loads the output (a function
+// argument) while the copy writes another argument.
+// CHECK-LABEL: func.func @output_selected_between(
+// CHECK-COUNT-2: gpu.launch
+// CHECK-LABEL: func.func @argument_written_between(
+// CHECK-COUNT-2: gpu.launch
+// CHECK-LABEL: func.func @output_loaded_in_a_body_between(
+// CHECK-COUNT-2: gpu.launch
+func.func @output_selected_between(%x: memref<1x1x64xf32>, %wq: memref<16x64xf32>, %wk: memref<16x64xf32>, %other: memref<1x1x16xf32>, %out: memref<1x1x16xf32>, %c: i1) -> (memref<1x1x16xf32>, memref<1x1x16xf32>) {
+  %zero = arith.constant 0.0 : f32
+  %q = memref.alloc() : memref<1x1x16xf32>
+  linalg.fill ins(%zero : f32) outs(%q : memref<1x1x16xf32>)
+  linalg.contract indexing_maps = [#x, #w, #y]
+      ins(%x, %wq : memref<1x1x64xf32>, memref<16x64xf32>) outs(%q : memref<1x1x16xf32>)
+  %k = memref.alloc() : memref<1x1x16xf32>
+  %sel = arith.select %c, %k, %other : memref<1x1x16xf32>
+  memref.copy %q, %sel : memref<1x1x16xf32> to memref<1x1x16xf32>
+  memref.copy %sel, %out : memref<1x1x16xf32> to memref<1x1x16xf32>
+  linalg.fill ins(%zero : f32) outs(%k : memref<1x1x16xf32>)
+  linalg.contract indexing_maps = [#x, #w, #y]
+      ins(%x, %wk : memref<1x1x64xf32>, memref<16x64xf32>) outs(%k : memref<1x1x16xf32>)
+  return %q, %k : memref<1x1x16xf32>, memref<1x1x16xf32>
+}
+
+func.func @argument_written_between(%x: memref<1x1x64xf32>, %wq: memref<16x64xf32>, %wk: memref<16x64xf32>, %out: memref<1x1x16xf32>) -> (memref<1x1x16xf32>, memref<1x1x16xf32>) {
+  %zero = arith.constant 0.0 : f32
+  %q = memref.alloc() : memref<1x1x16xf32>
+  linalg.fill ins(%zero : f32) outs(%q : memref<1x1x16xf32>)
+  linalg.contract indexing_maps = [#x, #w, #y]
+      ins(%x, %wq : memref<1x1x64xf32>, memref<16x64xf32>) outs(%q : memref<1x1x16xf32>)
+  memref.copy %q, %out : memref<1x1x16xf32> to memref<1x1x16xf32>
+  %k = memref.alloc() : memref<1x1x16xf32>
+  linalg.fill ins(%zero : f32) outs(%k : memref<1x1x16xf32>)
+  linalg.contract indexing_maps = [#x, #w, #y]
+      ins(%x, %wk : memref<1x1x64xf32>, memref<16x64xf32>) outs(%k : memref<1x1x16xf32>)
+  return %q, %k : memref<1x1x16xf32>, memref<1x1x16xf32>
+}
+
+func.func @output_loaded_in_a_body_between(%x: memref<1x1x64xf32>, %wq: memref<16x64xf32>, %wk: memref<16x64xf32>, %k: memref<1x1x16xf32>) -> (memref<1x1x16xf32>, memref<1x1x16xf32>) {
+  %zero = arith.constant 0.0 : f32
+  %c0 = arith.constant 0 : index
+  %q = memref.alloc() : memref<1x1x16xf32>
+  linalg.fill ins(%zero : f32) outs(%q : memref<1x1x16xf32>)
+  linalg.contract indexing_maps = [#x, #w, #y]
+      ins(%x, %wq : memref<1x1x64xf32>, memref<16x64xf32>) outs(%q : memref<1x1x16xf32>)
+  %seen = memref.alloc() : memref<1x1x16xf32>
+  linalg.generic {indexing_maps = [#id3], iterator_types = ["parallel", "parallel", "parallel"]} outs(%seen : memref<1x1x16xf32>) {
+  ^bb0(%o: f32):
+    %v = memref.load %k[%c0, %c0, %c0] : memref<1x1x16xf32>
+    linalg.yield %v : f32
+  }
+  linalg.fill ins(%zero : f32) outs(%k : memref<1x1x16xf32>)
+  linalg.contract indexing_maps = [#x, #w, #y]
+      ins(%x, %wk : memref<1x1x64xf32>, memref<16x64xf32>) outs(%k : memref<1x1x16xf32>)
+  return %q, %seen : memref<1x1x16xf32>, memref<1x1x16xf32>
 }

@@ -305,11 +305,20 @@ class MemRef:
         self.sizes, self.strides, self.element = list(sizes), list(strides), element
 
     @staticmethod
-    def alloc(sizes, element):
+    def alloc(sizes, element, fill=0.0):
         n = 1
         for s in sizes:
             n *= s
-        return MemRef([0.0] * n, 0, sizes, row_major(sizes), element)
+        return MemRef([fill] * n, 0, sizes, row_major(sizes), element)
+
+    @staticmethod
+    def uninitialized(sizes, element):
+        """A buffer as the GPU hands it out (memref.alloc, gpu.alloc, shared
+        memory): its contents undefined, so poison here, NaN (integers: a
+        pattern), which a kernel reading before writing propagates to what
+        the tests compare."""
+        poison = math.nan if element.startswith(("f", "b")) else 0x5A5A5A5A
+        return MemRef.alloc(sizes, element, poison)
 
     def address(self, indices):
         if len(indices) != len(self.sizes):
@@ -494,8 +503,7 @@ class Machine:
         for bz in range(grid[2]):
             for by in range(grid[1]):
                 for bx in range(grid[0]):
-                    workgroup = [MemRef.alloc(parse_memref_type(t)[0], parse_memref_type(t)[1])
-                                 for t in wg_types]
+                    workgroup = [MemRef.uninitialized(*parse_memref_type(t)) for t in wg_types]
                     self.run_threads(body, args + workgroup, (bx, by, bz), block, grid)
 
     def run_threads(self, body, args, block_id, block_dim, grid_dim):
@@ -769,7 +777,7 @@ class Machine:
                     k += 1
                 else:
                     sizes.append(s)
-            ref = MemRef.alloc(sizes, element)
+            ref = MemRef.uninitialized(sizes, element)
             if name == "gpu.alloc" and "hostShared" not in op.props:
                 self.device_only[id(ref.data)] = ref.data
             return [ref] + ([None] if name == "gpu.alloc" and len(op.results) > 1 else [])

@@ -311,15 +311,20 @@ def norm(tools, check, pipeline, name, batch, length, inputs, outputs,
         check.close(label, result, reference(x, w))
 
 
-def siblings_kernel(rows, inputs, outputs, elements):
-    """@kernel(x, w0, w1, ...) -> (y0, y1, ...): projections of the same x
-    one after the other (a layer's q, k and v): those that lower the same
-    way (the same weight load width) share one GEMV kernel."""
+def siblings_kernel(rows, inputs, outputs, elements, chained=None):
+    """@kernel(x, w0, w1, ... [, wc]) -> (y0, y1, ... [, z]): projections of
+    the same x one after the other (a layer's q, k and v): those that lower
+    the same way (the same weight load width) share one GEMV kernel. With
+    `chained` outputs, a projection of y0 comes between y0 and y1 (a dense
+    layer's first gate's second layer, before its second gate): y1 moves up
+    into y0's kernel."""
     rows = f"{rows[0]}x{rows[1]}"
     x_type = f"tensor<{rows}x{inputs}xf32>"
     w_types = [f"tensor<{o}x{inputs}x{e}>" for o, e in zip(outputs, elements)]
     y_types = [f"tensor<{rows}x{o}xf32>" for o in outputs]
     weights = ", ".join(f"%w{p}: {t}" for p, t in enumerate(w_types))
+    results = [f"%y{p}" for p in range(len(outputs))]
+    result_types = list(y_types)
     body = ""
     for p, (w_type, y_type) in enumerate(zip(w_types, y_types)):
         body += f"""  %e{p} = tensor.empty() : {y_type}
@@ -327,17 +332,27 @@ def siblings_kernel(rows, inputs, outputs, elements):
   %y{p} = linalg.contract indexing_maps = [#x, #w, #y]
          ins(%x, %w{p} : {x_type}, {w_type}) outs(%f{p} : {y_type}) -> {y_type}
 """
-    results = ", ".join(f"%y{p}" for p in range(len(outputs)))
-    return MAPS + f"""func.func @kernel(%x: {x_type}, {weights}) -> ({", ".join(y_types)}) {{
+        if p == 0 and chained:
+            wc_type = f"tensor<{chained}x{outputs[0]}xf32>"
+            z_type = f"tensor<{rows}x{chained}xf32>"
+            weights += f", %wc: {wc_type}"
+            body += f"""  %ez = tensor.empty() : {z_type}
+  %fz = linalg.fill ins(%zero : f32) outs(%ez : {z_type}) -> {z_type}
+  %z = linalg.contract indexing_maps = [#x, #w, #y]
+         ins(%y0, %wc : {y_type}, {wc_type}) outs(%fz : {z_type}) -> {z_type}
+"""
+            results.append("%z")
+            result_types.append(z_type)
+    return MAPS + f"""func.func @kernel(%x: {x_type}, {weights}) -> ({", ".join(result_types)}) {{
   %zero = arith.constant 0.0 : f32
-{body}  return {results} : {", ".join(y_types)}
+{body}  return {", ".join(results)} : {", ".join(result_types)}
 }}
 """
 
 
 def siblings(tools, check, pipeline, name, batch, length, inputs, outputs, elements,
-             launches):
-    text = siblings_kernel((batch, length), inputs, outputs, elements)
+             launches, chained=None):
+    text = siblings_kernel((batch, length), inputs, outputs, elements, chained)
     expect_gemv_launches(tools, check, pipeline, text, batch * length, False, launches,
                          f"siblings {name}",
                          "projections of the same x and load width share a kernel")
@@ -345,13 +360,20 @@ def siblings(tools, check, pipeline, name, batch, length, inputs, outputs, eleme
     x = harness.random_tensor(rng, [batch, length, inputs])
     ws = [round_to(harness.random_tensor(rng, [o, inputs]), e)
           for o, e in zip(outputs, elements)]
-    results = harness.run(tools, text, [harness.Argument(x)] + [
-        harness.Argument(w, e) for w, e in zip(ws, elements)],
-        [[batch, length, o] for o in outputs], pipeline=pipeline)
+    arguments = [harness.Argument(x)] + [harness.Argument(w, e) for w, e in zip(ws, elements)]
+    shapes = [[batch, length, o] for o in outputs]
+    if chained:
+        wc = harness.random_tensor(rng, [chained, outputs[0]])
+        arguments.append(harness.Argument(wc))
+        shapes.append([batch, length, chained])
+    results = harness.run(tools, text, arguments, shapes, pipeline=pipeline)
     for p, (result, w) in enumerate(zip(results, ws)):
         label = (f"siblings {name}: projection {p}, {batch}x{length} rows x {inputs} -> "
                  f"{outputs[p]}, {elements[p]} weights")
         check.close(label, result, reference(x, w))
+    if chained:
+        check.close(f"siblings {name}: the projection of projection 0 between them",
+                    results[-1], reference(reference(x, ws[0]), wc))
 
 
 def group_norm_kernel(rows, heads, head_dim, outputs, element):
@@ -458,6 +480,10 @@ def run_all(tools, check, pipeline):
              ("bf16", "f32", "f16"), 1)
     siblings(tools, check, pipeline, "siblings-wide", 1, 1, 264, (37, 16, 24),
              ("bf16", "bf16", "f32"), 2)
+    # A projection of the first one's output between two of them (a dense
+    # layer's gates): the second moves up into the first's kernel.
+    siblings(tools, check, pipeline, "siblings-hoisted", 2, 1, 72, (16, 24),
+             ("bf16", "bf16"), 2, chained=12)
     # RetNet's group norm and gate before its output projection: a statistic
     # per head, folded into the GEMV kernel; more heads than warps; wide
     # loads; and before cuBLAS.

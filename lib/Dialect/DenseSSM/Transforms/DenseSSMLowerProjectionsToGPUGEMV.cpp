@@ -34,8 +34,10 @@
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/SCF/Utils/Utils.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
+#include "mlir/Transforms/RegionUtils.h"
 
 #include "llvm/ADT/MapVector.h"
+#include "llvm/ADT/SetVector.h"
 
 namespace mlir::densessm {
 #define GEN_PASS_DEF_DENSESSMLOWERPROJECTIONSTOGPUGEMV
@@ -384,8 +386,7 @@ struct LowerProjectionsToGPUGEMVPass
     std::vector<std::unique_ptr<densessm::ProjectionPrologue>> prologues;
     if (fusePrologues)
       prologues = findPrologues(projections);
-    for (const SmallVector<linalg::LinalgOp> &siblings :
-         siblingGroups(projections))
+    for (SiblingGroup &siblings : siblingGroups(projections))
       lower(siblings, projections);
     for (const auto &prologue : prologues)
       keepForBLASSide(*prologue);
@@ -413,31 +414,78 @@ struct LowerProjectionsToGPUGEMVPass
     return ops;
   }
 
+  /// Projections computed by one kernel, and where it goes.
+  struct SiblingGroup {
+    SmallVector<linalg::LinalgOp> members;
+    /// The kernel goes before this op, which the group replaces: the last
+    /// of the members' kernel positions, but for hoisted members.
+    Operation *position;
+    /// What hoisted members need defined before `position` (allocations,
+    /// sizes, views), in program order.
+    SmallVector<Operation *> hoisted;
+    /// Whether a member moved up (hoistInto): the kernel may then not move
+    /// down to a later projection.
+    bool hoistedMember = false;
+  };
+
   /// The projections in kernels of their own or, with `fuse-siblings`,
-  /// runs of siblings that share one: consecutive projections of the same
-  /// x (a layer's q, k and v), lowered the same way (the same choice and
-  /// load width, static output counts, the same inputs), in one block,
-  /// none reading what another writes, with nothing between them that
-  /// touches their buffers (the kernel goes where the last of them was).
-  std::vector<SmallVector<linalg::LinalgOp>>
+  /// groups of siblings that share one: projections of the same x (a
+  /// layer's q, k and v), lowered the same way (the same choice and load
+  /// width, static output counts, the same inputs), in one block, none
+  /// reading what another writes. A projection joins the last group when
+  /// nothing between them touches their buffers (the kernel moves down to
+  /// it); else an earlier group of its x when nothing between that group's
+  /// kernel and it touches what it writes or writes what it reads (it moves
+  /// up into the kernel: a dense layer's second gate, after the first
+  /// gate's fusion).
+  std::vector<SiblingGroup>
   siblingGroups(llvm::MapVector<Operation *, Fused> &projections) {
-    std::vector<SmallVector<linalg::LinalgOp>> groups;
+    std::vector<SiblingGroup> groups;
     for (auto &[op, fused] : projections) {
       auto projection = cast<linalg::LinalgOp>(op);
+      Operation *position = kernelPosition(op, fused);
       if (fuseSiblings && !groups.empty()) {
-        SmallVector<linalg::LinalgOp> joined(groups.back());
+        SmallVector<linalg::LinalgOp> joined(groups.back().members);
         joined.push_back(projection);
-        if (canShareKernel(joined, projections)) {
-          groups.back() = std::move(joined);
+        if (!groups.back().hoistedMember &&
+            canShareKernel(joined, projections)) {
+          groups.back().members = std::move(joined);
+          if (groups.back().position->isBeforeInBlock(position))
+            groups.back().position = position;
           continue;
         }
+        if (llvm::any_of(llvm::reverse(groups), [&](SiblingGroup &group) {
+              return hoistInto(group, projection, projections);
+            }))
+          continue;
       }
-      groups.push_back({projection});
+      groups.push_back({{projection}, position, {}, false});
     }
     return groups;
   }
 
-  bool canShareKernel(ArrayRef<linalg::LinalgOp> group,
+  /// A projection's ops in a kernel (replacedOps), the buffers they touch
+  /// and those they write.
+  struct MemberAccess {
+    SmallVector<Operation *> ops;
+    SmallVector<Value> touched, written;
+  };
+  static MemberAccess accessOf(linalg::LinalgOp op, const Fused &fused) {
+    MemberAccess access{replacedOps(op, fused), {}, {}};
+    for (Operation *member : access.ops) {
+      for (Value operand : member->getOperands())
+        if (isa<MemRefType>(operand.getType()))
+          access.touched.push_back(densessm::bufferOf(operand));
+      if (auto dps = dyn_cast<DestinationStyleOpInterface>(member))
+        for (OpOperand &init : dps.getDpsInitsMutable())
+          access.written.push_back(densessm::bufferOf(init.get()));
+    }
+    return access;
+  }
+
+  /// Whether `group` can be one kernel's: every member lowers as the first
+  /// does, and none reads what another writes.
+  bool lowersTogether(ArrayRef<linalg::LinalgOp> group,
                       llvm::MapVector<Operation *, Fused> &projections) {
     linalg::LinalgOp first = group.front();
     Value x = first.getDpsInputOperand(0)->get();
@@ -458,48 +506,119 @@ struct LowerProjectionsToGPUGEMVPass
           ShapedType::isDynamicShape(shape(op)) ||
           shape(op)[1] != shape(first)[1])
         return false;
+    SmallVector<MemberAccess> accesses;
+    for (linalg::LinalgOp op : group)
+      accesses.push_back(accessOf(op, projections[op]));
+    for (size_t a = 0; a < group.size(); ++a)
+      for (size_t b = 0; b < group.size(); ++b)
+        if (a != b && llvm::any_of(accesses[b].written, [&](Value buffer) {
+              return llvm::is_contained(accesses[a].touched, buffer);
+            }))
+          return false;
+    return true;
+  }
 
-    // Each member's ops, the buffers they touch and those they write.
+  /// Whether `group`'s kernel can go where its last member's would, with
+  /// everything between the members' ops moving up past it.
+  bool canShareKernel(ArrayRef<linalg::LinalgOp> group,
+                      llvm::MapVector<Operation *, Fused> &projections) {
+    if (!lowersTogether(group, projections))
+      return false;
     llvm::SmallPtrSet<Operation *, 16> replaced;
-    SmallVector<SmallVector<Value>> touched, written;
+    SmallVector<Value> buffers;
     Operation *begin = nullptr, *end = nullptr;
     for (linalg::LinalgOp op : group) {
-      const Fused &fused = projections[op];
-      SmallVector<Operation *> ops = replacedOps(op, fused);
-      touched.emplace_back();
-      written.emplace_back();
-      for (Operation *member : ops) {
-        replaced.insert(member);
-        for (Value operand : member->getOperands())
-          if (isa<MemRefType>(operand.getType()))
-            touched.back().push_back(densessm::bufferOf(operand));
-        if (auto dps = dyn_cast<DestinationStyleOpInterface>(member))
-          for (OpOperand &init : dps.getDpsInitsMutable())
-            written.back().push_back(densessm::bufferOf(init.get()));
-      }
-      if (!begin || ops.front()->isBeforeInBlock(begin))
-        begin = ops.front();
-      Operation *position = kernelPosition(op, fused);
+      MemberAccess access = accessOf(op, projections[op]);
+      replaced.insert(access.ops.begin(), access.ops.end());
+      llvm::append_range(buffers, access.touched);
+      if (!begin || access.ops.front()->isBeforeInBlock(begin))
+        begin = access.ops.front();
+      Operation *position = kernelPosition(op, projections[op]);
       if (!end || end->isBeforeInBlock(position))
         end = position;
     }
-    // One kernel computes them all: none may read what another writes.
-    for (size_t a = 0; a < group.size(); ++a)
-      for (size_t b = 0; b < group.size(); ++b)
-        if (a != b && llvm::any_of(written[b], [&](Value buffer) {
-              return llvm::is_contained(touched[a], buffer);
-            }))
-          return false;
-    // The kernel goes to the last position; what lies between moves up.
-    SmallVector<Value> buffers;
-    for (ArrayRef<Value> memberBuffers : touched)
-      llvm::append_range(buffers, memberBuffers);
     for (Operation *op = begin; op != end->getNextNode();
          op = op->getNextNode())
       if (!replaced.contains(op) && !densessm::canMovePast(op, buffers))
         return false;
     return true;
   }
+
+  /// Adds `projection` to `group` as a member computed where the group's
+  /// kernel is, earlier than it was, when it can: it lowers with the
+  /// members, nothing between the kernel and its ops writes what it reads
+  /// or reads what it writes, and every value its ops use is defined
+  /// before the kernel or by an op that can move there (an allocation,
+  /// its size, a view: `group.hoisted` collects them).
+  bool hoistInto(SiblingGroup &group, linalg::LinalgOp projection,
+                 llvm::MapVector<Operation *, Fused> &projections) {
+    Operation *position = group.position;
+    MemberAccess access = accessOf(projection, projections[projection]);
+    if (position->getBlock() != projection->getBlock() ||
+        !position->isBeforeInBlock(access.ops.front()))
+      return false;
+    SmallVector<linalg::LinalgOp> joined(group.members);
+    joined.push_back(projection);
+    if (!lowersTogether(joined, projections))
+      return false;
+    llvm::SmallPtrSet<Operation *, 8> own(access.ops.begin(),
+                                          access.ops.end());
+    auto aliases = [](ArrayRef<Value> buffers) {
+      return [buffers](Value value) {
+        return llvm::any_of(buffers, [&](Value buffer) {
+          return densessm::mayAlias(value, buffer);
+        });
+      };
+    };
+    for (Operation *op = position->getNextNode(); op != access.ops.back();
+         op = op->getNextNode())
+      if (!own.contains(op) &&
+          (densessm::mayWrite(op, aliases(access.touched)) ||
+           densessm::mayRead(op, aliases(access.written))))
+        return false;
+
+    // The definitions after the kernel that its ops use, and theirs.
+    llvm::SetVector<Operation *> needed;
+    SmallVector<Value> pending;
+    for (Operation *op : access.ops) {
+      llvm::append_range(pending, op->getOperands());
+      llvm::SetVector<Value> captured;
+      getUsedValuesDefinedAbove(op->getRegions(), captured);
+      llvm::append_range(pending, captured);
+    }
+    while (!pending.empty()) {
+      Operation *definition = pending.pop_back_val().getDefiningOp();
+      if (!definition || definition->getBlock() != position->getBlock() ||
+          definition->isBeforeInBlock(position) || needed.contains(definition))
+        continue;
+      // Already moving up for an earlier hoist: to this kernel or before.
+      if (auto it = hoistedTo.find(definition); it != hoistedTo.end()) {
+        if (it->second == position || it->second->isBeforeInBlock(position))
+          continue;
+        return false;
+      }
+      if (definition == position || own.contains(definition) ||
+          !densessm::canMovePast(definition, {}) ||
+          isa<linalg::FillOp>(definition))
+        return false;
+      needed.insert(definition);
+      llvm::append_range(pending, definition->getOperands());
+    }
+    SmallVector<Operation *> ordered(needed.begin(), needed.end());
+    llvm::sort(ordered, [](Operation *a, Operation *b) {
+      return a->isBeforeInBlock(b);
+    });
+    group.members = std::move(joined);
+    group.hoistedMember = true;
+    for (Operation *op : ordered) {
+      group.hoisted.push_back(op);
+      hoistedTo[op] = position;
+    }
+    return true;
+  }
+
+  /// The ops hoistInto moves up, each to the kernel it goes before.
+  llvm::DenseMap<Operation *, Operation *> hoistedTo;
 
   /// The prologues of the projections that read the same x, each shared
   /// by those projections' Fused.
@@ -569,28 +688,29 @@ struct LowerProjectionsToGPUGEMVPass
   /// One kernel for `group` (projections of the same x), where the last of
   /// their kernels would go: the projections, their fills and epilogues
   /// go away, or (rows decided at run time) into the `else` of the choice.
-  void lower(ArrayRef<linalg::LinalgOp> group,
+  void lower(SiblingGroup &siblings,
              llvm::MapVector<Operation *, Fused> &projections) {
+    ArrayRef<linalg::LinalgOp> group = siblings.members;
     linalg::LinalgOp first = group.front();
     Value x = first.getDpsInputOperand(0)->get();
-    Operation *position = kernelPosition(first, projections[first]);
+    Operation *position = siblings.position;
     SmallVector<Operation *> replaced;
-    for (linalg::LinalgOp op : group) {
-      if (position->isBeforeInBlock(kernelPosition(op, projections[op])))
-        position = kernelPosition(op, projections[op]);
-      llvm::append_range(replaced, replacedOps(op, projections[op]));
-    }
-
-    // The projections and the epilogues' ops move down past what lies
-    // between (nothing that touches their buffers).
-    OpBuilder b(position);
-    Location loc = first.getLoc();
     SmallVector<Member> members;
     for (linalg::LinalgOp op : group) {
+      llvm::append_range(replaced, replacedOps(op, projections[op]));
       Value y = op.getDpsInitOperand(0)->get();
       members.push_back({op->getOperand(densessm::kProjectionWeightOperand), y,
                          bool(zeroFillBefore(op, y)), &projections[op]});
     }
+    // (After the fills were found: a hoisted op may land between the last
+    // member's fill and it.)
+    for (Operation *op : siblings.hoisted)
+      op->moveBefore(position);
+
+    // The projections and the epilogues' ops move down past what lies
+    // between (nothing that touches their buffers), or, hoisted, up.
+    OpBuilder b(position);
+    Location loc = first.getLoc();
     ProjectionSizes sizes = ProjectionSizes::of(b, loc, x, members.front().w);
     Value rows = b.createOrFold<arith::MulIOp>(loc, sizes.batch, sizes.length);
     int64_t width = wideLoads ? wideLoadWidth(members.front().w) : 1;

@@ -52,39 +52,107 @@ bool densessm::canMovePast(Operation *op, ArrayRef<Value> buffers) {
   });
 }
 
-bool densessm::mayWriteAny(Operation *op, ArrayRef<Value> buffers) {
+namespace {
+
+enum class Access { Read, Write };
+
+/// Whether `op`, or an op nested in it (a linalg body's loads too), may
+/// `access` a buffer `watched` holds (it gets the accessed value, or null
+/// for memory the op cannot name); a write includes a free.
+bool mayAccess(Operation *op, llvm::function_ref<bool(Value)> watched,
+               Access access) {
   // A call of a runtime function that says what it writes (a projection on
-  // cuBLAS) writes that.
+  // cuBLAS) writes that, and reads only its operands.
   if (auto call = dyn_cast<func::CallOp>(op)) {
-    std::optional<SmallVector<Value>> written = writtenOperands(call);
-    return !written || llvm::any_of(*written, [&](Value value) {
-      return llvm::is_contained(buffers, bufferOf(value));
-    });
+    std::optional<SmallVector<Value>> written = densessm::writtenOperands(call);
+    if (!written)
+      return true;
+    return access == Access::Write ? llvm::any_of(*written, watched)
+                                   : llvm::any_of(call.getOperands(), watched);
   }
-  // A barrier orders the block's accesses and writes nothing (gpu.barrier
+  // A barrier orders the block's accesses and touches nothing (gpu.barrier
   // declares no memory effects, so it would count as unknown).
   if (isa<gpu::BarrierOp>(op))
     return false;
+  auto nestedAccess = [&] {
+    for (Region &region : op->getRegions())
+      for (Operation &nested : region.getOps())
+        if (mayAccess(&nested, watched, access))
+          return true;
+    return false;
+  };
   auto effects = dyn_cast<MemoryEffectOpInterface>(op);
   if (!effects) {
     // Unknown ops may do anything; ops whose effects are those of their
     // regions' ops (scf.if, scf.for) are what those do.
-    if (!op->hasTrait<OpTrait::HasRecursiveMemoryEffects>())
-      return true;
-    for (Region &region : op->getRegions())
-      for (Operation &nested : region.getOps())
-        if (mayWriteAny(&nested, buffers))
-          return true;
-    return false;
+    return !op->hasTrait<OpTrait::HasRecursiveMemoryEffects>() || nestedAccess();
   }
   SmallVector<MemoryEffects::EffectInstance> list;
   effects.getEffects(list);
-  return llvm::any_of(list, [&](const MemoryEffects::EffectInstance &effect) {
-    if (!isa<MemoryEffects::Write, MemoryEffects::Free>(effect.getEffect()))
-      return false;
-    Value written = effect.getValue();
-    return !written || llvm::is_contained(buffers, bufferOf(written));
+  // An op's effects are those on its operands; its body (a linalg.generic
+  // gathering through a captured buffer) may load or store others.
+  return llvm::any_of(list,
+                      [&](const MemoryEffects::EffectInstance &effect) {
+                        bool matches =
+                            access == Access::Write
+                                ? isa<MemoryEffects::Write,
+                                      MemoryEffects::Free>(effect.getEffect())
+                                : isa<MemoryEffects::Read>(effect.getEffect());
+                        return matches && (!effect.getValue() ||
+                                           watched(effect.getValue()));
+                      }) ||
+         nestedAccess();
+}
+
+} // namespace
+
+bool densessm::mayWriteAny(Operation *op, ArrayRef<Value> buffers) {
+  return mayWrite(op, [&](Value value) {
+    return llvm::is_contained(buffers, bufferOf(value));
   });
+}
+
+bool densessm::mayWrite(Operation *op,
+                        llvm::function_ref<bool(Value)> watched) {
+  return mayAccess(op, watched, Access::Write);
+}
+
+bool densessm::mayRead(Operation *op, llvm::function_ref<bool(Value)> watched) {
+  return mayAccess(op, watched, Access::Read);
+}
+
+bool densessm::isUnaliasedAllocation(Value buffer) {
+  if (!isAllocation(buffer))
+    return false;
+  // Every use, through views, names the buffer itself: none makes another
+  // value that may be it (a select, a call's or region's result, a stored
+  // pointer, a branch's operand).
+  SmallVector<Value> values = {buffer};
+  while (!values.empty()) {
+    Value value = values.pop_back_val();
+    for (OpOperand &use : value.getUses()) {
+      Operation *user = use.getOwner();
+      if (auto view = dyn_cast<ViewLikeOpInterface>(user);
+          view && view.getViewSource() == value) {
+        values.push_back(user->getResult(0));
+        continue;
+      }
+      if (isa<func::ReturnOp>(user))
+        continue;
+      if (user->hasTrait<OpTrait::IsTerminator>() ||
+          llvm::any_of(user->getResultTypes(),
+                       [](Type type) { return isa<BaseMemRefType>(type); }) ||
+          (isa<memref::StoreOp>(user) && use.getOperandNumber() == 0))
+        return false;
+    }
+  }
+  return true;
+}
+
+bool densessm::mayAlias(Value a, Value b) {
+  a = bufferOf(a);
+  b = bufferOf(b);
+  return a == b || (!isUnaliasedAllocation(a) && !isUnaliasedAllocation(b));
 }
 
 SmallVector<Value> densessm::rowPoint(OpBuilder &b, Location loc,

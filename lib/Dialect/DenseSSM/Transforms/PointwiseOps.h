@@ -43,6 +43,23 @@ bool canMovePast(Operation *op, ArrayRef<Value> buffers);
 /// (RuntimeFunctions.h), else anything.
 bool mayWriteAny(Operation *op, ArrayRef<Value> buffers);
 
+/// Whether `op`, or an op nested in it (a linalg body's loads and stores
+/// too), may write (or free) / read a value `watched` holds, or memory it
+/// cannot name (`watched` is not asked then), as mayWriteAny decides; a
+/// runtime function's call reads only its operands.
+bool mayWrite(Operation *op, llvm::function_ref<bool(Value)> watched);
+bool mayRead(Operation *op, llvm::function_ref<bool(Value)> watched);
+
+/// An allocation that no other value of the function may be: every use,
+/// through its views, names it (no select, call or region result, branch
+/// operand or stored pointer may carry it elsewhere).
+bool isUnaliasedAllocation(Value buffer);
+
+/// Whether the buffers of `a` and `b` may overlap: the same buffer, or
+/// neither an unaliased allocation (function arguments, globals, selects
+/// may be one another).
+bool mayAlias(Value a, Value b);
+
 /// The point [b, l, t...] of element `i` of row (b, l), in a domain whose
 /// row axis is split into `split` (i = t... in row-major order: o = h·D + d
 /// for [b, l, h, d]), or [b, l, i] when `split` has at most one axis.

@@ -433,14 +433,19 @@ def DenseSSMLowerProjectionsToGPUGEMV
     kernels go away; with a dynamic row count they run only on the `else`
     side of the same choice, where the projections read `x`.
 
-    With `fuse-siblings` (the default) consecutive projections of the same
-    `x` (a layer's q, k and v, and a dense layer's gates) are one kernel,
-    when they lower the same way (the same choice and load width, static
-    output counts, the same inputs), none reads what another writes, and
-    nothing between them touches their buffers (allocations, views, index
-    arithmetic and other buffers' fills may): projection `p` takes blocks
-    `Σ_{q<p} ceil(O_q / warps)` on, and each block stages or computes its
-    row of `x` once for them. The kernel goes where the last of them was.
+    With `fuse-siblings` (the default) projections of the same `x` (a
+    layer's q, k and v, and a dense layer's gates) are one kernel, when
+    they lower the same way (the same choice and load width, static output
+    counts, the same inputs) and none reads what another writes:
+    projection `p` takes blocks `Σ_{q<p} ceil(O_q / warps)` on, and each
+    block stages or computes its row of `x` once for them. The kernel goes
+    where the last of them was when nothing between them touches their
+    buffers (allocations, views, index arithmetic and other buffers' fills
+    may); else a later projection moves up into the earlier ones' kernel
+    when nothing between writes what it reads or reads what it writes, and
+    what it uses is defined before the kernel or can move there (its
+    output's allocation, sizes, views): a dense layer's second gate, after
+    the first gate's fusion.
 
     With static sizes the choice is made at compile time (more rows: the
     op is left to the BLAS lowering); with a dynamic row count an `scf.if`
@@ -469,8 +474,8 @@ def DenseSSMLowerProjectionsToGPUGEMV
            "load 16 bytes of weights per lane at once, from x staged in "
            "shared memory">,
     Option<"fuseSiblings", "fuse-siblings", "bool", /*default=*/"true",
-           "run consecutive projections of the same input (q, k, v) as one "
-           "kernel, each on its own blocks">,
+           "run projections of the same input (q, k, v, a dense layer's "
+           "gates) as one kernel, each on its own blocks">,
   ];
   let dependentDialects = [
     "::mlir::arith::ArithDialect",
