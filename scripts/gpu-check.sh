@@ -53,24 +53,13 @@ fi
 GPU=$(nvidia-smi -L | head -1)
 echo "gpu-check: $GPU, driver $(nvidia-smi --query-gpu=driver_version --format=csv,noheader | head -1)"
 
-# The CUDA Toolkit (ptxas, libdevice: densessm-compile and the lit tests look
-# in $CUDA_HOME, then /usr/local/cuda) where only its nvcc is on the PATH.
+# The CUDA Toolkit (ptxas, libdevice, cuBLAS: densessm-compile, the lit
+# tests and the runtime look in $CUDA_HOME, then /usr/local/cuda) where only
+# its nvcc is on the PATH.
 if [ -z "${CUDA_HOME:-}" ] && [ ! -x /usr/local/cuda/bin/ptxas ] && command -v nvcc >/dev/null; then
   CUDA_HOME=$(dirname "$(dirname "$(readlink -f "$(command -v nvcc)")")")
   export CUDA_HOME
   echo "gpu-check: CUDA_HOME=$CUDA_HOME (nvcc's)"
-fi
-# cuBLAS where the loader does not find it by name (a toolkit not in
-# ld.so.conf): the runtime takes $DENSESSM_CUBLAS_LIBRARY.
-if [ -z "${DENSESSM_CUBLAS_LIBRARY:-}" ] && ! ldconfig -p | grep -Ec 'libcublas\.so\.1[123] ' >/dev/null; then
-  for lib in "${CUDA_HOME:-/usr/local/cuda}"/lib64/libcublas.so.1[321] \
-             "${CUDA_HOME:-/usr/local/cuda}"/targets/x86_64-linux/lib/libcublas.so.1[321]; do
-    if [ -e "$lib" ]; then
-      export DENSESSM_CUBLAS_LIBRARY=$lib
-      echo "gpu-check: DENSESSM_CUBLAS_LIBRARY=$lib"
-      break
-    fi
-  done
 fi
 
 stamp "setup and build"

@@ -25,6 +25,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <iostream>
+#include <optional>
 #include <vector>
 
 using namespace densessm::runtime;
@@ -387,11 +388,34 @@ TEST(CUBLASLoader, TheEnvironmentChoosesTheLibrary) {
   EXPECT_EQ(cublasLibraryCandidates(),
             std::vector<std::string>{"/opt/cublas/libcublas.so.12"});
   unsetenv(kCublasLibraryVariable);
-  EXPECT_EQ(cublasLibraryCandidates(),
-            (std::vector<std::string>{"libcublas.so.13", "libcublas.so.12",
-                                      "libcublas.so.11", "libcublas.so"}));
   if (saved)
     setenv(kCublasLibraryVariable, previous.c_str(), 1);
+}
+
+TEST(CUBLASLoader, TheLoaderSearchesThenTheToolkits) {
+  const char *names[] = {kCublasLibraryVariable, "CUDA_HOME", "CUDA_PATH"};
+  std::vector<std::optional<std::string>> saved;
+  for (const char *name : names) {
+    const char *value = std::getenv(name);
+    saved.push_back(value ? std::optional<std::string>(value) : std::nullopt);
+    unsetenv(name);
+  }
+  // The loader's search by name first; then each toolkit's lib64, once.
+  setenv("CUDA_HOME", "/opt/cuda-13", 1);
+  setenv("CUDA_PATH", "/usr/local/cuda", 1);
+  EXPECT_EQ(cublasLibraryCandidates(),
+            (std::vector<std::string>{
+                "libcublas.so.13", "libcublas.so.12", "libcublas.so.11",
+                "libcublas.so", "/opt/cuda-13/lib64/libcublas.so.13",
+                "/opt/cuda-13/lib64/libcublas.so.12",
+                "/usr/local/cuda/lib64/libcublas.so.13",
+                "/usr/local/cuda/lib64/libcublas.so.12"}));
+  for (size_t i = 0; i < saved.size(); ++i) {
+    if (saved[i])
+      setenv(names[i], saved[i]->c_str(), 1);
+    else
+      unsetenv(names[i]);
+  }
 }
 
 TEST(CUBLASLoader, TheInstalledCUBLASHasEveryEntryPoint) {

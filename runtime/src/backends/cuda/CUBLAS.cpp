@@ -2,6 +2,7 @@
 
 #include "CUBLAS.h"
 
+#include <algorithm>
 #include <cstdlib>
 #include <dlfcn.h>
 #include <mutex>
@@ -66,8 +67,21 @@ std::vector<std::string> cublasLibraryCandidates() {
   if (const char *chosen = std::getenv(kCublasLibraryVariable);
       chosen && *chosen)
     return {chosen};
-  return {"libcublas.so.13", "libcublas.so.12", "libcublas.so.11",
-          "libcublas.so"};
+  std::vector<std::string> candidates = {"libcublas.so.13", "libcublas.so.12",
+                                         "libcublas.so.11", "libcublas.so"};
+  std::vector<std::string> roots;
+  for (const char *variable : {"CUDA_HOME", "CUDA_PATH"})
+    if (const char *root = std::getenv(variable); root && *root)
+      roots.push_back(root);
+  roots.push_back("/usr/local/cuda");
+  for (const std::string &root : roots)
+    for (const char *name : {"libcublas.so.13", "libcublas.so.12"}) {
+      std::string path = root + "/lib64/" + name;
+      if (std::find(candidates.begin(), candidates.end(), path) ==
+          candidates.end())
+        candidates.push_back(path);
+    }
+  return candidates;
 }
 
 Status openCUBLAS(const std::vector<std::string> &candidates, CUBLAS &out) {

@@ -68,7 +68,10 @@ struct CUBLAS {
 };
 
 /// The libraries loadCUBLAS tries, in order: $DENSESSM_CUBLAS_LIBRARY alone
-/// when it is set, else libcublas.so.13, .12, .11, then libcublas.so.
+/// when it is set, else libcublas.so.13, .12, .11, then libcublas.so (the
+/// loader's search), then libcublas.so.13 and .12 in the lib64 directory of
+/// the CUDA Toolkit at $CUDA_HOME, $CUDA_PATH and /usr/local/cuda (a toolkit
+/// the loader was not told about).
 std::vector<std::string> cublasLibraryCandidates();
 
 /// Opens the first of `candidates` that dlopen finds and resolves the
