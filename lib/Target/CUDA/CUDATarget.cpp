@@ -20,6 +20,8 @@
 #include "llvm/Support/Program.h"
 #include "llvm/Support/raw_ostream.h"
 #include "llvm/Support/Regex.h"
+#include "llvm/Support/ThreadPool.h"
+#include "llvm/Support/Threading.h"
 
 #include <cstdlib>
 #include <optional>
@@ -164,6 +166,49 @@ static std::optional<std::string> findPtxas() {
   return std::nullopt;
 }
 
+/// The cubin ptxas assembles from `object`'s PTX (through temporary files
+/// of its own: calls may run at once).
+static llvm::Expected<std::string> runPtxas(llvm::StringRef ptxas,
+                                            const KernelObject &object) {
+  llvm::SmallString<128> ptxPath, cubinPath;
+  int fd;
+  if (auto error = llvm::sys::fs::createTemporaryFile("densessm", "ptx", fd,
+                                                       ptxPath))
+    return makeError("cannot create a temporary PTX file: {0}", error.message());
+  llvm::sys::Process::SafelyCloseFileDescriptor(fd);
+  if (auto error = llvm::sys::fs::createTemporaryFile("densessm", "cubin", fd,
+                                                       cubinPath))
+    return makeError("cannot create a temporary file: {0}", error.message());
+  llvm::sys::Process::SafelyCloseFileDescriptor(fd);
+  llvm::scope_exit cleanup([&] {
+    llvm::sys::fs::remove(ptxPath);
+    llvm::sys::fs::remove(cubinPath);
+  });
+  {
+    std::error_code error;
+    llvm::raw_fd_ostream ptx(ptxPath, error);
+    if (error)
+      return makeError("cannot write {0}: {1}", ptxPath, error.message());
+    ptx << llvm::StringRef(object.bytes).rtrim('\0');
+  }
+  std::string arch = "-arch=" + object.chip;
+  llvm::SmallVector<llvm::StringRef> args = {ptxas, arch, "-O3", "-o",
+                                             cubinPath, ptxPath};
+  std::string message;
+  int status = llvm::sys::ExecuteAndWait(ptxas, args, std::nullopt, {}, 0, 0,
+                                         &message);
+  if (status != 0)
+    return makeError("ptxas {0} failed on kernel module @{1} (status {2}){3}",
+                     arch, object.kernelModule, status,
+                     message.empty() ? "" : ": " + message);
+  auto cubin = llvm::MemoryBuffer::getFile(cubinPath, /*IsText=*/false,
+                                           /*RequiresNullTerminator=*/false);
+  if (!cubin)
+    return makeError("cannot read the cubin ptxas wrote: {0}",
+                     cubin.getError().message());
+  return (*cubin)->getBuffer().str();
+}
+
 llvm::Expected<std::vector<ExecutableImage>>
 mlir::densessm::assembleCubins(const std::vector<KernelObject> &objects,
                                std::string &note) {
@@ -183,51 +228,37 @@ mlir::densessm::assembleCubins(const std::vector<KernelObject> &objects,
       keys[object.kernelModule] =
           ::densessm::runtime::kernelObjectKey(bytes.data(), bytes.size());
     }
-  llvm::SmallString<128> ptxPath, cubinPath;
-  int fd;
-  if (auto error = llvm::sys::fs::createTemporaryFile("densessm", "ptx", fd,
-                                                       ptxPath))
-    return makeError("cannot create a temporary PTX file: {0}", error.message());
-  llvm::sys::Process::SafelyCloseFileDescriptor(fd);
-  if (auto error = llvm::sys::fs::createTemporaryFile("densessm", "cubin", fd,
-                                                       cubinPath))
-    return makeError("cannot create a temporary file: {0}", error.message());
-  llvm::sys::Process::SafelyCloseFileDescriptor(fd);
-  llvm::scope_exit cleanup([&] {
-    llvm::sys::fs::remove(ptxPath);
-    llvm::sys::fs::remove(cubinPath);
-  });
-  for (const KernelObject &object : objects) {
-    if (object.format != "ptx")
-      continue;
-    {
-      std::error_code error;
-      llvm::raw_fd_ostream ptx(ptxPath, error);
-      if (error)
-        return makeError("cannot write {0}: {1}", ptxPath, error.message());
-      ptx << llvm::StringRef(object.bytes).rtrim('\0');
-    }
-    std::string arch = "-arch=" + object.chip;
-    llvm::SmallVector<llvm::StringRef> args = {*ptxas, arch, "-O3", "-o",
-                                               cubinPath, ptxPath};
-    std::string message;
-    int status = llvm::sys::ExecuteAndWait(*ptxas, args, std::nullopt, {}, 0,
-                                           0, &message);
-    if (status != 0)
-      return makeError("ptxas {0} failed on kernel module @{1} (status {2}){3}",
-                       arch, object.kernelModule, status,
-                       message.empty() ? "" : ": " + message);
-    auto cubin = llvm::MemoryBuffer::getFile(cubinPath, /*IsText=*/false,
-                                             /*RequiresNullTerminator=*/false);
-    if (!cubin)
-      return makeError("cannot read the cubin ptxas wrote: {0}",
-                       cubin.getError().message());
+  // One ptxas per kernel module and chip, side by side (each is a process
+  // of its own; a 24-layer model has thousands), the cubins in the
+  // objects' order.
+  std::vector<const KernelObject *> ptx;
+  for (const KernelObject &object : objects)
+    if (object.format == "ptx")
+      ptx.push_back(&object);
+  struct Assembled {
+    std::string cubin, error;
+  };
+  std::vector<Assembled> assembled(ptx.size());
+  {
+    llvm::DefaultThreadPool pool(llvm::hardware_concurrency());
+    for (size_t i = 0; i < ptx.size(); ++i)
+      pool.async([&, i] {
+        if (llvm::Expected<std::string> cubin = runPtxas(*ptxas, *ptx[i]))
+          assembled[i].cubin = std::move(*cubin);
+        else
+          assembled[i].error = llvm::toString(cubin.takeError());
+      });
+    pool.wait();
+  }
+  for (size_t i = 0; i < ptx.size(); ++i) {
+    if (!assembled[i].error.empty())
+      return makeError("{0}", assembled[i].error);
     ExecutableImage image;
     image.cuda = true;
     image.format = "cubin";
-    image.architecture = object.chip;
-    image.image = (*cubin)->getBuffer().str();
-    image.kernelKey = keys.lookup(object.kernelModule);
+    image.architecture = ptx[i]->chip;
+    image.image = std::move(assembled[i].cubin);
+    image.kernelKey = keys.lookup(ptx[i]->kernelModule);
     cubins.push_back(std::move(image));
   }
   return cubins;
