@@ -159,14 +159,20 @@ for dtype in f32 bf16; do
 done
 
 stamp "decode on the GPU and the CPU"
+# What prepare_model left for `module`: "ok" or why it failed; without a
+# status file, the second argument.
+status_of() { # module, what to say when there is no status
+  cat "$WORK/$1.status" 2>/dev/null || echo "$2"
+}
+
 # One step of the pipeline turned off: the GPU decode (graphs on) of the
 # model prepare_model compiled with `options`, against the default's.
 compare() { # name, --densessm-cuda-pipeline options
   local name=$1 options=$2 module=$WORK/$1.compare.dssm
   local label="decode $name batch 1 ($options)"
-  if [ "$(cat "$WORK/$name.compare.status" 2>/dev/null)" != ok ]; then
-    row "$label" FAIL "$(cat "$WORK/$name.compare.status" 2>/dev/null || echo 'not compiled')"; return
-  fi
+  local status
+  status=$(status_of "$name.compare" 'not compiled')
+  [ "$status" = ok ] || { row "$label" FAIL "$status"; return; }
   out=$(DENSESSM_CUDA_GRAPHS=1 "$BIN/densessm-run" "$module" --device=cuda \
         --tokens=1,2,3,4,5,6,7,8 --generate=64 2>&1)
   ms=$(sed -n 's/^decode: .*, \([0-9.]*\) ms per step.*/\1/p' <<<"$out")
@@ -182,9 +188,9 @@ compare() { # name, --densessm-cuda-pipeline options
 decode() { # name, prepare_model pid, [pipeline options compared]
   local name=$1 module=$WORK/$1.dssm
   wait "$2"
-  if [ "$(cat "$WORK/$name.status" 2>/dev/null)" != ok ]; then
-    row "decode $name" FAIL "$(cat "$WORK/$name.status" 2>/dev/null || echo 'not prepared')"; return
-  fi
+  local status
+  status=$(status_of "$name" 'not prepared')
+  [ "$status" = ok ] || { row "decode $name" FAIL "$status"; return; }
   local mib bytes
   bytes=$("$BIN/densessm-dump-module" "$module" --weights | python3 bench/gpu/decode_bytes.py |
           sed -n 's/^weight_bytes_read=\([0-9]*\).*/\1/p')
