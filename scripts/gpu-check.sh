@@ -9,7 +9,10 @@
 #      in one parallel lit run, while the benchmark models compile;
 #   3. measures the GPU's copy bandwidth (bench/gpu/copy_bandwidth.py), the
 #      parallel selective scan's throughput at B=8, L=2048, d_inner=1536,
-#      N=16 (bench/gpu/scan_throughput.py; target 1e12 state updates/s), and
+#      N=16 (bench/gpu/scan_throughput.py; target 1e12 state updates/s)
+#      with the defaults in f32 and bf16, and in f32 with the chunked scan
+#      instead of the column scan and three other shapes of the column
+#      scan (to tune the defaults from), and
 #      batch-1 decode of a DenseRetNet-350M-shaped and a Mamba-130M-shaped
 #      bf16 random model (compiled with --weight-type=bf16) on the GPU and
 #      the CPU, against the HBM bound (weight bytes read per token, from
@@ -145,15 +148,29 @@ fi
 
 stamp "selective scan throughput"
 RUNNER_LIBS=$BUILD_DIR/lib/libdensessm_runtime.so,$LLVM_LIB/libmlir_c_runner_utils.so,$LLVM_LIB/libmlir_runner_utils.so
-for dtype in f32 bf16; do
+# The defaults (the column scan at this shape) in f32 and bf16, then f32
+# under other kernel shapes, to tune the defaults from: the chunked scan
+# instead, fewer and more tokens per thread, more warps per block.
+SCAN_VARIANTS=(
+  "f32|"
+  "bf16|"
+  "f32|column-scan-min-columns=-1"
+  "f32|column-tokens-per-thread=8"
+  "f32|column-tokens-per-thread=16"
+  "f32|scan-block-size=256"
+)
+for variant in "${SCAN_VARIANTS[@]}"; do
+  dtype=${variant%%|*} options=${variant#*|}
+  label="parallel selective scan $dtype (B8 L2048 D1536 N16${options:+, $options})"
   out=$(python3 bench/gpu/scan_throughput.py --opt "$BIN/densessm-opt" \
-        --runner /usr/lib/llvm-22/bin/mlir-runner --runner-libs "$RUNNER_LIBS" --dtype $dtype 2>&1)
+        --runner /usr/lib/llvm-22/bin/mlir-runner --runner-libs "$RUNNER_LIBS" --dtype "$dtype" \
+        --options "$options" 2>&1)
   rate=$(sed -n 's/.*state_updates_per_s=\([0-9.e+]*\).*/\1/p' <<<"$out")
   if [ -z "$rate" ]; then
-    row "parallel selective scan $dtype" FAIL "$(tail -2 <<<"$out" | tr '\n' ' ')"
+    row "$label" FAIL "$(tail -2 <<<"$out" | tr '\n' ' ')"
   else
     verdict=$(python3 -c "print('PASS' if float('$rate') >= 1e12 else 'BELOW')")
-    row "parallel selective scan $dtype (B8 L2048 D1536 N16)" "$verdict" \
+    row "$label" "$verdict" \
         "$rate state updates/s (target 1e12); $(grep -o 'seconds_per_call=[0-9.]*' <<<"$out")"
   fi
 done

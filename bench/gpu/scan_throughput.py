@@ -17,6 +17,10 @@ the clock measures finished work.
         --runner-libs build/lib/libdensessm_runtime.so,<llvm>/libmlir_c_runner_utils.so
     prints: scan_shape=... seconds_per_call=... state_updates_per_s=...
 
+--options passes pipeline options (`--options "column-scan-min-columns=-1"`
+measures the chunked scan, `"column-tokens-per-thread=16 scan-block-size=256"`
+another shape of the column scan); the line printed names them.
+
 --emulate runs a tiny shape through test/Integration/CUDA/gpu_emulator.py
 instead (no GPU), to check the program itself.
 """
@@ -90,15 +94,18 @@ def main(argv):
     parser.add_argument("--dtype", choices=["f32", "bf16", "f16"], default="f32")
     parser.add_argument("--reps", type=int, default=20)
     parser.add_argument("--shape", default="8,2048,1536,16", help="B,L,d_inner,N")
+    parser.add_argument("--options", default="",
+                        help="--densessm-cuda-pipeline options, space-separated")
     parser.add_argument("--emulate", action="store_true",
                         help="run a tiny shape on gpu_emulator.py (no GPU)")
     args = parser.parse_args(argv)
     b, length, d, n = (int(x) for x in args.shape.split(","))
-    pipeline = "--densessm-cuda-pipeline"
+    options = args.options.split()
     if args.emulate:
         b, length, d, n, args.reps = 1, 40, 2, 4, 2
-        pipeline = ("--densessm-cuda-pipeline=stop-at-gpu=true scan-block-size=32 "
-                    "tokens-per-thread=2 recurrent-block-size=32 loop-block-size=32")
+        options = ["stop-at-gpu=true", "scan-block-size=32", "tokens-per-thread=2",
+                   "recurrent-block-size=32", "loop-block-size=32"] + options
+    pipeline = "--densessm-cuda-pipeline" + ("=" + " ".join(options) if options else "")
     text = program(b, length, d, n, args.dtype, args.reps)
     lowered = subprocess.run([args.opt, "-", pipeline], input=text, capture_output=True, text=True)
     if lowered.returncode != 0:
@@ -127,7 +134,9 @@ def main(argv):
     seconds, y0 = values
     per_call = seconds / args.reps
     updates = b * length * d * n / per_call
-    print(f"scan_shape=B{b}xL{length}xD{d}xN{n}:{args.dtype} seconds_per_call={per_call:.6f} "
+    print(f"scan_shape=B{b}xL{length}xD{d}xN{n}:{args.dtype} "
+          f"options={','.join(args.options.split()) or 'default'} "
+          f"seconds_per_call={per_call:.6f} "
           f"state_updates_per_s={updates:.3e} y[0,0,0]={y0:.6f}")
     return 0
 

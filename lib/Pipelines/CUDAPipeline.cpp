@@ -76,6 +76,8 @@ void mlir::densessm::buildCUDAPipeline(OpPassManager &pm,
   scanKernels.recurrentBlockSize = options.recurrentBlockSize;
   scanKernels.chunkwiseMinLength = options.chunkwiseMinLength;
   scanKernels.chunkwiseChunkSize = options.chunkwiseChunkSize;
+  scanKernels.columnScanMinColumns = options.columnScanMinColumns;
+  scanKernels.columnTokensPerThread = options.columnTokensPerThread;
   pm.addPass(createDenseSSMLowerScanToGPU(scanKernels));
 
   // Buffers.

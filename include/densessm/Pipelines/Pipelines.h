@@ -115,6 +115,18 @@ struct CUDAPipelineOptions : public PassPipelineOptions<CUDAPipelineOptions> {
                      "in [1, 64] "
                      "(--densessm-lower-scan-to-gpu=chunkwise-chunk-size)"),
       llvm::cl::init(64)};
+  Option<int64_t> columnScanMinColumns{
+      *this, "column-scan-min-columns",
+      llvm::cl::desc("State columns (batch x heads x value size) from which "
+                     "the parallel schedule runs the column scan (lanes "
+                     "along columns); 0: always, -1: never "
+                     "(--densessm-lower-scan-to-gpu=column-scan-min-columns)"),
+      llvm::cl::init(4096)};
+  Option<int64_t> columnTokensPerThread{
+      *this, "column-tokens-per-thread",
+      llvm::cl::desc("Tokens each thread of the column scan scans serially "
+                     "(--densessm-lower-scan-to-gpu=column-tokens-per-thread)"),
+      llvm::cl::init(4)};
   Option<bool> linalgToGPU{
       *this, "linalg-to-gpu",
       llvm::cl::desc("Run the non-scan ops (linalg after bufferization: "

@@ -45,7 +45,13 @@ EMULATED = "--densessm-cuda-pipeline=stop-at-gpu=true scan-block-size=32 " \
            "tokens-per-thread=2 recurrent-block-size=32 loop-block-size=32 gemv-block-size=64"
 EMULATED_TWO_WARPS = "--densessm-cuda-pipeline=stop-at-gpu=true scan-block-size=64 " \
                      "tokens-per-thread=1 recurrent-block-size=64 loop-block-size=64"
+# The column scan forced (it takes over from 4096 columns, more than any
+# case here has): three warps along time, chunks of six tokens.
+EMULATED_COLUMNS = "--densessm-cuda-pipeline=stop-at-gpu=true scan-block-size=96 " \
+                   "column-scan-min-columns=0 column-tokens-per-thread=2 " \
+                   "recurrent-block-size=32 loop-block-size=32 gemv-block-size=64"
 FULL = "--densessm-cuda-pipeline"
+FULL_COLUMNS = "--densessm-cuda-pipeline=column-scan-min-columns=0"
 
 
 def cases_of(module, pipeline):
@@ -53,6 +59,12 @@ def cases_of(module, pipeline):
     which select a CPU pipeline option, left out)."""
     return [dict(case, pipeline=pipeline) for case in module.CASES
             if "pipeline" not in case]
+
+
+def column_cases_of(module, pipeline):
+    """The same cases with the column scan forced in the parallel schedule."""
+    return [dict(case, name=f"{case['name']} (column scan)")
+            for case in cases_of(module, pipeline)]
 
 
 def long_selective_scan(tools, check, pipeline, name, batch, length, channels, state):
@@ -108,7 +120,8 @@ def long_retention(tools, check, pipeline, name, batch, length, heads, key_dim, 
         check.close(f"{label} final state", s, want_s)
 
 
-def dense_retention(tools, check, pipeline, batch, length, heads, key_dim, value_dim, kept):
+def dense_retention(tools, check, pipeline, batch, length, heads, key_dim, value_dim, kept,
+                    kernel=""):
     """DenseRetNet's v path: a dense connection (gate, add, RMSNorm) read only
     as retention's values, which the pipeline folds into the scan (the
     statistics kernel, then the scan kernels recomputing each connected
@@ -160,7 +173,7 @@ def dense_retention(tools, check, pipeline, batch, length, heads, key_dim, value
         heads_v = [[[row[j * dv:(j + 1) * dv] for j in range(h)] for row in seq] for seq in fused]
         want_o, want_s = reference.retention(q, k, heads_v, decay, position=[position] * b,
                                              initial_state=s0)
-        label = f"dense retention (m={kept}): L={L} at position {position}"
+        label = f"dense retention (m={kept}{kernel}): L={L} at position {position}"
         check.close(f"{label} o", o, want_o)
         check.close(f"{label} final state", s, want_s)
 
@@ -184,11 +197,12 @@ def main(argv):
         os.environ["DENSESSM_OPT"] = args.opt
         tools = harness.Tools(args.opt, os.path.join(HERE, "gpu_emulator.py"), "")
         pipeline, long_pipeline = EMULATED, EMULATED_TWO_WARPS
+        columns = EMULATED_COLUMNS
     else:
         if not args.runner:
             parser.error("--mode gpu needs --runner")
         tools = harness.Tools(args.opt, args.runner, args.runner_libs)
-        pipeline, long_pipeline = FULL, FULL
+        pipeline, long_pipeline, columns = FULL, FULL, FULL_COLUMNS
 
     check = harness.Checker()
     if "selective_scan" in ops:
@@ -199,11 +213,18 @@ def main(argv):
         long_selective_scan(tools, check, long_pipeline, "long-mamba", 1, 70, 3, 4)
         if args.mode == "gpu":
             long_selective_scan(tools, check, long_pipeline, "longer-mamba", 2, 1100, 40, 16)
+        # The column scan: partial warps of columns, chunks carried.
+        for case in column_cases_of(check_selective_scan, columns):
+            check_selective_scan.run_case(tools, check, case)
+        long_selective_scan(tools, check, columns, "long-mamba (column scan)", 2, 40, 35, 3)
     if "retention" in ops:
         for case in cases_of(check_retention, pipeline):
             check_retention.run_case(tools, check, case)
         long_retention(tools, check, long_pipeline, "long-retention", 1, 70, 2, 3, 2)
         dense_retention(tools, check, pipeline, 2, 6, 2, 3, 4, 2)
+        for case in column_cases_of(check_retention, columns):
+            check_retention.run_case(tools, check, case)
+        dense_retention(tools, check, columns, 2, 6, 2, 3, 4, 2, kernel=", column scan")
         chunkwise_cases.run_all(tools, check, pipeline, dense_retention)
         if args.mode == "gpu":
             # The pipeline's defaults: 300 tokens pass the chunkwise

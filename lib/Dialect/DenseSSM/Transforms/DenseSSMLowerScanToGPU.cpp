@@ -2,11 +2,12 @@
 //
 // Lowers the kernel-level densessm.scan to GPU kernels (gpu.launch) on
 // buffers: the recurrent step kernel for a scan of one token (a recurrent
-// function), the chunked parallel scan kernel for the others — or, for a
-// per-head decay (retention) over at least chunkwise-min-length tokens, the
-// chunkwise retention kernel, picked at run time by an scf.if when the
-// length is dynamic — and a statistics kernel first when a dense connection
-// is fused in. The kernels
+// function); for the others, the chunkwise retention kernel for a per-head
+// decay (retention) over at least chunkwise-min-length tokens, else the
+// column scan for at least column-scan-min-columns state columns, else the
+// chunked parallel scan — picked at run time by scf.ifs when sizes are
+// dynamic; and a statistics kernel first when a dense connection is fused
+// in. The kernels
 // live in ScanGPU/, one per file; this file reads the op's operands, picks
 // the kernels, and replaces the op.
 //
@@ -31,6 +32,7 @@
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Dialect/Utils/StaticValueUtils.h"
 #include "mlir/IR/PatternMatch.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 
@@ -55,40 +57,73 @@ bool isRecurrentStep(ScanOp op) {
 struct LowerScanToGPU : OpRewritePattern<ScanOp> {
   LowerScanToGPU(MLIRContext *context, int64_t blockSize,
                  int64_t tokensPerThread, int64_t recurrentBlockSize,
-                 int64_t chunkwiseMinLength, int64_t chunkwiseChunkSize)
+                 int64_t chunkwiseMinLength, int64_t chunkwiseChunkSize,
+                 int64_t columnScanMinColumns, int64_t columnTokensPerThread)
       : OpRewritePattern(context), blockSize(blockSize),
         tokensPerThread(tokensPerThread),
         recurrentBlockSize(recurrentBlockSize),
         chunkwiseMinLength(chunkwiseMinLength),
-        chunkwiseChunkSize(chunkwiseChunkSize) {}
+        chunkwiseChunkSize(chunkwiseChunkSize),
+        columnScanMinColumns(columnScanMinColumns),
+        columnTokensPerThread(columnTokensPerThread) {}
   int64_t blockSize, tokensPerThread, recurrentBlockSize;
   int64_t chunkwiseMinLength, chunkwiseChunkSize;
+  int64_t columnScanMinColumns, columnTokensPerThread;
 
-  /// The parallel schedule: the chunkwise kernel needs one decay per head
+  /// `thenKernels` where `condition` holds, else `elseKernels`: picked here
+  /// when the condition folded to a constant (static sizes), by an scf.if at
+  /// run time otherwise.
+  static void choose(
+      OpBuilder &b, Location loc, Value condition,
+      llvm::function_ref<void(OpBuilder &)> thenKernels,
+      llvm::function_ref<void(OpBuilder &)> elseKernels) {
+    if (std::optional<int64_t> known = getConstantIntValue(condition))
+      return *known ? thenKernels(b) : elseKernels(b);
+    auto choice = scf::IfOp::create(b, loc, condition, /*withElseRegion=*/true);
+    OpBuilder thenBuilder = choice.getThenBodyBuilder();
+    thenKernels(thenBuilder);
+    OpBuilder elseBuilder = choice.getElseBodyBuilder();
+    elseKernels(elseBuilder);
+  }
+
+  /// Whether `size` is at least `minimum`: a constant when `size` is one or
+  /// the minimum is 0 (an index is never below it).
+  static Value atLeast(OpBuilder &b, Location loc, Value size,
+                       int64_t minimum) {
+    if (minimum == 0)
+      return arith::ConstantIntOp::create(b, loc, 1, /*width=*/1);
+    return b.createOrFold<arith::CmpIOp>(
+        loc, arith::CmpIPredicate::uge, size,
+        arith::ConstantIndexOp::create(b, loc, minimum));
+  }
+
+  /// The parallel schedule. The chunkwise kernel needs one decay per head
   /// (its decay mask is exp of differences of a per-head cumulative log
-  /// decay), and pays off on long sequences; everything else — a
-  /// per-element decay (Mamba), short sequences, the option off — is the
-  /// chunked scan. A dynamic length is compared at run time.
+  /// decay), and pays off on long sequences. Otherwise a scan of many
+  /// state columns (batch × heads × value size) is the column scan, whose
+  /// warps read and write rows of columns at once; few columns over a long
+  /// sequence (a batch of one, a narrow model) leave it too few threads,
+  /// and take the chunked scan, whose blocks split time instead.
   void emitParallel(OpBuilder &b, Location loc, ScanOp op,
                     const gpu_scan::ScanKernels &kernels) const {
+    const ScanLowering &s = kernels.scan;
+    auto acrossColumnsOrTime = [&](OpBuilder &sb) {
+      if (columnScanMinColumns < 0)
+        return kernels.emitChunkedScan(sb, loc);
+      Value columns = sb.createOrFold<arith::MulIOp>(
+          loc, sb.createOrFold<arith::MulIOp>(loc, kernels.batch, kernels.heads),
+          s.valueDim);
+      choose(
+          sb, loc, atLeast(sb, loc, columns, columnScanMinColumns),
+          [&](OpBuilder &cb) { kernels.emitColumnScan(cb, loc); },
+          [&](OpBuilder &cb) { kernels.emitChunkedScan(cb, loc); });
+    };
     if (op.hasElementwiseDecay() || chunkwiseMinLength < 0)
-      return kernels.emitChunkedScan(b, loc);
-    int64_t length = cast<RankedTensorType>(op.getV().getType()).getDimSize(1);
-    if (!ShapedType::isDynamic(length)) {
-      if (length >= chunkwiseMinLength)
-        kernels.emitChunkwiseRetention(b, loc);
-      else
-        kernels.emitChunkedScan(b, loc);
-      return;
-    }
-    Value isLong = arith::CmpIOp::create(
-        b, loc, arith::CmpIPredicate::uge, kernels.scan.length,
-        arith::ConstantIndexOp::create(b, loc, chunkwiseMinLength));
-    auto choice = scf::IfOp::create(b, loc, isLong, /*withElseRegion=*/true);
-    OpBuilder thenBuilder = choice.getThenBodyBuilder();
-    kernels.emitChunkwiseRetention(thenBuilder, loc);
-    OpBuilder elseBuilder = choice.getElseBodyBuilder();
-    kernels.emitChunkedScan(elseBuilder, loc);
+      return acrossColumnsOrTime(b);
+    choose(
+        b, loc, atLeast(b, loc, s.length, chunkwiseMinLength),
+        [&](OpBuilder &cb) { kernels.emitChunkwiseRetention(cb, loc); },
+        acrossColumnsOrTime);
   }
 
   LogicalResult matchAndRewrite(ScanOp op,
@@ -115,7 +150,8 @@ struct LowerScanToGPU : OpRewritePattern<ScanOp> {
                                   blockSize,
                                   tokensPerThread,
                                   recurrentBlockSize,
-                                  chunkwiseChunkSize};
+                                  chunkwiseChunkSize,
+                                  columnTokensPerThread};
     if (op.hasDenseInput())
       kernels.emitDenseStatistics(b, loc, op.getDenseEps()->convertToFloat());
     if (isRecurrentStep(op))
@@ -151,17 +187,23 @@ struct LowerScanToGPUPass
            << "' must be a multiple of 32 in [32, 1024], found " << value;
   }
 
+  /// Tokens a thread keeps in registers: at least one, at most 64.
+  LogicalResult checkTokensPerThread(StringRef option, int64_t value) {
+    if (value >= 1 && value <= 64)
+      return success();
+    return emitError(getOperation()->getLoc())
+           << "--densessm-lower-scan-to-gpu: option '" << option
+           << "' must be in [1, 64], found " << value;
+  }
+
   void runOnOperation() override {
     if (failed(checkBlockSize("block-size", blockSize)) ||
         failed(checkBlockSize("recurrent-block-size", recurrentBlockSize)))
       return signalPassFailure();
-    if (tokensPerThread < 1 || tokensPerThread > 64) {
-      emitError(getOperation()->getLoc())
-          << "--densessm-lower-scan-to-gpu: option 'tokens-per-thread' must "
-             "be in [1, 64], found "
-          << static_cast<int64_t>(tokensPerThread);
+    if (failed(checkTokensPerThread("tokens-per-thread", tokensPerThread)) ||
+        failed(checkTokensPerThread("column-tokens-per-thread",
+                                    columnTokensPerThread)))
       return signalPassFailure();
-    }
     if (chunkwiseChunkSize < 1 ||
         chunkwiseChunkSize > gpu_scan::kChunkwiseMaxChunkSize) {
       emitError(getOperation()->getLoc())
@@ -180,10 +222,18 @@ struct LowerScanToGPUPass
           << static_cast<int64_t>(chunkwiseMinLength);
       return signalPassFailure();
     }
+    if (columnScanMinColumns < -1) {
+      emitError(getOperation()->getLoc())
+          << "--densessm-lower-scan-to-gpu: option 'column-scan-min-columns' "
+             "must be a column count, or -1 (never), found "
+          << static_cast<int64_t>(columnScanMinColumns);
+      return signalPassFailure();
+    }
     RewritePatternSet patterns(&getContext());
     patterns.add<LowerScanToGPU>(&getContext(), blockSize, tokensPerThread,
                                  recurrentBlockSize, chunkwiseMinLength,
-                                 chunkwiseChunkSize);
+                                 chunkwiseChunkSize, columnScanMinColumns,
+                                 columnTokensPerThread);
     if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
       return signalPassFailure();
     // Every scan must have become kernels: none is left on the CPU quietly.

@@ -509,8 +509,8 @@ def DenseSSMLowerScanToGPU : Pass<"densessm-lower-scan-to-gpu"> {
       the decay, the input, the readout, the skip, the SiLU gate, the dense
       input) and writes the new column; `recurrent-block-size` threads per
       block.
-    * **Parallel schedule** (everything else): a chunked parallel scan over
-      time. One block per (batch, head, value index) — "channel" for Mamba
+    * **Parallel schedule** (the other scans, unless they take one of the
+      two kernels below): a chunked parallel scan over time. One block per (batch, head, value index) — "channel" for Mamba
       — of `block-size` threads; tokens are cut into chunks of
       `block-size × tokens-per-thread`, each thread holding
       `tokens-per-thread` consecutive tokens. For each chunk and each key
@@ -524,6 +524,20 @@ def DenseSSMLowerScanToGPU : Pass<"densessm-lower-scan-to-gpu"> {
       state column; the block's last thread writes the chunk's outgoing
       carry back. Readouts accumulate per token over `i` in registers;
       the skip and gate epilogue follows.
+    * **Column scan** (the parallel schedule of at least
+      `column-scan-min-columns` state columns `(b, h, j)` over the batch,
+      unless it is chunkwise retention): the lanes of a warp are 32
+      consecutive columns `h·V + j` and the block's `block-size / 32` warps
+      split time. Per chunk of `block-size / 32 × column-tokens-per-thread`
+      tokens and key index, each thread composes its tokens' pairs
+      serially and publishes the aggregate to shared memory; after one
+      barrier it applies the carry (in shared memory for a static key size
+      up to 128, else in the final-state buffer) and the aggregates of the
+      warps before its own. Per-token loads and the
+      stores of `y` are contiguous across a warp, `q` and `k` one broadcast
+      per warp. One barrier per chunk and key: the aggregate arrays
+      alternate halves and the last warp writes each key's carry after
+      the next barrier.
     * **Chunkwise retention** (the parallel schedule of a per-head decay,
       `A` of shape `[H]`, once the length reaches `chunkwise-min-length`):
       retention's chunkwise form. One block of `block-size` threads per
@@ -545,8 +559,8 @@ def DenseSSMLowerScanToGPU : Pass<"densessm-lower-scan-to-gpu"> {
     completes before the host code goes on (no async tokens). The result buffers are plain `memref.alloc`s:
     `--densessm-place-buffers-on-gpu` moves every host buffer to GPU
     memory after bufferization. Invalid options (a block size that is not a
-    multiple of 32 in [32, 1024], a non-positive tokens-per-thread, a
-    chunk size outside [1, 64]) fail the pass with an error naming the
+    multiple of 32 in [32, 1024], tokens per thread outside [1, 64], a
+    chunk size outside [1, 64], a minimum column count below -1) fail the pass with an error naming the
     option.
   }];
   let options = [
@@ -569,7 +583,17 @@ def DenseSSMLowerScanToGPU : Pass<"densessm-lower-scan-to-gpu"> {
     Option<"chunkwiseChunkSize", "chunkwise-chunk-size", "int64_t",
            /*default=*/"64",
            "tokens per chunk of the chunkwise kernel, in [1, 64] (its tiles "
-           "live in static shared memory)">
+           "live in static shared memory)">,
+    Option<"columnScanMinColumns", "column-scan-min-columns", "int64_t",
+           /*default=*/"4096",
+           "state columns (batch x heads x value size) from which the "
+           "parallel schedule runs the column scan (lanes along columns) "
+           "instead of the chunked scan (threads along time); checked at run "
+           "time when a size is dynamic; 0: always, -1: never">,
+    Option<"columnTokensPerThread", "column-tokens-per-thread", "int64_t",
+           /*default=*/"4",
+           "consecutive tokens each thread of the column scan scans serially "
+           "(chunk length = block-size / 32 x column-tokens-per-thread)">
   ];
   let dependentDialects = [
     "::mlir::arith::ArithDialect",

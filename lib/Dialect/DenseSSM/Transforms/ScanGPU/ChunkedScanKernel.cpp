@@ -30,27 +30,12 @@
 #include "ScanGPU.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
-#include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 
 using namespace mlir;
 using namespace mlir::densessm;
 using namespace mlir::densessm::gpu_scan;
-
-namespace {
-
-/// What a thread knows about one of its tokens before the key loop.
-struct Token {
-  Value t;     // the token index, clamped into the sequence for loads
-  Value valid; // whether the unclamped index is inside the sequence
-  Value delta; // softplus?(dt + dt_bias)
-  Value value; // the input value v_t[j] (dense-connected if fused)
-  Value input; // β_t·v_t[j]: the update is input · k_t[i]
-  Value decay; // exp(δ_t·A[h]) for per-head decay, else null
-};
-
-} // namespace
 
 void ScanKernels::emitChunkedScan(OpBuilder &b, Location loc) const {
   const ScanLowering &s = scan;
@@ -63,7 +48,6 @@ void ScanKernels::emitChunkedScan(OpBuilder &b, Location loc) const {
         Value warpA = kernel.workgroup[0], warpB = kernel.workgroup[1];
         Value zero = index(kb, kl, 0), one = index(kb, kl, 1);
         Value zeroF = ScanLowering::f32(kb, kl, 0.0f);
-        Value oneF = ScanLowering::f32(kb, kl, 1.0f);
         Value bi = kernel.blockY;
         Value h = arith::DivUIOp::create(kb, kl, kernel.blockX, s.valueDim);
         Value j = arith::RemUIOp::create(kb, kl, kernel.blockX, s.valueDim);
@@ -76,20 +60,15 @@ void ScanKernels::emitChunkedScan(OpBuilder &b, Location loc) const {
         scf::ForOp::create(
             kb, kl, kernel.thread, s.keyDim, threads, ValueRange{},
             [&](OpBuilder &ib, Location il, Value i, ValueRange) {
-              Value s0 = s.initial
-                             ? memref::LoadOp::create(ib, il, s.initial,
-                                                      ValueRange{bi, h, i, j})
-                                   .getResult()
-                             : zeroF;
-              memref::StoreOp::create(ib, il, s0, s.state,
-                                      ValueRange{bi, h, i, j});
+              memref::StoreOp::create(ib, il,
+                                      initialState(ib, il, bi, h, i, j),
+                                      s.state, ValueRange{bi, h, i, j});
               scf::YieldOp::create(ib, il);
             });
         gpu::BarrierOp::create(kb, kl);
 
         Value chunkLength = index(kb, kl, T * P);
         Value chunks = ceilDiv(kb, kl, s.length, chunkLength);
-        Value last = arith::SubIOp::create(kb, kl, s.length, one);
         Value isLastThread =
             arith::CmpIOp::create(kb, kl, arith::CmpIPredicate::eq,
                                   kernel.thread, index(kb, kl, T - 1));
@@ -107,26 +86,8 @@ void ScanKernels::emitChunkedScan(OpBuilder &b, Location loc) const {
                   arith::MulIOp::create(cb, cl, kernel.thread,
                                         index(cb, cl, P)));
               // This thread's P tokens.
-              SmallVector<Token> tokens;
-              for (int64_t p = 0; p < P; ++p) {
-                Token token;
-                Value t =
-                    arith::AddIOp::create(cb, cl, first, index(cb, cl, p));
-                token.valid = arith::CmpIOp::create(
-                    cb, cl, arith::CmpIPredicate::ult, t, s.length);
-                token.t = arith::MinUIOp::create(cb, cl, t, last);
-                Value beta;
-                std::tie(token.delta, beta) =
-                    s.tokenScalars(cb, cl, bi, token.t, h);
-                token.value = s.inputValue(cb, cl, {bi, token.t, h, j});
-                token.input =
-                    beta ? arith::MulFOp::create(cb, cl, beta, token.value)
-                               .getResult()
-                         : token.value;
-                if (!s.elementwiseDecay)
-                  token.decay = s.decay(cb, cl, token.delta, h, {});
-                tokens.push_back(token);
-              }
+              SmallVector<ChunkToken> tokens =
+                  chunkTokens(cb, cl, bi, first, h, j, P);
 
               // The key loop: one scan per state element (i, j); the
               // readouts accumulate across it, one per token.
@@ -134,34 +95,11 @@ void ScanKernels::emitChunkedScan(OpBuilder &b, Location loc) const {
               auto keys = scf::ForOp::create(
                   cb, cl, zero, s.keyDim, one, initialAcc,
                   [&](OpBuilder &ib, Location il, Value i, ValueRange acc) {
-                    Value aElement = s.elementwiseDecay
-                                         ? memref::LoadOp::create(
-                                               ib, il, s.A, ValueRange{h, i})
-                                               .getResult()
-                                         : Value();
+                    Value aElement = decayRate(ib, il, h, i);
                     // 1. Serially over the thread's tokens: prefix[p] is
                     //    the composition of pairs 0..p.
-                    SmallVector<AffinePair> prefix;
-                    for (const Token &token : tokens) {
-                      Value a = token.decay
-                                    ? token.decay
-                                    : math::ExpOp::create(
-                                          ib, il,
-                                          arith::MulFOp::create(
-                                              ib, il, token.delta, aElement))
-                                          .getResult();
-                      Value key = loadF32(ib, il, s.k, {bi, token.t, gk, i});
-                      Value bt =
-                          arith::MulFOp::create(ib, il, token.input, key);
-                      AffinePair pair{
-                          arith::SelectOp::create(ib, il, token.valid, a, oneF),
-                          arith::SelectOp::create(ib, il, token.valid, bt,
-                                                  zeroF)};
-                      prefix.push_back(
-                          prefix.empty()
-                              ? pair
-                              : compose(ib, il, prefix.back(), pair));
-                    }
+                    SmallVector<AffinePair> prefix =
+                        tokenPrefixes(ib, il, tokens, bi, gk, i, aElement);
                     // 2. Across the warp, on the threads' aggregates.
                     AffinePair inclusive =
                         warpInclusiveScan(ib, il, prefix.back());
@@ -182,30 +120,15 @@ void ScanKernels::emitChunkedScan(OpBuilder &b, Location loc) const {
                     // then by the lanes before this one.
                     Value carry = memref::LoadOp::create(
                         ib, il, s.state, ValueRange{bi, h, i, j});
-                    auto earlier = scf::ForOp::create(
-                        ib, il, zero, kernel.warp, one, ValueRange{carry},
-                        [&](OpBuilder &wb, Location wl, Value w,
-                            ValueRange state) {
-                          AffinePair aggregate{
-                              memref::LoadOp::create(wb, wl, warpA,
-                                                     ValueRange{w}),
-                              memref::LoadOp::create(wb, wl, warpB,
-                                                     ValueRange{w})};
-                          scf::YieldOp::create(
-                              wb, wl,
-                              ValueRange{apply(wb, wl, aggregate, state[0])});
-                        });
+                    Value earlier = applyWarpAggregates(
+                        ib, il, warpA, warpB, kernel.warp, carry,
+                        [](OpBuilder &, Location, Value w) { return w; });
                     Value entering =
-                        apply(ib, il, exclusive, earlier.getResult(0));
-                    SmallVector<Value> next;
+                        apply(ib, il, exclusive, earlier);
                     Value lastState;
-                    for (auto [p, token] : llvm::enumerate(tokens)) {
-                      Value state = apply(ib, il, prefix[p], entering);
-                      Value query = loadF32(ib, il, s.q, {bi, token.t, gq, i});
-                      next.push_back(
-                          math::FmaOp::create(ib, il, query, state, acc[p]));
-                      lastState = state;
-                    }
+                    SmallVector<Value> next =
+                        readouts(ib, il, tokens, prefix, entering, acc, bi, gq,
+                                 i, lastState);
                     // Everyone has read the carry and the aggregates: the
                     // last thread, whose last token ends the chunk (tokens
                     // past the sequence are identities), writes the carry
@@ -222,15 +145,7 @@ void ScanKernels::emitChunkedScan(OpBuilder &b, Location loc) const {
                   });
 
               // The epilogue of each valid token.
-              for (auto [p, token] : llvm::enumerate(tokens)) {
-                auto store = scf::IfOp::create(cb, cl, token.valid,
-                                               /*withElseRegion=*/false);
-                OpBuilder sb = store.getThenBodyBuilder();
-                SmallVector<Value> at{bi, token.t, h, j};
-                s.storeY(sb, cl,
-                         epilogue(sb, cl, keys.getResult(p), token.value, at),
-                         at);
-              }
+              storeTokens(cb, cl, tokens, keys.getResults(), bi, h, j);
               scf::YieldOp::create(cb, cl);
             });
       });

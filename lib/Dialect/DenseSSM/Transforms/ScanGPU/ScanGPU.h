@@ -4,7 +4,13 @@
 // concept per file:
 //   WarpPrimitives.cpp         gpu.shuffle scans of (a, b) pairs
 //   RecurrentKernel.cpp        the recurrent step: one thread per state column
-//   ChunkedScanKernel.cpp      the parallel schedule: chunked parallel scan
+//   ChunkTokens.cpp            what both parallel scans do per thread: its
+//                              tokens of a chunk, their serial prefix pairs,
+//                              readouts and stores
+//   ChunkedScanKernel.cpp      the parallel schedule: chunked parallel scan,
+//                              a block's threads along time
+//   ColumnScanKernel.cpp       the parallel schedule of many columns: a
+//                              warp's lanes along columns, warps along time
 //   ChunkwiseRetentionKernel.cpp  the parallel schedule of a per-head decay
 //                              over long sequences: retention's chunkwise
 //                              form (blocked matrix products per chunk)
@@ -29,6 +35,11 @@ namespace mlir::densessm::gpu_scan {
 
 // gpu.launch, the lane and warp of a thread, warp sums (GPUKernel.h).
 using namespace gpu_kernel;
+
+/// The most key indices for which the column scan keeps its carries (32
+/// columns each) in shared memory rather than in the final-state buffer:
+/// 16 KiB.
+constexpr int64_t kColumnScanMaxSharedKeys = 128;
 
 /// The chunkwise retention kernel's tiles: BK keys of q and k per key block,
 /// BV value columns per block.
@@ -62,6 +73,23 @@ AffinePair warpInclusiveScan(OpBuilder &b, Location loc, AffinePair pair);
 /// scan into an exclusive one; lane 0 gets the identity (1, 0).
 AffinePair shiftUpOneLane(OpBuilder &b, Location loc, AffinePair pair);
 
+/// What a thread of a parallel scan knows about one of its tokens before the
+/// key loop.
+struct ChunkToken {
+  Value t;     // the token index, clamped into the sequence for loads
+  Value valid; // whether the unclamped index is inside the sequence
+  Value delta; // softplus?(dt + dt_bias)
+  Value value; // the input value v_t[j] (dense-connected if fused)
+  Value input; // β_t·v_t[j]: the update is input · k_t[i]
+  Value decay; // exp(δ_t·A[h]) for per-head decay, else null
+};
+
+/// `state` advanced by the aggregates of warps 0 .. warps-1, in order, read
+/// from two workgroup arrays (their a and b) at `slot(w)`.
+Value applyWarpAggregates(
+    OpBuilder &b, Location loc, Value arrayA, Value arrayB, Value warps,
+    Value state, llvm::function_ref<Value(OpBuilder &, Location, Value)> slot);
+
 /// The launch-independent parts of the kernels: the scan (its buffers and
 /// sizes), its batch and head counts, and the block sizes.
 struct ScanKernels {
@@ -72,6 +100,7 @@ struct ScanKernels {
   int64_t recurrentBlockSize; // threads per block, recurrent + statistics
   int64_t chunkwiseChunkSize = kChunkwiseMaxChunkSize; // tokens per chunk,
                                                        // chunkwise kernel
+  int64_t columnTokensPerThread = 4; // tokens per thread, column scan
 
   /// A fused dense connection's statistics: one kernel, one block per
   /// (batch, token), whose threads stride over the H·V connected values,
@@ -91,6 +120,16 @@ struct ScanKernels {
   /// through the final-state buffer.
   void emitChunkedScan(OpBuilder &b, Location loc) const;
 
+  /// The parallel schedule of many state columns (B·H·V at least
+  /// `column-scan-min-columns`): one block per (b, 32 consecutive columns
+  /// h·V + j), lane = column, and its `blockSize / 32` warps along time:
+  /// chunks of warps × `columnTokensPerThread` tokens, each warp scanning
+  /// its tokens serially per lane, then the warps' aggregates composed
+  /// through shared memory (one barrier per chunk and key). Activations are
+  /// read and y written coalesced across the lanes, and q_t, k_t are one
+  /// broadcast load per warp when the lanes share a group.
+  void emitColumnScan(OpBuilder &b, Location loc) const;
+
   /// The parallel schedule of a per-head decay (A is [H]: retention) in
   /// its chunkwise form: one block of `blockSize` threads per (b, h, tile of
   /// kChunkwiseValueTile value columns); per chunk of `chunkwiseChunkSize`
@@ -104,6 +143,47 @@ struct ScanKernels {
   /// value the scan read at (b, t, h, j).
   Value epilogue(OpBuilder &b, Location loc, Value acc, Value value,
                  ValueRange at) const;
+
+  // What a thread of either parallel scan does with its tokens of a chunk
+  // (ChunkTokens.cpp).
+
+  /// S0[b, h, i, j]: the initial state's element, or 0 without one.
+  Value initialState(OpBuilder &b, Location loc, Value bi, Value h, Value i,
+                     Value j) const;
+
+  /// A[h, i] for a per-element decay; null for a per-head one (each token
+  /// then has its decay, ChunkToken::decay).
+  Value decayRate(OpBuilder &b, Location loc, Value h, Value i) const;
+
+  /// The `count` consecutive tokens from `first` of column (bi, h, j):
+  /// clamped indices, validity, δ, the input value and β·value, and the
+  /// per-head decay.
+  SmallVector<ChunkToken> chunkTokens(OpBuilder &b, Location loc, Value bi,
+                                      Value first, Value h, Value j,
+                                      int64_t count) const;
+
+  /// For key index i: each token's pair (a_t, b_t), the identity (1, 0) past
+  /// the sequence, composed serially: prefix[p] is pairs 0..p. `aElement`
+  /// is A[h, i] for a per-element decay, else null.
+  SmallVector<AffinePair> tokenPrefixes(OpBuilder &b, Location loc,
+                                        ArrayRef<ChunkToken> tokens, Value bi,
+                                        Value gk, Value i,
+                                        Value aElement) const;
+
+  /// The readouts acc[p] + q_t[i]·s_t, where s_t is prefix[p] applied to
+  /// the state `entering` the thread's first token; `lastState` receives
+  /// the state after its last token.
+  SmallVector<Value> readouts(OpBuilder &b, Location loc,
+                              ArrayRef<ChunkToken> tokens,
+                              ArrayRef<AffinePair> prefix, Value entering,
+                              ValueRange acc, Value bi, Value gq, Value i,
+                              Value &lastState) const;
+
+  /// The epilogue and store of y for each valid token (and, when
+  /// `alsoIf` is given, only where it holds).
+  void storeTokens(OpBuilder &b, Location loc, ArrayRef<ChunkToken> tokens,
+                   ValueRange acc, Value bi, Value h, Value j,
+                   Value alsoIf = {}) const;
 };
 
 } // namespace mlir::densessm::gpu_scan

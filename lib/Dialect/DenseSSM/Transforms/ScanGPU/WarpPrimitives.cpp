@@ -2,7 +2,8 @@
 //
 // The warp-level building blocks of the kernels: the associative
 // composition of (a, b) pairs of a diagonal linear recurrence, their
-// inclusive scan across the 32 lanes of a warp with `gpu.shuffle up`.
+// inclusive scan across the 32 lanes of a warp with `gpu.shuffle up`, and
+// the composition of the warps' aggregates a block shares through memory.
 //
 //===----------------------------------------------------------------------===//
 
@@ -10,6 +11,8 @@
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
 
 using namespace mlir;
 using namespace mlir::densessm;
@@ -56,4 +59,21 @@ AffinePair gpu_scan::shiftUpOneLane(OpBuilder &b, Location loc,
       arith::SelectOp::create(b, loc, a.getValid(), a.getShuffleResult(), one),
       arith::SelectOp::create(b, loc, a.getValid(), bUp.getShuffleResult(),
                               zero)};
+}
+
+Value gpu_scan::applyWarpAggregates(
+    OpBuilder &b, Location loc, Value arrayA, Value arrayB, Value warps,
+    Value state,
+    llvm::function_ref<Value(OpBuilder &, Location, Value)> slot) {
+  auto loop = scf::ForOp::create(
+      b, loc, index(b, loc, 0), warps, index(b, loc, 1), ValueRange{state},
+      [&](OpBuilder &wb, Location wl, Value w, ValueRange carried) {
+        Value at = slot(wb, wl, w);
+        AffinePair aggregate{
+            memref::LoadOp::create(wb, wl, arrayA, ValueRange{at}),
+            memref::LoadOp::create(wb, wl, arrayB, ValueRange{at})};
+        scf::YieldOp::create(wb, wl,
+                             ValueRange{apply(wb, wl, aggregate, carried[0])});
+      });
+  return loop.getResult(0);
 }
