@@ -33,7 +33,7 @@
 // GPU: gpu.wait [%[[F]]]
 // GPU: return
 // GPU-LABEL: gpu.module @prefill_kernel_0
-// GPU: gpu.func @prefill_kernel({{.*}}) workgroup(%[[WA:.*]] : memref<4xf32, #gpu.address_space<workgroup>>, %[[WB:.*]] : memref<4xf32, #gpu.address_space<workgroup>>) kernel attributes {known_block_size = array<i32: 128, 1, 1>, known_grid_size = array<i32: 32, 2, 1>}
+// GPU: gpu.func @prefill_kernel({{.*}}) workgroup(%[[WA:.*]] : memref<8xf32, #gpu.address_space<workgroup>>, %[[WB:.*]] : memref<8xf32, #gpu.address_space<workgroup>>) kernel attributes {known_block_size = array<i32: 128, 1, 1>, known_grid_size = array<i32: 32, 2, 1>}
 // GPU:   %[[BX:.*]] = gpu.block_id  x
 // GPU:   %[[BY:.*]] = gpu.block_id  y
 // GPU:   %[[TX:.*]] = gpu.thread_id  x
@@ -41,18 +41,25 @@
 // GPU:   scf.for %{{.*}} = %[[TX]] to %c16 step %c128 {
 // GPU:   gpu.barrier
 // 64 tokens are one chunk of 512 (128 threads x 4 tokens), so the carry
-// loop folds away; the key loop (N = 16) carries four readouts:
-// GPU:     scf.for %{{.*}} = %c0 to %c16 step %c1 iter_args({{.*}}) -> (f32, f32, f32, f32)
+// loop folds away; the key loop (N = 16) carries four readouts and the
+// last thread's state of the previous key (its carry, written one key late):
+// GPU:     scf.for %{{.*}} = %c0 to %c16 step %c1 iter_args({{.*}}) -> (f32, f32, f32, f32, f32)
 // GPU:       gpu.shuffle  up %{{.*}}, %c1_i32, %c32_i32 : f32
 // GPU:       gpu.shuffle  up %{{.*}}, %c2_i32, %c32_i32 : f32
 // GPU:       gpu.shuffle  up %{{.*}}, %c4_i32, %c32_i32 : f32
 // GPU:       gpu.shuffle  up %{{.*}}, %c8_i32, %c32_i32 : f32
 // GPU:       gpu.shuffle  up %{{.*}}, %c16_i32, %c32_i32 : f32
 // GPU:       gpu.shuffle  up %{{.*}}, %c1_i32, %c32_i32 : f32
-// GPU:       memref.store %{{.*}}, %[[WA]][%[[WARP]]]
+// Lane 31 stores its warp's aggregate in this key's half (slot
+// half·4 + warp); one barrier per key, then the one closing the chunk.
+// GPU:       %[[HALF:.*]] = arith.muli %{{.*}}, %c4
+// GPU:       %[[MINE:.*]] = arith.addi %[[HALF]], %[[WARP]]
+// GPU:       memref.store %{{.*}}, %[[WA]][%[[MINE]]]
 // GPU:       gpu.barrier
 // GPU:       memref.load %[[WA]]
-// GPU:       gpu.barrier
+// GPU-NOT:   gpu.barrier
+// GPU:       scf.yield
+// GPU:     gpu.barrier
 // GPU:   gpu.return
 // The recurrent step: one kernel, one thread per (batch, head, value
 // index) = 128 columns, that also computes the retention prologue's

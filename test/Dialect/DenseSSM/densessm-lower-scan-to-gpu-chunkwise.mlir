@@ -185,7 +185,7 @@ func.func @grouped(%q: tensor<1x256x2x8xbf16>, %k: tensor<1x256x1x8xbf16>,
 // Shorter than the threshold (255 tokens): the chunked scan.
 // CHECK-LABEL: func.func @retention_short
 // CHECK: gpu.launch
-// CHECK-SAME: workgroup(%{{[a-z0-9_]+}} : memref<2xf32, #gpu.address_space<workgroup>>, %{{[a-z0-9_]+}} : memref<2xf32, #gpu.address_space<workgroup>>)
+// CHECK-SAME: workgroup(%{{[a-z0-9_]+}} : memref<4xf32, #gpu.address_space<workgroup>>, %{{[a-z0-9_]+}} : memref<4xf32, #gpu.address_space<workgroup>>)
 // CHECK: gpu.shuffle  up
 func.func @retention_short(%q: tensor<1x255x2x4xf32>, %k: tensor<1x255x2x4xf32>,
     %v: tensor<1x255x2x8xf32>, %dt: tensor<1x255x2xf32>, %A: tensor<2xf32>)

@@ -36,6 +36,10 @@
 // CHECK: %[[COLUMN:.*]] = arith.addi %[[FIRST_COLUMN]], %[[LANE]]
 // CHECK: %[[IN_COLUMNS:.*]] = arith.cmpi ult, %[[COLUMN]], %c40
 // CHECK: %[[H:.*]] = arith.minui %[[COLUMN]], %c39
+// CHECK: %[[IS_LAST_WARP:.*]] = arith.cmpi eq, %[[WARP]], %c1
+// CHECK: %[[WRITES_CARRY:.*]] = arith.andi %[[IN_COLUMNS]], %[[IS_LAST_WARP]]
+// CHECK: %[[WARP_SLOT:.*]] = arith.muli %[[WARP]], %c32
+// CHECK: %[[SLOT:.*]] = arith.addi %[[WARP_SLOT]], %[[LANE]]
 // The carries start as the initial state, one key index per warp.
 // CHECK: scf.for %[[I0:.*]] = %[[WARP]] to %c5 step %c2 {
 // CHECK:   %[[S0:.*]] = memref.load %{{.*}}[%[[BY]], %[[H]], %[[I0]], %c0]
@@ -44,14 +48,11 @@
 // CHECK:   scf.if %[[IN_COLUMNS]] {
 // CHECK:     memref.store %[[S0]], %[[CARRIES]][%[[I0_SLOT]]]
 // CHECK: gpu.barrier
-// CHECK: %[[IS_LAST_WARP:.*]] = arith.cmpi eq, %[[WARP]], %c1
-// CHECK: %[[WRITES_CARRY:.*]] = arith.andi %[[IN_COLUMNS]], %[[IS_LAST_WARP]]
-// CHECK: %[[WARP_SLOT:.*]] = arith.muli %[[WARP]], %c32
-// CHECK: %[[SLOT:.*]] = arith.addi %[[WARP_SLOT]], %[[LANE]]
 // The carry loop; the warp's three tokens from c·6 + warp·3.
+// CHECK: %[[OFFSET:.*]] = arith.muli %[[WARP]], %c3
 // CHECK: scf.for %[[C:.*]] = %c0 to %c4 step %c1 {
-// CHECK:   arith.muli %[[C]], %c6
-// CHECK:   arith.muli %[[WARP]], %c3
+// CHECK:   %[[CHUNK_START:.*]] = arith.muli %[[C]], %c6
+// CHECK:   arith.addi %[[CHUNK_START]], %[[OFFSET]]
 // CHECK:   %[[KEYS_BEFORE:.*]] = arith.muli %[[C]], %c5
 // CHECK:   %[[KEYS:.*]]:4 = scf.for %[[I:.*]] = %c0 to %c5 step %c1 iter_args(%{{.*}} = %{{.*}}, %{{.*}} = %{{.*}}, %{{.*}} = %{{.*}}, %[[PENDING:.*]] = %{{.*}}) -> (f32, f32, f32, f32) {
 // CHECK:     math.exp

@@ -14,9 +14,12 @@
 // tokens and two turns of the carry loop. Per chunk and key index: each
 // thread composes its two (a, b) pairs, the warp scans the aggregates with
 // five shuffles up (1, 2, 4, 8, 16) and shifts them by one lane, lane 31
-// publishes its warp's aggregate in shared memory, and after a barrier each
-// thread applies the earlier warps' aggregates to the carry read from the
-// state; after a second barrier the last thread writes the new carry.
+// publishes its warp's aggregate in this key's half of two shared arrays
+// (the halves alternate over c·K + i), and after the barrier the last
+// thread writes the previous key's carry and each thread applies the
+// earlier warps' aggregates to the carry read from the state. After the key
+// loop a barrier closes the chunk and the last thread writes the last key's
+// carry: one barrier per chunk and key, and one per chunk.
 // CHECK-LABEL: func.func @mamba_parallel
 // CHECK-SAME: %[[S0:[a-z0-9]+]]: tensor<2x6x5x1xf32>)
 // CHECK-DAG: %[[INIT:.*]] = bufferization.to_buffer %[[S0]] read_only
@@ -24,7 +27,7 @@
 // CHECK-DAG: %[[STATE:.*]] = memref.alloc() : memref<2x6x5x1xf32>
 // CHECK: gpu.launch blocks(%[[BX:[a-z0-9_]+]], %[[BY:[a-z0-9_]+]], %{{[a-z0-9_]+}}) in (%{{[a-z0-9_]+}} = %c6, %{{[a-z0-9_]+}} = %c2, %{{[a-z0-9_]+}} = %c1)
 // CHECK-SAME: threads(%[[TX:[a-z0-9_]+]], %{{[a-z0-9_]+}}, %{{[a-z0-9_]+}}) in (%{{[a-z0-9_]+}} = %c64, %{{[a-z0-9_]+}} = %c1, %{{[a-z0-9_]+}} = %c1)
-// CHECK-SAME: workgroup(%[[WA:[a-z0-9_]+]] : memref<2xf32, #gpu.address_space<workgroup>>, %[[WB:[a-z0-9_]+]] : memref<2xf32, #gpu.address_space<workgroup>>)
+// CHECK-SAME: workgroup(%[[WA:[a-z0-9_]+]] : memref<4xf32, #gpu.address_space<workgroup>>, %[[WB:[a-z0-9_]+]] : memref<4xf32, #gpu.address_space<workgroup>>)
 // CHECK: %[[LANE:.*]] = arith.remui %[[TX]], %c32
 // CHECK: %[[WARP:.*]] = arith.divui %[[TX]], %c32
 // The state column starts as the initial state, one key index per thread.
@@ -38,7 +41,8 @@
 // CHECK: scf.for %[[C:.*]] = %c0 to %c2 step %c1 {
 // CHECK:   arith.muli %[[C]], %c128
 // CHECK:   math.log1p
-// CHECK:   %{{.*}}:2 = scf.for %[[I:.*]] = %c0 to %c5 step %c1 iter_args(%{{.*}} = %{{.*}}, %{{.*}} = %{{.*}}) -> (f32, f32) {
+// CHECK:   %[[KEYS_BEFORE:.*]] = arith.muli %[[C]], %c5
+// CHECK:   %[[KEYS:.*]]:3 = scf.for %[[I:.*]] = %c0 to %c5 step %c1 iter_args(%{{.*}} = %{{.*}}, %{{.*}} = %{{.*}}, %[[PENDING:.*]] = %{{.*}}) -> (f32, f32, f32) {
 // Each thread's two pairs (a exp, b an input), composed: a1·a2, a2·b1 + b2.
 // CHECK:     math.exp
 // CHECK:     math.exp
@@ -58,19 +62,30 @@
 // CHECK:     %[[INCB:.*]] = arith.select
 // CHECK:     %{{.*}}, %[[EXCL_OK:.*]] = gpu.shuffle  up %[[INCA]], %c1_i32, %c32_i32 : f32
 // CHECK:     gpu.shuffle  up %[[INCB]], %c1_i32, %c32_i32 : f32
+// CHECK:     %[[KEY_NUMBER:.*]] = arith.addi %[[KEYS_BEFORE]], %[[I]]
+// CHECK:     %[[PARITY:.*]] = arith.remui %[[KEY_NUMBER]], %c2
+// CHECK:     %[[HALF:.*]] = arith.muli %[[PARITY]], %c2
+// CHECK:     %[[MINE:.*]] = arith.addi %[[HALF]], %[[WARP]]
 // CHECK:     scf.if %[[LAST_LANE]] {
-// CHECK:       memref.store %[[INCA]], %[[WA]][%[[WARP]]] : memref<2xf32, #gpu.address_space<workgroup>>
-// CHECK:       memref.store %[[INCB]], %[[WB]][%[[WARP]]] : memref<2xf32, #gpu.address_space<workgroup>>
+// CHECK:       memref.store %[[INCA]], %[[WA]][%[[MINE]]] : memref<4xf32, #gpu.address_space<workgroup>>
+// CHECK:       memref.store %[[INCB]], %[[WB]][%[[MINE]]] : memref<4xf32, #gpu.address_space<workgroup>>
 // CHECK:     gpu.barrier
+// CHECK:     %[[NOT_FIRST:.*]] = arith.cmpi ugt, %[[I]], %c0
+// CHECK:     %[[WRITE_PREVIOUS:.*]] = arith.andi %[[LAST_THREAD]], %[[NOT_FIRST]]
+// CHECK:     %[[PREVIOUS:.*]] = arith.subi %[[I]], %c1
+// CHECK:     scf.if %[[WRITE_PREVIOUS]] {
+// CHECK:       memref.store %[[PENDING]], %[[STATE]][%[[BY]], %[[BX]], %[[PREVIOUS]], %c0]
 // CHECK:     %[[CARRY:.*]] = memref.load %[[STATE]][%[[BY]], %[[BX]], %[[I]], %c0]
 // CHECK:     scf.for %[[W:.*]] = %c0 to %[[WARP]] step %c1 iter_args(%[[X:.*]] = %[[CARRY]]) -> (f32) {
-// CHECK:       %[[AW:.*]] = memref.load %[[WA]][%[[W]]]
-// CHECK:       %[[BW:.*]] = memref.load %[[WB]][%[[W]]]
+// CHECK:       %[[AT:.*]] = arith.addi %[[HALF]], %[[W]]
+// CHECK:       %[[AW:.*]] = memref.load %[[WA]][%[[AT]]]
+// CHECK:       %[[BW:.*]] = memref.load %[[WB]][%[[AT]]]
 // CHECK:       math.fma %[[AW]], %[[X]], %[[BW]] : f32
-// CHECK:     gpu.barrier
-// CHECK:     scf.if %[[LAST_THREAD]] {
-// CHECK:       memref.store %{{.*}}, %[[STATE]][%[[BY]], %[[BX]], %[[I]], %c0]
-// CHECK:     scf.yield %{{.*}}, %{{.*}} : f32, f32
+// CHECK-NOT: gpu.barrier
+// CHECK:     scf.yield %{{.*}}, %{{.*}}, %{{.*}} : f32, f32, f32
+// CHECK:   gpu.barrier
+// CHECK:   scf.if %[[LAST_THREAD]] {
+// CHECK:     memref.store %[[KEYS]]#2, %[[STATE]][%[[BY]], %[[BX]], %c4, %c0]
 // The epilogue of each of the thread's two tokens: skip, SiLU(z), store.
 // CHECK:   scf.if
 // CHECK:     math.fma

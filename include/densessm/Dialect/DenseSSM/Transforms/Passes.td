@@ -522,7 +522,9 @@ def DenseSSMLowerScanToGPU : Pass<"densessm-lower-scan-to-gpu"> {
       (shared memory) arrays of per-warp aggregates. The carry entering the
       chunk is read from the final-state buffer, which holds the running
       state column; the block's last thread writes the chunk's outgoing
-      carry back. Readouts accumulate per token over `i` in registers;
+      carry back. One barrier per chunk and key: the aggregate arrays
+      alternate halves from key to key and each key's carry is written
+      after the next key's barrier. Readouts accumulate per token over `i` in registers;
       the skip and gate epilogue follows.
     * **Column scan** (the parallel schedule of at least
       `column-scan-min-columns` state columns `(b, h, j)` over the batch,

@@ -8,7 +8,8 @@
 // compose their pairs serially for each key index, turn the prefixes into
 // readouts once the state entering the first token is known, and store y;
 // and the two values both read per column and key, the initial state and
-// the decay rate.
+// the decay rate; and the carry loop around them, chunk after chunk and key
+// after key, with the kernel's block-wide step passed in.
 //
 //===----------------------------------------------------------------------===//
 
@@ -116,4 +117,51 @@ void ScanKernels::storeTokens(OpBuilder &b, Location loc,
     SmallVector<Value> at{bi, token.t, h, j};
     scan.storeY(sb, loc, epilogue(sb, loc, acc[p], token.value, at), at);
   }
+}
+
+void ScanKernels::emitCarryLoop(OpBuilder &b, Location loc, Value bi, Value h,
+                                Value j, Value offset, int64_t chunkLength,
+                                int64_t count, const KeyExchange &exchange,
+                                EnterKey enter, Value alsoIf) const {
+  const ScanLowering &s = scan;
+  Value zero = index(b, loc, 0), one = index(b, loc, 1);
+  Value zeroF = ScanLowering::f32(b, loc, 0.0f);
+  Value gq, gk;
+  std::tie(gq, gk) = s.groups(b, loc, h);
+  Value chunks = ceilDiv(b, loc, s.length, index(b, loc, chunkLength));
+  scf::ForOp::create(
+      b, loc, zero, chunks, one, ValueRange{},
+      [&](OpBuilder &cb, Location cl, Value c, ValueRange) {
+        Value first = arith::AddIOp::create(
+            cb, cl, arith::MulIOp::create(cb, cl, c, index(cb, cl, chunkLength)),
+            offset);
+        SmallVector<ChunkToken> tokens =
+            chunkTokens(cb, cl, bi, first, h, j, count);
+        Value keysBefore = arith::MulIOp::create(cb, cl, c, s.keyDim);
+
+        // The key loop: one scan per state element (i, j). It carries the
+        // readouts, one per token, and the state the carry writer ended the
+        // previous key with, written one key late.
+        SmallVector<Value> initial(count + 1, zeroF);
+        auto keyLoop = scf::ForOp::create(
+            cb, cl, zero, s.keyDim, one, initial,
+            [&](OpBuilder &ib, Location il, Value i, ValueRange carried) {
+              // Serially over the thread's tokens: prefix[p] composes pairs
+              // 0..p.
+              SmallVector<AffinePair> prefix = tokenPrefixes(
+                  ib, il, tokens, bi, gk, i, decayRate(ib, il, h, i));
+              Value entering = enter(ib, il, keysBefore, i, prefix.back(),
+                                     carried.back());
+              Value lastState;
+              SmallVector<Value> next =
+                  readouts(ib, il, tokens, prefix, entering,
+                           carried.take_front(count), bi, gq, i, lastState);
+              next.push_back(lastState);
+              scf::YieldOp::create(ib, il, next);
+            });
+        exchange.closeChunk(cb, cl, s.keyDim, keyLoop.getResults().back());
+        storeTokens(cb, cl, tokens, keyLoop.getResults().take_front(count), bi,
+                    h, j, alsoIf);
+        scf::YieldOp::create(cb, cl);
+      });
 }

@@ -18,10 +18,12 @@
 //
 // The carry entering a chunk is the state column itself: the final-state
 // buffer holds S[b, h, :, j] as of the end of the previous chunk (the
-// initial state before the first), and the block's last thread, whose last
-// token ends the chunk, writes the column's new value after a second
-// barrier. Tokens past the end of the sequence take the identity pair
-// (1, 0), so every lane of every warp runs every shuffle. Readouts
+// initial state before the first). The exchange across warps takes one
+// barrier per chunk and key (KeyExchange.cpp, shared with the column scan):
+// the aggregate arrays alternate halves from key to key, and the block's
+// last thread, whose last token ends the chunk (tokens past the end of the
+// sequence take the identity pair (1, 0), so every lane of every warp runs
+// every shuffle), writes each key's new carry one key late. Readouts
 // y_t[j] = Σ_i q_t[i]·s_t[i, j] accumulate over i in registers, one per
 // token, and the skip and gate epilogue follows the key loop.
 //
@@ -43,16 +45,12 @@ void ScanKernels::emitChunkedScan(OpBuilder &b, Location loc) const {
   const int64_t warps = T / kWarpSize;
   Value columnsPerBatch = arith::MulIOp::create(b, loc, heads, s.valueDim);
   launch(
-      b, loc, columnsPerBatch, batch, T, {warps, warps},
+      b, loc, columnsPerBatch, batch, T, {2 * warps, 2 * warps},
       [&](OpBuilder &kb, Location kl, const KernelContext &kernel) {
         Value warpA = kernel.workgroup[0], warpB = kernel.workgroup[1];
-        Value zero = index(kb, kl, 0), one = index(kb, kl, 1);
-        Value zeroF = ScanLowering::f32(kb, kl, 0.0f);
         Value bi = kernel.blockY;
         Value h = arith::DivUIOp::create(kb, kl, kernel.blockX, s.valueDim);
         Value j = arith::RemUIOp::create(kb, kl, kernel.blockX, s.valueDim);
-        Value gq, gk;
-        std::tie(gq, gk) = s.groups(kb, kl, h);
         Value threads = index(kb, kl, T);
 
         // The column's state before the first token: the initial state, or
@@ -67,86 +65,39 @@ void ScanKernels::emitChunkedScan(OpBuilder &b, Location loc) const {
             });
         gpu::BarrierOp::create(kb, kl);
 
-        Value chunkLength = index(kb, kl, T * P);
-        Value chunks = ceilDiv(kb, kl, s.length, chunkLength);
         Value isLastThread =
             arith::CmpIOp::create(kb, kl, arith::CmpIPredicate::eq,
                                   kernel.thread, index(kb, kl, T - 1));
         Value isLastLane =
             arith::CmpIOp::create(kb, kl, arith::CmpIPredicate::eq, kernel.lane,
                                   index(kb, kl, kWarpSize - 1));
+        // Lane 31 publishes its warp's aggregate, at slot `warp`; the
+        // carries are the final state's.
+        auto slotOfWarp = [](OpBuilder &, Location, Value w) { return w; };
+        auto carryAt = [&](OpBuilder &, Location,
+                           Value i) -> std::pair<Value, SmallVector<Value>> {
+          return {s.state, {bi, h, i, j}};
+        };
+        KeyExchange exchange{warpA,       warpB,      warps,
+                             kernel.warp, isLastLane, kernel.warp,
+                             slotOfWarp,  isLastThread, carryAt};
 
-        // The carry loop: chunk after chunk, the state column carried in the
-        // final-state buffer.
-        scf::ForOp::create(
-            kb, kl, zero, chunks, one, ValueRange{},
-            [&](OpBuilder &cb, Location cl, Value c, ValueRange) {
-              Value first = arith::AddIOp::create(
-                  cb, cl, arith::MulIOp::create(cb, cl, c, chunkLength),
-                  arith::MulIOp::create(cb, cl, kernel.thread,
-                                        index(cb, cl, P)));
-              // This thread's P tokens.
-              SmallVector<ChunkToken> tokens =
-                  chunkTokens(cb, cl, bi, first, h, j, P);
-
-              // The key loop: one scan per state element (i, j); the
-              // readouts accumulate across it, one per token.
-              SmallVector<Value> initialAcc(P, zeroF);
-              auto keys = scf::ForOp::create(
-                  cb, cl, zero, s.keyDim, one, initialAcc,
-                  [&](OpBuilder &ib, Location il, Value i, ValueRange acc) {
-                    Value aElement = decayRate(ib, il, h, i);
-                    // 1. Serially over the thread's tokens: prefix[p] is
-                    //    the composition of pairs 0..p.
-                    SmallVector<AffinePair> prefix =
-                        tokenPrefixes(ib, il, tokens, bi, gk, i, aElement);
-                    // 2. Across the warp, on the threads' aggregates.
-                    AffinePair inclusive =
-                        warpInclusiveScan(ib, il, prefix.back());
-                    AffinePair exclusive = shiftUpOneLane(ib, il, inclusive);
-                    // 3. Across warps: each warp's aggregate to shared memory.
-                    auto publish = scf::IfOp::create(ib, il, isLastLane,
-                                                     /*withElseRegion=*/false);
-                    {
-                      OpBuilder pb = publish.getThenBodyBuilder();
-                      memref::StoreOp::create(pb, il, inclusive.a, warpA,
-                                              ValueRange{kernel.warp});
-                      memref::StoreOp::create(pb, il, inclusive.b, warpB,
-                                              ValueRange{kernel.warp});
-                    }
-                    gpu::BarrierOp::create(ib, il);
-                    // The state entering this thread's first token: the
-                    // chunk's carry, advanced by the warps before this one,
-                    // then by the lanes before this one.
-                    Value carry = memref::LoadOp::create(
-                        ib, il, s.state, ValueRange{bi, h, i, j});
-                    Value earlier = applyWarpAggregates(
-                        ib, il, warpA, warpB, kernel.warp, carry,
-                        [](OpBuilder &, Location, Value w) { return w; });
-                    Value entering =
-                        apply(ib, il, exclusive, earlier);
-                    Value lastState;
-                    SmallVector<Value> next =
-                        readouts(ib, il, tokens, prefix, entering, acc, bi, gq,
-                                 i, lastState);
-                    // Everyone has read the carry and the aggregates: the
-                    // last thread, whose last token ends the chunk (tokens
-                    // past the sequence are identities), writes the carry
-                    // of the next chunk.
-                    gpu::BarrierOp::create(ib, il);
-                    auto carryOut = scf::IfOp::create(ib, il, isLastThread,
-                                                      /*withElseRegion=*/false);
-                    {
-                      OpBuilder ob = carryOut.getThenBodyBuilder();
-                      memref::StoreOp::create(ob, il, lastState, s.state,
-                                              ValueRange{bi, h, i, j});
-                    }
-                    scf::YieldOp::create(ib, il, next);
-                  });
-
-              // The epilogue of each valid token.
-              storeTokens(cb, cl, tokens, keys.getResults(), bi, h, j);
-              scf::YieldOp::create(cb, cl);
+        // The carry loop: chunk after chunk of T·P tokens, this thread's P
+        // from c·T·P + thread·P.
+        emitCarryLoop(
+            kb, kl, bi, h, j,
+            arith::MulIOp::create(kb, kl, kernel.thread, index(kb, kl, P)),
+            T * P, P, exchange,
+            [&](OpBuilder &ib, Location il, Value keysBefore, Value i,
+                AffinePair aggregate, Value pending) {
+              // Across the warp, on the threads' aggregates; then across
+              // warps: the chunk's carry advanced by the warps before this
+              // one, then by the lanes before this one.
+              AffinePair inclusive = warpInclusiveScan(ib, il, aggregate);
+              AffinePair exclusive = shiftUpOneLane(ib, il, inclusive);
+              Value earlier = exchange.enter(ib, il, keysBefore, i, inclusive,
+                                             pending);
+              return apply(ib, il, exclusive, earlier);
             });
       });
 }

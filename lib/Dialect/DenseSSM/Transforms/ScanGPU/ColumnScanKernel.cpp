@@ -29,13 +29,11 @@
 // warp are K·V floats apart, 32 sectors a read. The last warp copies them to
 // the final state at the end. Otherwise they stay in the final-state buffer.
 //
-// One barrier per chunk and key: the aggregate arrays alternate between two
-// halves from one key to the next (a half is written again only after the
-// barrier that every reader of it has passed), and the last warp writes a
-// key's outgoing carry one key later, after the next barrier, when every
-// warp has read the old one (the last key's after a barrier that closes the
-// chunk). Lanes past the last column compute on the last column and store
-// nothing.
+// One barrier per chunk and key (KeyExchange.cpp, shared with the chunked
+// scan: alternating halves of the aggregate arrays, the carry written one
+// key late by the last warp, whose last token ends the chunk, the last
+// key's after a barrier that closes the chunk). Lanes past the last column
+// compute on the last column and store nothing.
 //
 //===----------------------------------------------------------------------===//
 
@@ -49,18 +47,6 @@
 using namespace mlir;
 using namespace mlir::densessm;
 using namespace mlir::densessm::gpu_scan;
-
-namespace {
-
-/// A store of `value` at `indices` of `buffer` where `condition` holds.
-void storeIf(OpBuilder &b, Location loc, Value condition, Value value,
-             Value buffer, ValueRange indices) {
-  auto guarded = scf::IfOp::create(b, loc, condition, /*withElseRegion=*/false);
-  OpBuilder gb = guarded.getThenBodyBuilder();
-  memref::StoreOp::create(gb, loc, value, buffer, indices);
-}
-
-} // namespace
 
 void ScanKernels::emitColumnScan(OpBuilder &b, Location loc) const {
   const ScanLowering &s = scan;
@@ -81,7 +67,6 @@ void ScanKernels::emitColumnScan(OpBuilder &b, Location loc) const {
         Value aggregatesA = kernel.workgroup[0];
         Value aggregatesB = kernel.workgroup[1];
         Value zero = index(kb, kl, 0), one = index(kb, kl, 1);
-        Value zeroF = ScanLowering::f32(kb, kl, 0.0f);
         Value bi = kernel.blockY;
         Value column = arith::AddIOp::create(
             kb, kl,
@@ -94,8 +79,6 @@ void ScanKernels::emitColumnScan(OpBuilder &b, Location loc) const {
             kb, kl, column, arith::SubIOp::create(kb, kl, columns, one));
         Value h = arith::DivUIOp::create(kb, kl, clamped, s.valueDim);
         Value j = arith::RemUIOp::create(kb, kl, clamped, s.valueDim);
-        Value gq, gk;
-        std::tie(gq, gk) = s.groups(kb, kl, h);
         // Where the carry of key index i is kept: slot i·32 + lane of the
         // shared array, or the final state itself.
         auto carryAt = [&](OpBuilder &ab, Location al,
@@ -108,117 +91,49 @@ void ScanKernels::emitColumnScan(OpBuilder &b, Location loc) const {
               kernel.lane);
           return {kernel.workgroup[2], {slot}};
         };
-        auto storeCarry = [&](OpBuilder &ab, Location al, Value condition,
-                              Value value, Value i) {
-          auto [buffer, at] = carryAt(ab, al, i);
-          storeIf(ab, al, condition, value, buffer, at);
+        Value writesCarry = arith::AndIOp::create(
+            kb, kl, inColumns,
+            arith::CmpIOp::create(kb, kl, arith::CmpIPredicate::eq, kernel.warp,
+                                  index(kb, kl, W - 1)));
+        // Every thread publishes its aggregate, at slot warp·32 + lane.
+        auto slotOfWarp = [&](OpBuilder &ab, Location al, Value w) -> Value {
+          return arith::AddIOp::create(
+              ab, al, arith::MulIOp::create(ab, al, w, index(ab, al, kWarpSize)),
+              kernel.lane);
         };
+        KeyExchange exchange{aggregatesA,
+                             aggregatesB,
+                             half,
+                             slotOfWarp(kb, kl, kernel.warp),
+                             /*publishes=*/Value(),
+                             kernel.warp,
+                             slotOfWarp,
+                             writesCarry,
+                             carryAt};
 
         // The columns' carries before the first token (the initial state,
         // or zeros), the warps taking the key indices in turn.
         scf::ForOp::create(
             kb, kl, kernel.warp, s.keyDim, index(kb, kl, W), ValueRange{},
             [&](OpBuilder &ib, Location il, Value i, ValueRange) {
-              storeCarry(ib, il, inColumns, initialState(ib, il, bi, h, i, j),
-                         i);
+              exchange.storeCarry(ib, il, inColumns,
+                                  initialState(ib, il, bi, h, i, j), i);
               scf::YieldOp::create(ib, il);
             });
         gpu::BarrierOp::create(kb, kl);
 
-        Value chunkLength = index(kb, kl, W * P);
-        Value chunks = ceilDiv(kb, kl, s.length, chunkLength);
-        Value writesCarry = arith::AndIOp::create(
-            kb, kl, inColumns,
-            arith::CmpIOp::create(kb, kl, arith::CmpIPredicate::eq, kernel.warp,
-                                  index(kb, kl, W - 1)));
-        Value laneSlot = arith::AddIOp::create(
-            kb, kl,
-            arith::MulIOp::create(kb, kl, kernel.warp,
-                                  index(kb, kl, kWarpSize)),
-            kernel.lane);
-
-        // The carry loop: chunk after chunk, the state columns carried in
-        // the final-state buffer.
-        scf::ForOp::create(
-            kb, kl, zero, chunks, one, ValueRange{},
-            [&](OpBuilder &cb, Location cl, Value c, ValueRange) {
-              Value first = arith::AddIOp::create(
-                  cb, cl, arith::MulIOp::create(cb, cl, c, chunkLength),
-                  arith::MulIOp::create(cb, cl, kernel.warp,
-                                        index(cb, cl, P)));
-              SmallVector<ChunkToken> tokens =
-                  chunkTokens(cb, cl, bi, first, h, j, P);
-              Value keysBefore = arith::MulIOp::create(cb, cl, c, s.keyDim);
-
-              // The key loop; besides the readouts it carries the state the
-              // last warp ended the previous key with, written one key late.
-              SmallVector<Value> initial(P, zeroF);
-              initial.push_back(zeroF);
-              auto keyLoop = scf::ForOp::create(
-                  cb, cl, zero, s.keyDim, one, initial,
-                  [&](OpBuilder &ib, Location il, Value i, ValueRange carried) {
-                    ValueRange acc = carried.take_front(P);
-                    Value pending = carried.back();
-                    Value aElement = decayRate(ib, il, h, i);
-                    SmallVector<AffinePair> prefix =
-                        tokenPrefixes(ib, il, tokens, bi, gk, i, aElement);
-                    // This key's half of the aggregate arrays.
-                    Value parity = arith::RemUIOp::create(
-                        ib, il, arith::AddIOp::create(ib, il, keysBefore, i),
-                        index(ib, il, 2));
-                    Value base =
-                        arith::MulIOp::create(ib, il, parity, index(ib, il, half));
-                    Value mine = arith::AddIOp::create(ib, il, base, laneSlot);
-                    memref::StoreOp::create(ib, il, prefix.back().a,
-                                            aggregatesA, ValueRange{mine});
-                    memref::StoreOp::create(ib, il, prefix.back().b,
-                                            aggregatesB, ValueRange{mine});
-                    gpu::BarrierOp::create(ib, il);
-                    // Every warp has read the previous key's carry: it may
-                    // change now.
-                    Value previousKey = arith::CmpIOp::create(
-                        ib, il, arith::CmpIPredicate::ugt, i, zero);
-                    storeCarry(ib, il,
-                               arith::AndIOp::create(ib, il, writesCarry,
-                                                     previousKey),
-                               pending, arith::SubIOp::create(ib, il, i, one));
-                    // The state entering this warp's first token: the
-                    // chunk's carry advanced by the warps before this one.
-                    auto [carries, carryIndex] = carryAt(ib, il, i);
-                    Value carry =
-                        memref::LoadOp::create(ib, il, carries, carryIndex);
-                    Value entering = applyWarpAggregates(
-                        ib, il, aggregatesA, aggregatesB, kernel.warp, carry,
-                        [&](OpBuilder &wb, Location wl, Value w) -> Value {
-                          return arith::AddIOp::create(
-                              wb, wl, base,
-                              arith::AddIOp::create(
-                                  wb, wl,
-                                  arith::MulIOp::create(
-                                      wb, wl, w, index(wb, wl, kWarpSize)),
-                                  kernel.lane));
-                        });
-                    Value lastState;
-                    SmallVector<Value> next =
-                        readouts(ib, il, tokens, prefix, entering, acc, bi, gq,
-                                 i, lastState);
-                    next.push_back(lastState);
-                    scf::YieldOp::create(ib, il, next);
-                  });
-
-              // The last key's carry, once every warp has read the old one.
-              gpu::BarrierOp::create(cb, cl);
-              Value anyKey = arith::CmpIOp::create(
-                  cb, cl, arith::CmpIPredicate::ugt, s.keyDim, zero);
-              storeCarry(cb, cl,
-                         arith::AndIOp::create(cb, cl, writesCarry, anyKey),
-                         keyLoop.getResults().back(),
-                         arith::SubIOp::create(cb, cl, s.keyDim, one));
-
-              storeTokens(cb, cl, tokens, keyLoop.getResults().take_front(P),
-                          bi, h, j, inColumns);
-              scf::YieldOp::create(cb, cl);
-            });
+        // The carry loop: chunk after chunk of W·P tokens, this warp's P
+        // from c·W·P + warp·P.
+        emitCarryLoop(
+            kb, kl, bi, h, j,
+            arith::MulIOp::create(kb, kl, kernel.warp, index(kb, kl, P)),
+            W * P, P, exchange,
+            [&](OpBuilder &ib, Location il, Value keysBefore, Value i,
+                AffinePair aggregate, Value pending) {
+              // The chunk's carry advanced by the warps before this one.
+              return exchange.enter(ib, il, keysBefore, i, aggregate, pending);
+            },
+            inColumns);
 
         // The final state: the last warp wrote every carry it copies (or,
         // without tokens, the warps did before the first barrier).
@@ -226,10 +141,8 @@ void ScanKernels::emitColumnScan(OpBuilder &b, Location loc) const {
           scf::ForOp::create(
               kb, kl, zero, s.keyDim, one, ValueRange{},
               [&](OpBuilder &ib, Location il, Value i, ValueRange) {
-                auto [carries, carryIndex] = carryAt(ib, il, i);
-                Value carry =
-                    memref::LoadOp::create(ib, il, carries, carryIndex);
-                storeIf(ib, il, writesCarry, carry, s.state, {bi, h, i, j});
+                storeIf(ib, il, writesCarry, exchange.loadCarry(ib, il, i),
+                        s.state, {bi, h, i, j});
                 scf::YieldOp::create(ib, il);
               });
       });

@@ -11,6 +11,8 @@
 //                              a block's threads along time
 //   ColumnScanKernel.cpp       the parallel schedule of many columns: a
 //                              warp's lanes along columns, warps along time
+//   KeyExchange.cpp            what both meet in at each chunk and key: the
+//                              warps' aggregates and the carry, one barrier
 //   ChunkwiseRetentionKernel.cpp  the parallel schedule of a per-head decay
 //                              over long sequences: retention's chunkwise
 //                              form (blocked matrix products per chunk)
@@ -89,6 +91,47 @@ struct ChunkToken {
 Value applyWarpAggregates(
     OpBuilder &b, Location loc, Value arrayA, Value arrayB, Value warps,
     Value state, llvm::function_ref<Value(OpBuilder &, Location, Value)> slot);
+
+/// A store of `value` at `indices` of `buffer` where `condition` holds.
+void storeIf(OpBuilder &b, Location loc, Value condition, Value value,
+             Value buffer, ValueRange indices);
+
+/// The block-wide step of a parallel scan at each chunk and key index i
+/// (KeyExchange.cpp): the warps' aggregates through two workgroup arrays of
+/// two halves each, and the chunk's carries, with one barrier per key.
+struct KeyExchange {
+  /// The aggregates' a and b: two halves of `halfSize` slots each.
+  Value arrayA, arrayB;
+  int64_t halfSize;
+  /// This thread's slot within a half, and whether it stores there (null:
+  /// every thread does).
+  Value slot, publishes;
+  /// This thread's warp, and the slot within a half of warp w's aggregate
+  /// for this thread.
+  Value warp;
+  llvm::function_ref<Value(OpBuilder &, Location, Value)> slotOfWarp;
+  /// Whether this thread writes the carries: its last token ends the chunk.
+  Value writesCarry;
+  /// Where the carry of key index i lives: a buffer and its indices.
+  llvm::function_ref<std::pair<Value, SmallVector<Value>>(OpBuilder &,
+                                                          Location, Value)>
+      carryAt;
+
+  /// Publishes `aggregate` in key number `keysBefore + i`'s half, waits at
+  /// the barrier, writes `pending` (the state the carry writer ended key
+  /// i - 1 with) as key i - 1's carry, and returns key i's carry advanced
+  /// by the aggregates of the warps before this thread's.
+  Value enter(OpBuilder &b, Location loc, Value keysBefore, Value i,
+              AffinePair aggregate, Value pending) const;
+
+  /// After the key loop: a barrier, then `pending` as the last key's carry.
+  void closeChunk(OpBuilder &b, Location loc, Value keyDim,
+                  Value pending) const;
+
+  void storeCarry(OpBuilder &b, Location loc, Value condition, Value value,
+                  Value i) const;
+  Value loadCarry(OpBuilder &b, Location loc, Value i) const;
+};
 
 /// The launch-independent parts of the kernels: the scan (its buffers and
 /// sizes), its batch and head counts, and the block sizes.
@@ -178,6 +221,25 @@ struct ScanKernels {
                               ArrayRef<AffinePair> prefix, Value entering,
                               ValueRange acc, Value bi, Value gq, Value i,
                               Value &lastState) const;
+
+  /// The state entering a thread's first token at key index i, from its
+  /// tokens' `aggregate` and the carry writer's `pending` state of key
+  /// i - 1: the kernel's block-wide step (a KeyExchange, and for the
+  /// chunked scan the warp's shuffles first).
+  using EnterKey = llvm::function_ref<Value(
+      OpBuilder &, Location, Value keysBefore, Value i, AffinePair aggregate,
+      Value pending)>;
+
+  /// The carry loop of both parallel scans, over chunks of `chunkLength`
+  /// tokens of column (bi, h, j): this thread's `count` tokens from
+  /// c·chunkLength + `offset`; per key index their serial prefixes,
+  /// `enter`, their readouts; after the key loop the chunk's last carry
+  /// (`exchange.closeChunk`) and y for each valid token (where `alsoIf`
+  /// holds, when given).
+  void emitCarryLoop(OpBuilder &b, Location loc, Value bi, Value h, Value j,
+                     Value offset, int64_t chunkLength, int64_t count,
+                     const KeyExchange &exchange, EnterKey enter,
+                     Value alsoIf = {}) const;
 
   /// The epilogue and store of y for each valid token (and, when
   /// `alsoIf` is given, only where it holds).
