@@ -52,18 +52,18 @@ Value KeyExchange::enter(OpBuilder &b, Location loc, Value keysBefore, Value i,
       b, loc, arith::AddIOp::create(b, loc, keysBefore, i), index(b, loc, 2));
   Value half = arith::MulIOp::create(b, loc, parity, index(b, loc, halfSize));
   Value mine = arith::AddIOp::create(b, loc, half, slot);
-  Block *publishIn = b.getInsertionBlock();
-  Block::iterator publishAt = b.getInsertionPoint();
+  auto publish = [&](OpBuilder &pb) {
+    memref::StoreOp::create(pb, loc, aggregate.a, arrayA, ValueRange{mine});
+    memref::StoreOp::create(pb, loc, aggregate.b, arrayB, ValueRange{mine});
+  };
   if (publishes) {
-    auto publish =
+    auto guarded =
         scf::IfOp::create(b, loc, publishes, /*withElseRegion=*/false);
-    publishIn = publish.thenBlock();
-    publishAt = publish.thenBlock()->begin();
+    OpBuilder pb = guarded.getThenBodyBuilder();
+    publish(pb);
+  } else {
+    publish(b);
   }
-  OpBuilder pb(b.getContext());
-  pb.setInsertionPoint(publishIn, publishAt);
-  memref::StoreOp::create(pb, loc, aggregate.a, arrayA, ValueRange{mine});
-  memref::StoreOp::create(pb, loc, aggregate.b, arrayB, ValueRange{mine});
   gpu::BarrierOp::create(b, loc);
   // Every thread has read the previous key's carry: it may change now.
   Value one = index(b, loc, 1);
