@@ -9,7 +9,8 @@
 //      kernels (gpu.launch: recurrent step or chunked parallel scan);
 //   2. one-shot bufferization; projections of few rows (decoding) -> GEMV
 //      kernels, the others -> calls of the runtime's cuBLAS GEMM (narrow
-//      weights widened to f32 first); the remaining linalg ops -> parallel loops -> blocks x
+//      weights widened to f32 first); sums over many terms -> a block per
+//      output element; the remaining linalg ops -> parallel loops -> blocks x
 //      threads -> gpu.launch; kernel outlining (gpu.module / gpu.func);
 //   3. buffer deallocation on the host code, then every host buffer in CUDA
 //      managed memory (gpu.alloc host_shared);
@@ -112,6 +113,13 @@ void mlir::densessm::buildCUDAPipeline(OpPassManager &pm,
   // (or host loops over managed memory); projections too with cublas=false,
   // one thread per output element with its reduction loop.
   if (options.linalgToGPU) {
+    // Sums over many terms (norms' statistics) before the rest: as loops,
+    // each output element would be one thread adding all its terms.
+    if (options.reductionBlockSize > 0) {
+      DenseSSMLowerReductionsToGPUOptions reductions;
+      reductions.blockSize = options.reductionBlockSize;
+      pm.addPass(createDenseSSMLowerReductionsToGPU(reductions));
+    }
     // Host copies too, so that they run next to the kernels on GPU buffers.
     pm.addPass(createDenseSSMCopiesToKernels());
     pm.addNestedPass<func::FuncOp>(createConvertLinalgToParallelLoopsPass());

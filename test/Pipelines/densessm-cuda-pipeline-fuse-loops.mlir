@@ -1,5 +1,8 @@
-// RUN: densessm-opt %s --densessm-cuda-pipeline="stop-at-gpu=true" --split-input-file | FileCheck %s
-// RUN: densessm-opt %s --densessm-cuda-pipeline="stop-at-gpu=true fuse-loops=false" --split-input-file | FileCheck %s --check-prefix=UNFUSED
+// RUN: densessm-opt %s --densessm-cuda-pipeline="stop-at-gpu=true reduction-block-size=0" --split-input-file | FileCheck %s
+// RUN: densessm-opt %s --densessm-cuda-pipeline="stop-at-gpu=true reduction-block-size=0 fuse-loops=false" --split-input-file | FileCheck %s --check-prefix=UNFUSED
+
+// (reduction-block-size=0: sums stay loops, one thread per output element,
+// as any reduction short of --densessm-lower-reductions-to-gpu's min-size.)
 
 // A norm's sum of squares: the zero fill of the accumulator and the
 // reduction into it run over the same rows, so --scf-parallel-loop-fusion

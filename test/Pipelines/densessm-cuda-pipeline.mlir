@@ -14,16 +14,17 @@
 // The projections' runtime function (@project, at the end), declared first:
 // GPU: func.func private @densessm_cuda_linear_f32(memref<?x?x?xf32, strided<[?, ?, ?], offset: ?>>, memref<?x?x?xf32, strided<[?, ?, ?], offset: ?>>, memref<?x?xf32, strided<[?, ?], offset: ?>>) attributes {densessm.written_arguments = array<i64: 0>, llvm.emit_c_interface}
 // GPU-LABEL: func.func @prefill
-// The RMSNorm's linalg ops became kernels too (blocks of 256 threads over
-// their flattened iteration space; its sum's zero fill and the sum are one
-// kernel, step 4a's loop fusion), then the selective scan's chunked-scan
+// The RMSNorm's sum of squares became a kernel of one 32-thread block per
+// row (its 32 terms; --densessm-lower-reductions-to-gpu, which absorbs the
+// sum's zero fill), its scaling folded into the scan (step 3c); then the
+// selective scan's chunked-scan
 // kernel over a 32-channel x 2-batch grid of 128-thread blocks (it computes
 // A = -exp(A_log) where it reads A, in its loop over the state index: step
 // 3c, so that op has no kernel of its own):
 // GPU: %[[W:.*]] = gpu.wait async
 // GPU: %[[TMP:.*]], %[[A:.*]] = gpu.alloc async [%[[W]]] () : memref<2x64xf32>
 // GPU: gpu.wait [%[[A]]]
-// GPU: gpu.launch_func  @prefill_kernel::@prefill_kernel blocks in (%{{.*}}, %{{.*}}, %{{.*}}) threads in (%c256, %{{.*}}, %{{.*}}) args(%[[TMP]] : memref<2x64xf32>, %{{.*}} : memref<2x64x32xf32>)
+// GPU: gpu.launch_func  @prefill_kernel::@prefill_kernel blocks in (%c128, %c1, %c1) threads in (%c32, %c1, %c1) args(%{{.*}} : memref<2x64x32xf32>, %[[TMP]] : memref<2x64xf32>)
 // GPU: %[[Y:.*]] = gpu.alloc  host_shared () : memref<2x64x32x1xf32>
 // GPU: %[[S:.*]] = gpu.alloc  host_shared () : memref<2x32x16x1xf32>
 // GPU: gpu.launch_func  @prefill_kernel_0::@prefill_kernel blocks in (%c32, %c2, %c1) threads in (%c128, %c1, %c1)

@@ -154,6 +154,14 @@ struct CUDAPipelineOptions : public PassPipelineOptions<CUDAPipelineOptions> {
                      "output (--densessm-lower-projections-to-gpu-gemv="
                      "block-size)"),
       llvm::cl::init(256)};
+  Option<int64_t> reductionBlockSize{
+      *this, "reduction-block-size",
+      llvm::cl::desc("The most threads per block of a sum reduction's "
+                     "kernel, one block per output element (a norm's sum of "
+                     "squares; --densessm-lower-reductions-to-gpu="
+                     "block-size); 0: one thread per output element, as the "
+                     "other loop kernels"),
+      llvm::cl::init(256)};
   Option<int64_t> loopBlockSize{
       *this, "loop-block-size",
       llvm::cl::desc("Threads per block of the kernels made from parallel "

@@ -194,8 +194,8 @@ func.func @retention_parallel(%q: tensor<1x40x3x4xf32>, %k: tensor<1x40x3x4xf32>
 // A fused dense connection: first the statistics kernel, one block of 256
 // threads per (token, batch); each thread sums the squares of its strided
 // connected values, the warps reduce with five shuffles xor (16 .. 1), lane
-// 0 of each publishes to shared memory, thread 0 adds the eight warps and
-// stores 1/rms; then the scan kernel reads each value as
+// 0 of each publishes to shared memory, every thread adds the eight warps,
+// thread 0 stores 1/rms; then the scan kernel reads each value as
 // connected · rstd · norm weight.
 // CHECK-LABEL: func.func @dense_input
 // CHECK: %[[RSTD:.*]] = memref.alloc(%{{.*}}, %{{.*}}) : memref<?x?xf32>
@@ -210,8 +210,8 @@ func.func @retention_parallel(%q: tensor<1x40x3x4xf32>, %k: tensor<1x40x3x4xf32>
 // CHECK: gpu.shuffle  xor %{{.*}}, %c1_i32, %c32_i32 : f32
 // CHECK: memref.store %{{.*}}, %[[PART]]
 // CHECK: gpu.barrier
+// CHECK: scf.for %{{.*}} = %c0 to %c8 step %c1 iter_args
 // CHECK: scf.if
-// CHECK:   scf.for %{{.*}} = %c0 to %c8 step %c1 iter_args
 // CHECK:   math.rsqrt
 // CHECK:   memref.store %{{.*}}, %[[RSTD]][%[[B]], %[[T]]]
 // CHECK: gpu.launch

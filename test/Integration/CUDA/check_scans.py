@@ -36,6 +36,7 @@ import check_retention  # noqa: E402
 import check_selective_scan  # noqa: E402
 import chunkwise_cases  # noqa: E402
 import projection_cases  # noqa: E402
+import reduction_cases  # noqa: E402
 import reference  # noqa: E402
 
 # Emulated blocks are small (one warp, two tokens per thread: 64-token
@@ -187,7 +188,7 @@ def main(argv):
     parser.add_argument("--runner-libs", default="",
                         help="the CUDA runtime wrappers and runner utils (--mode gpu)")
     parser.add_argument("--ops", default="selective_scan,retention",
-                        help="comma-separated: selective_scan, retention, projection")
+                        help="comma-separated: selective_scan, retention, projection, reduction")
     args = parser.parse_args(argv)
     ops = args.ops.split(",")
 
@@ -232,6 +233,8 @@ def main(argv):
             long_retention(tools, check, FULL, "longer-retention", 1, 300, 2, 8, 8)
     if "projection" in ops:
         projection_cases.run_all(tools, check, pipeline)
+    if "reduction" in ops:
+        reduction_cases.run_all(tools, check, pipeline)
     return check.summary()
 
 

@@ -763,6 +763,63 @@ def DenseSSMPlaceBuffersOnGPU
   ];
 }
 
+def DenseSSMLowerReductionsToGPU
+    : Pass<"densessm-lower-reductions-to-gpu", "::mlir::ModuleOp"> {
+  let summary = "Sum reductions of the host code as one GPU block per output";
+  let description = [{
+    The rest of the host code's linalg ops become parallel loops with one
+    GPU thread per output element (`--densessm-map-parallel-loops-to-gpu`),
+    and a reduction's loop then runs in that one thread: a norm's sum of
+    squares over a row of 1024 values at decode time is one thread adding
+    1024 values in turn, each through memory, while the rest of the GPU
+    idles; a prefill's norms keep only a few blocks busy. This pass gives
+    each output element of such a reduction a block instead.
+
+    It takes a `linalg.generic` on buffers, outside kernels, that sums:
+    one output `s`, f32, indexed by exactly its parallel loops (in any
+    order); its body `s + f(inputs)` with `f` free of memory effects and
+    of `s`; every input read at dimensions or constants of the point; at
+    least one reduction loop, all of static size, covering at least
+    `min-size` points in all. (Mamba's convolution, four taps per output,
+    stays a thread's loop.)
+
+    One block per output element (the grid's x axis over the flattened
+    parallel loops); its threads, as many as give each about four terms
+    (a multiple of 32, at most `block-size`), stride over the flattened
+    reduction loops, each summing its terms; then five `gpu.shuffle xor`
+    steps per warp, the warps' sums through shared memory, and thread 0
+    adds the total to `s` — or to the value of the `linalg.fill` of `s`
+    right before the op, whose kernel then goes away. The sum's order
+    differs from the loops' (f32 rounding). With dynamic parallel sizes,
+    an `scf.if` skips the launch when there is nothing to reduce.
+
+    ```mlir
+    gpu.launch blocks(%p, ...) in (%gx = %rows, ...) threads(%t, ...) in (%bx = %c256, ...)
+        workgroup(%partials : memref<8xf32, #gpu.address_space<workgroup>>) {
+      %part = scf.for %r = %t to %c1024 step %c256 iter_args(%acc = %zero) -> (f32) { ... }
+      ... gpu.shuffle xor ... memref.store ..., %partials[%warp] ... gpu.barrier ...
+      scf.if %thread0 { memref.store %total, %s[...] }
+    }
+    ```
+
+    Options out of range (a block size that is not a multiple of 32 in
+    [32, 1024], `min-size` below 1) fail the pass.
+  }];
+  let options = [
+    Option<"blockSize", "block-size", "int64_t", /*default=*/"256",
+           "the most threads per block: a multiple of 32 in [32, 1024]">,
+    Option<"minSize", "min-size", "int64_t", /*default=*/"32",
+           "the fewest terms per output element (the product of the "
+           "reduction loops' sizes) for which the reduction gets a block">
+  ];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect",
+    "::mlir::gpu::GPUDialect",
+    "::mlir::memref::MemRefDialect",
+    "::mlir::scf::SCFDialect",
+  ];
+}
+
 def DenseSSMMapParallelLoopsToGPU
     : Pass<"densessm-map-parallel-loops-to-gpu", "::mlir::ModuleOp"> {
   let summary = "Map the host code's parallel loops to GPU blocks and threads";

@@ -5,6 +5,7 @@
 //   Launch.cpp    gpu.launch over a 2-D grid of 1-D blocks, the thread's
 //                 lane and warp, f32 workgroup buffers
 //   WarpSum.cpp   a warp-wide sum with gpu.shuffle xor
+//   BlockSum.cpp  a block-wide sum: warp sums through shared memory
 //
 //===----------------------------------------------------------------------===//
 #ifndef DENSESSM_LIB_DIALECT_DENSESSM_TRANSFORMS_GPUKERNEL_GPUKERNEL_H
@@ -44,6 +45,14 @@ launch(OpBuilder &b, Location loc, Value gridX, Value gridY, int64_t threads,
 /// The sum of an f32 over a warp, in every lane: 5 `gpu.shuffle xor`
 /// butterfly steps. All 32 lanes must execute it.
 Value warpSum(OpBuilder &b, Location loc, Value value);
+
+/// The sum of an f32 over a block of `warps` warps, in every thread: each
+/// warp's sum (warpSum), lane 0's to `partials[warp]` (an f32 workgroup
+/// buffer of `warps` elements), a barrier, then every thread adds the
+/// partials. All threads must execute it; a second sum into the same
+/// `partials` needs a barrier between. One warp needs no `partials` (null).
+Value blockSum(OpBuilder &b, Location loc, const KernelContext &kernel,
+               Value partials, int64_t warps, Value value);
 
 } // namespace mlir::densessm::gpu_kernel
 

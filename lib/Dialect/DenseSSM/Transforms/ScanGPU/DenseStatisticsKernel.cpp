@@ -6,8 +6,9 @@
 // get one 1/rms per (batch, token), and the scan kernels recompute each
 // value where they read it. One block per (batch, token); its threads
 // stride over the channels, then the block reduces the partial sums of
-// squares: `gpu.shuffle xor` butterflies within each warp, lane 0 of each
-// warp to shared memory, and thread 0 adds the warps' sums.
+// squares (blockSum: `gpu.shuffle xor` butterflies within each warp, lane 0
+// of each warp to shared memory, every thread adding the warps' sums), and
+// thread 0 stores 1/rms.
 //
 //===----------------------------------------------------------------------===//
 
@@ -51,34 +52,13 @@ void ScanKernels::emitDenseStatistics(OpBuilder &b, Location loc, float eps) {
                   cb, cl,
                   ValueRange{math::FmaOp::create(cb, cl, f, f, acc[0])});
             });
-        Value warpTotal = warpSum(kb, kl, sum.getResult(0));
-        Value isLane0 = arith::CmpIOp::create(kb, kl, arith::CmpIPredicate::eq,
-                                              kernel.lane, index(kb, kl, 0));
-        auto publish =
-            scf::IfOp::create(kb, kl, isLane0, /*withElseRegion=*/false);
-        {
-          OpBuilder pb = publish.getThenBodyBuilder();
-          memref::StoreOp::create(pb, kl, warpTotal, partials,
-                                  ValueRange{kernel.warp});
-        }
-        gpu::BarrierOp::create(kb, kl);
+        Value total = blockSum(kb, kl, kernel, partials, warps, sum.getResult(0));
         Value isThread0 = arith::CmpIOp::create(
             kb, kl, arith::CmpIPredicate::eq, kernel.thread, index(kb, kl, 0));
         auto finish =
             scf::IfOp::create(kb, kl, isThread0, /*withElseRegion=*/false);
         OpBuilder fb = finish.getThenBodyBuilder();
-        Value zero = index(fb, kl, 0), one = index(fb, kl, 1);
-        auto total = scf::ForOp::create(
-            fb, kl, zero, index(fb, kl, warps), one,
-            ValueRange{ScanLowering::f32(fb, kl, 0.0f)},
-            [&](OpBuilder &wb, Location wl, Value w, ValueRange acc) {
-              Value part =
-                  memref::LoadOp::create(wb, wl, partials, ValueRange{w});
-              scf::YieldOp::create(
-                  wb, wl,
-                  ValueRange{arith::AddFOp::create(wb, wl, acc[0], part)});
-            });
-        Value mean = arith::DivFOp::create(fb, kl, total.getResult(0), count);
+        Value mean = arith::DivFOp::create(fb, kl, total, count);
         Value rstd = math::RsqrtOp::create(
             fb, kl,
             arith::AddFOp::create(fb, kl, mean,

@@ -1,0 +1,176 @@
+"""The CUDA pipeline's sums (a norm's sum of squares, a per-head statistic)
+against a double-precision reference: --densessm-lower-reductions-to-gpu
+gives each output element a block whose threads stride over its terms
+and whose warps add their sums through shared memory.
+
+  - rows of 1024 terms: 256 threads, eight warps, the zero fill absorbed;
+  - a statistic per head, weighted, added to what the output held (no fill:
+    the kernel loads the output first), one warp per output;
+  - dynamic rows (the batch and tokens of a model's entry point) over 200
+    terms: two warps, the last one partly idle;
+  - two reduction axes around the output's, the terms reading their own
+    position (linalg.index);
+  - a sum of four terms (a convolution's taps): left to the loop kernels,
+    one thread per output element.
+
+Each case also checks which of the two kernels it compiled to. Used by
+check_scans.py (--ops reduction) in both modes."""
+
+import subprocess
+
+import harness
+
+
+def compiled_to_block_sum(tools, pipeline, text):
+    """Whether the compiled sum is the block reduction (its warp sums'
+    shuffles; the loop kernel has none)."""
+    lowered = subprocess.run([tools.opt, "-", pipeline], input=text, capture_output=True,
+                             text=True, check=True).stdout
+    return "gpu.shuffle  xor" in lowered
+
+
+def sum_kernel(x_shape, s_shape, x_map, s_map, iterators, term, extra_inputs=(),
+               init="fill", dynamic_axes=0):
+    """@kernel(x, extra..., [s0]) -> s = init + Σ term over the reduction
+    loops; `term` is the body computing %t from %in (and the extra inputs'
+    block arguments %b0...). `init` is "fill" (zero) or "argument" (2 · s0,
+    s0 the last argument). The first `dynamic_axes` axes of x and s are
+    dynamic in the kernel's types."""
+    def type_of(shape):
+        dims = ["?" if i < dynamic_axes else str(d) for i, d in enumerate(shape)]
+        return f"tensor<{'x'.join(dims)}xf32>"
+    x_type, s_type = type_of(x_shape), type_of(s_shape)
+    params = [f"%x: {x_type}"] + [f"%e{i}: {t}" for i, (t, _) in enumerate(extra_inputs)]
+    ins = ["%x"] + [f"%e{i}" for i in range(len(extra_inputs))]
+    in_types = [x_type] + [t for t, _ in extra_inputs]
+    maps = [x_map] + [m for _, m in extra_inputs] + [s_map]
+    block_args = ["%in: f32"] + [f"%b{i}: f32" for i in range(len(extra_inputs))]
+    sizes = "".join(f"  %c{i} = arith.constant {i} : index\n"
+                    f"  %d{i} = tensor.dim %x, %c{i} : {x_type}\n"
+                    for i in range(dynamic_axes))
+    empty = ", ".join(f"%d{i}" for i in range(dynamic_axes))
+    if init == "fill":
+        start = (f"  %zero = arith.constant 0.0 : f32\n"
+                 f"  %s0 = tensor.empty({empty}) : {s_type}\n"
+                 f"  %s1 = linalg.fill ins(%zero : f32) outs(%s0 : {s_type}) -> {s_type}\n")
+    else:
+        # Twice the last argument, into a fresh buffer: an output some
+        # kernel wrote (an argument itself would be copied on the host).
+        params.append(f"%s0: {s_type}")
+        rank = len(s_shape)
+        dims = ", ".join(f"d{i}" for i in range(rank))
+        parallel = ", ".join(['"parallel"'] * rank)
+        start = (f"  %s2 = tensor.empty({empty}) : {s_type}\n"
+                 f"  %s1 = linalg.generic {{indexing_maps = [affine_map<({dims}) -> ({dims})>, "
+                 f"affine_map<({dims}) -> ({dims})>], "
+                 f"iterator_types = [{parallel}]}}\n"
+                 f"       ins(%s0 : {s_type}) outs(%s2 : {s_type}) {{\n"
+                 f"  ^bb0(%v: f32, %o: f32):\n"
+                 f"    %twice = arith.addf %v, %v : f32\n"
+                 f"    linalg.yield %twice : f32\n"
+                 f"  }} -> {s_type}\n")
+    iterator_list = ", ".join(f'"{i}"' for i in iterators)
+    return f"""func.func @kernel({', '.join(params)}) -> {s_type} {{
+{sizes}{start}  %s = linalg.generic {{indexing_maps = [{', '.join(maps)}],
+                        iterator_types = [{iterator_list}]}}
+       ins({', '.join(ins)} : {', '.join(in_types)}) outs(%s1 : {s_type}) {{
+  ^bb0({', '.join(block_args)}, %acc: f32):
+{term}    %next = arith.addf %acc, %t : f32
+    linalg.yield %next : f32
+  }} -> {s_type}
+  return %s : {s_type}
+}}
+"""
+
+
+SQUARE = "    %t = arith.mulf %in, %in : f32\n"
+
+
+def check_case(tools, check, pipeline, name, text, arguments, result_shape, want,
+               block_sum, signature=None):
+    if "stop-at-gpu=true" in pipeline:
+        got = compiled_to_block_sum(tools, pipeline, text)
+        kind = {True: "a block per output", False: "a thread per output"}
+        check.expect(got == block_sum,
+                     f"sum {name}: compiled to {kind[got]}, want {kind[block_sum]}")
+    (s,) = harness.run(tools, text, arguments, [result_shape], pipeline=pipeline,
+                       signature=signature)
+    check.close(f"sum {name}", s, want)
+
+
+def rows(tools, check, pipeline, name, batch, length, terms, dynamic=False):
+    """Σ x² over the last axis of [batch, length, terms], from a zero fill."""
+    text = sum_kernel([batch, length, terms], [batch, length],
+                      "affine_map<(b, l, d) -> (b, l, d)>", "affine_map<(b, l, d) -> (b, l)>",
+                      ["parallel", "parallel", "reduction"], SQUARE,
+                      dynamic_axes=2 if dynamic else 0)
+    rng = harness.seeded(sum(map(ord, name)))
+    x = harness.random_tensor(rng, [batch, length, terms])
+    signature = None
+    if dynamic:
+        signature = ([f"tensor<?x?x{terms}xf32>"], ["tensor<?x?xf32>"])
+    want = [[sum(v * v for v in row) for row in seq] for seq in x]
+    check_case(tools, check, pipeline, f"{name}: {batch}x{length} rows of {terms}"
+               f"{', dynamic rows' if dynamic else ''}", text, [harness.Argument(x)],
+               [batch, length], want, True, signature)
+
+
+def per_head(tools, check, pipeline, name, batch, length, heads, head_dim):
+    """2 · s0 + Σ_d x[b, l, h, d] · w[d]: no fill, the output's values kept."""
+    text = sum_kernel([batch, length, heads, head_dim], [batch, length, heads],
+                      "affine_map<(b, l, h, d) -> (b, l, h, d)>",
+                      "affine_map<(b, l, h, d) -> (b, l, h)>",
+                      ["parallel", "parallel", "parallel", "reduction"],
+                      "    %t = arith.mulf %in, %b0 : f32\n",
+                      extra_inputs=[(f"tensor<{head_dim}xf32>",
+                                     "affine_map<(b, l, h, d) -> (d)>")],
+                      init="argument")
+    rng = harness.seeded(sum(map(ord, name)))
+    x = harness.random_tensor(rng, [batch, length, heads, head_dim])
+    w = harness.random_tensor(rng, [head_dim])
+    s0 = harness.random_tensor(rng, [batch, length, heads])
+    want = [[[2 * s0[b][t][h] + sum(a * c for a, c in zip(x[b][t][h], w))
+              for h in range(heads)] for t in range(length)] for b in range(batch)]
+    check_case(tools, check, pipeline,
+               f"{name}: {batch}x{length}x{heads} heads of {head_dim}, weighted, "
+               f"added to the output", text,
+               [harness.Argument(x), harness.Argument(w), harness.Argument(s0)],
+               [batch, length, heads], want, True)
+
+
+def two_axes(tools, check, pipeline, name, outer, middle, inner):
+    """s[j] = Σ_i Σ_k x[i, j, k] · k: reduction axes on both sides of the
+    output's, the term reading its own position."""
+    term = ("    %k = linalg.index 2 : index\n"
+            "    %ki = arith.index_cast %k : index to i32\n"
+            "    %kf = arith.sitofp %ki : i32 to f32\n"
+            "    %t = arith.mulf %in, %kf : f32\n")
+    text = sum_kernel([outer, middle, inner], [middle],
+                      "affine_map<(i, j, k) -> (i, j, k)>", "affine_map<(i, j, k) -> (j)>",
+                      ["reduction", "parallel", "reduction"], term)
+    rng = harness.seeded(sum(map(ord, name)))
+    x = harness.random_tensor(rng, [outer, middle, inner])
+    want = [sum(x[i][j][k] * k for i in range(outer) for k in range(inner))
+            for j in range(middle)]
+    check_case(tools, check, pipeline,
+               f"{name}: {middle} outputs of {outer}x{inner} terms", text,
+               [harness.Argument(x)], [middle], want, True)
+
+
+def taps(tools, check, pipeline, name, channels, width):
+    """Σ over `width` terms per output: fewer than min-size (32)."""
+    text = sum_kernel([channels, width], [channels], "affine_map<(c, w) -> (c, w)>",
+                      "affine_map<(c, w) -> (c)>", ["parallel", "reduction"], SQUARE)
+    rng = harness.seeded(sum(map(ord, name)))
+    x = harness.random_tensor(rng, [channels, width])
+    want = [sum(v * v for v in row) for row in x]
+    check_case(tools, check, pipeline, f"{name}: {channels} outputs of {width} terms",
+               text, [harness.Argument(x)], [channels], want, False)
+
+
+def run_all(tools, check, pipeline):
+    rows(tools, check, pipeline, "long-rows", 2, 3, 1024)
+    per_head(tools, check, pipeline, "heads", 2, 3, 4, 40)
+    rows(tools, check, pipeline, "dynamic-rows", 2, 5, 200, dynamic=True)
+    two_axes(tools, check, pipeline, "two-axes", 6, 5, 20)
+    taps(tools, check, pipeline, "taps", 40, 4)
