@@ -141,6 +141,7 @@ void mlir::densessm::buildCUDAPipeline(OpPassManager &pm,
     }
     DenseSSMMapParallelLoopsToGPUOptions mapLoops;
     mapLoops.blockSize = options.loopBlockSize;
+    mapLoops.fuseSiblings = options.fuseLoops;
     pm.addPass(createDenseSSMMapParallelLoopsToGPU(mapLoops));
     pm.addPass(createConvertParallelLoopToGpuPass());
     pm.addPass(createCanonicalizerPass());

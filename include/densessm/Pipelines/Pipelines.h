@@ -53,7 +53,9 @@ struct CUDAPipelineOptions : public PassPipelineOptions<CUDAPipelineOptions> {
       llvm::cl::desc("Fuse parallel loops of the same bounds (a norm's "
                      "zero fill and its sum, independent siblings) into one "
                      "loop, hence one kernel (--densessm-gather-parallel-"
-                     "loops, --scf-parallel-loop-fusion)"),
+                     "loops, --scf-parallel-loop-fusion), and map "
+                     "independent loops of other bounds to one kernel "
+                     "(--densessm-map-parallel-loops-to-gpu=fuse-siblings)"),
       llvm::cl::init(true)};
   Option<bool> fuseGEMVEpilogues{
       *this, "fuse-gemv-epilogues",

@@ -16,8 +16,10 @@
 // sum starts from the fill's zero instead of a load of the output, and the
 // fill is gone. An scf.if skips an empty batch.
 // CHECK-LABEL: func.func @sum_of_squares
+// CHECK-SAME: (%[[X:[a-z0-9_]+]]: memref<?x1x1024xf32>)
 // CHECK-NOT: linalg.fill
-// CHECK: %[[ROWS:.*]] = memref.dim %[[X:.*]], %c0
+// CHECK: memref.alloc
+// CHECK: %[[ROWS:.*]] = memref.dim %[[X]], %c0
 // CHECK: %[[ANY:.*]] = arith.cmpi ugt, %[[ROWS]], %c0
 // CHECK: scf.if %[[ANY]] {
 // CHECK: gpu.launch blocks(%[[P:[a-z0-9_]+]], %{{[a-z0-9_]+}}, %{{[a-z0-9_]+}}) in (%{{[a-z0-9_]+}} = %[[ROWS]], %{{[a-z0-9_]+}} = %{{[a-z0-9_]+}}, %{{[a-z0-9_]+}} = %{{[a-z0-9_]+}})
@@ -50,8 +52,11 @@
 // FEW: linalg.generic
 // FEW-NOT: gpu.launch
 // FEW: return
-func.func @sum_of_squares(%x: memref<?x1x1024xf32>, %s: memref<?x1xf32>) {
+func.func @sum_of_squares(%x: memref<?x1x1024xf32>) -> memref<?x1xf32> {
   %zero = arith.constant 0.0 : f32
+  %c0 = arith.constant 0 : index
+  %b = memref.dim %x, %c0 : memref<?x1x1024xf32>
+  %s = memref.alloc(%b) : memref<?x1xf32>
   linalg.fill ins(%zero : f32) outs(%s : memref<?x1xf32>)
   linalg.generic {indexing_maps = [affine_map<(b, l, d) -> (b, l, d)>, affine_map<(b, l, d) -> (b, l)>],
                   iterator_types = ["parallel", "parallel", "reduction"]}
@@ -61,14 +66,15 @@ func.func @sum_of_squares(%x: memref<?x1x1024xf32>, %s: memref<?x1xf32>) {
     %next = arith.addf %acc, %sq : f32
     linalg.yield %next : f32
   }
-  return
+  return %s : memref<?x1xf32>
 }
 
 // -----
 
 // A group norm's statistic per head, [b, l, h] over d = 40, with no fill
 // before it: one warp per (b, l, h) (40 terms: 32 threads, no shared
-// memory), the sum added to what the output held. The weight is
+// memory), the sum added to what the output held. (Outputs here are
+// allocations: an argument may be any input argument too.) The weight is
 // broadcast over b, l, h.
 // CHECK-LABEL: func.func @per_head
 // CHECK: gpu.launch blocks(%[[P:[a-z0-9_]+]], %{{[a-z0-9_]+}}, %{{[a-z0-9_]+}}) in (%{{[a-z0-9_]+}} = %c24, %{{[a-z0-9_]+}} = %{{[a-z0-9_]+}}, %{{[a-z0-9_]+}} = %{{[a-z0-9_]+}})
@@ -86,7 +92,8 @@ func.func @sum_of_squares(%x: memref<?x1x1024xf32>, %s: memref<?x1xf32>) {
 // CHECK:   %[[OLD:.*]] = memref.load %[[OUT:.*]][%[[B]], %[[L]], %[[H]]]
 // CHECK:   %[[NEW:.*]] = arith.addf %[[OLD]], %{{.*}}
 // CHECK:   memref.store %[[NEW]], %[[OUT]][%[[B]], %[[L]], %[[H]]]
-func.func @per_head(%x: memref<2x4x3x40xf32>, %w: memref<40xf32>, %s: memref<2x4x3xf32>) {
+func.func @per_head(%x: memref<2x4x3x40xf32>, %w: memref<40xf32>) -> memref<2x4x3xf32> {
+  %s = memref.alloc() : memref<2x4x3xf32>
   linalg.generic {indexing_maps = [affine_map<(b, l, h, d) -> (b, l, h, d)>, affine_map<(b, l, h, d) -> (d)>,
                                    affine_map<(b, l, h, d) -> (b, l, h)>],
                   iterator_types = ["parallel", "parallel", "parallel", "reduction"]}
@@ -96,7 +103,7 @@ func.func @per_head(%x: memref<2x4x3x40xf32>, %w: memref<40xf32>, %s: memref<2x4
     %next = arith.addf %p, %acc : f32
     linalg.yield %next : f32
   }
-  return
+  return %s : memref<2x4x3xf32>
 }
 
 // -----
@@ -112,7 +119,8 @@ func.func @per_head(%x: memref<2x4x3x40xf32>, %w: memref<40xf32>, %s: memref<2x4
 // CHECK:   memref.load %{{.*}}[%[[I]], %[[P]], %[[K]]] : memref<6x5x20xf32>
 // CHECK:   arith.index_cast %[[K]]
 // CHECK: memref.store %{{.*}}, %{{.*}}[%[[P]]] : memref<5xf32>
-func.func @two_reductions(%x: memref<6x5x20xf32>, %s: memref<5xf32>) {
+func.func @two_reductions(%x: memref<6x5x20xf32>) -> memref<5xf32> {
+  %s = memref.alloc() : memref<5xf32>
   linalg.generic {indexing_maps = [affine_map<(i, j, k) -> (i, j, k)>, affine_map<(i, j, k) -> (j)>],
                   iterator_types = ["reduction", "parallel", "reduction"]}
       ins(%x : memref<6x5x20xf32>) outs(%s : memref<5xf32>) {
@@ -124,20 +132,130 @@ func.func @two_reductions(%x: memref<6x5x20xf32>, %s: memref<5xf32>) {
     %next = arith.addf %acc, %p : f32
     linalg.yield %next : f32
   }
-  return
+  return %s : memref<5xf32>
+}
+
+// -----
+
+// Consecutive independent sums (a layer's norms of k and of v): one
+// kernel. Its blocks cover the larger count of output elements (2 x 4
+// rows; the other sum's 4 are guarded), its threads the longer sum (1024
+// terms: 256 threads), each sum its own shared partials, so no barrier
+// between them; the sum of 16 terms, short of min-size, rides along.
+// CHECK-LABEL: func.func @siblings
+// CHECK-COUNT-1: gpu.launch
+// CHECK-SAME: in (%{{[a-z0-9_]+}} = %c8{{(_[0-9]+)?}},
+// CHECK-SAME: = %c256,
+// CHECK-SAME: workgroup(%[[PA:[a-z0-9_]+]] : memref<8xf32, #gpu.address_space<workgroup>>, %[[PB:[a-z0-9_]+]] : memref<8xf32, #gpu.address_space<workgroup>>)
+// CHECK: %[[MINE:.*]] = arith.cmpi ult, %{{.*}}, %c4{{(_[0-9]+)?}} :
+// CHECK: scf.if %[[MINE]] {
+// CHECK:   scf.for %{{.*}} = %{{.*}} to %c16{{.*}} step %c256
+// CHECK:   memref.store %{{.*}}, %[[PA]]
+// CHECK:   gpu.barrier
+// CHECK-NOT: arith.cmpi ult, %{{.*}}, %c8
+// CHECK: scf.for %{{.*}} = %{{.*}} to %c1024{{.*}} step %c256
+// CHECK: memref.store %{{.*}}, %[[PB]]
+// CHECK: gpu.barrier
+// CHECK-NOT: gpu.launch
+// CHECK-NOT: linalg.generic
+// CHECK: return
+// FEW-LABEL: func.func @siblings
+// FEW-NOT: gpu.launch
+// FEW: return
+func.func @siblings(%k: memref<4x16xf32>, %v: memref<2x4x1024xf32>) -> (memref<4xf32>, memref<2x4xf32>) {
+  %zero = arith.constant 0.0 : f32
+  %sk = memref.alloc() : memref<4xf32>
+  linalg.fill ins(%zero : f32) outs(%sk : memref<4xf32>)
+  linalg.generic {indexing_maps = [affine_map<(r, i) -> (r, i)>, affine_map<(r, i) -> (r)>],
+                  iterator_types = ["parallel", "reduction"]}
+      ins(%k : memref<4x16xf32>) outs(%sk : memref<4xf32>) {
+  ^bb0(%in: f32, %acc: f32):
+    %sq = arith.mulf %in, %in : f32
+    %next = arith.addf %acc, %sq : f32
+    linalg.yield %next : f32
+  }
+  %sv = memref.alloc() : memref<2x4xf32>
+  linalg.fill ins(%zero : f32) outs(%sv : memref<2x4xf32>)
+  linalg.generic {indexing_maps = [affine_map<(b, l, d) -> (b, l, d)>, affine_map<(b, l, d) -> (b, l)>],
+                  iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%v : memref<2x4x1024xf32>) outs(%sv : memref<2x4xf32>) {
+  ^bb0(%in: f32, %acc: f32):
+    %sq = arith.mulf %in, %in : f32
+    %next = arith.addf %acc, %sq : f32
+    linalg.yield %next : f32
+  }
+  return %sk, %sv : memref<4xf32>, memref<2x4xf32>
+}
+
+// -----
+
+// A second sum that reads the first's output is no sibling: two kernels.
+// CHECK-LABEL: func.func @chained
+// CHECK-COUNT-2: gpu.launch
+// CHECK-NOT: gpu.launch
+// CHECK: return
+func.func @chained(%x: memref<64x64xf32>) -> memref<f32> {
+  %s = memref.alloc() : memref<64xf32>
+  linalg.generic {indexing_maps = [affine_map<(r, i) -> (r, i)>, affine_map<(r, i) -> (r)>],
+                  iterator_types = ["parallel", "reduction"]}
+      ins(%x : memref<64x64xf32>) outs(%s : memref<64xf32>) {
+  ^bb0(%in: f32, %acc: f32):
+    %next = arith.addf %acc, %in : f32
+    linalg.yield %next : f32
+  }
+  %t = memref.alloc() : memref<f32>
+  linalg.generic {indexing_maps = [affine_map<(r) -> (r)>, affine_map<(r) -> ()>],
+                  iterator_types = ["reduction"]}
+      ins(%s : memref<64xf32>) outs(%t : memref<f32>) {
+  ^bb0(%in: f32, %acc: f32):
+    %next = arith.addf %acc, %in : f32
+    linalg.yield %next : f32
+  }
+  return %t : memref<f32>
+}
+
+// -----
+
+// A scalar input is used as it is (no load); the fill's value, 1.0, is
+// where the sum starts.
+// CHECK-LABEL: func.func @scalar_input
+// CHECK-SAME: %[[X:[a-z0-9_]+]]: memref<4x64xf32>, %[[A:[a-z0-9_]+]]: f32
+// CHECK-DAG: %[[ONE:.*]] = arith.constant 1.000000e+00 : f32
+// CHECK: gpu.launch
+// CHECK:   %[[V:.*]] = memref.load %[[X]]
+// CHECK:   arith.mulf %[[V]], %[[A]]
+// CHECK:   arith.addf %[[ONE]], %{{.*}}
+func.func @scalar_input(%x: memref<4x64xf32>, %a: f32) -> memref<4xf32> {
+  %one = arith.constant 1.0 : f32
+  %s = memref.alloc() : memref<4xf32>
+  linalg.fill ins(%one : f32) outs(%s : memref<4xf32>)
+  linalg.generic {indexing_maps = [affine_map<(r, i) -> (r, i)>, affine_map<(r, i) -> ()>, affine_map<(r, i) -> (r)>],
+                  iterator_types = ["parallel", "reduction"]}
+      ins(%x, %a : memref<4x64xf32>, f32) outs(%s : memref<4xf32>) {
+  ^bb0(%in: f32, %scale: f32, %acc: f32):
+    %t = arith.mulf %in, %scale : f32
+    %next = arith.addf %acc, %t : f32
+    linalg.yield %next : f32
+  }
+  return %s : memref<4xf32>
 }
 
 // -----
 
 // Left alone: fewer terms than min-size (a convolution's 4 taps); a
 // running maximum (no sum); a sum whose terms read the running sum; an f64
-// sum; a reduction loop of dynamic size.
+// sum; a reduction loop of dynamic size; an input that is the output seen
+// through a view (the loops would read the running sum, the kernel what
+// was there before); an input that may be the output (two arguments); a
+// body op with a region.
 // CHECK-LABEL: func.func @left_alone
 // CHECK-NOT: gpu.launch
-// CHECK-COUNT-5: linalg.generic
+// CHECK-COUNT-8: linalg.generic
 // CHECK-NOT: gpu.launch
-func.func @left_alone(%x: memref<8x4xf32>, %s: memref<8xf32>, %xd: memref<8x64xf64>, %sd: memref<8xf64>,
-                      %xv: memref<8x?xf32>) {
+func.func @left_alone(%x: memref<8x4xf32>, %xd: memref<8x64xf64>, %xv: memref<8x?xf32>,
+                      %u: memref<8x64xf32>, %sa: memref<8xf32>) -> (memref<8xf32>, memref<8xf64>) {
+  %s = memref.alloc() : memref<8xf32>
+  %sd = memref.alloc() : memref<8xf64>
   linalg.generic {indexing_maps = [affine_map<(r, i) -> (r, i)>, affine_map<(r, i) -> (r)>],
                   iterator_types = ["parallel", "reduction"]}
       ins(%x : memref<8x4xf32>) outs(%s : memref<8xf32>) {
@@ -175,7 +293,40 @@ func.func @left_alone(%x: memref<8x4xf32>, %s: memref<8xf32>, %xd: memref<8x64xf
     %next = arith.addf %acc, %in : f32
     linalg.yield %next : f32
   }
-  return
+  %own = memref.alloc() : memref<8x64xf32>
+  %row = memref.subview %own[0, 0] [8, 1] [1, 1] : memref<8x64xf32> to memref<8xf32, strided<[64]>>
+  linalg.generic {indexing_maps = [affine_map<(r, i) -> (r, i)>, affine_map<(r, i) -> (r, i)>, affine_map<(r, i) -> (r)>],
+                  iterator_types = ["parallel", "reduction"]}
+      ins(%y, %own : memref<8x64xf32>, memref<8x64xf32>) outs(%row : memref<8xf32, strided<[64]>>) {
+  ^bb0(%in: f32, %old: f32, %acc: f32):
+    %p = arith.mulf %in, %old : f32
+    %next = arith.addf %acc, %p : f32
+    linalg.yield %next : f32
+  }
+  linalg.generic {indexing_maps = [affine_map<(r, i) -> (r, i)>, affine_map<(r, i) -> (r)>],
+                  iterator_types = ["parallel", "reduction"]}
+      ins(%u : memref<8x64xf32>) outs(%sa : memref<8xf32>) {
+  ^bb0(%in: f32, %acc: f32):
+    %next = arith.addf %acc, %in : f32
+    linalg.yield %next : f32
+  }
+  linalg.generic {indexing_maps = [affine_map<(r, i) -> (r, i)>, affine_map<(r, i) -> (r)>],
+                  iterator_types = ["parallel", "reduction"]}
+      ins(%y : memref<8x64xf32>) outs(%s : memref<8xf32>) {
+  ^bb0(%in: f32, %acc: f32):
+    %i = linalg.index 1 : index
+    %c0 = arith.constant 0 : index
+    %first = arith.cmpi eq, %i, %c0 : index
+    %t2 = scf.if %first -> (f32) {
+      scf.yield %in : f32
+    } else {
+      %h = arith.mulf %in, %in : f32
+      scf.yield %h : f32
+    }
+    %next = arith.addf %acc, %t2 : f32
+    linalg.yield %next : f32
+  }
+  return %s, %sd : memref<8xf32>, memref<8xf64>
 }
 
 // -----

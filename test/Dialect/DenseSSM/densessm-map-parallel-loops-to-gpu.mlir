@@ -1,9 +1,11 @@
 // --densessm-map-parallel-loops-to-gpu: each outermost parallel loop of the
 // host code becomes blocks x threads over its flattened iteration space,
-// ready for --convert-parallel-loops-to-gpu; loops with reductions, and
-// loops already in kernels, are left alone.
+// ready for --convert-parallel-loops-to-gpu; consecutive independent loops
+// share one grid (fuse-siblings); loops with reductions, and loops already
+// in kernels, are left alone.
 // RUN: densessm-opt %s -densessm-map-parallel-loops-to-gpu=block-size=64 -split-input-file | FileCheck %s
 // RUN: densessm-opt %s -densessm-map-parallel-loops-to-gpu=block-size=64 -convert-parallel-loops-to-gpu -split-input-file | FileCheck %s --check-prefix=LAUNCH
+// RUN: densessm-opt %s "-densessm-map-parallel-loops-to-gpu=block-size=64 fuse-siblings=false" -split-input-file | FileCheck %s --check-prefix=ALONE
 // RUN: not densessm-opt %s -densessm-map-parallel-loops-to-gpu=block-size=100 -split-input-file 2>&1 | FileCheck %s --check-prefix=BAD
 // BAD: error: --densessm-map-parallel-loops-to-gpu: option 'block-size' must be a multiple of 32 in [32, 1024], found 100
 
@@ -91,3 +93,115 @@ func.func @reduction(%d: memref<8xf32>) -> f32 {
   }
   return %sum : f32
 }
+
+// -----
+
+// Two independent loops of 8 and 2 x 3 x 5 points over fresh buffers, an
+// allocation between them: one grid over the larger space (30 points, one
+// block of 64 threads), each body under its own bound, where the second
+// loop was. With fuse-siblings=false, two grids.
+// CHECK-LABEL: func.func @siblings
+// CHECK: memref.alloc() : memref<2x3x5xf32>
+// CHECK: scf.parallel (%[[B:.*]]) = (%{{.*}}) to (%{{.*}}) step
+// CHECK:   scf.parallel (%[[T:.*]]) = (%{{.*}}) to (%{{.*}}) step
+// CHECK:     %[[LIN:.*]] = arith.addi %{{.*}}, %[[T]] : index
+// CHECK:     %[[IN8:.*]] = arith.cmpi ult, %[[LIN]], %c8{{(_[0-9]+)?}} : index
+// CHECK:     scf.if %[[IN8]] {
+// CHECK:       memref.store %{{.*}} : memref<8xf32>
+// CHECK:     %[[IN30:.*]] = arith.cmpi ult, %[[LIN]], %c30{{(_[0-9]+)?}} : index
+// CHECK:     scf.if %[[IN30]] {
+// CHECK:       memref.store %{{.*}} : memref<2x3x5xf32>
+// CHECK-NOT: scf.parallel
+// CHECK: return
+// ALONE-LABEL: func.func @siblings
+// ALONE-COUNT-4: scf.parallel
+// ALONE-NOT: scf.parallel
+// ALONE: return
+func.func @siblings(%x: memref<8xf32>, %y: memref<2x3x5xf32>) -> (memref<8xf32>, memref<2x3x5xf32>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c2 = arith.constant 2 : index
+  %c3 = arith.constant 3 : index
+  %c5 = arith.constant 5 : index
+  %c8 = arith.constant 8 : index
+  %a = memref.alloc() : memref<8xf32>
+  scf.parallel (%i) = (%c0) to (%c8) step (%c1) {
+    %v = memref.load %x[%i] : memref<8xf32>
+    memref.store %v, %a[%i] : memref<8xf32>
+    scf.reduce
+  }
+  %b = memref.alloc() : memref<2x3x5xf32>
+  scf.parallel (%i, %j, %k) = (%c0, %c0, %c0) to (%c2, %c3, %c5) step (%c1, %c1, %c1) {
+    %v = memref.load %y[%i, %j, %k] : memref<2x3x5xf32>
+    memref.store %v, %b[%i, %j, %k] : memref<2x3x5xf32>
+    scf.reduce
+  }
+  return %a, %b : memref<8xf32>, memref<2x3x5xf32>
+}
+
+// -----
+
+// A dynamic space next to a static one: the grid covers the larger of the
+// two (maxui), launched when it is not empty.
+// CHECK-LABEL: func.func @dynamic_siblings
+// CHECK: %[[BOTH:.*]] = arith.maxui %{{.*}}, %c8{{(_[0-9]+)?}} : index
+// CHECK: arith.ceildivui %[[BOTH]], %c64{{(_[0-9]+)?}}
+// CHECK: %[[ANY:.*]] = arith.cmpi ugt, %[[BOTH]], %c0{{(_[0-9]+)?}}
+// CHECK: scf.if %[[ANY]] {
+// CHECK-COUNT-2: scf.parallel
+// CHECK-NOT: scf.parallel
+// CHECK: return
+func.func @dynamic_siblings(%n: index, %x: memref<?xf32>, %y: memref<8xf32>) -> (memref<?xf32>, memref<8xf32>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c8 = arith.constant 8 : index
+  %a = memref.alloc(%n) : memref<?xf32>
+  %b = memref.alloc() : memref<8xf32>
+  scf.parallel (%i) = (%c0) to (%n) step (%c1) {
+    %v = memref.load %x[%i] : memref<?xf32>
+    memref.store %v, %a[%i] : memref<?xf32>
+    scf.reduce
+  }
+  scf.parallel (%i) = (%c0) to (%c8) step (%c1) {
+    %v = memref.load %y[%i] : memref<8xf32>
+    memref.store %v, %b[%i] : memref<8xf32>
+    scf.reduce
+  }
+  return %a, %b : memref<?xf32>, memref<8xf32>
+}
+
+// -----
+
+// Not independent, so two grids each: the second loop reads what the first
+// wrote; the first writes an argument the second reads (arguments may be
+// the same buffer); a store between them.
+// CHECK-LABEL: func.func @dependent
+// CHECK-COUNT-6: scf.parallel
+// CHECK-NOT: scf.parallel
+// CHECK: return
+func.func @dependent(%x: memref<8xf32>, %y: memref<8xf32>, %z: memref<8xf32>) -> memref<8xf32> {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c4 = arith.constant 4 : index
+  %c8 = arith.constant 8 : index
+  %f = arith.constant 1.0 : f32
+  %a = memref.alloc() : memref<8xf32>
+  scf.parallel (%i) = (%c0) to (%c8) step (%c1) {
+    %v = memref.load %x[%i] : memref<8xf32>
+    memref.store %v, %a[%i] : memref<8xf32>
+    scf.reduce
+  }
+  scf.parallel (%i) = (%c0) to (%c4) step (%c1) {
+    %v = memref.load %a[%i] : memref<8xf32>
+    memref.store %v, %y[%i] : memref<8xf32>
+    scf.reduce
+  }
+  memref.store %f, %z[%c0] : memref<8xf32>
+  scf.parallel (%i) = (%c0) to (%c4) step (%c1) {
+    %v = memref.load %z[%i] : memref<8xf32>
+    memref.store %v, %a[%i] : memref<8xf32>
+    scf.reduce
+  }
+  return %a : memref<8xf32>
+}
+

@@ -7,11 +7,13 @@ and whose warps add their sums through shared memory.
   - a statistic per head, weighted, added to what the output held (no fill:
     the kernel loads the output first), one warp per output;
   - dynamic rows (the batch and tokens of a model's entry point) over 200
-    terms: two warps, the last one partly idle;
+    terms from a fill of 1.5: two warps, 3 or 4 terms a thread;
   - two reduction axes around the output's, the terms reading their own
     position (linalg.index);
   - a sum of four terms (a convolution's taps): left to the loop kernels,
-    one thread per output element.
+    one thread per output element;
+  - two independent sums (a layer's norms of k and of v) of different row
+    counts, one of 16 terms: one kernel for both.
 
 Each case also checks which of the two kernels it compiled to. Used by
 check_scans.py (--ops reduction) in both modes."""
@@ -30,11 +32,11 @@ def compiled_to_block_sum(tools, pipeline, text):
 
 
 def sum_kernel(x_shape, s_shape, x_map, s_map, iterators, term, extra_inputs=(),
-               init="fill", dynamic_axes=0):
+               init="fill", dynamic_axes=0, fill=0.0):
     """@kernel(x, extra..., [s0]) -> s = init + Σ term over the reduction
     loops; `term` is the body computing %t from %in (and the extra inputs'
-    block arguments %b0...). `init` is "fill" (zero) or "argument" (2 · s0,
-    s0 the last argument). The first `dynamic_axes` axes of x and s are
+    block arguments %b0...). `init` is "fill" (of `fill`) or "argument"
+    (2 · s0, s0 the last argument). The first `dynamic_axes` axes of x and s are
     dynamic in the kernel's types."""
     def type_of(shape):
         dims = ["?" if i < dynamic_axes else str(d) for i, d in enumerate(shape)]
@@ -50,7 +52,7 @@ def sum_kernel(x_shape, s_shape, x_map, s_map, iterators, term, extra_inputs=(),
                     for i in range(dynamic_axes))
     empty = ", ".join(f"%d{i}" for i in range(dynamic_axes))
     if init == "fill":
-        start = (f"  %zero = arith.constant 0.0 : f32\n"
+        start = (f"  %zero = arith.constant {fill!r} : f32\n"
                  f"  %s0 = tensor.empty({empty}) : {s_type}\n"
                  f"  %s1 = linalg.fill ins(%zero : f32) outs(%s0 : {s_type}) -> {s_type}\n")
     else:
@@ -98,18 +100,18 @@ def check_case(tools, check, pipeline, name, text, arguments, result_shape, want
     check.close(f"sum {name}", s, want)
 
 
-def rows(tools, check, pipeline, name, batch, length, terms, dynamic=False):
-    """Σ x² over the last axis of [batch, length, terms], from a zero fill."""
+def rows(tools, check, pipeline, name, batch, length, terms, dynamic=False, fill=0.0):
+    """fill + Σ x² over the last axis of [batch, length, terms]."""
     text = sum_kernel([batch, length, terms], [batch, length],
                       "affine_map<(b, l, d) -> (b, l, d)>", "affine_map<(b, l, d) -> (b, l)>",
                       ["parallel", "parallel", "reduction"], SQUARE,
-                      dynamic_axes=2 if dynamic else 0)
+                      dynamic_axes=2 if dynamic else 0, fill=fill)
     rng = harness.seeded(sum(map(ord, name)))
     x = harness.random_tensor(rng, [batch, length, terms])
     signature = None
     if dynamic:
         signature = ([f"tensor<?x?x{terms}xf32>"], ["tensor<?x?xf32>"])
-    want = [[sum(v * v for v in row) for row in seq] for seq in x]
+    want = [[fill + sum(v * v for v in row) for row in seq] for seq in x]
     check_case(tools, check, pipeline, f"{name}: {batch}x{length} rows of {terms}"
                f"{', dynamic rows' if dynamic else ''}", text, [harness.Argument(x)],
                [batch, length], want, True, signature)
@@ -168,9 +170,52 @@ def taps(tools, check, pipeline, name, channels, width):
                text, [harness.Argument(x)], [channels], want, False)
 
 
+def siblings(tools, check, pipeline, name, rows, short, batch, length, long):
+    """Σ k² over rows of `short` terms and Σ v² over [batch, length] rows
+    of `long`: one kernel, its blocks over the larger count of rows."""
+    text = f"""func.func @kernel(%k: tensor<{rows}x{short}xf32>, %v: tensor<{batch}x{length}x{long}xf32>)
+    -> (tensor<{rows}xf32>, tensor<{batch}x{length}xf32>) {{
+  %zero = arith.constant 0.0 : f32
+  %k0 = tensor.empty() : tensor<{rows}xf32>
+  %k1 = linalg.fill ins(%zero : f32) outs(%k0 : tensor<{rows}xf32>) -> tensor<{rows}xf32>
+  %sk = linalg.generic {{indexing_maps = [affine_map<(r, i) -> (r, i)>, affine_map<(r, i) -> (r)>],
+                         iterator_types = ["parallel", "reduction"]}}
+       ins(%k : tensor<{rows}x{short}xf32>) outs(%k1 : tensor<{rows}xf32>) {{
+  ^bb0(%in: f32, %acc: f32):
+{SQUARE}    %next = arith.addf %acc, %t : f32
+    linalg.yield %next : f32
+  }} -> tensor<{rows}xf32>
+  %v0 = tensor.empty() : tensor<{batch}x{length}xf32>
+  %v1 = linalg.fill ins(%zero : f32) outs(%v0 : tensor<{batch}x{length}xf32>) -> tensor<{batch}x{length}xf32>
+  %sv = linalg.generic {{indexing_maps = [affine_map<(b, l, d) -> (b, l, d)>, affine_map<(b, l, d) -> (b, l)>],
+                         iterator_types = ["parallel", "parallel", "reduction"]}}
+       ins(%v : tensor<{batch}x{length}x{long}xf32>) outs(%v1 : tensor<{batch}x{length}xf32>) {{
+  ^bb0(%in: f32, %acc: f32):
+{SQUARE}    %next = arith.addf %acc, %t : f32
+    linalg.yield %next : f32
+  }} -> tensor<{batch}x{length}xf32>
+  return %sk, %sv : tensor<{rows}xf32>, tensor<{batch}x{length}xf32>
+}}
+"""
+    label = f"sum {name}: {rows} rows of {short} and {batch}x{length} rows of {long}"
+    if "stop-at-gpu=true" in pipeline:
+        lowered = subprocess.run([tools.opt, "-", pipeline], input=text, capture_output=True,
+                                 text=True, check=True).stdout
+        launches = lowered.count("gpu.launch_func")
+        check.expect(launches == 1, f"{label}: {launches} launches, want 1")
+    rng = harness.seeded(sum(map(ord, name)))
+    k = harness.random_tensor(rng, [rows, short])
+    v = harness.random_tensor(rng, [batch, length, long])
+    sk, sv = harness.run(tools, text, [harness.Argument(k), harness.Argument(v)],
+                         [[rows], [batch, length]], pipeline=pipeline)
+    check.close(f"{label} (k)", sk, [sum(a * a for a in row) for row in k])
+    check.close(f"{label} (v)", sv, [[sum(a * a for a in row) for row in seq] for seq in v])
+
+
 def run_all(tools, check, pipeline):
     rows(tools, check, pipeline, "long-rows", 2, 3, 1024)
     per_head(tools, check, pipeline, "heads", 2, 3, 4, 40)
-    rows(tools, check, pipeline, "dynamic-rows", 2, 5, 200, dynamic=True)
+    rows(tools, check, pipeline, "dynamic-rows", 2, 5, 200, dynamic=True, fill=1.5)
     two_axes(tools, check, pipeline, "two-axes", 6, 5, 20)
     taps(tools, check, pipeline, "taps", 40, 4)
+    siblings(tools, check, pipeline, "siblings", 3, 16, 2, 3, 300)

@@ -5,9 +5,9 @@
 //
 // Left to --convert-linalg-to-parallel-loops and
 // --densessm-map-parallel-loops-to-gpu, each output element is one thread
-// with the whole reduction loop: a decode step's norm of k over 1024 values
-// is a single thread adding them in turn, each partial sum stored and
-// loaded again, while the GPU's other 131 SMs idle; a prefill's norms over
+// with the whole reduction loop: a DenseRetNet-350M decode step's norm of
+// k over 512 values is a single thread adding them in turn, each partial
+// sum stored and loaded again, while the GPU's other 131 SMs idle; a prefill's norms over
 // 2048 tokens keep 8 blocks busy. Here the block's threads stride over the
 // terms, and the block adds their sums (GPUKernel/BlockSum.cpp).
 //
@@ -24,6 +24,8 @@
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
+
+#include <deque>
 
 namespace mlir::densessm {
 #define GEN_PASS_DEF_DENSESSMLOWERREDUCTIONSTOGPU
@@ -60,7 +62,7 @@ bool isSumOfOutput(Value value, BlockArgument output) {
          (add.getLhs() == output || add.getRhs() == output);
 }
 
-std::optional<SumReduction> matchSum(linalg::GenericOp op, int64_t minSize) {
+std::optional<SumReduction> matchSum(linalg::GenericOp op) {
   if (!op.hasPureBufferSemantics() || op.getNumDpsInits() != 1 ||
       op.getNumReductionLoops() == 0 || !hasPureBody(op))
     return std::nullopt;
@@ -73,9 +75,17 @@ std::optional<SumReduction> matchSum(linalg::GenericOp op, int64_t minSize) {
                      op.getMatchingBlockArgument(init)))
     return std::nullopt;
   // Every input read at the point (or broadcast), so that emitBodyAt can
-  // load it.
+  // load it, and none the output itself: the loops would read the running
+  // sum (or the fill), the kernel what the output held before.
   for (OpOperand *input : op.getDpsInputOperands())
-    if (!readsAtThePoint(op.getMatchingIndexingMap(input)))
+    if (!readsAtThePoint(op.getMatchingIndexingMap(input)) ||
+        (isa<MemRefType>(input->get().getType()) &&
+         mayAlias(input->get(), init->get())))
+      return std::nullopt;
+  // linalg.index in a nested region would not be remapped to the term's
+  // position.
+  for (Operation &bodyOp : body->without_terminator())
+    if (bodyOp.getNumRegions() != 0)
       return std::nullopt;
 
   SumReduction sum;
@@ -92,8 +102,6 @@ std::optional<SumReduction> matchSum(linalg::GenericOp op, int64_t minSize) {
     sum.reductionSizes.push_back(sizes[loop]);
     sum.terms *= sizes[loop];
   }
-  if (sum.terms < minSize)
-    return std::nullopt;
   // The output is indexed by exactly the parallel loops, each once: every
   // output element is one block's, and the block writes it once.
   AffineMap outputMap = op.getMatchingIndexingMap(init);
@@ -127,89 +135,125 @@ SmallVector<Value> delinearize(OpBuilder &b, Location loc, Value linear,
   return indices;
 }
 
-/// Replaces `sum` (and its fill) by the kernel: one block per output
-/// element, `threads` threads adding its terms.
-void lowerSum(SumReduction sum, int64_t maxThreads) {
+/// A member of a kernel: its sum, the sizes of its parallel loops (in
+/// order) and their product, built where the kernel goes.
+struct SumInKernel {
+  SumReduction *sum;
+  SmallVector<Value> parallelSizes;
+  Value points;
+};
+
+/// Emits `member` in a kernel of `threads` threads: block `kernel.blockX`
+/// sums output element number blockX (the parallel loops delinearized, the
+/// last fastest) into the output; `partials` holds the warps' sums.
+void emitSum(OpBuilder &kb, Location kl, const KernelContext &kernel,
+             const SumInKernel &member, Value partials, int64_t threads) {
+  SumReduction &sum = *member.sum;
   linalg::GenericOp op = sum.op;
-  OpBuilder b(op);
-  Location loc = op.getLoc();
+  OpOperand *init = op.getDpsInitOperand(0);
+  SmallVector<Value> reductionSizes;
+  for (int64_t size : sum.reductionSizes)
+    reductionSizes.push_back(index(kb, kl, size));
+  SmallVector<Value> point(op.getNumLoops());
+  for (auto [loop, idx] :
+       llvm::zip(sum.parallelLoops,
+                 delinearize(kb, kl, kernel.blockX, member.parallelSizes)))
+    point[loop] = idx;
+  // -0.0 is the sum's identity: the body's `s + f` is `f` exactly.
+  Value identity =
+      arith::ConstantOp::create(kb, kl, kb.getF32FloatAttr(-0.0f));
+  Value zero = arith::ConstantOp::create(kb, kl, kb.getF32FloatAttr(0.0f));
+  auto terms = scf::ForOp::create(
+      kb, kl, kernel.thread, index(kb, kl, sum.terms), index(kb, kl, threads),
+      ValueRange{zero},
+      [&](OpBuilder &tb, Location tl, Value r, ValueRange acc) {
+        SmallVector<Value> termPoint = point;
+        for (auto [loop, idx] :
+             llvm::zip(sum.reductionLoops,
+                       delinearize(tb, tl, r, reductionSizes)))
+          termPoint[loop] = idx;
+        Value term = emitBodyAt(tb, tl, op, termPoint,
+                                [&](OpOperand &operand) -> Value {
+                                  return &operand == init ? identity : Value();
+                                });
+        scf::YieldOp::create(
+            tb, tl, ValueRange{arith::AddFOp::create(tb, tl, acc[0], term)});
+      });
+  Value total = blockSum(kb, kl, kernel, partials, threads / kWarpSize,
+                         terms.getResult(0));
+  Value isThread0 = arith::CmpIOp::create(
+      kb, kl, arith::CmpIPredicate::eq, kernel.thread, index(kb, kl, 0));
+  auto store = scf::IfOp::create(kb, kl, isThread0, /*withElseRegion=*/false);
+  OpBuilder sb = store.getThenBodyBuilder();
+  SmallVector<Value> outputIndices;
+  for (AffineExpr result : op.getMatchingIndexingMap(init).getResults())
+    outputIndices.push_back(point[cast<AffineDimExpr>(result).getPosition()]);
+  Value before =
+      sum.fill ? sum.fill.value()
+               : memref::LoadOp::create(sb, kl, init->get(), outputIndices)
+                     .getResult();
+  memref::StoreOp::create(sb, kl, arith::AddFOp::create(sb, kl, before, total),
+                          init->get(), outputIndices);
+}
+
+/// Replaces the sums of `group` (consecutive and independent: see
+/// joinsGroup) and their fills by one kernel where the last of them was: a
+/// block per output element of the largest, as many threads as give the
+/// longest about kTermsPerThread terms each (at most `maxThreads`); each
+/// sum runs in the blocks up to its own count of output elements (a
+/// condition uniform over a block, so its barrier is too).
+void lowerGroup(ArrayRef<SumReduction *> group, int64_t maxThreads) {
+  linalg::GenericOp last = group.back()->op;
+  OpBuilder b(last);
+  Location loc = last.getLoc();
+  int64_t longest = 0;
+  for (SumReduction *sum : group)
+    longest = std::max(longest, sum->terms);
   const int64_t threads = std::min<int64_t>(
-      maxThreads, llvm::alignTo(llvm::divideCeil(sum.terms, kTermsPerThread),
-                                kWarpSize));
+      maxThreads,
+      llvm::alignTo(llvm::divideCeil(longest, kTermsPerThread), kWarpSize));
   const int64_t warps = threads / kWarpSize;
 
-  SmallVector<Range, 4> ranges =
-      cast<linalg::LinalgOp>(op.getOperation()).createLoopRanges(b, loc);
-  SmallVector<Value> parallelSizes, reductionSizes;
-  for (unsigned loop : sum.parallelLoops)
-    parallelSizes.push_back(
-        getValueOrCreateConstantIndexOp(b, loc, ranges[loop].size));
-  for (int64_t size : sum.reductionSizes)
-    reductionSizes.push_back(index(b, loc, size));
-  // Folded as it goes, so that static sizes give a constant.
-  Value points = index(b, loc, 1);
-  for (Value size : parallelSizes)
-    points = b.createOrFold<arith::MulIOp>(loc, points, size);
+  SmallVector<SumInKernel> members;
+  Value points;
+  for (SumReduction *sum : group) {
+    SumInKernel member{sum, {}, index(b, loc, 1)};
+    SmallVector<Range, 4> ranges =
+        cast<linalg::LinalgOp>(sum->op.getOperation()).createLoopRanges(b, loc);
+    // Folded as it goes, so that static sizes give a constant.
+    for (unsigned loop : sum->parallelLoops) {
+      member.parallelSizes.push_back(
+          getValueOrCreateConstantIndexOp(b, loc, ranges[loop].size));
+      member.points = b.createOrFold<arith::MulIOp>(
+          loc, member.points, member.parallelSizes.back());
+    }
+    points = points ? b.createOrFold<arith::MaxUIOp>(loc, points, member.points)
+                    : member.points;
+    members.push_back(std::move(member));
+  }
   std::optional<int64_t> staticPoints = getConstantIntValue(points);
 
-  OpOperand *init = op.getDpsInitOperand(0);
-  Value output = init->get();
-  AffineMap outputMap = op.getMatchingIndexingMap(init);
-  Value fillValue = sum.fill ? sum.fill.value() : Value();
-
   auto buildKernel = [&](OpBuilder &gb) {
-    launch(
-        gb, loc, points, index(gb, loc, 1), threads,
-        warps > 1 ? SmallVector<int64_t>{warps} : SmallVector<int64_t>{},
-        [&](OpBuilder &kb, Location kl, const KernelContext &kernel) {
-          SmallVector<Value> point(op.getNumLoops());
-          for (auto [loop, idx] :
-               llvm::zip(sum.parallelLoops,
-                         delinearize(kb, kl, kernel.blockX, parallelSizes)))
-            point[loop] = idx;
-          // -0.0 is the sum's identity: the body's `s + f` is `f` exactly.
-          Value identity = arith::ConstantOp::create(
-              kb, kl, kb.getF32FloatAttr(-0.0f));
-          Value zero =
-              arith::ConstantOp::create(kb, kl, kb.getF32FloatAttr(0.0f));
-          auto terms = scf::ForOp::create(
-              kb, kl, kernel.thread, index(kb, kl, sum.terms),
-              index(kb, kl, threads), ValueRange{zero},
-              [&](OpBuilder &tb, Location tl, Value r, ValueRange acc) {
-                SmallVector<Value> termPoint = point;
-                for (auto [loop, idx] : llvm::zip(
-                         sum.reductionLoops,
-                         delinearize(tb, tl, r, reductionSizes)))
-                  termPoint[loop] = idx;
-                Value term = emitBodyAt(
-                    tb, tl, op, termPoint, [&](OpOperand &operand) -> Value {
-                      return &operand == init ? identity : Value();
-                    });
-                scf::YieldOp::create(
-                    tb, tl,
-                    ValueRange{arith::AddFOp::create(tb, tl, acc[0], term)});
-              });
-          Value partials = warps > 1 ? kernel.workgroup[0] : Value();
-          Value total =
-              blockSum(kb, kl, kernel, partials, warps, terms.getResult(0));
-          Value isThread0 =
-              arith::CmpIOp::create(kb, kl, arith::CmpIPredicate::eq,
-                                    kernel.thread, index(kb, kl, 0));
-          auto store =
-              scf::IfOp::create(kb, kl, isThread0, /*withElseRegion=*/false);
-          OpBuilder sb = store.getThenBodyBuilder();
-          SmallVector<Value> outputIndices;
-          for (AffineExpr result : outputMap.getResults())
-            outputIndices.push_back(
-                point[cast<AffineDimExpr>(result).getPosition()]);
-          Value before =
-              fillValue ? fillValue
-                        : memref::LoadOp::create(sb, kl, output, outputIndices)
-                              .getResult();
-          memref::StoreOp::create(sb, kl,
-                                  arith::AddFOp::create(sb, kl, before, total),
-                                  output, outputIndices);
-        });
+    // Each sum its own warps' sums: no barrier between two sums.
+    SmallVector<int64_t> workgroups(warps > 1 ? members.size() : 0, warps);
+    launch(gb, loc, points, index(gb, loc, 1), threads, workgroups,
+           [&](OpBuilder &kb, Location kl, const KernelContext &kernel) {
+             for (auto [i, member] : llvm::enumerate(members)) {
+               Value partials = warps > 1 ? kernel.workgroup[i] : Value();
+               std::optional<int64_t> own = getConstantIntValue(member.points);
+               if (member.points == points || (own && own == staticPoints)) {
+                 emitSum(kb, kl, kernel, member, partials, threads);
+                 continue;
+               }
+               Value mine =
+                   arith::CmpIOp::create(kb, kl, arith::CmpIPredicate::ult,
+                                         kernel.blockX, member.points);
+               auto guard =
+                   scf::IfOp::create(kb, kl, mine, /*withElseRegion=*/false);
+               OpBuilder ib = guard.getThenBodyBuilder();
+               emitSum(ib, kl, kernel, member, partials, threads);
+             }
+           });
   };
   // A grid of zero blocks is an error in CUDA: nothing to reduce launches
   // nothing.
@@ -223,9 +267,43 @@ void lowerSum(SumReduction sum, int64_t maxThreads) {
     OpBuilder gb = guard.getThenBodyBuilder();
     buildKernel(gb);
   }
-  if (sum.fill)
-    sum.fill.erase();
-  op.erase();
+  for (SumReduction *sum : group) {
+    if (sum->fill)
+      sum->fill.erase();
+    sum->op.erase();
+  }
+}
+
+/// The buffers a sum reads (its inputs) and writes (its output).
+bool sumsMayConflict(SumReduction &a, SumReduction &b) {
+  Value outA = a.op.getDpsInitOperand(0)->get(),
+        outB = b.op.getDpsInitOperand(0)->get();
+  auto readsFrom = [](SumReduction &sum, Value buffer) {
+    return llvm::any_of(sum.op.getDpsInputOperands(), [&](OpOperand *input) {
+      return isa<MemRefType>(input->get().getType()) &&
+             mayAlias(input->get(), buffer);
+    });
+  };
+  return mayAlias(outA, outB) || readsFrom(a, outB) || readsFrom(b, outA);
+}
+
+/// Whether `next` may join `group` (whose last sum comes before it in the
+/// same block): between them only ops that touch no memory (allocations,
+/// views, index arithmetic) and `next`'s own fill, and no member reads or
+/// writes what `next` writes, nor writes what it reads.
+bool joinsGroup(ArrayRef<SumReduction *> group, SumReduction &next) {
+  Operation *last = group.back()->op;
+  if (last->getBlock() != next.op->getBlock() ||
+      !last->isBeforeInBlock(next.op))
+    return false;
+  for (Operation *op = last->getNextNode(); op != next.op;
+       op = op->getNextNode())
+    if (op != next.fill.getOperation() &&
+        (isa<linalg::FillOp>(op) || !canMovePast(op, {})))
+      return false;
+  return llvm::none_of(group, [&](SumReduction *member) {
+    return sumsMayConflict(*member, next);
+  });
 }
 
 struct LowerReductionsToGPUPass
@@ -247,16 +325,29 @@ struct LowerReductionsToGPUPass
           << static_cast<int64_t>(minSize);
       return signalPassFailure();
     }
-    SmallVector<SumReduction> sums;
+    // Every sum in order, then runs of consecutive independent ones (a
+    // layer's norms of k and of v), each one kernel when its longest sum
+    // has at least min-size terms.
+    std::deque<SumReduction> sums;
     getOperation()->walk([&](linalg::GenericOp op) {
       if (op->getParentOfType<gpu::LaunchOp>() ||
           op->getParentOfType<gpu::GPUModuleOp>())
         return;
-      if (std::optional<SumReduction> sum = matchSum(op, minSize))
+      if (std::optional<SumReduction> sum = matchSum(op))
         sums.push_back(*sum);
     });
-    for (SumReduction &sum : sums)
-      lowerSum(sum, blockSize);
+    SmallVector<SmallVector<SumReduction *>> groups;
+    for (SumReduction &sum : sums) {
+      if (!groups.empty() && joinsGroup(groups.back(), sum))
+        groups.back().push_back(&sum);
+      else
+        groups.push_back({&sum});
+    }
+    for (ArrayRef<SumReduction *> group : groups)
+      if (llvm::any_of(group, [&](SumReduction *sum) {
+            return sum->terms >= minSize;
+          }))
+        lowerGroup(group, blockSize);
   }
 };
 

@@ -11,15 +11,24 @@
 // map each dimension of a one-level loop nest to a grid axis with one thread
 // per block.
 //
+// With `fuse-siblings`, consecutive loops that share no buffer one of them
+// writes (a Mamba decode step's convolution output and its window update,
+// over B·C and B·C·3 points) become one kernel over the larger of their
+// iteration spaces, each body guarded by its own: one launch instead of
+// several. --scf-parallel-loop-fusion only merges loops of equal bounds.
+//
 //===----------------------------------------------------------------------===//
 
 #include "densessm/Dialect/DenseSSM/Transforms/Passes.h"
+
+#include "PointwiseOps.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/GPU/Transforms/ParallelLoopMapper.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/IR/IRMapping.h"
+#include "mlir/Interfaces/SideEffectInterfaces.h"
 
 namespace mlir::densessm {
 #define GEN_PASS_DEF_DENSESSMMAPPARALLELLOOPSTOGPU
@@ -46,17 +55,21 @@ void setMapping(scf::ParallelOp loop, gpu::Processor processor) {
   loop->setAttr(gpu::getMappingAttrName(), ArrayAttr::get(context, mapping));
 }
 
-/// Replaces `loop` by blocks x threads over its flattened iteration space.
-void mapLoop(scf::ParallelOp loop, int64_t blockSize) {
-  OpBuilder b(loop);
-  Location loc = loop.getLoc();
-  auto index = [&](OpBuilder &ib, int64_t v) -> Value {
-    return arith::ConstantIndexOp::create(ib, loc, v);
-  };
-  // Trip count of each dimension, max(0, ceil((ub - lb) / step)), and of the
-  // whole nest; constants when the bounds are.
+/// One loop nest's iteration space, flattened: the trip count of each
+/// dimension, max(0, ceil((ub - lb) / step)), and of the whole nest
+/// (constants when the bounds are).
+struct FlatSpace {
   SmallVector<Value> counts;
+  Value total;
   std::optional<int64_t> staticTotal = 1;
+};
+
+FlatSpace flatten(OpBuilder &b, scf::ParallelOp loop) {
+  Location loc = loop.getLoc();
+  auto index = [&](int64_t v) -> Value {
+    return arith::ConstantIndexOp::create(b, loc, v);
+  };
+  FlatSpace space;
   for (auto [lb, ub, step] :
        llvm::zip(loop.getLowerBound(), loop.getUpperBound(), loop.getStep())) {
     std::optional<int64_t> l = getConstantIntValue(lb),
@@ -64,21 +77,63 @@ void mapLoop(scf::ParallelOp loop, int64_t blockSize) {
                            s = getConstantIntValue(step);
     if (l && u && s && *s > 0) {
       int64_t count = *u > *l ? (*u - *l + *s - 1) / *s : 0;
-      counts.push_back(index(b, count));
-      if (staticTotal)
-        *staticTotal *= count;
+      space.counts.push_back(index(count));
+      if (space.staticTotal)
+        *space.staticTotal *= count;
       continue;
     }
     Value count = arith::MaxSIOp::create(
-        b, loc, index(b, 0),
+        b, loc, index(0),
         arith::CeilDivSIOp::create(
             b, loc, arith::SubIOp::create(b, loc, ub, lb), step));
-    counts.push_back(count);
-    staticTotal.reset();
+    space.counts.push_back(count);
+    space.staticTotal.reset();
   }
-  Value total = counts.front();
-  for (Value count : ArrayRef<Value>(counts).drop_front())
-    total = arith::MulIOp::create(b, loc, total, count);
+  space.total = space.counts.front();
+  for (Value count : ArrayRef<Value>(space.counts).drop_front())
+    space.total = arith::MulIOp::create(b, loc, space.total, count);
+  if (space.staticTotal)
+    space.total = index(*space.staticTotal);
+  return space;
+}
+
+/// Replaces the loops of `group` (consecutive and independent: see
+/// joinsGroup) by blocks x threads over the largest of their flattened
+/// iteration spaces, where the last of them was; each thread runs each
+/// loop's body at its linear index when that is inside the loop's space.
+void mapLoops(ArrayRef<scf::ParallelOp> group, int64_t blockSize) {
+  scf::ParallelOp last = group.back();
+  OpBuilder b(last);
+  Location loc = last.getLoc();
+  auto index = [&](OpBuilder &ib, int64_t v) -> Value {
+    return arith::ConstantIndexOp::create(ib, loc, v);
+  };
+  // An empty iteration space runs nothing (a grid of zero blocks is an
+  // error in CUDA).
+  SmallVector<scf::ParallelOp> loops;
+  SmallVector<FlatSpace> spaces;
+  for (scf::ParallelOp loop : group) {
+    FlatSpace space = flatten(b, loop);
+    if (space.staticTotal == 0)
+      continue;
+    loops.push_back(loop);
+    spaces.push_back(std::move(space));
+  }
+  auto eraseGroup = [&] {
+    for (scf::ParallelOp loop : group)
+      loop.erase();
+  };
+  if (loops.empty())
+    return eraseGroup();
+  Value total = spaces.front().total;
+  std::optional<int64_t> staticTotal = spaces.front().staticTotal;
+  for (const FlatSpace &space : ArrayRef<FlatSpace>(spaces).drop_front()) {
+    total = arith::MaxUIOp::create(b, loc, total, space.total);
+    if (staticTotal && space.staticTotal)
+      staticTotal = std::max(*staticTotal, *space.staticTotal);
+    else
+      staticTotal.reset();
+  }
   if (staticTotal)
     total = index(b, *staticTotal);
   Value blocks =
@@ -100,28 +155,33 @@ void mapLoop(scf::ParallelOp loop, int64_t blockSize) {
                     arith::MulIOp::create(tb, loc, blockIv[0],
                                           index(tb, blockSize)),
                     threadIv[0]);
-                Value inside = arith::CmpIOp::create(
-                    tb, loc, arith::CmpIPredicate::ult, linear, total);
-                auto guard = scf::IfOp::create(tb, loc, inside,
-                                               /*withElseRegion=*/false);
-                OpBuilder ib = guard.getThenBodyBuilder();
-                // Last dimension fastest, as the original loop nest.
-                IRMapping mapping;
-                Value rest = linear;
-                for (int64_t d = loop.getNumLoops() - 1; d >= 0; --d) {
-                  Value idx =
-                      d == 0 ? rest
-                             : arith::RemUIOp::create(ib, loc, rest, counts[d])
-                                   .getResult();
-                  if (d > 0)
-                    rest = arith::DivUIOp::create(ib, loc, rest, counts[d]);
-                  Value iv = arith::AddIOp::create(
-                      ib, loc, loop.getLowerBound()[d],
-                      arith::MulIOp::create(ib, loc, idx, loop.getStep()[d]));
-                  mapping.map(loop.getInductionVars()[d], iv);
+                for (auto [loop, space] : llvm::zip(loops, spaces)) {
+                  Value inside =
+                      arith::CmpIOp::create(tb, loc, arith::CmpIPredicate::ult,
+                                            linear, space.total);
+                  auto guard = scf::IfOp::create(tb, loc, inside,
+                                                 /*withElseRegion=*/false);
+                  OpBuilder ib = guard.getThenBodyBuilder();
+                  // Last dimension fastest, as the original loop nest.
+                  IRMapping mapping;
+                  Value rest = linear;
+                  for (int64_t d = loop.getNumLoops() - 1; d >= 0; --d) {
+                    Value idx = d == 0 ? rest
+                                       : arith::RemUIOp::create(
+                                             ib, loc, rest, space.counts[d])
+                                             .getResult();
+                    if (d > 0)
+                      rest = arith::DivUIOp::create(ib, loc, rest,
+                                                    space.counts[d]);
+                    Value iv = arith::AddIOp::create(
+                        ib, loc, loop.getLowerBound()[d],
+                        arith::MulIOp::create(ib, loc, idx,
+                                              loop.getStep()[d]));
+                    mapping.map(loop.getInductionVars()[d], iv);
+                  }
+                  for (Operation &op : loop.getBody()->without_terminator())
+                    ib.clone(op, mapping);
                 }
-                for (Operation &op : loop.getBody()->without_terminator())
-                  ib.clone(op, mapping);
               });
           setMapping(threads, gpu::Processor::ThreadX);
         });
@@ -132,12 +192,6 @@ void mapLoop(scf::ParallelOp loop, int64_t blockSize) {
         setMapping(nested, gpu::Processor::Sequential);
     });
   };
-  // An empty iteration space launches nothing (a grid of zero blocks is an
-  // error in CUDA).
-  if (staticTotal == 0) {
-    loop.erase();
-    return;
-  }
   if (staticTotal) {
     build(b);
   } else {
@@ -147,7 +201,66 @@ void mapLoop(scf::ParallelOp loop, int64_t blockSize) {
     OpBuilder gb = guard.getThenBodyBuilder();
     build(gb);
   }
-  loop.erase();
+  eraseGroup();
+}
+
+/// The buffers `loop` reads and writes (a free counts as a write); false
+/// when it may touch memory it cannot name (an op without declared
+/// effects, an effect on no value).
+bool collectAccesses(scf::ParallelOp loop, SmallVector<Value> &reads,
+                     SmallVector<Value> &writes) {
+  WalkResult result = loop->walk([&](Operation *op) {
+    auto effects = dyn_cast<MemoryEffectOpInterface>(op);
+    if (!effects)
+      return op->hasTrait<OpTrait::HasRecursiveMemoryEffects>()
+                 ? WalkResult::advance()
+                 : WalkResult::interrupt();
+    SmallVector<MemoryEffects::EffectInstance> list;
+    effects.getEffects(list);
+    for (const MemoryEffects::EffectInstance &effect : list) {
+      if (isa<MemoryEffects::Allocate>(effect.getEffect()))
+        continue;
+      if (!effect.getValue())
+        return WalkResult::interrupt();
+      (isa<MemoryEffects::Read>(effect.getEffect()) ? reads : writes)
+          .push_back(effect.getValue());
+    }
+    return WalkResult::advance();
+  });
+  return !result.wasInterrupted();
+}
+
+/// A host loop and the buffers it reads and writes.
+struct Sibling {
+  scf::ParallelOp loop;
+  SmallVector<Value> reads, writes;
+};
+
+bool anyMayAlias(ArrayRef<Value> a, ArrayRef<Value> b) {
+  return llvm::any_of(a, [&](Value x) {
+    return llvm::any_of(b, [&](Value y) { return mayAlias(x, y); });
+  });
+}
+
+/// Whether `next` may join `group` (whose last loop comes before it in the
+/// same block): only ops that touch no memory lie between (allocations,
+/// views, index arithmetic, which the group's bodies can move down past),
+/// and no member writes what `next` reads or writes, nor reads what it
+/// writes.
+bool joinsGroup(ArrayRef<Sibling> group, const Sibling &next) {
+  Operation *last = group.back().loop;
+  if (last->getBlock() != next.loop->getBlock() ||
+      !last->isBeforeInBlock(next.loop))
+    return false;
+  for (Operation *op = last->getNextNode(); op != next.loop;
+       op = op->getNextNode())
+    if (isa<linalg::FillOp>(op) || !canMovePast(op, {}))
+      return false;
+  return llvm::all_of(group, [&](const Sibling &member) {
+    return !anyMayAlias(member.writes, next.reads) &&
+           !anyMayAlias(member.writes, next.writes) &&
+           !anyMayAlias(next.writes, member.reads);
+  });
 }
 
 struct MapParallelLoopsToGPUPass
@@ -162,16 +275,29 @@ struct MapParallelLoopsToGPUPass
           << static_cast<int64_t>(blockSize);
       return signalPassFailure();
     }
-    SmallVector<scf::ParallelOp> loops;
+    // Groups of consecutive independent loops (one loop each without
+    // fuse-siblings, or where a loop may touch memory it cannot name).
+    SmallVector<SmallVector<Sibling>> groups;
+    bool open = false;
     getOperation()->walk([&](scf::ParallelOp loop) {
       // Loops with reductions stay on the host (scf-to-cf makes them
       // sequential there).
-      if (isHostLoop(loop) && loop.getInitVals().empty() &&
-          !loop->hasAttr(gpu::getMappingAttrName()))
-        loops.push_back(loop);
+      if (!isHostLoop(loop) || !loop.getInitVals().empty() ||
+          loop->hasAttr(gpu::getMappingAttrName()))
+        return;
+      Sibling sibling{loop, {}, {}};
+      bool named = collectAccesses(loop, sibling.reads, sibling.writes);
+      if (fuseSiblings && named && open && joinsGroup(groups.back(), sibling)) {
+        groups.back().push_back(std::move(sibling));
+        return;
+      }
+      groups.emplace_back().push_back(std::move(sibling));
+      open = fuseSiblings && named;
     });
-    for (scf::ParallelOp loop : loops)
-      mapLoop(loop, blockSize);
+    for (ArrayRef<Sibling> group : groups)
+      mapLoops(llvm::map_to_vector(
+                   group, [](const Sibling &member) { return member.loop; }),
+               blockSize);
   }
 };
 

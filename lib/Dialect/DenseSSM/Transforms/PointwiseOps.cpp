@@ -197,6 +197,8 @@ Value densessm::emitBodyAt(OpBuilder &b, Location loc,
     if (argument.use_empty())
       continue;
     Value value = given(operand);
+    if (!value && !isa<MemRefType>(operand.get().getType()))
+      value = operand.get(); // a scalar operand
     if (!value)
       value = memref::LoadOp::create(
           b, loc, operand.get(),

@@ -778,18 +778,20 @@ def DenseSSMLowerReductionsToGPU
     It takes a `linalg.generic` on buffers, outside kernels, that sums:
     one output `s`, f32, indexed by exactly its parallel loops (in any
     order); its body `s + f(inputs)` with `f` free of memory effects and
-    of `s`; every input read at dimensions or constants of the point; at
-    least one reduction loop, all of static size, covering at least
-    `min-size` points in all. (Mamba's convolution, four taps per output,
-    stays a thread's loop.)
+    of `s`, with no regions; every buffer input read at dimensions or
+    constants of the point, and none that may be `s` (or a view of it:
+    the loops would read the running sum); at least one reduction loop,
+    all of static size, covering at least `min-size` points in all.
+    (Mamba's convolution, four taps per output, stays a thread's loop.)
 
     One block per output element (the grid's x axis over the flattened
     parallel loops); its threads, as many as give each about four terms
     (a multiple of 32, at most `block-size`), stride over the flattened
     reduction loops, each summing its terms; then five `gpu.shuffle xor`
-    steps per warp, the warps' sums through shared memory, and thread 0
-    adds the total to `s` — or to the value of the `linalg.fill` of `s`
-    right before the op, whose kernel then goes away. The sum's order
+    steps per warp, with several warps their sums through shared memory
+    (one barrier), and thread 0 adds the total to `s` — or to the value
+    of the f32 `linalg.fill` of `s` right before the op, whose kernel then
+    goes away. The sum's order
     differs from the loops' (f32 rounding). With dynamic parallel sizes,
     an `scf.if` skips the launch when there is nothing to reduce.
 
@@ -838,6 +840,19 @@ def DenseSSMMapParallelLoopsToGPU
     `--gpu-map-parallel-loops` would map each dimension of a one-level loop
     nest to a grid axis, with one thread per block.
 
+    With `fuse-siblings` (the default), consecutive loops of one block with
+    only allocations, views and index arithmetic between them, none of
+    which writes a buffer another reads or writes (aliasing as the GEMV
+    fusions decide it: distinct allocations that are never selected,
+    stored or passed on are distinct; function arguments may be anything),
+    are mapped together: one grid over the largest of their flattened
+    iteration spaces, each thread running each loop's body under its own
+    bound, where the last loop was. `--scf-parallel-loop-fusion` merges
+    loops of equal bounds only; these are the rest, such as a Mamba decode
+    step's convolution output (B·C points) and its window update (B·C·3):
+    one launch instead of two. A loop with an access on memory it cannot
+    name stays alone.
+
     ```mlir
     scf.parallel (%b) = (%c0) to (%blocks) step (%c1) {
       scf.parallel (%t) = (%c0) to (%c256) step (%c1) {
@@ -849,7 +864,10 @@ def DenseSSMMapParallelLoopsToGPU
   }];
   let options = [
     Option<"blockSize", "block-size", "int64_t", /*default=*/"256",
-           "threads per block: a multiple of 32 in [32, 1024]">
+           "threads per block: a multiple of 32 in [32, 1024]">,
+    Option<"fuseSiblings", "fuse-siblings", "bool", /*default=*/"true",
+           "map consecutive independent loops of different bounds to one "
+           "kernel">
   ];
   let dependentDialects = [
     "::mlir::arith::ArithDialect",

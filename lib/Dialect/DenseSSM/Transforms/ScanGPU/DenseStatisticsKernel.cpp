@@ -52,7 +52,8 @@ void ScanKernels::emitDenseStatistics(OpBuilder &b, Location loc, float eps) {
                   cb, cl,
                   ValueRange{math::FmaOp::create(cb, cl, f, f, acc[0])});
             });
-        Value total = blockSum(kb, kl, kernel, partials, warps, sum.getResult(0));
+        Value total =
+            blockSum(kb, kl, kernel, partials, warps, sum.getResult(0));
         Value isThread0 = arith::CmpIOp::create(
             kb, kl, arith::CmpIPredicate::eq, kernel.thread, index(kb, kl, 0));
         auto finish =
