@@ -2,8 +2,9 @@
 // (a norm's statistic) with at least min-size terms per output element
 // becomes one gpu.launch, a block per output element whose threads stride
 // over the terms and whose warps add their sums through shared memory; the
-// sum's zero fill right before it is absorbed. Other reductions are left
-// alone.
+// sum's fill right before it is absorbed; consecutive independent sums
+// share the kernel (a short one only over the same output elements as a
+// long one). Other reductions are left alone.
 // RUN: densessm-opt %s -densessm-lower-reductions-to-gpu -split-input-file | FileCheck %s
 // RUN: densessm-opt %s -densessm-lower-reductions-to-gpu=min-size=2000 -split-input-file | FileCheck %s --check-prefix=FEW
 // RUN: not densessm-opt %s -densessm-lower-reductions-to-gpu=block-size=100 -split-input-file 2>&1 | FileCheck %s --check-prefix=BAD-BLOCK
@@ -137,24 +138,29 @@ func.func @two_reductions(%x: memref<6x5x20xf32>) -> memref<5xf32> {
 
 // -----
 
-// Consecutive independent sums (a layer's norms of k and of v): one
-// kernel. Its blocks cover the larger count of output elements (2 x 4
-// rows; the other sum's 4 are guarded), its threads the longer sum (1024
-// terms: 256 threads), each sum its own shared partials, so no barrier
-// between them; the sum of 16 terms, short of min-size, rides along.
+// Consecutive independent sums (a layer's norms of k and of v, and a
+// third): one kernel. Its blocks cover the largest count of output
+// elements (2 x 4 rows; the sum over 4 rows is guarded), its threads the
+// longest sum (1024 terms: 256 threads), each long sum its own shared
+// partials, so no barrier between them; the sum of 16 terms, short of
+// min-size, rides along over the same rows as the longest.
 // CHECK-LABEL: func.func @siblings
 // CHECK-COUNT-1: gpu.launch
 // CHECK-SAME: in (%{{[a-z0-9_]+}} = %c8{{(_[0-9]+)?}},
 // CHECK-SAME: = %c256,
-// CHECK-SAME: workgroup(%[[PA:[a-z0-9_]+]] : memref<8xf32, #gpu.address_space<workgroup>>, %[[PB:[a-z0-9_]+]] : memref<8xf32, #gpu.address_space<workgroup>>)
+// CHECK-SAME: workgroup(%[[PA:[a-z0-9_]+]] : memref<8xf32, #gpu.address_space<workgroup>>, %[[PB:[a-z0-9_]+]] : memref<8xf32, #gpu.address_space<workgroup>>, %[[PC:[a-z0-9_]+]] : memref<8xf32, #gpu.address_space<workgroup>>)
 // CHECK: %[[MINE:.*]] = arith.cmpi ult, %{{.*}}, %c4{{(_[0-9]+)?}} :
 // CHECK: scf.if %[[MINE]] {
-// CHECK:   scf.for %{{.*}} = %{{.*}} to %c16{{.*}} step %c256
+// CHECK:   scf.for %{{.*}} = %{{.*}} to %c64{{.*}} step %c256
 // CHECK:   memref.store %{{.*}}, %[[PA]]
 // CHECK:   gpu.barrier
 // CHECK-NOT: arith.cmpi ult, %{{.*}}, %c8
-// CHECK: scf.for %{{.*}} = %{{.*}} to %c1024{{.*}} step %c256
+// CHECK: scf.for %{{.*}} = %{{.*}} to %c16{{.*}} step %c256
 // CHECK: memref.store %{{.*}}, %[[PB]]
+// CHECK: gpu.barrier
+// CHECK-NOT: arith.cmpi ult, %{{.*}}, %c8
+// CHECK: scf.for %{{.*}} = %{{.*}} to %c1024{{.*}} step %c256
+// CHECK: memref.store %{{.*}}, %[[PC]]
 // CHECK: gpu.barrier
 // CHECK-NOT: gpu.launch
 // CHECK-NOT: linalg.generic
@@ -162,16 +168,25 @@ func.func @two_reductions(%x: memref<6x5x20xf32>) -> memref<5xf32> {
 // FEW-LABEL: func.func @siblings
 // FEW-NOT: gpu.launch
 // FEW: return
-func.func @siblings(%k: memref<4x16xf32>, %v: memref<2x4x1024xf32>) -> (memref<4xf32>, memref<2x4xf32>) {
+func.func @siblings(%q: memref<4x64xf32>, %k: memref<2x4x16xf32>, %v: memref<2x4x1024xf32>)
+    -> (memref<4xf32>, memref<2x4xf32>, memref<2x4xf32>) {
   %zero = arith.constant 0.0 : f32
-  %sk = memref.alloc() : memref<4xf32>
-  linalg.fill ins(%zero : f32) outs(%sk : memref<4xf32>)
+  %sq = memref.alloc() : memref<4xf32>
   linalg.generic {indexing_maps = [affine_map<(r, i) -> (r, i)>, affine_map<(r, i) -> (r)>],
                   iterator_types = ["parallel", "reduction"]}
-      ins(%k : memref<4x16xf32>) outs(%sk : memref<4xf32>) {
+      ins(%q : memref<4x64xf32>) outs(%sq : memref<4xf32>) {
   ^bb0(%in: f32, %acc: f32):
-    %sq = arith.mulf %in, %in : f32
-    %next = arith.addf %acc, %sq : f32
+    %next = arith.addf %acc, %in : f32
+    linalg.yield %next : f32
+  }
+  %sk = memref.alloc() : memref<2x4xf32>
+  linalg.fill ins(%zero : f32) outs(%sk : memref<2x4xf32>)
+  linalg.generic {indexing_maps = [affine_map<(b, l, d) -> (b, l, d)>, affine_map<(b, l, d) -> (b, l)>],
+                  iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%k : memref<2x4x16xf32>) outs(%sk : memref<2x4xf32>) {
+  ^bb0(%in: f32, %acc: f32):
+    %sq2 = arith.mulf %in, %in : f32
+    %next = arith.addf %acc, %sq2 : f32
     linalg.yield %next : f32
   }
   %sv = memref.alloc() : memref<2x4xf32>
@@ -180,11 +195,43 @@ func.func @siblings(%k: memref<4x16xf32>, %v: memref<2x4x1024xf32>) -> (memref<4
                   iterator_types = ["parallel", "parallel", "reduction"]}
       ins(%v : memref<2x4x1024xf32>) outs(%sv : memref<2x4xf32>) {
   ^bb0(%in: f32, %acc: f32):
-    %sq = arith.mulf %in, %in : f32
-    %next = arith.addf %acc, %sq : f32
+    %sq2 = arith.mulf %in, %in : f32
+    %next = arith.addf %acc, %sq2 : f32
     linalg.yield %next : f32
   }
-  return %sk, %sv : memref<4xf32>, memref<2x4xf32>
+  return %sq, %sk, %sv : memref<4xf32>, memref<2x4xf32>, memref<2x4xf32>
+}
+
+// -----
+
+// A short sum over more output elements than the long one beside it would
+// give the kernel a block for each: it stays a loop (one thread per
+// output), the long one alone is a kernel.
+// CHECK-LABEL: func.func @short_beside_long
+// CHECK: linalg.generic
+// CHECK-SAME: ins(%{{.*}} : memref<1536x4xf32>)
+// CHECK-COUNT-1: gpu.launch
+// CHECK-NOT: gpu.launch
+// CHECK-NOT: linalg.generic
+// CHECK: return
+func.func @short_beside_long(%c: memref<1536x4xf32>, %x: memref<1x1024xf32>) -> (memref<1536xf32>, memref<1xf32>) {
+  %sc = memref.alloc() : memref<1536xf32>
+  linalg.generic {indexing_maps = [affine_map<(r, i) -> (r, i)>, affine_map<(r, i) -> (r)>],
+                  iterator_types = ["parallel", "reduction"]}
+      ins(%c : memref<1536x4xf32>) outs(%sc : memref<1536xf32>) {
+  ^bb0(%in: f32, %acc: f32):
+    %next = arith.addf %acc, %in : f32
+    linalg.yield %next : f32
+  }
+  %sx = memref.alloc() : memref<1xf32>
+  linalg.generic {indexing_maps = [affine_map<(r, i) -> (r, i)>, affine_map<(r, i) -> (r)>],
+                  iterator_types = ["parallel", "reduction"]}
+      ins(%x : memref<1x1024xf32>) outs(%sx : memref<1xf32>) {
+  ^bb0(%in: f32, %acc: f32):
+    %next = arith.addf %acc, %in : f32
+    linalg.yield %next : f32
+  }
+  return %sc, %sx : memref<1536xf32>, memref<1xf32>
 }
 
 // -----

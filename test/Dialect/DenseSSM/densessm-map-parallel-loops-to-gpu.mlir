@@ -172,19 +172,127 @@ func.func @dynamic_siblings(%n: index, %x: memref<?xf32>, %y: memref<8xf32>) -> 
 
 // -----
 
-// Not independent, so two grids each: the second loop reads what the first
-// wrote; the first writes an argument the second reads (arguments may be
-// the same buffer); a store between them.
-// CHECK-LABEL: func.func @dependent
-// CHECK-COUNT-6: scf.parallel
+// Not independent: the second loop reads what the first wrote. Two grids.
+// CHECK-LABEL: func.func @reads_written
+// CHECK-COUNT-4: scf.parallel
 // CHECK-NOT: scf.parallel
 // CHECK: return
-func.func @dependent(%x: memref<8xf32>, %y: memref<8xf32>, %z: memref<8xf32>) -> memref<8xf32> {
+func.func @reads_written(%x: memref<8xf32>) -> (memref<8xf32>, memref<4xf32>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c4 = arith.constant 4 : index
+  %c8 = arith.constant 8 : index
+  %a = memref.alloc() : memref<8xf32>
+  scf.parallel (%i) = (%c0) to (%c8) step (%c1) {
+    %v = memref.load %x[%i] : memref<8xf32>
+    memref.store %v, %a[%i] : memref<8xf32>
+    scf.reduce
+  }
+  %b = memref.alloc() : memref<4xf32>
+  scf.parallel (%i) = (%c0) to (%c4) step (%c1) {
+    %v = memref.load %a[%i] : memref<8xf32>
+    memref.store %v, %b[%i] : memref<4xf32>
+    scf.reduce
+  }
+  return %a, %b : memref<8xf32>, memref<4xf32>
+}
+
+// -----
+
+// The second loop writes what the first read. Two grids.
+// CHECK-LABEL: func.func @writes_read
+// CHECK-COUNT-4: scf.parallel
+// CHECK-NOT: scf.parallel
+// CHECK: return
+func.func @writes_read(%x: memref<8xf32>) -> (memref<8xf32>, memref<8xf32>) {
   %c0 = arith.constant 0 : index
   %c1 = arith.constant 1 : index
   %c4 = arith.constant 4 : index
   %c8 = arith.constant 8 : index
   %f = arith.constant 1.0 : f32
+  %a = memref.alloc() : memref<8xf32>
+  %b = memref.alloc() : memref<8xf32>
+  scf.parallel (%i) = (%c0) to (%c8) step (%c1) {
+    %v = memref.load %b[%i] : memref<8xf32>
+    memref.store %v, %a[%i] : memref<8xf32>
+    scf.reduce
+  }
+  scf.parallel (%i) = (%c0) to (%c4) step (%c1) {
+    memref.store %f, %b[%i] : memref<8xf32>
+    scf.reduce
+  }
+  return %a, %b : memref<8xf32>, memref<8xf32>
+}
+
+// -----
+
+// Two arguments, one written and one read: they may be the same buffer.
+// Two grids.
+// CHECK-LABEL: func.func @arguments
+// CHECK-COUNT-4: scf.parallel
+// CHECK-NOT: scf.parallel
+// CHECK: return
+func.func @arguments(%y: memref<8xf32>, %z: memref<4xf32>) -> memref<4xf32> {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c4 = arith.constant 4 : index
+  %c8 = arith.constant 8 : index
+  %f = arith.constant 1.0 : f32
+  scf.parallel (%i) = (%c0) to (%c8) step (%c1) {
+    memref.store %f, %y[%i] : memref<8xf32>
+    scf.reduce
+  }
+  %b = memref.alloc() : memref<4xf32>
+  scf.parallel (%i) = (%c0) to (%c4) step (%c1) {
+    %v = memref.load %z[%i] : memref<4xf32>
+    memref.store %v, %b[%i] : memref<4xf32>
+    scf.reduce
+  }
+  return %b : memref<4xf32>
+}
+
+// -----
+
+// Independent loops with a store to another buffer between them: the
+// first loop cannot move past it. Two grids.
+// CHECK-LABEL: func.func @store_between
+// CHECK-COUNT-4: scf.parallel
+// CHECK-NOT: scf.parallel
+// CHECK: return
+func.func @store_between(%x: memref<8xf32>, %w: memref<8xf32>) -> (memref<8xf32>, memref<4xf32>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c4 = arith.constant 4 : index
+  %c8 = arith.constant 8 : index
+  %f = arith.constant 1.0 : f32
+  %a = memref.alloc() : memref<8xf32>
+  %b = memref.alloc() : memref<4xf32>
+  scf.parallel (%i) = (%c0) to (%c8) step (%c1) {
+    %v = memref.load %x[%i] : memref<8xf32>
+    memref.store %v, %a[%i] : memref<8xf32>
+    scf.reduce
+  }
+  memref.store %f, %w[%c0] : memref<8xf32>
+  scf.parallel (%i) = (%c0) to (%c4) step (%c1) {
+    memref.store %f, %b[%i] : memref<4xf32>
+    scf.reduce
+  }
+  return %a, %b : memref<8xf32>, memref<4xf32>
+}
+
+// -----
+
+// A loop calling a function (memory it cannot name) stays alone.
+// CHECK-LABEL: func.func @call_inside
+// CHECK-COUNT-4: scf.parallel
+// CHECK-NOT: scf.parallel
+// CHECK: return
+func.func private @touch(index)
+func.func @call_inside(%x: memref<8xf32>) -> memref<8xf32> {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c4 = arith.constant 4 : index
+  %c8 = arith.constant 8 : index
   %a = memref.alloc() : memref<8xf32>
   scf.parallel (%i) = (%c0) to (%c8) step (%c1) {
     %v = memref.load %x[%i] : memref<8xf32>
@@ -192,16 +300,8 @@ func.func @dependent(%x: memref<8xf32>, %y: memref<8xf32>, %z: memref<8xf32>) ->
     scf.reduce
   }
   scf.parallel (%i) = (%c0) to (%c4) step (%c1) {
-    %v = memref.load %a[%i] : memref<8xf32>
-    memref.store %v, %y[%i] : memref<8xf32>
-    scf.reduce
-  }
-  memref.store %f, %z[%c0] : memref<8xf32>
-  scf.parallel (%i) = (%c0) to (%c4) step (%c1) {
-    %v = memref.load %z[%i] : memref<8xf32>
-    memref.store %v, %a[%i] : memref<8xf32>
+    func.call @touch(%i) : (index) -> ()
     scf.reduce
   }
   return %a : memref<8xf32>
 }
-

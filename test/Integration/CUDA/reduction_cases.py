@@ -12,8 +12,9 @@ and whose warps add their sums through shared memory.
     position (linalg.index);
   - a sum of four terms (a convolution's taps): left to the loop kernels,
     one thread per output element;
-  - two independent sums (a layer's norms of k and of v) of different row
-    counts, one of 16 terms: one kernel for both.
+  - three independent sums (a layer's norms of k and of v, and another):
+    one kernel; one of 16 terms over the same rows as a long one rides
+    along, one over fewer rows is guarded.
 
 Each case also checks which of the two kernels it compiled to. Used by
 check_scans.py (--ops reduction) in both modes."""
@@ -170,46 +171,57 @@ def taps(tools, check, pipeline, name, channels, width):
                text, [harness.Argument(x)], [channels], want, False)
 
 
-def siblings(tools, check, pipeline, name, rows, short, batch, length, long):
-    """Σ k² over rows of `short` terms and Σ v² over [batch, length] rows
-    of `long`: one kernel, its blocks over the larger count of rows."""
-    text = f"""func.func @kernel(%k: tensor<{rows}x{short}xf32>, %v: tensor<{batch}x{length}x{long}xf32>)
-    -> (tensor<{rows}xf32>, tensor<{batch}x{length}xf32>) {{
+def siblings(tools, check, pipeline, name, batch, length, short, long, rows, middle):
+    """Three independent sums, one kernel: Σ k² over [batch, length] rows
+    of `short` terms (fewer than min-size: it rides along, the same rows
+    as the next), Σ v² over the same rows of `long` terms, and Σ q² over
+    `rows` rows of `middle` terms (fewer rows: guarded)."""
+    sums = [("k", [batch, length], short), ("v", [batch, length], long), ("q", [rows], middle)]
+    def types(shape, terms):
+        dims = "x".join(map(str, shape))
+        return f"tensor<{dims}x{terms}xf32>", f"tensor<{dims}xf32>"
+    body = ""
+    for var, shape, terms in sums:
+        x_type, s_type = types(shape, terms)
+        axes = ["b", "l"][:len(shape)]
+        point = ", ".join(axes)
+        parallel = ", ".join(['"parallel"'] * len(shape))
+        body += f"""  %{var}0 = tensor.empty() : {s_type}
+  %{var}1 = linalg.fill ins(%zero : f32) outs(%{var}0 : {s_type}) -> {s_type}
+  %s{var} = linalg.generic {{indexing_maps = [affine_map<({point}, d) -> ({point}, d)>,
+                                          affine_map<({point}, d) -> ({point})>],
+                         iterator_types = [{parallel}, "reduction"]}}
+       ins(%{var} : {x_type}) outs(%{var}1 : {s_type}) {{
+  ^bb0(%in: f32, %acc: f32):
+{SQUARE}    %next = arith.addf %acc, %t : f32
+    linalg.yield %next : f32
+  }} -> {s_type}
+"""
+    params = ", ".join(f"%{var}: {types(shape, terms)[0]}" for var, shape, terms in sums)
+    results = ", ".join(types(shape, terms)[1] for _, shape, terms in sums)
+    text = f"""func.func @kernel({params}) -> ({results}) {{
   %zero = arith.constant 0.0 : f32
-  %k0 = tensor.empty() : tensor<{rows}xf32>
-  %k1 = linalg.fill ins(%zero : f32) outs(%k0 : tensor<{rows}xf32>) -> tensor<{rows}xf32>
-  %sk = linalg.generic {{indexing_maps = [affine_map<(r, i) -> (r, i)>, affine_map<(r, i) -> (r)>],
-                         iterator_types = ["parallel", "reduction"]}}
-       ins(%k : tensor<{rows}x{short}xf32>) outs(%k1 : tensor<{rows}xf32>) {{
-  ^bb0(%in: f32, %acc: f32):
-{SQUARE}    %next = arith.addf %acc, %t : f32
-    linalg.yield %next : f32
-  }} -> tensor<{rows}xf32>
-  %v0 = tensor.empty() : tensor<{batch}x{length}xf32>
-  %v1 = linalg.fill ins(%zero : f32) outs(%v0 : tensor<{batch}x{length}xf32>) -> tensor<{batch}x{length}xf32>
-  %sv = linalg.generic {{indexing_maps = [affine_map<(b, l, d) -> (b, l, d)>, affine_map<(b, l, d) -> (b, l)>],
-                         iterator_types = ["parallel", "parallel", "reduction"]}}
-       ins(%v : tensor<{batch}x{length}x{long}xf32>) outs(%v1 : tensor<{batch}x{length}xf32>) {{
-  ^bb0(%in: f32, %acc: f32):
-{SQUARE}    %next = arith.addf %acc, %t : f32
-    linalg.yield %next : f32
-  }} -> tensor<{batch}x{length}xf32>
-  return %sk, %sv : tensor<{rows}xf32>, tensor<{batch}x{length}xf32>
+{body}  return %sk, %sv, %sq : {results}
 }}
 """
-    label = f"sum {name}: {rows} rows of {short} and {batch}x{length} rows of {long}"
+    label = (f"sum {name}: {batch}x{length} rows of {short} and of {long}, "
+             f"{rows} rows of {middle}")
     if "stop-at-gpu=true" in pipeline:
         lowered = subprocess.run([tools.opt, "-", pipeline], input=text, capture_output=True,
                                  text=True, check=True).stdout
         launches = lowered.count("gpu.launch_func")
-        check.expect(launches == 1, f"{label}: {launches} launches, want 1")
+        check.expect(launches == 1 and compiled_to_block_sum(tools, pipeline, text),
+                     f"{label}: {launches} launches, want 1 of a block per output")
     rng = harness.seeded(sum(map(ord, name)))
-    k = harness.random_tensor(rng, [rows, short])
-    v = harness.random_tensor(rng, [batch, length, long])
-    sk, sv = harness.run(tools, text, [harness.Argument(k), harness.Argument(v)],
-                         [[rows], [batch, length]], pipeline=pipeline)
-    check.close(f"{label} (k)", sk, [sum(a * a for a in row) for row in k])
-    check.close(f"{label} (v)", sv, [[sum(a * a for a in row) for row in seq] for seq in v])
+    inputs = [harness.random_tensor(rng, shape + [terms]) for _, shape, terms in sums]
+    got = harness.run(tools, text, [harness.Argument(x) for x in inputs],
+                      [shape for _, shape, _ in sums], pipeline=pipeline)
+    def squares(values):
+        if isinstance(values[0], list):
+            return [squares(v) for v in values]
+        return sum(a * a for a in values)
+    for (var, _, _), result, x in zip(sums, got, inputs):
+        check.close(f"{label} ({var})", result, squares(x))
 
 
 def run_all(tools, check, pipeline):
@@ -218,4 +230,4 @@ def run_all(tools, check, pipeline):
     rows(tools, check, pipeline, "dynamic-rows", 2, 5, 200, dynamic=True, fill=1.5)
     two_axes(tools, check, pipeline, "two-axes", 6, 5, 20)
     taps(tools, check, pipeline, "taps", 40, 4)
-    siblings(tools, check, pipeline, "siblings", 3, 16, 2, 3, 300)
+    siblings(tools, check, pipeline, "siblings", 2, 3, 16, 300, 4, 100)

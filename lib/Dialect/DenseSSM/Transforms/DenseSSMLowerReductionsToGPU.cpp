@@ -1,4 +1,4 @@
-//===- DenseSSMLowerReductionsToGPU.cpp - lower-reductions-to-gpu --------===//
+//===- DenseSSMLowerReductionsToGPU.cpp - lower-reductions-to-gpu ---------===//
 //
 // A sum over the trailing axes of a buffer (a norm's sum of squares, a
 // group norm's per-head statistic) as one GPU block per output element.
@@ -287,6 +287,49 @@ bool sumsMayConflict(SumReduction &a, SumReduction &b) {
   return mayAlias(outA, outB) || readsFrom(a, outB) || readsFrom(b, outA);
 }
 
+/// Whether two sizes are the same: equal constants, the same value, or
+/// `memref.dim` of the same buffer and axis.
+bool sameSize(OpFoldResult a, OpFoldResult b) {
+  std::optional<int64_t> ca = getConstantIntValue(a),
+                         cb = getConstantIntValue(b);
+  if (ca || cb)
+    return ca == cb;
+  Value va = cast<Value>(a), vb = cast<Value>(b);
+  if (va == vb)
+    return true;
+  auto da = va.getDefiningOp<memref::DimOp>(),
+       db = vb.getDefiningOp<memref::DimOp>();
+  return da && db && da.getSource() == db.getSource() &&
+         getConstantIntValue(da.getIndex()) &&
+         getConstantIntValue(da.getIndex()) ==
+             getConstantIntValue(db.getIndex());
+}
+
+/// Whether the outputs of two sums have the same shape: static sizes, or
+/// allocations of the same dynamic sizes.
+bool sameOutputShape(SumReduction &a, SumReduction &b) {
+  auto sizesOf = [](SumReduction &sum) -> std::optional<SmallVector<OpFoldResult>> {
+    Value output = sum.op.getDpsInitOperand(0)->get();
+    auto type = cast<MemRefType>(output.getType());
+    auto alloc = output.getDefiningOp<memref::AllocOp>();
+    if (!type.hasStaticShape() && !alloc)
+      return std::nullopt;
+    SmallVector<OpFoldResult> sizes;
+    unsigned dynamic = 0;
+    for (int64_t size : type.getShape())
+      sizes.push_back(ShapedType::isDynamic(size)
+                          ? OpFoldResult(alloc.getDynamicSizes()[dynamic++])
+                          : OpFoldResult(IntegerAttr::get(
+                                IndexType::get(type.getContext()), size)));
+    return sizes;
+  };
+  std::optional<SmallVector<OpFoldResult>> sa = sizesOf(a), sb = sizesOf(b);
+  return sa && sb && sa->size() == sb->size() &&
+         llvm::all_of(llvm::zip(*sa, *sb), [](auto pair) {
+           return sameSize(std::get<0>(pair), std::get<1>(pair));
+         });
+}
+
 /// Whether `next` may join `group` (whose last sum comes before it in the
 /// same block): between them only ops that touch no memory (allocations,
 /// views, index arithmetic) and `next`'s own fill, and no member reads or
@@ -343,11 +386,22 @@ struct LowerReductionsToGPUPass
       else
         groups.push_back({&sum});
     }
-    for (ArrayRef<SumReduction *> group : groups)
-      if (llvm::any_of(group, [&](SumReduction *sum) {
+    for (ArrayRef<SumReduction *> group : groups) {
+      // The long sums, and the short ones over the same output elements
+      // as one of them (they need no more blocks); other short sums stay
+      // loops, one thread per output element.
+      SmallVector<SumReduction *> kernel;
+      for (SumReduction *sum : group)
+        if (sum->terms >= minSize ||
+            llvm::any_of(group, [&](SumReduction *other) {
+              return other->terms >= minSize && sameOutputShape(*sum, *other);
+            }))
+          kernel.push_back(sum);
+      if (llvm::any_of(kernel, [&](SumReduction *sum) {
             return sum->terms >= minSize;
           }))
-        lowerGroup(group, blockSize);
+        lowerGroup(kernel, blockSize);
+    }
   }
 };
 

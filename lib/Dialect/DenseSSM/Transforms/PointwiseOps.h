@@ -70,8 +70,8 @@ SmallVector<Value> rowPoint(OpBuilder &b, Location loc,
 /// Emits `generic`'s body for `point` of its domain (one index per loop):
 /// an operand whose block argument is used is `given(operand)`, or when
 /// that is null, a scalar operand itself and a buffer's load at its
-/// indexing map applied to the point; linalg.index is the point's index. Returns the yielded value
-/// (stored nowhere).
+/// indexing map applied to the point; linalg.index is the point's index.
+/// Returns the yielded value (stored nowhere).
 Value emitBodyAt(OpBuilder &b, Location loc, linalg::GenericOp generic,
                  ArrayRef<Value> point,
                  llvm::function_ref<Value(OpOperand &)> given);

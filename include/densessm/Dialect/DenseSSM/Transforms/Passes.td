@@ -791,9 +791,19 @@ def DenseSSMLowerReductionsToGPU
     steps per warp, with several warps their sums through shared memory
     (one barrier), and thread 0 adds the total to `s` — or to the value
     of the f32 `linalg.fill` of `s` right before the op, whose kernel then
-    goes away. The sum's order
-    differs from the loops' (f32 rounding). With dynamic parallel sizes,
-    an `scf.if` skips the launch when there is nothing to reduce.
+    goes away. The sum's order differs from the loops' (f32 rounding).
+    With dynamic parallel sizes, an `scf.if` skips the launch when there
+    is nothing to reduce.
+
+    Consecutive sums with only allocations, views, index arithmetic and
+    their own fills between them, none of which writes what another reads
+    or writes (a layer's norms of k and of v), share one kernel: its blocks
+    cover the largest count of output elements, each sum running in the
+    blocks up to its own count (a condition uniform over a block, so its
+    barrier is too); its threads are sized for the longest sum; each sum
+    has its own shared partials, so no barrier lies between them. A sum
+    of fewer than `min-size` terms joins only when it sums over the same
+    output elements as a longer one (over more, it would add blocks).
 
     ```mlir
     gpu.launch blocks(%p, ...) in (%gx = %rows, ...) threads(%t, ...) in (%bx = %c256, ...)
