@@ -121,20 +121,6 @@ std::optional<SumReduction> matchSum(linalg::GenericOp op) {
   return sum;
 }
 
-/// Splits the linear index `linear` into `sizes` (the last fastest).
-SmallVector<Value> delinearize(OpBuilder &b, Location loc, Value linear,
-                               ArrayRef<Value> sizes) {
-  SmallVector<Value> indices(sizes.size());
-  Value rest = linear;
-  for (int64_t axis = sizes.size() - 1; axis > 0; --axis) {
-    indices[axis] = arith::RemUIOp::create(b, loc, rest, sizes[axis]);
-    rest = arith::DivUIOp::create(b, loc, rest, sizes[axis]);
-  }
-  if (!sizes.empty())
-    indices[0] = rest;
-  return indices;
-}
-
 /// A member of a kernel: its sum, the sizes of its parallel loops (in
 /// order) and their product, built where the kernel goes.
 struct SumInKernel {

@@ -28,7 +28,6 @@
 #include "mlir/Dialect/GPU/Transforms/ParallelLoopMapper.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/IR/IRMapping.h"
-#include "mlir/Interfaces/SideEffectInterfaces.h"
 
 namespace mlir::densessm {
 #define GEN_PASS_DEF_DENSESSMMAPPARALLELLOOPSTOGPU
@@ -164,15 +163,8 @@ void mapLoops(ArrayRef<scf::ParallelOp> group, int64_t blockSize) {
                   OpBuilder ib = guard.getThenBodyBuilder();
                   // Last dimension fastest, as the original loop nest.
                   IRMapping mapping;
-                  Value rest = linear;
-                  for (int64_t d = loop.getNumLoops() - 1; d >= 0; --d) {
-                    Value idx = d == 0 ? rest
-                                       : arith::RemUIOp::create(
-                                             ib, loc, rest, space.counts[d])
-                                             .getResult();
-                    if (d > 0)
-                      rest = arith::DivUIOp::create(ib, loc, rest,
-                                                    space.counts[d]);
+                  for (auto [d, idx] : llvm::enumerate(
+                           delinearize(ib, loc, linear, space.counts))) {
                     Value iv = arith::AddIOp::create(
                         ib, loc, loop.getLowerBound()[d],
                         arith::MulIOp::create(ib, loc, idx,
@@ -204,42 +196,22 @@ void mapLoops(ArrayRef<scf::ParallelOp> group, int64_t blockSize) {
   eraseGroup();
 }
 
-/// The buffers `loop` reads and writes (a free counts as a write); false
-/// when it may touch memory it cannot name (an op without declared
-/// effects, an effect on no value).
-bool collectAccesses(scf::ParallelOp loop, SmallVector<Value> &reads,
-                     SmallVector<Value> &writes) {
-  WalkResult result = loop->walk([&](Operation *op) {
-    auto effects = dyn_cast<MemoryEffectOpInterface>(op);
-    if (!effects)
-      return op->hasTrait<OpTrait::HasRecursiveMemoryEffects>()
-                 ? WalkResult::advance()
-                 : WalkResult::interrupt();
-    SmallVector<MemoryEffects::EffectInstance> list;
-    effects.getEffects(list);
-    for (const MemoryEffects::EffectInstance &effect : list) {
-      if (isa<MemoryEffects::Allocate>(effect.getEffect()))
-        continue;
-      if (!effect.getValue())
-        return WalkResult::interrupt();
-      (isa<MemoryEffects::Read>(effect.getEffect()) ? reads : writes)
-          .push_back(effect.getValue());
-    }
-    return WalkResult::advance();
-  });
-  return !result.wasInterrupted();
-}
-
-/// A host loop and the buffers it reads and writes.
-struct Sibling {
-  scf::ParallelOp loop;
-  SmallVector<Value> reads, writes;
-};
-
-bool anyMayAlias(ArrayRef<Value> a, ArrayRef<Value> b) {
-  return llvm::any_of(a, [&](Value x) {
-    return llvm::any_of(b, [&](Value y) { return mayAlias(x, y); });
-  });
+/// Whether `a` and `b` may touch the same memory with one of them writing
+/// it (memory an op cannot name counts as any: PointwiseOps' mayWrite and
+/// mayRead).
+bool mayConflict(Operation *a, Operation *b) {
+  auto accessedBy = [](Operation *op) {
+    return [op](Value buffer) {
+      auto aliases = [&](Value other) { return mayAlias(buffer, other); };
+      return mayRead(op, aliases) || mayWrite(op, aliases);
+    };
+  };
+  auto readBy = [](Operation *op) {
+    return [op](Value buffer) {
+      return mayRead(op, [&](Value other) { return mayAlias(buffer, other); });
+    };
+  };
+  return mayWrite(a, accessedBy(b)) || mayWrite(b, readBy(a));
 }
 
 /// Whether `next` may join `group` (whose last loop comes before it in the
@@ -247,19 +219,16 @@ bool anyMayAlias(ArrayRef<Value> a, ArrayRef<Value> b) {
 /// views, index arithmetic, which the group's bodies can move down past),
 /// and no member writes what `next` reads or writes, nor reads what it
 /// writes.
-bool joinsGroup(ArrayRef<Sibling> group, const Sibling &next) {
-  Operation *last = group.back().loop;
-  if (last->getBlock() != next.loop->getBlock() ||
-      !last->isBeforeInBlock(next.loop))
+bool joinsGroup(ArrayRef<scf::ParallelOp> group, scf::ParallelOp next) {
+  Operation *last = group.back();
+  if (last->getBlock() != next->getBlock() || !last->isBeforeInBlock(next))
     return false;
-  for (Operation *op = last->getNextNode(); op != next.loop;
+  for (Operation *op = last->getNextNode(); op != next;
        op = op->getNextNode())
     if (isa<linalg::FillOp>(op) || !canMovePast(op, {}))
       return false;
-  return llvm::all_of(group, [&](const Sibling &member) {
-    return !anyMayAlias(member.writes, next.reads) &&
-           !anyMayAlias(member.writes, next.writes) &&
-           !anyMayAlias(next.writes, member.reads);
+  return llvm::none_of(group, [&](scf::ParallelOp member) {
+    return mayConflict(member, next);
   });
 }
 
@@ -276,28 +245,21 @@ struct MapParallelLoopsToGPUPass
       return signalPassFailure();
     }
     // Groups of consecutive independent loops (one loop each without
-    // fuse-siblings, or where a loop may touch memory it cannot name).
-    SmallVector<SmallVector<Sibling>> groups;
-    bool open = false;
+    // fuse-siblings).
+    SmallVector<SmallVector<scf::ParallelOp>> groups;
     getOperation()->walk([&](scf::ParallelOp loop) {
       // Loops with reductions stay on the host (scf-to-cf makes them
       // sequential there).
       if (!isHostLoop(loop) || !loop.getInitVals().empty() ||
           loop->hasAttr(gpu::getMappingAttrName()))
         return;
-      Sibling sibling{loop, {}, {}};
-      bool named = collectAccesses(loop, sibling.reads, sibling.writes);
-      if (fuseSiblings && named && open && joinsGroup(groups.back(), sibling)) {
-        groups.back().push_back(std::move(sibling));
-        return;
-      }
-      groups.emplace_back().push_back(std::move(sibling));
-      open = fuseSiblings && named;
+      if (fuseSiblings && !groups.empty() && joinsGroup(groups.back(), loop))
+        groups.back().push_back(loop);
+      else
+        groups.push_back({loop});
     });
-    for (ArrayRef<Sibling> group : groups)
-      mapLoops(llvm::map_to_vector(
-                   group, [](const Sibling &member) { return member.loop; }),
-               blockSize);
+    for (ArrayRef<scf::ParallelOp> group : groups)
+      mapLoops(group, blockSize);
   }
 };
 

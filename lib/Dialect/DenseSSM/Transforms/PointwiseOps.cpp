@@ -175,6 +175,19 @@ SmallVector<Value> densessm::rowPoint(OpBuilder &b, Location loc,
   return point;
 }
 
+SmallVector<Value> densessm::delinearize(OpBuilder &b, Location loc,
+                                         Value linear, ArrayRef<Value> sizes) {
+  SmallVector<Value> indices(sizes.size());
+  Value rest = linear;
+  for (int64_t axis = sizes.size() - 1; axis > 0; --axis) {
+    indices[axis] = arith::RemUIOp::create(b, loc, rest, sizes[axis]);
+    rest = arith::DivUIOp::create(b, loc, rest, sizes[axis]);
+  }
+  if (!sizes.empty())
+    indices[0] = rest;
+  return indices;
+}
+
 Value densessm::emitBodyAt(OpBuilder &b, Location loc,
                            linalg::GenericOp generic, ArrayRef<Value> point,
                            llvm::function_ref<Value(OpOperand &)> given) {

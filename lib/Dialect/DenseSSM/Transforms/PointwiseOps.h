@@ -67,6 +67,11 @@ SmallVector<Value> rowPoint(OpBuilder &b, Location loc,
                             ArrayRef<int64_t> split, Value batch, Value token,
                             Value i);
 
+/// The indices of the linear index `linear` in a space of `sizes`, the
+/// last fastest (as a loop nest runs).
+SmallVector<Value> delinearize(OpBuilder &b, Location loc, Value linear,
+                               ArrayRef<Value> sizes);
+
 /// Emits `generic`'s body for `point` of its domain (one index per loop):
 /// an operand whose block argument is used is `given(operand)`, or when
 /// that is null, a scalar operand itself and a buffer's load at its
