@@ -260,19 +260,6 @@ void lowerGroup(ArrayRef<SumReduction *> group, int64_t maxThreads) {
   }
 }
 
-/// The buffers a sum reads (its inputs) and writes (its output).
-bool sumsMayConflict(SumReduction &a, SumReduction &b) {
-  Value outA = a.op.getDpsInitOperand(0)->get(),
-        outB = b.op.getDpsInitOperand(0)->get();
-  auto readsFrom = [](SumReduction &sum, Value buffer) {
-    return llvm::any_of(sum.op.getDpsInputOperands(), [&](OpOperand *input) {
-      return isa<MemRefType>(input->get().getType()) &&
-             mayAlias(input->get(), buffer);
-    });
-  };
-  return mayAlias(outA, outB) || readsFrom(a, outB) || readsFrom(b, outA);
-}
-
 /// Whether two sizes are the same: equal constants, the same value, or
 /// `memref.dim` of the same buffer and axis.
 bool sameSize(OpFoldResult a, OpFoldResult b) {
@@ -331,7 +318,7 @@ bool joinsGroup(ArrayRef<SumReduction *> group, SumReduction &next) {
         (isa<linalg::FillOp>(op) || !canMovePast(op, {})))
       return false;
   return llvm::none_of(group, [&](SumReduction *member) {
-    return sumsMayConflict(*member, next);
+    return mayConflict(member->op, next.op);
   });
 }
 

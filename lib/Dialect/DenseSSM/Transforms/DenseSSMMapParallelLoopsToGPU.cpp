@@ -196,24 +196,6 @@ void mapLoops(ArrayRef<scf::ParallelOp> group, int64_t blockSize) {
   eraseGroup();
 }
 
-/// Whether `a` and `b` may touch the same memory with one of them writing
-/// it (memory an op cannot name counts as any: PointwiseOps' mayWrite and
-/// mayRead).
-bool mayConflict(Operation *a, Operation *b) {
-  auto accessedBy = [](Operation *op) {
-    return [op](Value buffer) {
-      auto aliases = [&](Value other) { return mayAlias(buffer, other); };
-      return mayRead(op, aliases) || mayWrite(op, aliases);
-    };
-  };
-  auto readBy = [](Operation *op) {
-    return [op](Value buffer) {
-      return mayRead(op, [&](Value other) { return mayAlias(buffer, other); });
-    };
-  };
-  return mayWrite(a, accessedBy(b)) || mayWrite(b, readBy(a));
-}
-
 /// Whether `next` may join `group` (whose last loop comes before it in the
 /// same block): only ops that touch no memory lie between (allocations,
 /// views, index arithmetic, which the group's bodies can move down past),

@@ -175,6 +175,21 @@ SmallVector<Value> densessm::rowPoint(OpBuilder &b, Location loc,
   return point;
 }
 
+bool densessm::mayConflict(Operation *a, Operation *b) {
+  auto accessedBy = [](Operation *op) {
+    return [op](Value buffer) {
+      auto aliases = [&](Value other) { return mayAlias(buffer, other); };
+      return mayRead(op, aliases) || mayWrite(op, aliases);
+    };
+  };
+  auto readBy = [](Operation *op) {
+    return [op](Value buffer) {
+      return mayRead(op, [&](Value other) { return mayAlias(buffer, other); });
+    };
+  };
+  return mayWrite(a, accessedBy(b)) || mayWrite(b, readBy(a));
+}
+
 SmallVector<Value> densessm::delinearize(OpBuilder &b, Location loc,
                                          Value linear, ArrayRef<Value> sizes) {
   SmallVector<Value> indices(sizes.size());

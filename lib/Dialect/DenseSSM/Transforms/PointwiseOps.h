@@ -67,6 +67,11 @@ SmallVector<Value> rowPoint(OpBuilder &b, Location loc,
                             ArrayRef<int64_t> split, Value batch, Value token,
                             Value i);
 
+/// Whether `a` and `b` may touch the same memory with one of them writing
+/// it (mayWrite and mayRead of each against the other's accesses; memory
+/// an op cannot name counts as any): whether they must keep their order.
+bool mayConflict(Operation *a, Operation *b);
+
 /// The indices of the linear index `linear` in a space of `sizes`, the
 /// last fastest (as a loop nest runs).
 SmallVector<Value> delinearize(OpBuilder &b, Location loc, Value linear,
