@@ -62,20 +62,26 @@
 // GPU:       scf.yield
 // GPU:     gpu.barrier
 // GPU:   gpu.return
-// The recurrent step: one kernel, one thread per (batch, head, value
-// index) = 128 columns, that also computes the retention prologue's
-// per-head decay and normaliser where it reads them (step 3c: their two
-// kernels are gone).
+// The recurrent step: one kernel, a block per (batch, head) of its 16
+// value columns, a lane each, its 8 warps one key each: a (1, 8) grid. The
+// block stages q and k (widened from bf16) in shared memory, computes the
+// retention prologue's per-head decay and normaliser where it reads them
+// (step 3c: their two kernels are gone), and adds the warps' parts of the
+// readout behind a second barrier; no shuffles.
 // GPU-LABEL: func.func @step
-// GPU: gpu.launch_func  @step_kernel::@step_kernel blocks in (%c1, %c1, %c1) threads in (%c256, %c1, %c1)
+// GPU: gpu.launch_func  @step_kernel::@step_kernel blocks in (%c1, %c8, %c1) threads in (%c256, %c1, %c1)
 // GPU-NOT: gpu.launch_func
 // GPU: return
 // GPU-LABEL: gpu.module @step_kernel
+// GPU: workgroup(%[[PARTS:[a-z0-9_]+]] : memref<256xf32, #gpu.address_space<workgroup>>, %{{[a-z0-9_]+}} : memref<8xf32, #gpu.address_space<workgroup>>, %{{[a-z0-9_]+}} : memref<8xf32, #gpu.address_space<workgroup>>)
 // GPU-NOT: gpu.shuffle
-// GPU-NOT: gpu.barrier
+// GPU: arith.extf %{{.*}} : bf16 to f32
+// GPU: gpu.barrier
 // GPU: math.expm1
 // GPU: math.log1p
 // GPU: scf.for
+// GPU: memref.store %{{.*}}, %[[PARTS]]
+// GPU-NEXT: gpu.barrier
 // GPU-NOT: gpu.shuffle
 // GPU-NOT: gpu.barrier
 // GPU: gpu.return
@@ -94,8 +100,8 @@
 // CHECK: gpu.binary @prefill_kernel_0  [#gpu.object<#nvvm.target<O = 3, chip = "sm_80">, properties = {{[^"]*}}, assembly = "{{[^"]*}}.shared .align 4 .b8 {{[^"]*}}shfl.sync.up.b32{{[^"]*}}bar.sync
 // CHECK-SAME: chip = "sm_90"
 // CHECK-LABEL: llvm.func @step
-// The recurrent step's PTX: no shuffle, no barrier.
-// CHECK: gpu.binary @step_kernel  [#gpu.object<#nvvm.target<O = 3, chip = "sm_80">, properties = {{[^"]*}}, assembly = "{{[^"]*}}.entry step_kernel(
+// The recurrent step's PTX: shared memory and barriers, no shuffle.
+// CHECK: gpu.binary @step_kernel  [#gpu.object<#nvvm.target<O = 3, chip = "sm_80">, properties = {{[^"]*}}, assembly = "{{[^"]*}}.entry step_kernel({{[^"]*}}.shared .align 4 .b8 {{[^"]*}}bar.sync
 // CHECK-NOT: shfl.sync
 // CHECK-SAME: chip = "sm_90"
 

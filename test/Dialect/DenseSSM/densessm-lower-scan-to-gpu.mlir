@@ -111,33 +111,49 @@ func.func @mamba_parallel(%q: tensor<2x200x1x5xf32>, %k: tensor<2x200x1x5xf32>, 
 
 // -----
 
-// The recurrent step (a recurrent function; bf16 activations): one thread
-// per (batch, channel), 12 columns in one block of 256 threads. Each reads
-// its state column from the initial state, decays it, adds the input and
-// reads out in one loop over the key index, writing the new column; no
-// shuffles, no barriers, and y is rounded to bf16 on store.
+// The recurrent step (a recurrent function; bf16 activations): a lane per
+// (batch, channel) column, 12 columns in one block, and the 5 keys split
+// over 5 warps (at most one per key: 160 threads). Each thread reads its
+// keys of the state column from the initial state, decays them, adds the
+// input and writes them back, accumulating its part of the readout; lanes
+// past the 12th column compute on the last one and store nothing. The
+// parts meet in shared memory behind one barrier, where warp 0 adds them
+// in order, applies the skip and gate, and rounds y to bf16 on store. No
+// shuffles, and no staging of q and k (Mamba's columns are channels).
 // CHECK-LABEL: func.func @mamba_step
 // CHECK-SAME: %[[S0:[a-z0-9]+]]: tensor<2x6x5x1xf32>)
 // CHECK-DAG: %[[INIT:.*]] = bufferization.to_buffer %[[S0]] read_only
 // CHECK-DAG: %[[Y:.*]] = memref.alloc() : memref<2x1x6x1xbf16>
 // CHECK-DAG: %[[STATE:.*]] = memref.alloc() : memref<2x6x5x1xf32>
 // CHECK: gpu.launch blocks(%[[BX:[a-z0-9_]+]], %{{[a-z0-9_]+}}, %{{[a-z0-9_]+}}) in (%{{[a-z0-9_]+}} = %c1, %{{[a-z0-9_]+}} = %c1, %{{[a-z0-9_]+}} = %c1)
-// CHECK-SAME: threads(%[[TX:[a-z0-9_]+]], %{{[a-z0-9_]+}}, %{{[a-z0-9_]+}}) in (%{{[a-z0-9_]+}} = %c256, %{{[a-z0-9_]+}} = %c1, %{{[a-z0-9_]+}} = %c1)
-// CHECK-NOT: workgroup
-// CHECK: %[[COL0:.*]] = arith.muli %[[BX]], %c256
-// CHECK: %[[COL:.*]] = arith.addi %[[COL0]], %[[TX]]
-// CHECK: %[[IN:.*]] = arith.cmpi ult, %[[COL]], %c12
-// CHECK: scf.if %[[IN]] {
-// CHECK:   %[[H:.*]] = arith.remui %[[COL]], %c6
-// CHECK:   %[[B:.*]] = arith.divui %[[COL]], %c6
-// CHECK:   arith.extf %{{.*}} : bf16 to f32
-// CHECK:   math.log1p
-// CHECK:   scf.for %[[I:.*]] = %c0 to %c5 step %c1 iter_args(%[[ACC:.*]] = %{{.*}}) -> (f32) {
-// CHECK:     %[[A:.*]] = math.exp
-// CHECK:     %[[PREV:.*]] = memref.load %[[INIT]][%[[B]], %[[H]], %[[I]], %c0]
-// CHECK:     %[[NEW:.*]] = math.fma %[[A]], %[[PREV]], %{{.*}} : f32
+// CHECK-SAME: threads(%[[TX:[a-z0-9_]+]], %{{[a-z0-9_]+}}, %{{[a-z0-9_]+}}) in (%{{[a-z0-9_]+}} = %c160, %{{[a-z0-9_]+}} = %c1, %{{[a-z0-9_]+}} = %c1)
+// CHECK-SAME: workgroup(%[[PARTS:[a-z0-9_]+]] : memref<160xf32, #gpu.address_space<workgroup>>) {
+// CHECK: %[[LANE:.*]] = arith.remui %[[TX]], %c32
+// CHECK: %[[WARP:.*]] = arith.divui %[[TX]], %c32
+// CHECK: %[[COL0:.*]] = arith.muli %[[BX]], %c32
+// CHECK: %[[COL:.*]] = arith.addi %[[COL0]], %[[LANE]]
+// CHECK: %[[IN:.*]] = arith.cmpi ule, %[[COL]], %c11
+// CHECK: %[[CLAMPED:.*]] = arith.minui %[[COL]], %c11
+// CHECK: %[[H:.*]] = arith.remui %[[CLAMPED]], %c6
+// CHECK: %[[B:.*]] = arith.divui %[[CLAMPED]], %c6
+// CHECK: arith.extf %{{.*}} : bf16 to f32
+// CHECK: math.log1p
+// CHECK: %[[PART:.*]] = scf.for %[[I:.*]] = %[[WARP]] to %c5 step %c5 iter_args(%[[ACC:.*]] = %{{.*}}) -> (f32) {
+// CHECK:   %[[A:.*]] = math.exp
+// CHECK:   %[[PREV:.*]] = memref.load %[[INIT]][%[[B]], %[[H]], %[[I]], %c0]
+// CHECK:   %[[NEW:.*]] = math.fma %[[A]], %[[PREV]], %{{.*}} : f32
+// CHECK:   scf.if %[[IN]] {
 // CHECK:     memref.store %[[NEW]], %[[STATE]][%[[B]], %[[H]], %[[I]], %c0]
-// CHECK:     math.fma %{{.*}}, %[[NEW]], %[[ACC]] : f32
+// CHECK:   math.fma %{{.*}}, %[[NEW]], %[[ACC]] : f32
+// CHECK: %[[SLOT0:.*]] = arith.muli %[[WARP]], %c32
+// CHECK: %[[SLOT:.*]] = arith.addi %[[SLOT0]], %[[LANE]]
+// CHECK: memref.store %[[PART]], %[[PARTS]][%[[SLOT]]]
+// CHECK: gpu.barrier
+// CHECK: %[[FIRST:.*]] = arith.cmpi eq, %[[WARP]], %c0
+// CHECK: %[[READS:.*]] = arith.andi %[[IN]], %[[FIRST]]
+// CHECK: scf.if %[[READS]] {
+// CHECK:   scf.for %[[W:.*]] = %c0 to %c5 step %c1 iter_args
+// CHECK:     memref.load %[[PARTS]]
 // CHECK:   arith.truncf %{{.*}} : f32 to bf16
 // CHECK:   memref.store %{{.*}}, %[[Y]][%[[B]], %c0, %[[H]], %c0] : memref<2x1x6x1xbf16>
 // CHECK-NOT: gpu.shuffle

@@ -503,12 +503,15 @@ def DenseSSMLowerScanToGPU : Pass<"densessm-lower-scan-to-gpu"> {
 
     * **Recurrent schedule** (a function with
       `densessm.schedule = #densessm.schedule<recurrent>`, or a scan whose
-      length is statically 1): one kernel, one thread per (batch, head,
-      value index) — per (batch, channel) for Mamba — that reads its state
-      column `S[b, h, :, j]`, applies the step (softplus'd Δ with its bias,
-      the decay, the input, the readout, the skip, the SiLU gate, the dense
-      input) and writes the new column; `recurrent-block-size` threads per
-      block.
+      length is statically 1): one kernel, a lane per state column (batch,
+      head, value index) — per (batch, channel) for Mamba — and a block's
+      `recurrent-block-size / 32` warps splitting the key index: each
+      thread applies the step (softplus'd Δ with its bias, the decay, the
+      input, the dense input) to its keys of `S[b, h, :, j]` and writes them
+      back; the warps' parts of the readout meet in shared memory, where
+      warp 0 adds them and applies the skip and the SiLU gate. Retention's
+      blocks (32 value indices of one batch and head) first stage q and k
+      in shared memory.
     * **Parallel schedule** (the other scans, unless they take one of the
       two kernels below): a chunked parallel scan over time. One block per (batch, head, value index) — "channel" for Mamba
       — of `block-size` threads; tokens are cut into chunks of

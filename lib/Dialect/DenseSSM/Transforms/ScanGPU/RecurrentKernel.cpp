@@ -1,12 +1,29 @@
 //===- RecurrentKernel.cpp - the recurrent step kernel --------------------===//
 //
-// The recurrent schedule (decode: one token per sequence): one thread per
-// state column (b, h, j) — per (batch, channel) for Mamba, where V = 1 —
-// with consecutive threads on consecutive value indices, then heads, so
-// that the per-token operands (Δ, v, the gate, y) are read and written
-// coalesced. Each thread reads its column S[b, h, :, j] (from the initial
-// state for the first token), applies the step and the readout in one pass
-// over the key index, and writes the new column to the final state.
+// The recurrent schedule (decode: one token per sequence). A block is 32
+// state columns, one per lane, times W = recurrent-block-size / 32 warps
+// that split the key index: warp w updates keys w, w + W, ... of its lane's
+// column S[b, h, :, j] (from the initial state for the first token), and the
+// warps' partial readouts q·S meet in shared memory, where warp 0 adds them,
+// applies the epilogue and stores y.
+//
+// Why split the keys: one thread per column leaves a retention state of
+// [H, dk, dv] = [4, 128, 512] (DenseRetNet-350M) to 2048 threads, 8 blocks
+// on 8 of an H200's 132 SMs, each thread walking 128 keys in turn — and
+// a folded rotary of q and k (step 3c) computed in each of those 128
+// iterations. Split 8 ways, the same state is 64 blocks of 16 keys each.
+//
+// The columns of a block:
+//   * retention (V > 1): 32 consecutive value indices j of one (b, h), the
+//     grid (ceil(V / 32), B·H). Every thread of the block then reads the
+//     same q_t and k_t, so with a static K of at most
+//     kRecurrentMaxStagedKeys the block first stages them in shared
+//     memory, each element loaded (and its folded producers computed) once
+//     per block instead of once per column;
+//   * Mamba (V = 1): 32 consecutive (b, channel) columns, as the channels'
+//     Δ, x, the gate and y lie in memory, the grid ceil(B·H / 32).
+// Lanes past the last column compute on a clamped column (valid memory,
+// reached barriers) and store nothing.
 //
 //===----------------------------------------------------------------------===//
 
@@ -17,35 +34,96 @@
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 
+#include <algorithm>
+
 using namespace mlir;
 using namespace mlir::densessm;
 using namespace mlir::densessm::gpu_scan;
 
+namespace {
+
+/// A loop from `first` to `upper` by `stride` whose body receives the
+/// induction variable.
+void forStrided(OpBuilder &b, Location loc, Value first, Value upper,
+                Value stride,
+                llvm::function_ref<void(OpBuilder &, Location, Value)> body) {
+  scf::ForOp::create(b, loc, first, upper, stride, ValueRange{},
+                     [&](OpBuilder &lb, Location ll, Value i, ValueRange) {
+                       body(lb, ll, i);
+                       scf::YieldOp::create(lb, ll);
+                     });
+}
+
+/// The column a lane computes on and where it belongs.
+struct RecurrentColumn {
+  Value bi, h, j;   // the (clamped) column's batch, head and value index
+  Value inRange;    // whether the lane's column exists: it stores
+};
+
+} // namespace
+
 void ScanKernels::emitRecurrent(OpBuilder &b, Location loc) const {
   const ScanLowering &s = scan;
-  Value columns = arith::MulIOp::create(
-      b, loc, arith::MulIOp::create(b, loc, batch, heads), s.valueDim);
-  Value grid = ceilDiv(b, loc, columns, index(b, loc, recurrentBlockSize));
+  std::optional<int64_t> staticValues = getConstantIntValue(s.valueDim);
+  std::optional<int64_t> staticKeys = getConstantIntValue(s.keyDim);
+  const bool headTiles = staticValues != 1;
+  const int64_t warps =
+      staticKeys ? std::clamp<int64_t>(*staticKeys, 1,
+                                       recurrentBlockSize / kWarpSize)
+                 : recurrentBlockSize / kWarpSize;
+  const bool stageQK =
+      headTiles && staticKeys && *staticKeys <= kRecurrentMaxStagedKeys;
+  const int64_t threads = warps * kWarpSize;
+
+  // Shared memory: the warps' partial readouts (when there are several),
+  // then the staged q_t and k_t.
+  SmallVector<int64_t> workgroupSizes;
+  if (warps > 1)
+    workgroupSizes.push_back(warps * kWarpSize);
+  if (stageQK) {
+    workgroupSizes.push_back(*staticKeys);
+    workgroupSizes.push_back(*staticKeys);
+  }
+
+  Value warpSize = index(b, loc, kWarpSize);
+  Value bh = arith::MulIOp::create(b, loc, batch, heads);
+  Value gridX = headTiles ? ceilDiv(b, loc, s.valueDim, warpSize)
+                          : ceilDiv(b, loc, bh, warpSize);
+  Value gridY = headTiles ? bh : index(b, loc, 1);
   launch(
-      b, loc, grid, index(b, loc, 1), recurrentBlockSize, {},
+      b, loc, gridX, gridY, threads, workgroupSizes,
       [&](OpBuilder &kb, Location kl, const KernelContext &kernel) {
-        Value column = arith::AddIOp::create(
-            kb, kl,
-            arith::MulIOp::create(kb, kl, kernel.blockX,
-                                  index(kb, kl, recurrentBlockSize)),
-            kernel.thread);
-        Value inRange = arith::CmpIOp::create(kb, kl, arith::CmpIPredicate::ult,
-                                              column, columns);
-        auto guard = scf::IfOp::create(kb, kl, inRange,
-                                       /*withElseRegion=*/false);
-        OpBuilder tb = guard.getThenBodyBuilder();
-        Value j = arith::RemUIOp::create(tb, kl, column, s.valueDim);
-        Value bh = arith::DivUIOp::create(tb, kl, column, s.valueDim);
-        Value h = arith::RemUIOp::create(tb, kl, bh, heads);
-        Value bi = arith::DivUIOp::create(tb, kl, bh, heads);
+        Value partials = warps > 1 ? kernel.workgroup[0] : Value();
+        Value stagedQ = stageQK ? kernel.workgroup[warps > 1 ? 1 : 0] : Value();
+        Value stagedK = stageQK ? kernel.workgroup[warps > 1 ? 2 : 1] : Value();
+
+        // This lane's column, clamped into range for its loads.
+        Value first = arith::MulIOp::create(kb, kl, kernel.blockX, warpSize);
+        Value lastColumn =
+            arith::SubIOp::create(kb, kl, headTiles ? s.valueDim : bh,
+                                  index(kb, kl, 1));
+        Value column = arith::AddIOp::create(kb, kl, first, kernel.lane);
+        RecurrentColumn c;
+        c.inRange = arith::CmpIOp::create(kb, kl, arith::CmpIPredicate::ule,
+                                          column, lastColumn);
+        Value clamped = arith::MinUIOp::create(kb, kl, column, lastColumn);
+        Value tileRow = headTiles ? kernel.blockY : clamped;
+        c.j = headTiles ? clamped : index(kb, kl, 0);
+        c.h = arith::RemUIOp::create(kb, kl, tileRow, heads);
+        c.bi = arith::DivUIOp::create(kb, kl, tileRow, heads);
         Value gq, gk;
-        std::tie(gq, gk) = s.groups(tb, kl, h);
-        Value zeroF = ScanLowering::f32(tb, kl, 0.0f);
+        std::tie(gq, gk) = s.groups(kb, kl, c.h);
+        Value zeroF = ScanLowering::f32(kb, kl, 0.0f);
+        Value warpCount = index(kb, kl, warps);
+        auto forMyKeys =
+            [&](OpBuilder &fb, Location fl,
+                llvm::function_ref<void(OpBuilder &, Location, Value)> body) {
+              forStrided(fb, fl, kernel.warp, s.keyDim, warpCount, body);
+            };
+        auto storeIfInRange = [&](OpBuilder &sb, Location sl, Value value,
+                                  Value buffer, ValueRange indices) {
+          storeIf(sb, sl, c.inRange, value, buffer, indices);
+        };
 
         // The state entering token t at key index i: the initial state
         // (or zeros) for the first token, the column written by the
@@ -54,80 +132,139 @@ void ScanKernels::emitRecurrent(OpBuilder &b, Location loc) const {
           if (!s.initial)
             return zeroF;
           return memref::LoadOp::create(ib, il, s.initial,
-                                        ValueRange{bi, h, i, j});
+                                        ValueRange{c.bi, c.h, i, c.j});
         };
         auto stateAt = [&](OpBuilder &ib, Location il, Value i) -> Value {
           return memref::LoadOp::create(ib, il, s.state,
-                                        ValueRange{bi, h, i, j});
+                                        ValueRange{c.bi, c.h, i, c.j});
         };
-        // One token: S_t[:, j] = a ⊙ S_{t-1}[:, j] + β k_t v_t[j] and
-        // y_t[j] = q_t · S_t[:, j], in one loop over the key index.
+        // q_t[i] and k_t[i]: from shared memory once staged.
+        auto query = [&](OpBuilder &ib, Location il, Value t, Value i) {
+          return stageQK ? memref::LoadOp::create(ib, il, stagedQ, i)
+                               .getResult()
+                         : loadF32(ib, il, s.q, {c.bi, t, gq, i});
+        };
+        auto key = [&](OpBuilder &ib, Location il, Value t, Value i) {
+          return stageQK ? memref::LoadOp::create(ib, il, stagedK, i)
+                               .getResult()
+                         : loadF32(ib, il, s.k, {c.bi, t, gk, i});
+        };
+
+        // One token: S_t[:, j] = a ⊙ S_{t-1}[:, j] + β k_t v_t[j] over this
+        // warp's keys, and y_t[j] = q_t · S_t[:, j] from every warp's part.
         auto step = [&](OpBuilder &sb, Location sl, Value t,
                         llvm::function_ref<Value(OpBuilder &, Location, Value)>
                             previous) {
+          if (stageQK) {
+            forStrided(sb, sl, kernel.thread, s.keyDim,
+                       index(sb, sl, threads),
+                       [&](OpBuilder &ib, Location il, Value i) {
+                         memref::StoreOp::create(
+                             ib, il, loadF32(ib, il, s.q, {c.bi, t, gq, i}),
+                             stagedQ, i);
+                         memref::StoreOp::create(
+                             ib, il, loadF32(ib, il, s.k, {c.bi, t, gk, i}),
+                             stagedK, i);
+                       });
+            gpu::BarrierOp::create(sb, sl);
+          }
           Value delta, beta;
-          std::tie(delta, beta) = s.tokenScalars(sb, sl, bi, t, h);
-          SmallVector<Value> at{bi, t, h, j};
+          std::tie(delta, beta) = s.tokenScalars(sb, sl, c.bi, t, c.h);
+          SmallVector<Value> at{c.bi, t, c.h, c.j};
           Value value = s.inputValue(sb, sl, at);
           Value input =
               beta ? arith::MulFOp::create(sb, sl, beta, value).getResult()
                    : value;
           Value headDecay =
-              s.elementwiseDecay ? Value() : s.decay(sb, sl, delta, h, {});
+              s.elementwiseDecay ? Value() : s.decay(sb, sl, delta, c.h, {});
           auto keys = scf::ForOp::create(
-              sb, sl, index(sb, sl, 0), s.keyDim, index(sb, sl, 1),
-              ValueRange{zeroF},
+              sb, sl, kernel.warp, s.keyDim, warpCount, ValueRange{zeroF},
               [&](OpBuilder &ib, Location il, Value i, ValueRange acc) {
-                Value a = headDecay ? headDecay : s.decay(ib, il, delta, h, i);
-                Value key = loadF32(ib, il, s.k, {bi, t, gk, i});
+                Value a =
+                    headDecay ? headDecay : s.decay(ib, il, delta, c.h, i);
                 Value next = math::FmaOp::create(
                     ib, il, a, previous(ib, il, i),
-                    arith::MulFOp::create(ib, il, key, input));
-                memref::StoreOp::create(ib, il, next, s.state,
-                                        ValueRange{bi, h, i, j});
-                Value query = loadF32(ib, il, s.q, {bi, t, gq, i});
+                    arith::MulFOp::create(ib, il, key(ib, il, t, i), input));
+                storeIfInRange(ib, il, next, s.state,
+                               ValueRange{c.bi, c.h, i, c.j});
                 scf::YieldOp::create(ib, il,
                                      ValueRange{math::FmaOp::create(
-                                         ib, il, query, next, acc[0])});
+                                         ib, il, query(ib, il, t, i), next,
+                                         acc[0])});
               });
-          s.storeY(sb, sl, epilogue(sb, sl, keys.getResult(0), value, at), at);
+          Value readout = keys.getResult(0);
+          Value reads = c.inRange;
+          if (warps > 1) {
+            Value slot = arith::AddIOp::create(
+                sb, sl, arith::MulIOp::create(sb, sl, kernel.warp, warpSize),
+                kernel.lane);
+            memref::StoreOp::create(sb, sl, readout, partials, slot);
+            gpu::BarrierOp::create(sb, sl);
+            reads = arith::AndIOp::create(
+                sb, sl, reads,
+                arith::CmpIOp::create(sb, sl, arith::CmpIPredicate::eq,
+                                      kernel.warp, index(sb, sl, 0)));
+          }
+          auto readsOut =
+              scf::IfOp::create(sb, sl, reads, /*withElseRegion=*/false);
+          OpBuilder rb = readsOut.getThenBodyBuilder();
+          if (warps > 1) {
+            auto sum = scf::ForOp::create(
+                rb, sl, index(rb, sl, 0), warpCount, index(rb, sl, 1),
+                ValueRange{zeroF},
+                [&](OpBuilder &ib, Location il, Value w, ValueRange acc) {
+                  Value part = memref::LoadOp::create(
+                      ib, il, partials,
+                      ValueRange{arith::AddIOp::create(
+                          ib, il, arith::MulIOp::create(ib, il, w, warpSize),
+                          kernel.lane)});
+                  scf::YieldOp::create(
+                      ib, il,
+                      ValueRange{arith::AddFOp::create(ib, il, acc[0], part)});
+                });
+            readout = sum.getResult(0);
+          }
+          s.storeY(rb, sl, epilogue(rb, sl, readout, value, at), at);
         };
 
         // The first token reads the initial state; the others (none in a
         // recurrent function) read the column the previous one wrote. A
-        // scan of unknown length may have no token: its final state is
-        // then the initial state.
+        // token must not overwrite the staged q and k, or the partials,
+        // before every thread is done with the previous token's: with both
+        // (several warps, staged), the partials' barrier orders the one and
+        // the staging barrier the other; with one of them, a barrier
+        // between tokens does. A scan of unknown length may have no token:
+        // its final state is then the initial state.
+        const bool barrierBetweenTokens = stageQK ? warps == 1 : warps > 1;
         std::optional<int64_t> staticLength = getConstantIntValue(s.length);
         auto allTokens = [&](OpBuilder &ab, Location al) {
           step(ab, al, index(ab, al, 0), initialAt);
           if (staticLength == 1)
             return;
-          scf::ForOp::create(
-              ab, al, index(ab, al, 1), s.length, index(ab, al, 1),
-              ValueRange{},
-              [&](OpBuilder &lb, Location ll, Value t, ValueRange) {
-                step(lb, ll, t, stateAt);
-                scf::YieldOp::create(lb, ll);
-              });
+          forStrided(ab, al, index(ab, al, 1), s.length, index(ab, al, 1),
+                     [&](OpBuilder &lb, Location ll, Value t) {
+                       if (barrierBetweenTokens)
+                         gpu::BarrierOp::create(lb, ll);
+                       step(lb, ll, t, stateAt);
+                     });
         };
         if (staticLength && *staticLength >= 1) {
-          allTokens(tb, kl);
+          allTokens(kb, kl);
           return;
         }
-        Value any = arith::CmpIOp::create(tb, kl, arith::CmpIPredicate::ugt,
-                                          s.length, index(tb, kl, 0));
+        Value any = arith::CmpIOp::create(kb, kl, arith::CmpIPredicate::ugt,
+                                          s.length, index(kb, kl, 0));
         scf::IfOp::create(
-            tb, kl, any,
+            kb, kl, any,
             [&](OpBuilder &ab, Location al) {
               allTokens(ab, al);
               scf::YieldOp::create(ab, al);
             },
             [&](OpBuilder &eb, Location el) {
-              forRange(
-                  eb, el, s.keyDim, [&](OpBuilder &ib, Location il, Value i) {
-                    memref::StoreOp::create(ib, il, initialAt(ib, il, i),
-                                            s.state, ValueRange{bi, h, i, j});
-                  });
+              forMyKeys(eb, el, [&](OpBuilder &ib, Location il, Value i) {
+                storeIfInRange(ib, il, initialAt(ib, il, i), s.state,
+                               ValueRange{c.bi, c.h, i, c.j});
+              });
               scf::YieldOp::create(eb, el);
             });
       });

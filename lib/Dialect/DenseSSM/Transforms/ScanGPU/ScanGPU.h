@@ -3,7 +3,8 @@
 // The pieces --densessm-lower-scan-to-gpu builds a densessm.scan from, one
 // concept per file:
 //   WarpPrimitives.cpp         gpu.shuffle scans of (a, b) pairs
-//   RecurrentKernel.cpp        the recurrent step: one thread per state column
+//   RecurrentKernel.cpp        the recurrent step: a lane per state column,
+//                              the warps of a block splitting its keys
 //   ChunkTokens.cpp            what both parallel scans do per thread: its
 //                              tokens of a chunk, their serial prefix pairs,
 //                              readouts and stores
@@ -42,6 +43,10 @@ using namespace gpu_kernel;
 /// columns each) in shared memory rather than in the final-state buffer:
 /// 16 KiB.
 constexpr int64_t kColumnScanMaxSharedKeys = 128;
+
+/// The most key indices for which the recurrent step stages q_t and k_t in
+/// shared memory (8 KiB).
+constexpr int64_t kRecurrentMaxStagedKeys = 1024;
 
 /// The chunkwise retention kernel's tiles: BK keys of q and k per key block,
 /// BV value columns per block.
@@ -151,10 +156,13 @@ struct ScanKernels {
   /// to one 1/rms per token in a new [B, L] buffer, `scan.denseRstd`.
   void emitDenseStatistics(OpBuilder &b, Location loc, float eps);
 
-  /// The recurrent step: one thread per (b, h, j), reading its state column
-  /// S[b, h, :, j] (from the initial state for the first token) and
-  /// writing the new one, over the scan's tokens (one, in a recurrent
-  /// function).
+  /// The recurrent step: a block per 32 state columns (b, h, j), a lane
+  /// each, its `recurrentBlockSize / 32` warps splitting the key index:
+  /// each thread reads its keys of S[b, h, :, j] (from the initial state
+  /// for the first token) and writes them back updated, the warps' partial
+  /// readouts meet in shared memory, over the scan's tokens (one, in a
+  /// recurrent function). Retention's blocks stage q_t and k_t in shared
+  /// memory.
   void emitRecurrent(OpBuilder &b, Location loc) const;
 
   /// The parallel schedule: one block per (b, h, j) runs the chunked
