@@ -1,8 +1,9 @@
 // The recurrent step kernel of --densessm-lower-scan-to-gpu for retention
 // (V > 1): a block per 32 value columns of one (batch, head), its warps
 // splitting the key index, q_t and k_t staged in shared memory, the warps'
-// partial readouts added by warp 0. (Mamba's step, a lane per channel, is
-// in densessm-lower-scan-to-gpu.mlir.)
+// partial readouts added by warp 0; a fused dense connection's statistics
+// in parts. (Mamba's step, a lane per channel, is in
+// densessm-lower-scan-to-gpu.mlir.)
 // RUN: densessm-opt %s -densessm-lower-scan-to-gpu -split-input-file | FileCheck %s
 // RUN: densessm-opt %s "-densessm-lower-scan-to-gpu=recurrent-block-size=32" -split-input-file | FileCheck %s --check-prefix=ONE
 
@@ -151,4 +152,47 @@ func.func @dynamic_keys(%q: tensor<1x1x2x?xf32>, %k: tensor<1x1x2x?xf32>, %v: te
            : tensor<1x1x2x?xf32>, tensor<1x1x2x?xf32>, tensor<1x1x2x8xf32>, tensor<1x1x2xf32>, tensor<2xf32>
            -> tensor<1x1x2x8xf32>, tensor<1x2x?x8xf32>
   return %y, %s : tensor<1x1x2x8xf32>, tensor<1x2x?x8xf32>
+}
+
+// -----
+
+// A fused dense connection in a step: its statistics cut each token's
+// H·V = 80 connected values into parts, enough blocks for one value per
+// thread — one part of 256 threads here, three of 32 with one warp — each
+// block storing its part's sum of squares; the step's threads add a token's
+// parts and take 1/rms themselves.
+// CHECK-LABEL: func.func @dense_step
+// CHECK: %[[SUMS:.*]] = memref.alloc(%{{.*}}, %{{.*}}) : memref<?x?x1xf32>
+// CHECK: gpu.launch blocks(%{{[a-z0-9_]+}}, %{{[a-z0-9_]+}}, %{{[a-z0-9_]+}}) in (%{{[a-z0-9_]+}} = %c1, %{{[a-z0-9_]+}} = %c1, %{{[a-z0-9_]+}} = %c1)
+// CHECK: gpu.launch
+// CHECK: %[[SUM:.*]] = memref.load %[[SUMS]][%{{.*}}, %c0, %c0]
+// CHECK-NEXT: arith.divf %[[SUM]], %cst
+// ONE-LABEL: func.func @dense_step
+// ONE: %[[SUMS:.*]] = memref.alloc(%{{.*}}, %{{.*}}) : memref<?x?x3xf32>
+// ONE: gpu.launch blocks(%[[BX:[a-z0-9_]+]], %[[BY:[a-z0-9_]+]], %{{[a-z0-9_]+}}) in (%{{[a-z0-9_]+}} = %c3, %{{[a-z0-9_]+}} = %c1, %{{[a-z0-9_]+}} = %c1)
+// ONE-SAME: threads(%[[TX:[a-z0-9_]+]], %{{[a-z0-9_]+}}, %{{[a-z0-9_]+}}) in (%{{[a-z0-9_]+}} = %c32,
+// ONE: %[[T:.*]] = arith.divui %[[BX]], %c3
+// ONE: %[[PART:.*]] = arith.remui %[[BX]], %c3
+// ONE: %[[FIRST0:.*]] = arith.muli %[[PART]], %c32
+// ONE: %[[FIRST:.*]] = arith.addi %[[FIRST0]], %[[TX]]
+// ONE: scf.for %{{.*}} = %[[FIRST]] to %c80 step %c96 iter_args
+// ONE: gpu.shuffle  xor
+// ONE-NOT: gpu.barrier
+// ONE: memref.store %{{.*}}, %[[SUMS]][%[[BY]], %[[T]], %[[PART]]]
+// ONE: gpu.launch
+// ONE: %[[P0:.*]] = memref.load %[[SUMS]][%{{.*}}, %c0, %c0]
+// ONE: %[[P1:.*]] = memref.load %[[SUMS]][%{{.*}}, %c0, %c1]
+// ONE: %[[S1:.*]] = arith.addf %[[P0]], %[[P1]]
+// ONE: %[[P2:.*]] = memref.load %[[SUMS]][%{{.*}}, %c0, %c2]
+// ONE: %[[S2:.*]] = arith.addf %[[S1]], %[[P2]]
+// ONE: %[[MEAN:.*]] = arith.divf %[[S2]], %cst
+// ONE: math.rsqrt
+func.func @dense_step(%q: tensor<1x1x2x4xf32>, %k: tensor<1x1x2x4xf32>, %v: tensor<1x1x2x40xf32>,
+    %dt: tensor<1x1x2xf32>, %A: tensor<2xf32>, %sel: tensor<1x1x2xf32>, %w: tensor<80x2xf32>,
+    %n: tensor<80xf32>, %k0: tensor<1x1x2x40xf32>) -> (tensor<1x1x2x40xf32>, tensor<1x2x4x40xf32>) {
+  %y, %s = densessm.scan %q, %k, %v, %dt, %A dense(%sel, %w, %n, [%k0]) {dense_eps = 1.0e-06 : f32}
+           : tensor<1x1x2x4xf32>, tensor<1x1x2x4xf32>, tensor<1x1x2x40xf32>, tensor<1x1x2xf32>,
+             tensor<2xf32>, tensor<1x1x2xf32>, tensor<80x2xf32>, tensor<80xf32>, tensor<1x1x2x40xf32>
+           -> tensor<1x1x2x40xf32>, tensor<1x2x4x40xf32>
+  return %y, %s : tensor<1x1x2x40xf32>, tensor<1x2x4x40xf32>
 }

@@ -208,13 +208,14 @@ func.func @retention_parallel(%q: tensor<1x40x3x4xf32>, %k: tensor<1x40x3x4xf32>
 // -----
 
 // A fused dense connection: first the statistics kernel, one block of 256
-// threads per (token, batch); each thread sums the squares of its strided
+// threads per (token, batch) (a parallel scan: the tokens give blocks
+// enough, so one part each); each thread sums the squares of its strided
 // connected values, the warps reduce with five shuffles xor (16 .. 1), lane
 // 0 of each publishes to shared memory, every thread adds the eight warps,
-// thread 0 stores 1/rms; then the scan kernel reads each value as
-// connected · rstd · norm weight.
+// thread 0 stores the sum; then the scan kernel reads each value as
+// connected · rsqrt(sum / 32 + eps) · norm weight.
 // CHECK-LABEL: func.func @dense_input
-// CHECK: %[[RSTD:.*]] = memref.alloc(%{{.*}}, %{{.*}}) : memref<?x?xf32>
+// CHECK: %[[SUMS:.*]] = memref.alloc(%{{.*}}, %{{.*}}) : memref<?x?x1xf32>
 // CHECK: gpu.launch blocks(%[[T:[a-z0-9_]+]], %[[B:[a-z0-9_]+]], %{{[a-z0-9_]+}}) in (%{{[a-z0-9_]+}} = %c8, %{{[a-z0-9_]+}} = %c1, %{{[a-z0-9_]+}} = %c1)
 // CHECK-SAME: threads(%[[TX:[a-z0-9_]+]], %{{[a-z0-9_]+}}, %{{[a-z0-9_]+}}) in (%{{[a-z0-9_]+}} = %c256, %{{[a-z0-9_]+}} = %c1, %{{[a-z0-9_]+}} = %c1)
 // CHECK-SAME: workgroup(%[[PART:[a-z0-9_]+]] : memref<8xf32, #gpu.address_space<workgroup>>)
@@ -226,12 +227,15 @@ func.func @retention_parallel(%q: tensor<1x40x3x4xf32>, %k: tensor<1x40x3x4xf32>
 // CHECK: gpu.shuffle  xor %{{.*}}, %c1_i32, %c32_i32 : f32
 // CHECK: memref.store %{{.*}}, %[[PART]]
 // CHECK: gpu.barrier
-// CHECK: scf.for %{{.*}} = %c0 to %c8 step %c1 iter_args
+// CHECK: %[[TOTAL:.*]] = scf.for %{{.*}} = %c0 to %c8 step %c1 iter_args
+// CHECK-NOT: math.rsqrt
 // CHECK: scf.if
-// CHECK:   math.rsqrt
-// CHECK:   memref.store %{{.*}}, %[[RSTD]][%[[B]], %[[T]]]
+// CHECK:   memref.store %[[TOTAL]], %[[SUMS]][%[[B]], %[[T]], %c0]
 // CHECK: gpu.launch
-// CHECK: memref.load %[[RSTD]]
+// CHECK: %[[SUM:.*]] = memref.load %[[SUMS]]
+// CHECK-NEXT: %[[MEAN:.*]] = arith.divf %[[SUM]], %cst
+// CHECK: %[[EPS:.*]] = arith.addf %[[MEAN]]
+// CHECK: math.rsqrt %[[EPS]]
 // CHECK: gpu.shuffle  up
 func.func @dense_input(%q: tensor<1x8x2x4xf32>, %k: tensor<1x8x2x4xf32>, %v: tensor<1x8x2x16xf32>,
     %dt: tensor<1x8x2xf32>, %A: tensor<2xf32>, %sel: tensor<1x8x2xf32>, %w: tensor<32x2xf32>,

@@ -227,6 +227,10 @@ def main(argv):
         for case in column_cases_of(check_retention, columns):
             check_retention.run_case(tools, check, case)
         dense_retention(tools, check, columns, 2, 6, 2, 3, 4, 2, kernel=", column scan")
+        # 80 connected values per token over 32-thread blocks: the step's
+        # statistics in three parts (two full, one of 16 values).
+        dense_retention(tools, check, columns, 2, 6, 2, 3, 40, 1,
+                        kernel=", column scan, statistics in 3 parts")
         chunkwise_cases.run_all(tools, check, pipeline, dense_retention)
         if args.mode == "gpu":
             # The pipeline's defaults: 300 tokens pass the chunkwise

@@ -152,9 +152,11 @@ struct LowerScanToGPU : OpRewritePattern<ScanOp> {
                                   recurrentBlockSize,
                                   chunkwiseChunkSize,
                                   columnTokensPerThread};
+    const bool recurrent = isRecurrentStep(op);
     if (op.hasDenseInput())
-      kernels.emitDenseStatistics(b, loc, op.getDenseEps()->convertToFloat());
-    if (isRecurrentStep(op))
+      kernels.emitDenseStatistics(b, loc, op.getDenseEps()->convertToFloat(),
+                                  kernels.denseStatisticsParts(recurrent));
+    if (recurrent)
       kernels.emitRecurrent(b, loc);
     else
       emitParallel(b, loc, op, kernels);

@@ -554,10 +554,12 @@ def DenseSSMLowerScanToGPU : Pass<"densessm-lower-scan-to-gpu"> {
       `exp(G_last)·S + Kᵀ (w ⊙ V)`, the state carried through the
       final-state buffer. With a dynamic length an `scf.if` picks this or
       the chunked scan at run time.
-    * **A fused dense connection** adds a statistics kernel first: one block
-      per (batch, token) reduces the connected values' squares (warp
-      `gpu.shuffle xor` butterflies, then shared memory) into one `1/rms`
-      per token, which the scan kernels read.
+    * **A fused dense connection** adds a statistics kernel first: blocks
+      per (batch, token) — one for a parallel scan, for a recurrent step as
+      many as give each thread one value — reduce their slices of the
+      connected values' squares (warp `gpu.shuffle xor` butterflies, then
+      shared memory) into one sum each, which the scan kernels add and
+      turn into `1/rms` where they read a value.
 
     The kernels capture their buffers from the enclosing function;
     `--gpu-kernel-outlining` turns them into `gpu.func`s, and each launch

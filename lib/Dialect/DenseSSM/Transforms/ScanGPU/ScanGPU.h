@@ -150,11 +150,19 @@ struct ScanKernels {
                                                        // chunkwise kernel
   int64_t columnTokensPerThread = 4; // tokens per thread, column scan
 
-  /// A fused dense connection's statistics: one kernel, one block per
-  /// (batch, token), whose threads stride over the H·V connected values,
-  /// sum their squares, and reduce them (warp shuffles, then shared memory)
-  /// to one 1/rms per token in a new [B, L] buffer, `scan.denseRstd`.
-  void emitDenseStatistics(OpBuilder &b, Location loc, float eps);
+  /// A fused dense connection's statistics: one kernel, `parts` blocks per
+  /// (batch, token), whose threads stride over their interleaved slice of
+  /// the H·V connected values, sum their squares, and reduce them (warp
+  /// shuffles, then shared memory) to one sum per block in a new
+  /// [B, L, parts] buffer, `scan.denseRstd`, which the scan's readers add
+  /// and finish (ScanLowering::denseRstdAt).
+  void emitDenseStatistics(OpBuilder &b, Location loc, float eps,
+                           int64_t parts);
+
+  /// The statistics' parts per token for a scan: enough blocks that each
+  /// thread has one connected value, for a static H·V of a recurrent step
+  /// (at most 32); one otherwise, the tokens giving blocks enough.
+  int64_t denseStatisticsParts(bool recurrent) const;
 
   /// The recurrent step: a block per 32 state columns (b, h, j), a lane
   /// each, its `recurrentBlockSize / 32` warps splitting the key index:

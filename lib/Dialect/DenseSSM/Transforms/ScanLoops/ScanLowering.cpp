@@ -111,15 +111,40 @@ Value ScanLowering::connected(OpBuilder &b, Location loc, ValueRange at) const {
                              loadF32(b, loc, v, at));
 }
 
+Value ScanLowering::denseRstdAt(OpBuilder &b, Location loc, Value bi,
+                                Value t) const {
+  if (denseRstdParts == 0)
+    return memref::LoadOp::create(b, loc, denseRstd, ValueRange{bi, t});
+  auto partAt = [&](int64_t part) -> Value {
+    return memref::LoadOp::create(
+        b, loc, denseRstd,
+        ValueRange{bi, t, arith::ConstantIndexOp::create(b, loc, part)});
+  };
+  Value sum = partAt(0);
+  for (int64_t part = 1; part < denseRstdParts; ++part)
+    sum = arith::AddFOp::create(b, loc, sum, partAt(part));
+  return rstdOfSumOfSquares(b, loc, sum, denseEps);
+}
+
+Value ScanLowering::rstdOfSumOfSquares(OpBuilder &b, Location loc, Value sum,
+                                       float eps) const {
+  Value channels = memref::DimOp::create(b, loc, denseNormWeight, 0);
+  Value count = arith::UIToFPOp::create(
+      b, loc, b.getF32Type(),
+      arith::IndexCastUIOp::create(b, loc, b.getI64Type(), channels));
+  Value mean = arith::DivFOp::create(b, loc, sum, count);
+  return math::RsqrtOp::create(
+      b, loc, arith::AddFOp::create(b, loc, mean, f32(b, loc, eps)));
+}
+
 Value ScanLowering::inputValue(OpBuilder &b, Location loc,
                                ValueRange at) const {
   if (!denseNormWeight)
     return loadF32(b, loc, v, at);
   Value c = arith::AddIOp::create(
       b, loc, arith::MulIOp::create(b, loc, at[2], valueDim), at[3]);
-  Value scaled = arith::MulFOp::create(
-      b, loc, connected(b, loc, at),
-      memref::LoadOp::create(b, loc, denseRstd, ValueRange{at[0], at[1]}));
+  Value scaled = arith::MulFOp::create(b, loc, connected(b, loc, at),
+                                       denseRstdAt(b, loc, at[0], at[1]));
   return arith::MulFOp::create(b, loc, scaled,
                                loadF32(b, loc, denseNormWeight, {c}));
 }
@@ -147,9 +172,6 @@ void ScanLowering::emitDenseStatistics(OpBuilder &b, Location loc, Value batch,
                       b.getF32Type()),
       ValueRange{batch, length});
   Value channels = arith::MulIOp::create(b, loc, heads, valueDim);
-  Value count = arith::UIToFPOp::create(
-      b, loc, b.getF32Type(),
-      arith::IndexCastUIOp::create(b, loc, b.getI64Type(), channels));
   scf::ParallelOp::create(
       b, loc, ValueRange{zero, zero}, ValueRange{batch, length},
       ValueRange{one, one}, [&](OpBuilder &pb, Location pl, ValueRange bt) {
@@ -163,10 +185,9 @@ void ScanLowering::emitDenseStatistics(OpBuilder &b, Location loc, Value batch,
                   cb, cl,
                   ValueRange{math::FmaOp::create(cb, cl, f, f, acc[0])});
             });
-        Value mean = arith::DivFOp::create(pb, pl, sum.getResult(0), count);
-        Value rstd = math::RsqrtOp::create(
-            pb, pl, arith::AddFOp::create(pb, pl, mean, f32(pb, pl, eps)));
-        memref::StoreOp::create(pb, pl, rstd, denseRstd, bt);
+        memref::StoreOp::create(
+            pb, pl, rstdOfSumOfSquares(pb, pl, sum.getResult(0), eps),
+            denseRstd, bt);
       });
 }
 

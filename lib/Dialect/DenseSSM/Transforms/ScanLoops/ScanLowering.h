@@ -78,6 +78,13 @@ struct ScanLowering {
   // weight, and the per-token 1/rms computed by the statistics pre-pass.
   SmallVector<Value> denseKept;
   Value denseSelect, denseSelectWeight, denseNormWeight, denseRstd;
+  // What the statistics pre-pass leaves in denseRstd: with 0 parts (the
+  // CPU's), 1/rms per token, [B, L]; with n parts (the GPU's, whose decode
+  // step spreads a token's values over n blocks), each token's sum of
+  // squares in n parts, [B, L, n], which its readers add and finish with
+  // denseEps.
+  int64_t denseRstdParts = 0;
+  float denseEps = 0.0f;
 
   /// Reads the scan's operands into buffers, allocates its results and
   /// fills the sizes, `dim(tensor, axis)` giving each size (tensor.dim, or a
@@ -97,6 +104,14 @@ struct ScanLowering {
   /// f_t[c] = v + SiLU(Σ_r W[c, r] · select_t[r]) · Σ_i kept_i at
   /// (b, t, h, j), c = h·V + j: the connected value before its norm.
   Value connected(OpBuilder &b, Location loc, ValueRange at) const;
+
+  /// 1/rms of the connected values of token (b, t), from the statistics.
+  Value denseRstdAt(OpBuilder &b, Location loc, Value bi, Value t) const;
+
+  /// 1/sqrt(sum / (H·V) + eps): a token's 1/rms from the sum of the squares
+  /// of its H·V connected values.
+  Value rstdOfSumOfSquares(OpBuilder &b, Location loc, Value sum,
+                           float eps) const;
 
   /// The value the recurrence reads at (b, t, h, j): v, or the normalised
   /// connected value when a dense connection is fused in.
