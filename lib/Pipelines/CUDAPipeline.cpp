@@ -118,6 +118,7 @@ void mlir::densessm::buildCUDAPipeline(OpPassManager &pm,
     if (options.reductionBlockSize > 0) {
       DenseSSMLowerReductionsToGPUOptions reductions;
       reductions.blockSize = options.reductionBlockSize;
+      reductions.foldIntoKernels = options.foldKernelProducers;
       pm.addPass(createDenseSSMLowerReductionsToGPU(reductions));
     }
     // Host copies too, so that they run next to the kernels on GPU buffers.

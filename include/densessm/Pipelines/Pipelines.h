@@ -68,7 +68,10 @@ struct CUDAPipelineOptions : public PassPipelineOptions<CUDAPipelineOptions> {
       *this, "fold-kernel-producers",
       llvm::cl::desc("Evaluate an elementwise op whose output only a "
                      "scan kernel reads in that kernel "
-                     "(--densessm-fold-producers-into-kernels)"),
+                     "(--densessm-fold-producers-into-kernels), and a sum "
+                     "only one kernel reads in that kernel's blocks "
+                     "(--densessm-lower-reductions-to-gpu="
+                     "fold-into-kernels)"),
       llvm::cl::init(true)};
   Option<bool> fuseGEMVPrologues{
       *this, "fuse-gemv-prologues",

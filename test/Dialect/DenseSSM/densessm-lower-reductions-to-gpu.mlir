@@ -4,9 +4,12 @@
 // over the terms and whose warps add their sums through shared memory; the
 // sum's fill right before it is absorbed; consecutive independent sums
 // share the kernel (a short one only over the same output elements as a
-// long one). Other reductions are left alone.
+// long one); a sum that only one kernel reads, at indices uniform over its
+// blocks, is computed by each of that kernel's blocks instead. Other
+// reductions are left alone.
 // RUN: densessm-opt %s -densessm-lower-reductions-to-gpu -split-input-file | FileCheck %s
 // RUN: densessm-opt %s -densessm-lower-reductions-to-gpu=min-size=2000 -split-input-file | FileCheck %s --check-prefix=FEW
+// RUN: densessm-opt %s -densessm-lower-reductions-to-gpu=fold-into-kernels=false -split-input-file | FileCheck %s --check-prefix=NOFOLD
 // RUN: not densessm-opt %s -densessm-lower-reductions-to-gpu=block-size=100 -split-input-file 2>&1 | FileCheck %s --check-prefix=BAD-BLOCK
 // RUN: not densessm-opt %s -densessm-lower-reductions-to-gpu=min-size=0 -split-input-file 2>&1 | FileCheck %s --check-prefix=BAD-MIN
 // BAD-BLOCK: error: --densessm-lower-reductions-to-gpu: option 'block-size' must be a multiple of 32 in [32, 1024], found 100
@@ -394,6 +397,182 @@ func.func @in_kernel(%x: memref<8x64xf32>, %s: memref<8xf32>) {
       %next = arith.addf %acc, %in : f32
       linalg.yield %next : f32
     }
+    gpu.terminator
+  }
+  return
+}
+
+// -----
+
+
+// A sum that only one kernel reads, at a row uniform over each of its
+// blocks (a decode step's norm of k, read by the recurrent step's blocks of
+// one batch entry): each block adds the 512 terms of its row at the top of
+// its body — the threads striding by 256, a workgroup array for the eight
+// warps' sums, one barrier — before anything reads the total, which
+// replaces the kernel's loads (fill value + total). The op, its fill and
+// its buffer are gone. (The sum would have 128 threads of its own.)
+// CHECK-LABEL: func.func @read_by_a_kernel
+// CHECK-SAME: (%[[X:[a-z0-9_]+]]: memref<4x512xf32>, %[[Y:[a-z0-9_]+]]: memref<4x8x256xf32>)
+// CHECK-NOT: memref.alloc
+// CHECK-NOT: linalg
+// CHECK: gpu.launch blocks(%[[BX:[a-z0-9_]+]], %[[BY:[a-z0-9_]+]], %{{[a-z0-9_]+}}) in
+// CHECK-SAME: threads(%[[TX:[a-z0-9_]+]], %{{[a-z0-9_]+}}, %{{[a-z0-9_]+}}) in
+// CHECK-SAME: workgroup(%[[STAGE:[a-z0-9_]+]] : memref<256xf32, #gpu.address_space<workgroup>>, %[[PARTS:[a-z0-9_]+]] : memref<8xf32, #gpu.address_space<workgroup>>)
+// CHECK: %[[ROW:.*]] = arith.remui %[[BY]], %c4
+// CHECK: %[[LANE:.*]] = arith.remui %[[TX]], %c32
+// CHECK: %[[WARP:.*]] = arith.divui %[[TX]], %c32
+// CHECK: %[[PART:.*]] = scf.for %[[R:.*]] = %[[TX]] to %c512{{(_[0-9]+)?}} step %c256{{(_[0-9]+)?}} iter_args
+// CHECK:   memref.load %[[X]][%[[ROW]], %[[R]]]
+// CHECK-COUNT-5: gpu.shuffle  xor
+// CHECK: memref.store %{{.*}}, %[[PARTS]][%[[WARP]]]
+// CHECK: gpu.barrier
+// CHECK: %[[TOTAL:.*]] = scf.for %{{.*}} = %c0{{(_[0-9]+)?}} to %c8{{(_[0-9]+)?}} step %c1{{(_[0-9]+)?}} iter_args
+// CHECK: %[[S:.*]] = arith.addf %{{.*}}, %[[TOTAL]]
+// CHECK: scf.for
+// CHECK:   arith.mulf %{{.*}}, %[[S]]
+// CHECK: gpu.barrier
+// CHECK: gpu.terminator
+// NOFOLD-LABEL: func.func @read_by_a_kernel
+// NOFOLD: memref.alloc() : memref<4xf32>
+// NOFOLD: gpu.launch
+// NOFOLD: gpu.launch
+// NOFOLD-NOT: workgroup(%{{.*}} : memref<8xf32
+// NOFOLD: memref.load %alloc
+func.func @read_by_a_kernel(%x: memref<4x512xf32>, %y: memref<4x8x256xf32>) {
+  %zero = arith.constant 0.0 : f32
+  %c1 = arith.constant 1 : index
+  %c4 = arith.constant 4 : index
+  %c8 = arith.constant 8 : index
+  %c16 = arith.constant 16 : index
+  %c256 = arith.constant 256 : index
+  %s = memref.alloc() : memref<4xf32>
+  linalg.fill ins(%zero : f32) outs(%s : memref<4xf32>)
+  linalg.generic {indexing_maps = [affine_map<(b, d) -> (b, d)>, affine_map<(b, d) -> (b)>],
+                  iterator_types = ["parallel", "reduction"]}
+      ins(%x : memref<4x512xf32>) outs(%s : memref<4xf32>) {
+  ^bb0(%in: f32, %acc: f32):
+    %sq = arith.mulf %in, %in : f32
+    %sum = arith.addf %acc, %sq : f32
+    linalg.yield %sum : f32
+  }
+  gpu.launch blocks(%bx, %by, %bz) in (%gx = %c8, %gy = %c16, %gz = %c1)
+             threads(%tx, %ty, %tz) in (%sx = %c256, %sy = %c1, %sz = %c1)
+             workgroup(%stage : memref<256xf32, #gpu.address_space<workgroup>>) {
+    %row = arith.remui %by, %c4 : index
+    scf.for %i = %tx to %c256 step %c256 {
+      %v = memref.load %x[%row, %i] : memref<4x512xf32>
+      %n = memref.load %s[%row] : memref<4xf32>
+      %w = arith.mulf %v, %n : f32
+      memref.store %w, %stage[%i] : memref<256xf32, #gpu.address_space<workgroup>>
+    }
+    gpu.barrier
+    %t = memref.load %stage[%tx] : memref<256xf32, #gpu.address_space<workgroup>>
+    memref.store %t, %y[%row, %bx, %tx] : memref<4x8x256xf32>
+    gpu.terminator
+  }
+  return
+}
+
+// -----
+
+// Left to a kernel of its own (128 threads, four warps): a sum a kernel
+// reads at a thread's own row (not uniform over the block), one that two
+// kernels read, one with a store to what it reads before its kernel, one
+// whose kernel writes what it reads.
+// CHECK-LABEL: func.func @readers_left_alone
+// CHECK: %[[S1:.*]] = memref.alloc() : memref<4xf32>
+// CHECK: gpu.launch {{.*}} workgroup(%{{.*}} : memref<4xf32, #gpu.address_space<workgroup>>)
+// CHECK: memref.store %{{.*}}, %[[S1]]
+// CHECK: gpu.launch
+// CHECK: memref.load %[[S1]]
+// CHECK: %[[S2:.*]] = memref.alloc() : memref<4xf32>
+// CHECK: gpu.launch {{.*}} workgroup(%{{.*}} : memref<4xf32, #gpu.address_space<workgroup>>)
+// CHECK: memref.load %[[S2]]
+// CHECK: memref.load %[[S2]]
+// CHECK: %[[S3:.*]] = memref.alloc() : memref<4xf32>
+// CHECK: gpu.launch {{.*}} workgroup(%{{.*}} : memref<4xf32, #gpu.address_space<workgroup>>)
+// CHECK: memref.store
+// CHECK: memref.load %[[S3]]
+// CHECK: %[[S4:.*]] = memref.alloc() : memref<4xf32>
+// CHECK: gpu.launch {{.*}} workgroup(%{{.*}} : memref<4xf32, #gpu.address_space<workgroup>>)
+// CHECK: memref.load %[[S4]]
+func.func @readers_left_alone(%x: memref<4x512xf32>, %y: memref<4xf32>, %a: f32) {
+  %zero = arith.constant 0.0 : f32
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c4 = arith.constant 4 : index
+  %c32 = arith.constant 32 : index
+  %s1 = memref.alloc() : memref<4xf32>
+  linalg.fill ins(%zero : f32) outs(%s1 : memref<4xf32>)
+  linalg.generic {indexing_maps = [affine_map<(b, d) -> (b, d)>, affine_map<(b, d) -> (b)>],
+                  iterator_types = ["parallel", "reduction"]}
+      ins(%x : memref<4x512xf32>) outs(%s1 : memref<4xf32>) {
+  ^bb0(%in: f32, %acc: f32):
+    %sq = arith.mulf %in, %in : f32
+    %sum = arith.addf %acc, %sq : f32
+    linalg.yield %sum : f32
+  }
+  gpu.launch blocks(%bx, %by, %bz) in (%gx = %c1, %gy = %c1, %gz = %c1)
+             threads(%tx, %ty, %tz) in (%sx = %c32, %sy = %c1, %sz = %c1) {
+    %r = arith.remui %tx, %c4 : index
+    %n = memref.load %s1[%r] : memref<4xf32>
+    memref.store %n, %y[%r] : memref<4xf32>
+    gpu.terminator
+  }
+  %s2 = memref.alloc() : memref<4xf32>
+  linalg.fill ins(%zero : f32) outs(%s2 : memref<4xf32>)
+  linalg.generic {indexing_maps = [affine_map<(b, d) -> (b, d)>, affine_map<(b, d) -> (b)>],
+                  iterator_types = ["parallel", "reduction"]}
+      ins(%x : memref<4x512xf32>) outs(%s2 : memref<4xf32>) {
+  ^bb0(%in: f32, %acc: f32):
+    %sq = arith.mulf %in, %in : f32
+    %sum = arith.addf %acc, %sq : f32
+    linalg.yield %sum : f32
+  }
+  gpu.launch blocks(%bx, %by, %bz) in (%gx = %c4, %gy = %c1, %gz = %c1)
+             threads(%tx, %ty, %tz) in (%sx = %c32, %sy = %c1, %sz = %c1) {
+    %n = memref.load %s2[%bx] : memref<4xf32>
+    memref.store %n, %y[%bx] : memref<4xf32>
+    gpu.terminator
+  }
+  gpu.launch blocks(%bx, %by, %bz) in (%gx = %c4, %gy = %c1, %gz = %c1)
+             threads(%tx, %ty, %tz) in (%sx = %c32, %sy = %c1, %sz = %c1) {
+    %n = memref.load %s2[%bx] : memref<4xf32>
+    memref.store %n, %y[%bx] : memref<4xf32>
+    gpu.terminator
+  }
+  %s3 = memref.alloc() : memref<4xf32>
+  linalg.fill ins(%zero : f32) outs(%s3 : memref<4xf32>)
+  linalg.generic {indexing_maps = [affine_map<(b, d) -> (b, d)>, affine_map<(b, d) -> (b)>],
+                  iterator_types = ["parallel", "reduction"]}
+      ins(%x : memref<4x512xf32>) outs(%s3 : memref<4xf32>) {
+  ^bb0(%in: f32, %acc: f32):
+    %sq = arith.mulf %in, %in : f32
+    %sum = arith.addf %acc, %sq : f32
+    linalg.yield %sum : f32
+  }
+  memref.store %a, %x[%c0, %c0] : memref<4x512xf32>
+  gpu.launch blocks(%bx, %by, %bz) in (%gx = %c4, %gy = %c1, %gz = %c1)
+             threads(%tx, %ty, %tz) in (%sx = %c32, %sy = %c1, %sz = %c1) {
+    %n = memref.load %s3[%bx] : memref<4xf32>
+    memref.store %n, %y[%bx] : memref<4xf32>
+    gpu.terminator
+  }
+  %s4 = memref.alloc() : memref<4xf32>
+  linalg.fill ins(%zero : f32) outs(%s4 : memref<4xf32>)
+  linalg.generic {indexing_maps = [affine_map<(b, d) -> (b, d)>, affine_map<(b, d) -> (b)>],
+                  iterator_types = ["parallel", "reduction"]}
+      ins(%x : memref<4x512xf32>) outs(%s4 : memref<4xf32>) {
+  ^bb0(%in: f32, %acc: f32):
+    %sq = arith.mulf %in, %in : f32
+    %sum = arith.addf %acc, %sq : f32
+    linalg.yield %sum : f32
+  }
+  gpu.launch blocks(%bx, %by, %bz) in (%gx = %c4, %gy = %c1, %gz = %c1)
+             threads(%tx, %ty, %tz) in (%sx = %c32, %sy = %c1, %sz = %c1) {
+    %n = memref.load %s4[%bx] : memref<4xf32>
+    memref.store %n, %x[%bx, %tx] : memref<4x512xf32>
     gpu.terminator
   }
   return

@@ -16,12 +16,19 @@ and whose warps add their sums through shared memory.
     one kernel; one of 16 terms over the same rows as a long one rides
     along, one over fewer rows is guarded.
 
+  - a norm of k over two heads of 24 (48 terms) that only a retention
+    step's kernel reads, through k's normalisation folded into it: each of
+    the step's blocks adds the terms itself, and the step is the only
+    kernel.
+
 Each case also checks which of the two kernels it compiled to. Used by
 check_scans.py (--ops reduction) in both modes."""
 
+import math
 import subprocess
 
 import harness
+import reference
 
 
 def compiled_to_block_sum(tools, pipeline, text):
@@ -224,6 +231,75 @@ def siblings(tools, check, pipeline, name, batch, length, short, long, rows, mid
         check.close(f"{label} ({var})", result, squares(x))
 
 
+def in_a_step(tools, check, pipeline, name, heads, key_dim, value_dim):
+    """k / rms(k) over all of k's heads (a dense layer's norm of k, without
+    its weight), read only by a one-token retention step: the sum of squares
+    computed by each block of the step's kernel."""
+    b, h, dk, dv = 1, heads, key_dim, value_dim
+    ty = harness.tensor_type
+    qk, vt = ty([b, 1, h, dk], "f32"), ty([b, 1, h, dv], "f32")
+    out, state = ty([b, 1, h, dv], "f32"), ty([b, h, dk, dv], "f32")
+    text = f"""func.func @kernel(%q: {qk}, %k: {qk}, %v: {vt}, %g: tensor<{h}xf32>,
+    %p: tensor<1xi64>) -> ({out}, {state})
+    attributes {{densessm.schedule = #densessm.schedule<recurrent>}} {{
+  %zero = arith.constant 0.0 : f32
+  %count = arith.constant {float(h * dk)!r} : f32
+  %eps = arith.constant 1.0e-06 : f32
+  %e = tensor.empty() : tensor<1x1xf32>
+  %f = linalg.fill ins(%zero : f32) outs(%e : tensor<1x1xf32>) -> tensor<1x1xf32>
+  %ss = linalg.generic {{indexing_maps = [affine_map<(b, l, h, d) -> (b, l, h, d)>,
+                                         affine_map<(b, l, h, d) -> (b, l)>],
+                        iterator_types = ["parallel", "parallel", "reduction", "reduction"]}}
+      ins(%k : {qk}) outs(%f : tensor<1x1xf32>) {{
+  ^bb0(%in: f32, %acc: f32):
+    %sq = arith.mulf %in, %in : f32
+    %s = arith.addf %acc, %sq : f32
+    linalg.yield %s : f32
+  }} -> tensor<1x1xf32>
+  %e2 = tensor.empty() : {qk}
+  %kn = linalg.generic {{indexing_maps = [affine_map<(b, l, h, d) -> (b, l, h, d)>,
+                                         affine_map<(b, l, h, d) -> (b, l)>,
+                                         affine_map<(b, l, h, d) -> (b, l, h, d)>],
+                        iterator_types = ["parallel", "parallel", "parallel", "parallel"]}}
+      ins(%k, %ss : {qk}, tensor<1x1xf32>) outs(%e2 : {qk}) {{
+  ^bb0(%in: f32, %s: f32, %o: f32):
+    %m = arith.divf %s, %count : f32
+    %me = arith.addf %m, %eps : f32
+    %r = math.rsqrt %me : f32
+    %n = arith.mulf %in, %r : f32
+    linalg.yield %n : f32
+  }} -> {qk}
+  %o, %s = densessm.retention %q, %kn, %v decay(%g) position(%p)
+           : {qk}, {qk}, {vt}, tensor<{h}xf32>, tensor<1xi64> -> {out}, {state}
+  return %o, %s : {out}, {state}
+}}
+"""
+    rng = harness.seeded(sum(map(ord, name)))
+    q = harness.random_tensor(rng, [b, 1, h, dk])
+    k = harness.random_tensor(rng, [b, 1, h, dk])
+    v = harness.random_tensor(rng, [b, 1, h, dv])
+    decay = [1 - 2 ** (-5 - j) for j in range(h)]
+    position = [7]
+    rms = [[math.sqrt(sum(x * x for head in tok for x in head) / (h * dk) + 1e-6)
+            for tok in seq] for seq in k]
+    kn = [[[[x / rms[i][t] for x in head] for head in tok] for t, tok in enumerate(seq)]
+          for i, seq in enumerate(k)]
+    want_o, want_s = reference.retention(q, kn, v, decay, position=position)
+    if "stop-at-gpu=true" in pipeline:
+        lowered = subprocess.run([tools.opt, "-", pipeline], input=text, capture_output=True,
+                                 text=True, check=True).stdout
+        host = lowered[lowered.index("func.func @kernel("):]
+        launches = host[:host.index("\n  }\n")].count("gpu.launch_func")
+        check.expect(launches == 1,
+                     f"sum {name}: {launches} kernels, want the step's alone")
+    o, s = harness.run(tools, text,
+                       [harness.Argument(q), harness.Argument(k), harness.Argument(v),
+                        harness.Argument(decay), harness.Argument(position, "i64")],
+                       [[b, 1, h, dv], [b, h, dk, dv]], pipeline=pipeline)
+    check.close(f"sum {name}: norm of k in the step's kernel, o", o, want_o)
+    check.close(f"sum {name}: norm of k in the step's kernel, final state", s, want_s)
+
+
 def run_all(tools, check, pipeline):
     rows(tools, check, pipeline, "long-rows", 2, 3, 1024)
     per_head(tools, check, pipeline, "heads", 2, 3, 4, 40)
@@ -231,3 +307,4 @@ def run_all(tools, check, pipeline):
     two_axes(tools, check, pipeline, "two-axes", 6, 5, 20)
     taps(tools, check, pipeline, "taps", 40, 4)
     siblings(tools, check, pipeline, "siblings", 2, 3, 16, 300, 4, 100)
+    in_a_step(tools, check, pipeline, "k-norm", 2, 24, 4)

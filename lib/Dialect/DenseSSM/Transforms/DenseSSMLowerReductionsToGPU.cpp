@@ -24,6 +24,7 @@
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Interfaces/SideEffectInterfaces.h"
 
 #include <deque>
 
@@ -129,22 +130,19 @@ struct SumInKernel {
   Value points;
 };
 
-/// Emits `member` in a kernel of `threads` threads: block `kernel.blockX`
-/// sums output element number blockX (the parallel loops delinearized, the
-/// last fastest) into the output; `partials` holds the warps' sums.
-void emitSum(OpBuilder &kb, Location kl, const KernelContext &kernel,
-             const SumInKernel &member, Value partials, int64_t threads) {
-  SumReduction &sum = *member.sum;
+/// The total of `sum`'s terms at one output element, in every thread of a
+/// block of `threads` threads: `point` holds the indices of the parallel
+/// loops (the others are filled in here); each thread adds every
+/// `threads`-th term of the flattened reduction loops, and blockSum the
+/// threads' sums (`partials`: the warps' sums, null for one warp).
+Value emitBlockTotal(OpBuilder &kb, Location kl, const KernelContext &kernel,
+                     const SumReduction &sum, ArrayRef<Value> point,
+                     Value partials, int64_t threads) {
   linalg::GenericOp op = sum.op;
   OpOperand *init = op.getDpsInitOperand(0);
   SmallVector<Value> reductionSizes;
   for (int64_t size : sum.reductionSizes)
     reductionSizes.push_back(index(kb, kl, size));
-  SmallVector<Value> point(op.getNumLoops());
-  for (auto [loop, idx] :
-       llvm::zip(sum.parallelLoops,
-                 delinearize(kb, kl, kernel.blockX, member.parallelSizes)))
-    point[loop] = idx;
   // -0.0 is the sum's identity: the body's `s + f` is `f` exactly.
   Value identity =
       arith::ConstantOp::create(kb, kl, kb.getF32FloatAttr(-0.0f));
@@ -153,7 +151,7 @@ void emitSum(OpBuilder &kb, Location kl, const KernelContext &kernel,
       kb, kl, kernel.thread, index(kb, kl, sum.terms), index(kb, kl, threads),
       ValueRange{zero},
       [&](OpBuilder &tb, Location tl, Value r, ValueRange acc) {
-        SmallVector<Value> termPoint = point;
+        SmallVector<Value> termPoint(point);
         for (auto [loop, idx] :
              llvm::zip(sum.reductionLoops,
                        delinearize(tb, tl, r, reductionSizes)))
@@ -165,21 +163,212 @@ void emitSum(OpBuilder &kb, Location kl, const KernelContext &kernel,
         scf::YieldOp::create(
             tb, tl, ValueRange{arith::AddFOp::create(tb, tl, acc[0], term)});
       });
-  Value total = blockSum(kb, kl, kernel, partials, threads / kWarpSize,
-                         terms.getResult(0));
+  return blockSum(kb, kl, kernel, partials, threads / kWarpSize,
+                  terms.getResult(0));
+}
+
+/// The output's indices of the output element at `point`.
+SmallVector<Value> outputIndicesAt(const SumReduction &sum,
+                                   ArrayRef<Value> point) {
+  SmallVector<Value> indices;
+  linalg::GenericOp op = sum.op;
+  for (AffineExpr result :
+       op.getMatchingIndexingMap(op.getDpsInitOperand(0)).getResults())
+    indices.push_back(point[cast<AffineDimExpr>(result).getPosition()]);
+  return indices;
+}
+
+/// Emits `member` in a kernel of `threads` threads: block `kernel.blockX`
+/// sums output element number blockX (the parallel loops delinearized, the
+/// last fastest) into the output; `partials` holds the warps' sums.
+void emitSum(OpBuilder &kb, Location kl, const KernelContext &kernel,
+             const SumInKernel &member, Value partials, int64_t threads) {
+  SumReduction &sum = *member.sum;
+  Value output = sum.op.getDpsInitOperand(0)->get();
+  SmallVector<Value> point(sum.op.getNumLoops());
+  for (auto [loop, idx] :
+       llvm::zip(sum.parallelLoops,
+                 delinearize(kb, kl, kernel.blockX, member.parallelSizes)))
+    point[loop] = idx;
+  Value total =
+      emitBlockTotal(kb, kl, kernel, sum, point, partials, threads);
   Value isThread0 = arith::CmpIOp::create(
       kb, kl, arith::CmpIPredicate::eq, kernel.thread, index(kb, kl, 0));
   auto store = scf::IfOp::create(kb, kl, isThread0, /*withElseRegion=*/false);
   OpBuilder sb = store.getThenBodyBuilder();
-  SmallVector<Value> outputIndices;
-  for (AffineExpr result : op.getMatchingIndexingMap(init).getResults())
-    outputIndices.push_back(point[cast<AffineDimExpr>(result).getPosition()]);
+  SmallVector<Value> outputIndices = outputIndicesAt(sum, point);
   Value before =
       sum.fill ? sum.fill.value()
-               : memref::LoadOp::create(sb, kl, init->get(), outputIndices)
+               : memref::LoadOp::create(sb, kl, output, outputIndices)
                      .getResult();
   memref::StoreOp::create(sb, kl, arith::AddFOp::create(sb, kl, before, total),
-                          init->get(), outputIndices);
+                          output, outputIndices);
+}
+
+/// The most terms per output element a reading kernel's blocks each add
+/// again (at 256 threads, 32 per thread).
+constexpr int64_t kMaxTermsInReader = 8192;
+
+/// A kernel that alone reads a sum's output, where every block computes
+/// the element it reads instead (see matchReader).
+struct ReaderKernel {
+  gpu::LaunchOp launch;
+  SmallVector<memref::LoadOp> loads;
+  /// The op of the launch body's top level after which the sum goes (null:
+  /// at the start).
+  Operation *after = nullptr;
+  int64_t threads;
+};
+
+/// Whether `value`, used in `launch`'s body, is the same in every thread
+/// of a block: a value from outside the kernel, a block index or size, or
+/// pure arithmetic of such values at the body's top level. `defs`
+/// receives the top-level ops it comes from.
+bool isBlockUniform(Value value, gpu::LaunchOp launch,
+                    SmallVectorImpl<Operation *> &defs) {
+  Region &body = launch.getBody();
+  if (!body.isAncestor(value.getParentRegion()))
+    return true;
+  if (auto argument = dyn_cast<BlockArgument>(value)) {
+    if (argument.getOwner() != &body.front())
+      return false;
+    gpu::KernelDim3 blocks = launch.getBlockIds(),
+                    gridSize = launch.getGridSize(),
+                    blockSize = launch.getBlockSize();
+    return llvm::is_contained(
+        {blocks.x, blocks.y, blocks.z, gridSize.x, gridSize.y, gridSize.z,
+         blockSize.x, blockSize.y, blockSize.z},
+        value);
+  }
+  Operation *def = value.getDefiningOp();
+  if (def->getBlock() != &body.front() || def->getNumRegions() != 0 ||
+      !isMemoryEffectFree(def))
+    return false;
+  defs.push_back(def);
+  return llvm::all_of(def->getOperands(), [&](Value operand) {
+    return isBlockUniform(operand, launch, defs);
+  });
+}
+
+/// A sum whose output only one later kernel of its block reads, at one set
+/// of indices uniform over each of the kernel's blocks (a decode step's
+/// norm of k, read by the recurrent step's blocks of one batch entry and
+/// head): that kernel, when its blocks can add the terms themselves —
+/// threads a static multiple of 32 along x alone, a one-block body, no
+/// op between the sum and it (the kernel included) that may write what the
+/// sum reads, at most kMaxTermsInReader terms.
+std::optional<ReaderKernel> matchReader(SumReduction &sum) {
+  linalg::GenericOp op = sum.op;
+  Value output = op.getDpsInitOperand(0)->get();
+  if (sum.terms > kMaxTermsInReader || !output.getDefiningOp<memref::AllocOp>() ||
+      !isUnaliasedAllocation(output))
+    return std::nullopt;
+  ReaderKernel reader;
+  for (Operation *user : output.getUsers()) {
+    if (user == op.getOperation() || user == sum.fill.getOperation())
+      continue;
+    auto load = dyn_cast<memref::LoadOp>(user);
+    auto launch = load ? load->getParentOfType<gpu::LaunchOp>() : nullptr;
+    if (!launch || (reader.launch && launch != reader.launch))
+      return std::nullopt;
+    reader.launch = launch;
+    reader.loads.push_back(load);
+  }
+  gpu::LaunchOp launch = reader.launch;
+  if (!launch || launch->getBlock() != op->getBlock() ||
+      !op->isBeforeInBlock(launch) || !launch.getBody().hasOneBlock() ||
+      launch.getDynamicSharedMemorySize() || !launch.getAsyncDependencies().empty())
+    return std::nullopt;
+  std::optional<int64_t> threads = getConstantIntValue(launch.getBlockSizeX());
+  if (!threads || *threads % kWarpSize != 0 ||
+      getConstantIntValue(launch.getBlockSizeY()) != 1 ||
+      getConstantIntValue(launch.getBlockSizeZ()) != 1)
+    return std::nullopt;
+  reader.threads = *threads;
+
+  // Every load at the same indices, uniform over a block; the sum goes
+  // after the last op they come from, before every load.
+  SmallVector<Operation *> defs;
+  ValueRange indices = reader.loads.front().getIndices();
+  for (memref::LoadOp load : reader.loads)
+    if (load.getIndices() != indices)
+      return std::nullopt;
+  for (Value index : indices)
+    if (!isBlockUniform(index, launch, defs))
+      return std::nullopt;
+  Block &body = launch.getBody().front();
+  for (Operation *def : defs)
+    if (!reader.after || reader.after->isBeforeInBlock(def))
+      reader.after = def;
+  for (memref::LoadOp load : reader.loads) {
+    Operation *top = body.findAncestorOpInBlock(*load);
+    if (reader.after && (top == reader.after || top->isBeforeInBlock(reader.after)))
+      return std::nullopt;
+  }
+
+  SmallVector<Value> inputs;
+  for (OpOperand *input : op.getDpsInputOperands())
+    if (isa<MemRefType>(input->get().getType()))
+      inputs.push_back(input->get());
+  for (Operation *between = op->getNextNode(); between != launch->getNextNode();
+       between = between->getNextNode())
+    if (mayWriteAny(between, inputs))
+      return std::nullopt;
+  return reader;
+}
+
+/// Computes `sum` in each block of its reading kernel, at the top level of
+/// the kernel's body (all threads, so its barrier is legal), and has the
+/// kernel's loads of the output read that total (plus the fill's value, or
+/// what the output held) instead; the op, its fill and, unused, its output
+/// go away.
+void foldIntoReader(SumReduction &sum, ReaderKernel &reader) {
+  gpu::LaunchOp launch = reader.launch;
+  Location loc = sum.op.getLoc();
+  const int64_t warps = reader.threads / kWarpSize;
+  Value partials;
+  if (warps > 1)
+    partials = launch.addWorkgroupAttribution(
+        MemRefType::get({warps}, Float32Type::get(launch.getContext()),
+                        MemRefLayoutAttrInterface(),
+                        gpu::AddressSpaceAttr::get(
+                            launch.getContext(),
+                            gpu::GPUDialect::getWorkgroupAddressSpace())),
+        loc);
+  Block &body = launch.getBody().front();
+  OpBuilder kb(launch.getContext());
+  if (reader.after)
+    kb.setInsertionPointAfter(reader.after);
+  else
+    kb.setInsertionPointToStart(&body);
+  KernelContext kernel;
+  kernel.thread = launch.getThreadIds().x;
+  Value warpSize = index(kb, loc, kWarpSize);
+  kernel.lane = arith::RemUIOp::create(kb, loc, kernel.thread, warpSize);
+  kernel.warp = arith::DivUIOp::create(kb, loc, kernel.thread, warpSize);
+
+  ValueRange indices = reader.loads.front().getIndices();
+  SmallVector<Value> point(sum.op.getNumLoops());
+  AffineMap outputMap =
+      sum.op.getMatchingIndexingMap(sum.op.getDpsInitOperand(0));
+  for (auto [result, idx] : llvm::zip(outputMap.getResults(), indices))
+    point[cast<AffineDimExpr>(result).getPosition()] = idx;
+  Value total =
+      emitBlockTotal(kb, loc, kernel, sum, point, partials, reader.threads);
+  Value output = sum.op.getDpsInitOperand(0)->get();
+  Value before = sum.fill ? sum.fill.value()
+                          : memref::LoadOp::create(kb, loc, output, indices)
+                                .getResult();
+  Value element = arith::AddFOp::create(kb, loc, before, total);
+  for (memref::LoadOp load : reader.loads) {
+    load.replaceAllUsesWith(element);
+    load.erase();
+  }
+  if (sum.fill)
+    sum.fill.erase();
+  sum.op.erase();
+  if (output.use_empty())
+    output.getDefiningOp()->erase();
 }
 
 /// Replaces the sums of `group` (consecutive and independent: see
@@ -344,14 +533,26 @@ struct LowerReductionsToGPUPass
     // Every sum in order, then runs of consecutive independent ones (a
     // layer's norms of k and of v), each one kernel when its longest sum
     // has at least min-size terms.
+    // A sum only one kernel reads, at indices uniform over its blocks,
+    // goes into that kernel (foldIntoReader), whatever its size.
     std::deque<SumReduction> sums;
+    std::deque<std::pair<SumReduction, ReaderKernel>> folds;
     getOperation()->walk([&](linalg::GenericOp op) {
       if (op->getParentOfType<gpu::LaunchOp>() ||
           op->getParentOfType<gpu::GPUModuleOp>())
         return;
-      if (std::optional<SumReduction> sum = matchSum(op))
-        sums.push_back(*sum);
+      std::optional<SumReduction> sum = matchSum(op);
+      if (!sum)
+        return;
+      if (foldIntoKernels)
+        if (std::optional<ReaderKernel> reader = matchReader(*sum)) {
+          folds.emplace_back(*sum, *reader);
+          return;
+        }
+      sums.push_back(*sum);
     });
+    for (auto &[sum, reader] : folds)
+      foldIntoReader(sum, reader);
     SmallVector<SmallVector<SumReduction *>> groups;
     for (SumReduction &sum : sums) {
       if (!groups.empty() && joinsGroup(groups.back(), sum))

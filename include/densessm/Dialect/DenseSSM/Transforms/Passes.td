@@ -819,6 +819,21 @@ def DenseSSMLowerReductionsToGPU
     }
     ```
 
+    A sum that only one later `gpu.launch` of its block reads — every read
+    a `memref.load` at the same indices, each uniform over a block (block
+    indices, constants, values from outside the kernel, and pure arithmetic
+    of those at the body's top level) — whose inputs neither the ops
+    between nor the kernel write, of at most 8192 terms, with a static
+    block size of whole warps along x: a decode step's norm of k, which
+    `--densessm-fold-producers-into-kernels` put into the scan step, read
+    by the step's blocks of one batch entry and head. With
+    `fold-into-kernels`, each block of that kernel computes the element it
+    reads at the top of its body, after the ops its indices come from (its
+    threads striding over the terms, the warps' sums through a new
+    workgroup array: a barrier every thread reaches), and the total (plus
+    the fill's value) replaces the loads; the op, its fill and its buffer
+    go away, and with them a launch.
+
     Options out of range (a block size that is not a multiple of 32 in
     [32, 1024], `min-size` below 1) fail the pass.
   }];
@@ -827,7 +842,10 @@ def DenseSSMLowerReductionsToGPU
            "the most threads per block: a multiple of 32 in [32, 1024]">,
     Option<"minSize", "min-size", "int64_t", /*default=*/"32",
            "the fewest terms per output element (the product of the "
-           "reduction loops' sizes) for which the reduction gets a block">
+           "reduction loops' sizes) for which the reduction gets a block">,
+    Option<"foldIntoKernels", "fold-into-kernels", "bool", /*default=*/"true",
+           "compute a sum that only one kernel reads, at indices uniform "
+           "over its blocks, in each of that kernel's blocks">
   ];
   let dependentDialects = [
     "::mlir::arith::ArithDialect",
