@@ -25,16 +25,19 @@ MODELS = ["mamba", "densemamba", "retnet", "denseretnet"]
 CONFIGS = [
     ("none of them", "fuse-elementwise=false fuse-loops=false fuse-gemv-epilogues=false "
                      "fuse-gemv-prologues=false fuse-gemv-siblings=false "
-                     "fold-kernel-producers=false"),
+                     "fold-kernel-producers=false fuse-kernels=false"),
     ("+ elementwise fusion", "fuse-loops=false fuse-gemv-epilogues=false fuse-gemv-prologues=false "
-                             "fuse-gemv-siblings=false fold-kernel-producers=false"),
+                             "fuse-gemv-siblings=false fold-kernel-producers=false "
+                             "fuse-kernels=false"),
     ("+ loop fusion", "fuse-gemv-epilogues=false fuse-gemv-prologues=false "
-                      "fuse-gemv-siblings=false fold-kernel-producers=false"),
+                      "fuse-gemv-siblings=false fold-kernel-producers=false fuse-kernels=false"),
     ("+ GEMV epilogues", "fuse-gemv-prologues=false fuse-gemv-siblings=false "
-                         "fold-kernel-producers=false"),
-    ("+ GEMV prologues", "fuse-gemv-siblings=false fold-kernel-producers=false"),
-    ("+ sibling GEMVs", "fold-kernel-producers=false"),
-    ("+ producers in scan kernels (default)", ""),
+                         "fold-kernel-producers=false fuse-kernels=false"),
+    ("+ GEMV prologues", "fuse-gemv-siblings=false fold-kernel-producers=false "
+                         "fuse-kernels=false"),
+    ("+ sibling GEMVs", "fold-kernel-producers=false fuse-kernels=false"),
+    ("+ producers in scan kernels", "fuse-kernels=false"),
+    ("+ sibling kernels (default)", ""),
 ]
 
 

@@ -147,6 +147,10 @@ void mlir::densessm::buildCUDAPipeline(OpPassManager &pm,
     pm.addPass(createConvertParallelLoopToGpuPass());
     pm.addPass(createCanonicalizerPass());
   }
+  // Independent kernels one after the other as one launch: one idle gap
+  // of the GPU less each.
+  if (options.fuseKernels)
+    pm.addPass(createDenseSSMFuseSiblingKernels());
   // Kernels outlined before buffer deallocation: the deallocation pass
   // cannot look into gpu.launch bodies (gpu.barrier has no declared memory
   // effects, workgroup buffers are block arguments), and it skips gpu.func.

@@ -63,13 +63,13 @@
 // GPU:     gpu.barrier
 // GPU:   gpu.return
 // The recurrent step: one kernel, a block per (batch, head) of its 16
-// value columns, a lane each, its 8 warps one key each: a (1, 8) grid. The
+// value columns, a lane each, its 8 warps one key each: an (8, 1) grid. The
 // block stages q and k (widened from bf16) in shared memory, computes the
 // retention prologue's per-head decay and normaliser where it reads them
 // (step 3c: their two kernels are gone), and adds the warps' parts of the
 // readout behind a second barrier; no shuffles.
 // GPU-LABEL: func.func @step
-// GPU: gpu.launch_func  @step_kernel::@step_kernel blocks in (%c1, %c8, %c1) threads in (%c256, %c1, %c1)
+// GPU: gpu.launch_func  @step_kernel::@step_kernel blocks in (%c8, %c1, %c1) threads in (%c256, %c1, %c1)
 // GPU-NOT: gpu.launch_func
 // GPU: return
 // GPU-LABEL: gpu.module @step_kernel

@@ -64,6 +64,11 @@ struct CUDAPipelineOptions : public PassPipelineOptions<CUDAPipelineOptions> {
                      "(--densessm-lower-projections-to-gpu-gemv="
                      "fuse-epilogues)"),
       llvm::cl::init(true)};
+  Option<bool> fuseKernels{
+      *this, "fuse-kernels",
+      llvm::cl::desc("Run consecutive independent kernels as one launch "
+                     "(--densessm-fuse-sibling-kernels)"),
+      llvm::cl::init(true)};
   Option<bool> foldKernelProducers{
       *this, "fold-kernel-producers",
       llvm::cl::desc("Evaluate an elementwise op whose output only a "

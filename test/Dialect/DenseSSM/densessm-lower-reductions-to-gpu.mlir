@@ -407,13 +407,15 @@ func.func @in_kernel(%x: memref<8x64xf32>, %s: memref<8xf32>) {
 
 // A sum that only one kernel reads, at a row uniform over each of its
 // blocks (a decode step's norm of k, read by the recurrent step's blocks of
-// one batch entry): each block adds the 512 terms of its row at the top of
-// its body — the threads striding by 256, a workgroup array for the eight
-// warps' sums, one barrier — before anything reads the total, which
-// replaces the kernel's loads (fill value + total). The op, its fill and
-// its buffer are gone. (The sum would have 128 threads of its own.)
+// one batch entry; the sum reads a copy the function made, which the
+// kernel's store to an argument cannot be): each block adds the 512 terms
+// of its row at the top of its body — the threads striding by 256, a
+// workgroup array for the eight warps' sums, one barrier — before anything
+// reads the total, which replaces the kernel's loads (fill value + total).
+// The op, its fill and its buffer are gone. (The sum would have 128
+// threads of its own.)
 // CHECK-LABEL: func.func @read_by_a_kernel
-// CHECK-SAME: (%[[X:[a-z0-9_]+]]: memref<4x512xf32>, %[[Y:[a-z0-9_]+]]: memref<4x8x256xf32>)
+// CHECK: %[[X:.*]] = memref.alloc() : memref<4x512xf32>
 // CHECK-NOT: memref.alloc
 // CHECK-NOT: linalg
 // CHECK: gpu.launch blocks(%[[BX:[a-z0-9_]+]], %[[BY:[a-z0-9_]+]], %{{[a-z0-9_]+}}) in
@@ -446,11 +448,13 @@ func.func @read_by_a_kernel(%x: memref<4x512xf32>, %y: memref<4x8x256xf32>) {
   %c8 = arith.constant 8 : index
   %c16 = arith.constant 16 : index
   %c256 = arith.constant 256 : index
+  %k = memref.alloc() : memref<4x512xf32>
+  memref.copy %x, %k : memref<4x512xf32> to memref<4x512xf32>
   %s = memref.alloc() : memref<4xf32>
   linalg.fill ins(%zero : f32) outs(%s : memref<4xf32>)
   linalg.generic {indexing_maps = [affine_map<(b, d) -> (b, d)>, affine_map<(b, d) -> (b)>],
                   iterator_types = ["parallel", "reduction"]}
-      ins(%x : memref<4x512xf32>) outs(%s : memref<4xf32>) {
+      ins(%k : memref<4x512xf32>) outs(%s : memref<4xf32>) {
   ^bb0(%in: f32, %acc: f32):
     %sq = arith.mulf %in, %in : f32
     %sum = arith.addf %acc, %sq : f32
@@ -461,7 +465,7 @@ func.func @read_by_a_kernel(%x: memref<4x512xf32>, %y: memref<4x8x256xf32>) {
              workgroup(%stage : memref<256xf32, #gpu.address_space<workgroup>>) {
     %row = arith.remui %by, %c4 : index
     scf.for %i = %tx to %c256 step %c256 {
-      %v = memref.load %x[%row, %i] : memref<4x512xf32>
+      %v = memref.load %k[%row, %i] : memref<4x512xf32>
       %n = memref.load %s[%row] : memref<4xf32>
       %w = arith.mulf %v, %n : f32
       memref.store %w, %stage[%i] : memref<256xf32, #gpu.address_space<workgroup>>
@@ -573,6 +577,105 @@ func.func @readers_left_alone(%x: memref<4x512xf32>, %y: memref<4xf32>, %a: f32)
              threads(%tx, %ty, %tz) in (%sx = %c32, %sy = %c1, %sz = %c1) {
     %n = memref.load %s4[%bx] : memref<4xf32>
     memref.store %n, %x[%bx, %tx] : memref<4x512xf32>
+    gpu.terminator
+  }
+  return
+}
+
+// -----
+
+// Also left to their own kernel: a row from `gpu.thread_id` (an op, not an
+// argument of the body, and no arithmetic), a sum read through a view of
+// a buffer the kernel writes, a load under an scf.if (which may be what
+// keeps its row in range: hoisted, the sum would read rows 4 to 7).
+// CHECK-LABEL: func.func @more_readers_left_alone(
+// CHECK-COUNT-2: gpu.launch
+// CHECK-NOT: gpu.launch
+// CHECK: return
+func.func @more_readers_left_alone(%x: memref<4x512xf32>, %y: memref<4x32xf32>) {
+  %zero = arith.constant 0.0 : f32
+  %c1 = arith.constant 1 : index
+  %c4 = arith.constant 4 : index
+  %c32 = arith.constant 32 : index
+  %s = memref.alloc() : memref<4xf32>
+  linalg.fill ins(%zero : f32) outs(%s : memref<4xf32>)
+  linalg.generic {indexing_maps = [affine_map<(b, d) -> (b, d)>, affine_map<(b, d) -> (b)>],
+                  iterator_types = ["parallel", "reduction"]}
+      ins(%x : memref<4x512xf32>) outs(%s : memref<4xf32>) {
+  ^bb0(%in: f32, %acc: f32):
+    %sq = arith.mulf %in, %in : f32
+    %sum = arith.addf %acc, %sq : f32
+    linalg.yield %sum : f32
+  }
+  gpu.launch blocks(%bx, %by, %bz) in (%gx = %c1, %gy = %c1, %gz = %c1)
+             threads(%tx, %ty, %tz) in (%sx = %c32, %sy = %c1, %sz = %c1) {
+    %t = gpu.thread_id x
+    %r = arith.remui %t, %c4 : index
+    %n = memref.load %s[%r] : memref<4xf32>
+    memref.store %n, %y[%r, %tx] : memref<4x32xf32>
+    gpu.terminator
+  }
+  return
+}
+
+// CHECK-LABEL: func.func @more_readers_left_alone_view
+// CHECK-COUNT-2: gpu.launch
+// CHECK-NOT: gpu.launch
+// CHECK: return
+func.func @more_readers_left_alone_view(%x: memref<4x512xf32>, %y: memref<4xf32>) {
+  %zero = arith.constant 0.0 : f32
+  %c1 = arith.constant 1 : index
+  %c4 = arith.constant 4 : index
+  %c32 = arith.constant 32 : index
+  %v = memref.subview %x[0, 0] [4, 512] [1, 1] : memref<4x512xf32> to memref<4x512xf32, strided<[512, 1]>>
+  %s = memref.alloc() : memref<4xf32>
+  linalg.fill ins(%zero : f32) outs(%s : memref<4xf32>)
+  linalg.generic {indexing_maps = [affine_map<(b, d) -> (b, d)>, affine_map<(b, d) -> (b)>],
+                  iterator_types = ["parallel", "reduction"]}
+      ins(%v : memref<4x512xf32, strided<[512, 1]>>) outs(%s : memref<4xf32>) {
+  ^bb0(%in: f32, %acc: f32):
+    %sq = arith.mulf %in, %in : f32
+    %sum = arith.addf %acc, %sq : f32
+    linalg.yield %sum : f32
+  }
+  gpu.launch blocks(%bx, %by, %bz) in (%gx = %c4, %gy = %c1, %gz = %c1)
+             threads(%tx, %ty, %tz) in (%sx = %c32, %sy = %c1, %sz = %c1) {
+    %n = memref.load %s[%bx] : memref<4xf32>
+    %nb = arith.addi %bx, %c1 : index
+    %r = arith.remui %nb, %c4 : index
+    memref.store %n, %x[%r, %tx] : memref<4x512xf32>
+    gpu.terminator
+  }
+  return
+}
+
+// CHECK-LABEL: func.func @more_readers_left_alone_guarded
+// CHECK-COUNT-2: gpu.launch
+// CHECK-NOT: gpu.launch
+// CHECK: return
+func.func @more_readers_left_alone_guarded(%x: memref<4x512xf32>, %y: memref<4xf32>) {
+  %zero = arith.constant 0.0 : f32
+  %c1 = arith.constant 1 : index
+  %c4 = arith.constant 4 : index
+  %c8 = arith.constant 8 : index
+  %c32 = arith.constant 32 : index
+  %s = memref.alloc() : memref<4xf32>
+  linalg.fill ins(%zero : f32) outs(%s : memref<4xf32>)
+  linalg.generic {indexing_maps = [affine_map<(b, d) -> (b, d)>, affine_map<(b, d) -> (b)>],
+                  iterator_types = ["parallel", "reduction"]}
+      ins(%x : memref<4x512xf32>) outs(%s : memref<4xf32>) {
+  ^bb0(%in: f32, %acc: f32):
+    %sq = arith.mulf %in, %in : f32
+    %sum = arith.addf %acc, %sq : f32
+    linalg.yield %sum : f32
+  }
+  gpu.launch blocks(%bx, %by, %bz) in (%gx = %c8, %gy = %c1, %gz = %c1)
+             threads(%tx, %ty, %tz) in (%sx = %c32, %sy = %c1, %sz = %c1) {
+    %in = arith.cmpi ult, %bx, %c4 : index
+    scf.if %in {
+      %n = memref.load %s[%bx] : memref<4xf32>
+      memref.store %n, %y[%bx] : memref<4xf32>
+    }
     gpu.terminator
   }
   return

@@ -8,7 +8,7 @@
 // RUN: densessm-opt %s "-densessm-lower-scan-to-gpu=recurrent-block-size=32" -split-input-file | FileCheck %s --check-prefix=ONE
 
 // One token, V = 40 columns in two blocks per (b, h) (the second's lanes
-// 8..31 past the end), 2 × 3 (b, h) pairs: a (2, 6) grid. 4 keys, so 4 of
+// 8..31 past the end), 2 × 3 (b, h) pairs: a (6, 2) grid (B·H along x). 4 keys, so 4 of
 // the 8 warps (one key each): 128 threads. Every thread of a block shares
 // (b, h): the block stages q_t and k_t (a strided loop, one barrier), then
 // each thread decays and updates its key of its column, stores it if its
@@ -18,17 +18,17 @@
 // CHECK-LABEL: func.func @retention_step
 // CHECK-DAG: %[[Y:.*]] = memref.alloc() : memref<2x1x3x40xf32>
 // CHECK-DAG: %[[STATE:.*]] = memref.alloc() : memref<2x3x4x40xf32>
-// CHECK: gpu.launch blocks(%[[BX:[a-z0-9_]+]], %[[BY:[a-z0-9_]+]], %{{[a-z0-9_]+}}) in (%{{[a-z0-9_]+}} = %c2, %{{[a-z0-9_]+}} = %c6, %{{[a-z0-9_]+}} = %c1)
+// CHECK: gpu.launch blocks(%[[BX:[a-z0-9_]+]], %[[BY:[a-z0-9_]+]], %{{[a-z0-9_]+}}) in (%{{[a-z0-9_]+}} = %c6, %{{[a-z0-9_]+}} = %c2, %{{[a-z0-9_]+}} = %c1)
 // CHECK-SAME: threads(%[[TX:[a-z0-9_]+]], %{{[a-z0-9_]+}}, %{{[a-z0-9_]+}}) in (%{{[a-z0-9_]+}} = %c128, %{{[a-z0-9_]+}} = %c1, %{{[a-z0-9_]+}} = %c1)
 // CHECK-SAME: workgroup(%[[PARTS:[a-z0-9_]+]] : memref<128xf32, #gpu.address_space<workgroup>>, %[[QS:[a-z0-9_]+]] : memref<4xf32, #gpu.address_space<workgroup>>, %[[KS:[a-z0-9_]+]] : memref<4xf32, #gpu.address_space<workgroup>>) {
 // CHECK: %[[LANE:.*]] = arith.remui %[[TX]], %c32
 // CHECK: %[[WARP:.*]] = arith.divui %[[TX]], %c32
-// CHECK: %[[J0:.*]] = arith.muli %[[BX]], %c32
+// CHECK: %[[J0:.*]] = arith.muli %[[BY]], %c32
 // CHECK: %[[J:.*]] = arith.addi %[[J0]], %[[LANE]]
 // CHECK: %[[IN:.*]] = arith.cmpi ule, %[[J]], %c39
 // CHECK: %[[JC:.*]] = arith.minui %[[J]], %c39
-// CHECK: %[[H:.*]] = arith.remui %[[BY]], %c3
-// CHECK: %[[B:.*]] = arith.divui %[[BY]], %c3
+// CHECK: %[[H:.*]] = arith.remui %[[BX]], %c3
+// CHECK: %[[B:.*]] = arith.divui %[[BX]], %c3
 // CHECK: scf.for %[[SI:.*]] = %[[TX]] to %c4 step %c128 {
 // CHECK:   %[[QV:.*]] = memref.load %{{.*}}[%[[B]], %c0, %[[H]], %[[SI]]]
 // CHECK:   memref.store %[[QV]], %[[QS]][%[[SI]]]
@@ -95,7 +95,7 @@ func.func @retention_step(%q: tensor<2x1x3x4xf32>, %k: tensor<2x1x3x4xf32>, %v: 
 // CHECK-LABEL: func.func @tokens
 // CHECK: %[[L:.*]] = tensor.dim %{{.*}}, %c1
 // CHECK: gpu.launch
-// CHECK-SAME: = %c1, %{{[a-z0-9_]+}} = %c2, %{{[a-z0-9_]+}} = %c1)
+// CHECK-SAME: = %c2, %{{[a-z0-9_]+}} = %c1, %{{[a-z0-9_]+}} = %c1)
 // CHECK: %[[WARP:.*]] = arith.divui
 // CHECK: %[[ANY:.*]] = arith.cmpi ugt, %[[L]], %c0
 // CHECK: scf.if %[[ANY]] {

@@ -114,6 +114,12 @@ def projection(tools, check, pipeline, name, batch, length, inputs, outputs,
     check.close(label, y, reference(x, w))
 
 
+def with_option(pipeline, option):
+    """`pipeline` (--densessm-cuda-pipeline with or without options) with
+    one option more."""
+    return pipeline + (" " if "=" in pipeline else "=") + option
+
+
 def expect_gemv_launches(tools, check, pipeline, text, rows, dynamic, want, label, why):
     """With stop-at-gpu, where `text` has a GEMV side (few rows, or a
     dynamic count), checks that side launches `want` kernels (what is
@@ -475,11 +481,17 @@ def run_all(tools, check, pipeline):
     norm(tools, check, pipeline, "norm-long-row", 1, 1, 1096, (24, 8), "bf16")
     # Projections of the same x (q, k, v): one kernel, each on its own
     # blocks (outputs off the 8 warps of a block); a different load width
-    # (f32 among bf16, 16-byte rows) is a kernel of its own.
+    # (f32 among bf16, 16-byte rows) is a GEMV kernel of its own, which
+    # --densessm-fuse-sibling-kernels then runs in the same launch (without
+    # it, a launch of its own).
     siblings(tools, check, pipeline, "siblings-decode", 2, 1, 102, (20, 8, 9),
              ("bf16", "f32", "f16"), 1)
-    siblings(tools, check, pipeline, "siblings-wide", 1, 1, 264, (37, 16, 24),
-             ("bf16", "bf16", "f32"), 2)
+    wide = (264, (37, 16, 24), ("bf16", "bf16", "f32"))
+    siblings(tools, check, pipeline, "siblings-wide", 1, 1, *wide, 1)
+    expect_gemv_launches(tools, check, with_option(pipeline, "fuse-kernels=false"),
+                         siblings_kernel((1, 1), *wide, None), 1, False, 2,
+                         "siblings siblings-wide, fuse-kernels=false",
+                         "the f32 projection's GEMV kernel apart")
     # A projection of the first one's output between two of them (a dense
     # layer's gates): the second moves up into the first's kernel.
     siblings(tools, check, pipeline, "siblings-hoisted", 2, 1, 72, (16, 24),

@@ -222,8 +222,9 @@ struct ReaderKernel {
 
 /// Whether `value`, used in `launch`'s body, is the same in every thread
 /// of a block: a value from outside the kernel, a block index or size, or
-/// pure arithmetic of such values at the body's top level. `defs`
-/// receives the top-level ops it comes from.
+/// arith-dialect arithmetic of such values at the body's top level (no
+/// other op: a thread or lane index, a shuffle's valid flag, differ between
+/// threads). `defs` receives the top-level ops it comes from.
 bool isBlockUniform(Value value, gpu::LaunchOp launch,
                     SmallVectorImpl<Operation *> &defs) {
   Region &body = launch.getBody();
@@ -242,6 +243,7 @@ bool isBlockUniform(Value value, gpu::LaunchOp launch,
   }
   Operation *def = value.getDefiningOp();
   if (def->getBlock() != &body.front() || def->getNumRegions() != 0 ||
+      !isa<arith::ArithDialect>(def->getDialect()) ||
       !isMemoryEffectFree(def))
     return false;
   defs.push_back(def);
@@ -254,9 +256,12 @@ bool isBlockUniform(Value value, gpu::LaunchOp launch,
 /// of indices uniform over each of the kernel's blocks (a decode step's
 /// norm of k, read by the recurrent step's blocks of one batch entry and
 /// head): that kernel, when its blocks can add the terms themselves —
-/// threads a static multiple of 32 along x alone, a one-block body, no
-/// op between the sum and it (the kernel included) that may write what the
-/// sum reads, at most kMaxTermsInReader terms.
+/// threads a static multiple of 32 along x alone, a synchronous launch with
+/// a one-block body, every load at its top level or in loops alone (under
+/// an scf.if a load may be what keeps its indices in range: the sum would
+/// read out of bounds ahead of it), no op between the sum and it (the
+/// kernel included) that may write what the sum reads, at most
+/// kMaxTermsInReader terms.
 std::optional<ReaderKernel> matchReader(SumReduction &sum) {
   linalg::GenericOp op = sum.op;
   Value output = op.getDpsInitOperand(0)->get();
@@ -277,8 +282,14 @@ std::optional<ReaderKernel> matchReader(SumReduction &sum) {
   gpu::LaunchOp launch = reader.launch;
   if (!launch || launch->getBlock() != op->getBlock() ||
       !op->isBeforeInBlock(launch) || !launch.getBody().hasOneBlock() ||
-      launch.getDynamicSharedMemorySize() || !launch.getAsyncDependencies().empty())
+      launch.getDynamicSharedMemorySize() || launch.getAsyncToken() ||
+      !launch.getAsyncDependencies().empty())
     return std::nullopt;
+  for (memref::LoadOp load : reader.loads)
+    for (Operation *parent = load->getParentOp(); parent != launch;
+         parent = parent->getParentOp())
+      if (!isa<scf::ForOp>(parent))
+        return std::nullopt;
   std::optional<int64_t> threads = getConstantIntValue(launch.getBlockSizeX());
   if (!threads || *threads % kWarpSize != 0 ||
       getConstantIntValue(launch.getBlockSizeY()) != 1 ||
@@ -306,13 +317,19 @@ std::optional<ReaderKernel> matchReader(SumReduction &sum) {
       return std::nullopt;
   }
 
+  // Nothing from the sum to the kernel's end may write what the sum reads
+  // (through a view, or as an argument that may be it).
   SmallVector<Value> inputs;
   for (OpOperand *input : op.getDpsInputOperands())
     if (isa<MemRefType>(input->get().getType()))
       inputs.push_back(input->get());
+  auto isInput = [&](Value buffer) {
+    return llvm::any_of(inputs,
+                        [&](Value input) { return mayAlias(buffer, input); });
+  };
   for (Operation *between = op->getNextNode(); between != launch->getNextNode();
        between = between->getNextNode())
-    if (mayWriteAny(between, inputs))
+    if (mayWrite(between, isInput))
       return std::nullopt;
   return reader;
 }

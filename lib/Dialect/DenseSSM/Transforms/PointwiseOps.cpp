@@ -152,6 +152,18 @@ bool densessm::isUnaliasedAllocation(Value buffer) {
 bool densessm::mayAlias(Value a, Value b) {
   a = bufferOf(a);
   b = bufferOf(b);
+  // Memory of two spaces (a kernel's workgroup buffers, global memory) is
+  // never the same, nor are two of a kernel's workgroup or private buffers
+  // (each its own attribution), or two kernels'.
+  auto spaceOf = [](Value buffer) -> Attribute {
+    auto type = dyn_cast<BaseMemRefType>(buffer.getType());
+    return type ? type.getMemorySpace() : Attribute();
+  };
+  if (spaceOf(a) != spaceOf(b))
+    return false;
+  if (auto space = dyn_cast_or_null<gpu::AddressSpaceAttr>(spaceOf(a));
+      space && space.getValue() != gpu::AddressSpace::Global)
+    return a == b;
   return a == b || (!isUnaliasedAllocation(a) && !isUnaliasedAllocation(b));
 }
 

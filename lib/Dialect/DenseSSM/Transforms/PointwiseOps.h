@@ -55,9 +55,11 @@ bool mayRead(Operation *op, llvm::function_ref<bool(Value)> watched);
 /// operand or stored pointer may carry it elsewhere).
 bool isUnaliasedAllocation(Value buffer);
 
-/// Whether the buffers of `a` and `b` may overlap: the same buffer, or
+/// Whether the buffers of `a` and `b` may overlap: in the same memory space
+/// (a kernel's workgroup buffers are no global buffer), the same buffer, or
 /// neither an unaliased allocation (function arguments, globals, selects
-/// may be one another).
+/// may be one another); two workgroup or private buffers only when they are
+/// the same attribution.
 bool mayAlias(Value a, Value b);
 
 /// The point [b, l, t...] of element `i` of row (b, l), in a domain whose

@@ -855,6 +855,53 @@ def DenseSSMLowerReductionsToGPU
   ];
 }
 
+def DenseSSMFuseSiblingKernels
+    : Pass<"densessm-fuse-sibling-kernels", "::mlir::ModuleOp"> {
+  let summary = "Fuse consecutive independent gpu.launch kernels into one";
+  let description = [{
+    Each kernel of a decode step costs the GPU an idle gap before it, and a
+    step that streams its weights in a fraction of a millisecond has few to
+    spare. This pass runs two kernels that share no buffer one of them
+    writes as one launch: the first kernel's blocks, then the second's,
+    along the grid's x axis (each body under `blockIdx.x < first's grid`
+    or its complement, a condition uniform over a block, so barriers stay
+    legal; the second body sees its own block index and grid size).
+
+    A `gpu.launch` fuses with the one before it when only ops that touch no
+    memory lie between (allocations, views, index arithmetic), when the two
+    do not conflict (one writing what the other reads or writes, as the
+    GEMV fusions decide it), and when they can be one launch: synchronous,
+    no dynamic shared memory, clusters or private buffers, one-block
+    bodies, the same static block size, the same grid along y and z
+    (the same value or constant), and at most 48 KiB of workgroup buffers
+    together (which the fused kernel declares side by side).
+
+    The kernel before may also end the `then` block of an `scf.if` with no
+    results (a projection's run-time choice: the GEMV kernel for few rows,
+    cuBLAS else) when nothing in either branch conflicts with the second
+    kernel and what it uses can move above the `scf.if`: the second kernel
+    then runs at the end of the `else` branch (made when there is none) as
+    it was, and in the `then` branch fused with the GEMV. A DenseRetNet
+    layer's dense statistics kernel follows the k gate's GEMV so.
+
+    ```mlir
+    gpu.launch blocks(%bx, %by, %bz) in (%gx = %sum, %gy = %rows, ...) ... {
+      %first = arith.cmpi ult, %bx, %gridA : index
+      scf.if %first { ... A's body ... } else {
+        %bxB = arith.subi %bx, %gridA : index
+        ... B's body, with %bxB and B's grid ...
+      }
+      gpu.terminator
+    }
+    ```
+  }];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect",
+    "::mlir::gpu::GPUDialect",
+    "::mlir::scf::SCFDialect"
+  ];
+}
+
 def DenseSSMMapParallelLoopsToGPU
     : Pass<"densessm-map-parallel-loops-to-gpu", "::mlir::ModuleOp"> {
   let summary = "Map the host code's parallel loops to GPU blocks and threads";

@@ -14,9 +14,9 @@
 // iterations. Split 8 ways, the same state is 64 blocks of 16 keys each.
 //
 // The columns of a block:
-//   * retention (V > 1): 32 consecutive value indices j of one (b, h), the
-//     grid (ceil(V / 32), B·H). Every thread of the block then reads the
-//     same q_t and k_t, so with a static K of at most
+//   * retention (V not statically 1): 32 consecutive value indices j of
+//     one (b, h), the grid (B·H, ceil(V / 32)). Every thread of the block
+//     then reads the same q_t and k_t, so with a static K of at most
 //     kRecurrentMaxStagedKeys the block first stages them in shared
 //     memory, each element loaded (and its folded producers computed) once
 //     per block instead of once per column;
@@ -87,9 +87,10 @@ void ScanKernels::emitRecurrent(OpBuilder &b, Location loc) const {
 
   Value warpSize = index(b, loc, kWarpSize);
   Value bh = arith::MulIOp::create(b, loc, batch, heads);
-  Value gridX = headTiles ? ceilDiv(b, loc, s.valueDim, warpSize)
-                          : ceilDiv(b, loc, bh, warpSize);
-  Value gridY = headTiles ? bh : index(b, loc, 1);
+  // B·H along x, whose grid size has no 65535 limit.
+  Value gridX = headTiles ? bh : ceilDiv(b, loc, bh, warpSize);
+  Value gridY =
+      headTiles ? ceilDiv(b, loc, s.valueDim, warpSize) : index(b, loc, 1);
   launch(
       b, loc, gridX, gridY, threads, workgroupSizes,
       [&](OpBuilder &kb, Location kl, const KernelContext &kernel) {
@@ -98,7 +99,8 @@ void ScanKernels::emitRecurrent(OpBuilder &b, Location loc) const {
         Value stagedK = stageQK ? kernel.workgroup[warps > 1 ? 2 : 1] : Value();
 
         // This lane's column, clamped into range for its loads.
-        Value first = arith::MulIOp::create(kb, kl, kernel.blockX, warpSize);
+        Value first = arith::MulIOp::create(
+            kb, kl, headTiles ? kernel.blockY : kernel.blockX, warpSize);
         Value lastColumn =
             arith::SubIOp::create(kb, kl, headTiles ? s.valueDim : bh,
                                   index(kb, kl, 1));
@@ -107,7 +109,7 @@ void ScanKernels::emitRecurrent(OpBuilder &b, Location loc) const {
         c.inRange = arith::CmpIOp::create(kb, kl, arith::CmpIPredicate::ule,
                                           column, lastColumn);
         Value clamped = arith::MinUIOp::create(kb, kl, column, lastColumn);
-        Value tileRow = headTiles ? kernel.blockY : clamped;
+        Value tileRow = headTiles ? kernel.blockX : clamped;
         c.j = headTiles ? clamped : index(kb, kl, 0);
         c.h = arith::RemUIOp::create(kb, kl, tileRow, heads);
         c.bi = arith::DivUIOp::create(kb, kl, tileRow, heads);
