@@ -86,7 +86,7 @@ bool compatible(gpu::LaunchOp a, gpu::LaunchOp b) {
 /// The op before `op` in its block, past ops that touch no memory.
 Operation *previousTouchingMemory(Operation *op) {
   Operation *prev = op->getPrevNode();
-  while (prev && canMovePast(prev, {}) && !isa<linalg::FillOp>(prev))
+  while (prev && touchesNoMemory(prev))
     prev = prev->getPrevNode();
   return prev;
 }
@@ -113,7 +113,7 @@ bool hoistUsesAbove(gpu::LaunchOp launch, Operation *anchor) {
     if (!def || def->getBlock() != anchor->getBlock() ||
         def->isBeforeInBlock(anchor) || !seen.insert(def).second)
       continue;
-    if (def == anchor || !canMovePast(def, {}) || isa<linalg::FillOp>(def))
+    if (def == anchor || !touchesNoMemory(def))
       return false;
     toMove.push_back(def);
     llvm::append_range(worklist, def->getOperands());

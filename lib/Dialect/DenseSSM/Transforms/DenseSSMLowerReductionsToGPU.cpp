@@ -520,8 +520,7 @@ bool joinsGroup(ArrayRef<SumReduction *> group, SumReduction &next) {
     return false;
   for (Operation *op = last->getNextNode(); op != next.op;
        op = op->getNextNode())
-    if (op != next.fill.getOperation() &&
-        (isa<linalg::FillOp>(op) || !canMovePast(op, {})))
+    if (op != next.fill.getOperation() && !touchesNoMemory(op))
       return false;
   return llvm::none_of(group, [&](SumReduction *member) {
     return mayConflict(member->op, next.op);

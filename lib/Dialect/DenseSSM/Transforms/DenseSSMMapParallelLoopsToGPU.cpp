@@ -207,7 +207,7 @@ bool joinsGroup(ArrayRef<scf::ParallelOp> group, scf::ParallelOp next) {
     return false;
   for (Operation *op = last->getNextNode(); op != next;
        op = op->getNextNode())
-    if (isa<linalg::FillOp>(op) || !canMovePast(op, {}))
+    if (!touchesNoMemory(op))
       return false;
   return llvm::none_of(group, [&](scf::ParallelOp member) {
     return mayConflict(member, next);

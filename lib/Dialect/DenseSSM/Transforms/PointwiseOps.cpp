@@ -52,6 +52,10 @@ bool densessm::canMovePast(Operation *op, ArrayRef<Value> buffers) {
   });
 }
 
+bool densessm::touchesNoMemory(Operation *op) {
+  return !isa<linalg::FillOp>(op) && canMovePast(op, {});
+}
+
 namespace {
 
 enum class Access { Read, Write };

@@ -36,6 +36,11 @@ bool hasPureBody(linalg::GenericOp generic);
 /// arithmetic and views touch no memory; a fill writes its own buffer).
 bool canMovePast(Operation *op, ArrayRef<Value> buffers);
 
+/// Whether `op` touches no memory at all (allocations, views, index
+/// arithmetic; not a fill, which canMovePast lets pass for other buffers):
+/// what may lie between two ops that become one kernel.
+bool touchesNoMemory(Operation *op);
+
 /// Whether `op`, or an op nested in it, may write or free one of
 /// `buffers` (or memory it cannot name). Ops with recursive effects
 /// (scf.if, gpu.launch) do what their bodies do; a barrier writes nothing;
