@@ -358,11 +358,7 @@ void foldIntoReader(SumReduction &sum, ReaderKernel &reader) {
     kb.setInsertionPointAfter(reader.after);
   else
     kb.setInsertionPointToStart(&body);
-  KernelContext kernel;
-  kernel.thread = launch.getThreadIds().x;
-  Value warpSize = index(kb, loc, kWarpSize);
-  kernel.lane = arith::RemUIOp::create(kb, loc, kernel.thread, warpSize);
-  kernel.warp = arith::DivUIOp::create(kb, loc, kernel.thread, warpSize);
+  KernelContext kernel = kernelContext(kb, loc, launch);
 
   ValueRange indices = reader.loads.front().getIndices();
   SmallVector<Value> point(sum.op.getNumLoops());

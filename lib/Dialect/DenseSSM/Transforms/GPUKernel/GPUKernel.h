@@ -33,6 +33,11 @@ struct KernelContext {
   SmallVector<Value> workgroup;
 };
 
+/// What `launch`'s body sees, its lane and warp computed at `b`'s
+/// insertion point (inside the body): for a kernel built here, and for code
+/// a pass adds to a kernel that exists.
+KernelContext kernelContext(OpBuilder &b, Location loc, gpu::LaunchOp launch);
+
 /// A gpu.launch over a (gridX, gridY, 1) grid of 1-D blocks of `threads`
 /// threads, with f32 workgroup buffers of the given static sizes. `body`
 /// fills the kernel; the terminator is added here.

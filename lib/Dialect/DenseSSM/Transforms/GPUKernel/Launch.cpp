@@ -23,6 +23,20 @@ Value gpu_kernel::ceilDiv(OpBuilder &b, Location loc, Value n, Value d) {
   return arith::CeilDivUIOp::create(b, loc, n, d);
 }
 
+KernelContext gpu_kernel::kernelContext(OpBuilder &b, Location loc,
+                                       gpu::LaunchOp launch) {
+  KernelContext context;
+  context.blockX = launch.getBlockIds().x;
+  context.blockY = launch.getBlockIds().y;
+  context.thread = launch.getThreadIds().x;
+  Value warpSize = index(b, loc, kWarpSize);
+  context.lane = arith::RemUIOp::create(b, loc, context.thread, warpSize);
+  context.warp = arith::DivUIOp::create(b, loc, context.thread, warpSize);
+  for (BlockArgument buffer : launch.getWorkgroupAttributions())
+    context.workgroup.push_back(buffer);
+  return context;
+}
+
 gpu::LaunchOp gpu_kernel::launch(
     OpBuilder &b, Location loc, Value gridX, Value gridY, int64_t threads,
     ArrayRef<int64_t> workgroupSizes,
@@ -42,16 +56,7 @@ gpu::LaunchOp gpu_kernel::launch(
                                   /*asyncDependencies=*/{}, workgroupTypes);
   OpBuilder::InsertionGuard guard(b);
   b.setInsertionPointToStart(&op.getBody().front());
-  KernelContext context;
-  context.blockX = op.getBlockIds().x;
-  context.blockY = op.getBlockIds().y;
-  context.thread = op.getThreadIds().x;
-  Value warpSize = index(b, loc, kWarpSize);
-  context.lane = arith::RemUIOp::create(b, loc, context.thread, warpSize);
-  context.warp = arith::DivUIOp::create(b, loc, context.thread, warpSize);
-  for (BlockArgument buffer : op.getWorkgroupAttributions())
-    context.workgroup.push_back(buffer);
-  body(b, loc, context);
+  body(b, loc, kernelContext(b, loc, op));
   gpu::TerminatorOp::create(b, loc);
   return op;
 }
