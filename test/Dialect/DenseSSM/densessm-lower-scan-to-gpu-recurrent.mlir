@@ -40,11 +40,11 @@
 // CHECK: %[[PART:.*]] = scf.for %[[I:.*]] = %[[WARP]] to %c4 step %c4 iter_args(%[[ACC:.*]] = %{{.*}}) -> (f32) {
 // CHECK:   %[[PREV:.*]] = memref.load %{{.*}}[%[[B]], %[[H]], %[[I]], %[[JC]]]
 // CHECK:   %[[KI:.*]] = memref.load %[[KS]][%[[I]]]
+// CHECK:   %[[QI:.*]] = memref.load %[[QS]][%[[I]]]
 // CHECK:   %[[KV2:.*]] = arith.mulf %[[KI]], %[[V]]
 // CHECK:   %[[NEW:.*]] = math.fma %[[DECAY]], %[[PREV]], %[[KV2]]
 // CHECK:   scf.if %[[IN]] {
 // CHECK:     memref.store %[[NEW]], %[[STATE]][%[[B]], %[[H]], %[[I]], %[[JC]]]
-// CHECK:   %[[QI:.*]] = memref.load %[[QS]][%[[I]]]
 // CHECK:   math.fma %[[QI]], %[[NEW]], %[[ACC]]
 // CHECK: %[[SLOT0:.*]] = arith.muli %[[WARP]], %c32
 // CHECK: %[[SLOT:.*]] = arith.addi %[[SLOT0]], %[[LANE]]
@@ -62,7 +62,8 @@
 // CHECK: gpu.terminator
 
 // One warp: no parts to add, so no shared memory for them and one barrier
-// (the staging's); the thread adds all 4 keys.
+// (the staging's); the thread adds all 4 keys, in one pass of the key loop
+// that loads the 4 keys' state before it computes any.
 // ONE-LABEL: func.func @retention_step
 // ONE: gpu.launch
 // ONE-SAME: threads(%[[TX:[a-z0-9_]+]], %{{[a-z0-9_]+}}, %{{[a-z0-9_]+}}) in (%{{[a-z0-9_]+}} = %c32, %{{[a-z0-9_]+}} = %c1, %{{[a-z0-9_]+}} = %c1)
@@ -70,7 +71,21 @@
 // ONE: %[[WARP:.*]] = arith.divui %[[TX]], %c32
 // ONE: scf.for %{{.*}} = %[[TX]] to %c4 step %c32 {
 // ONE: gpu.barrier
-// ONE: %[[ACC:.*]] = scf.for %{{.*}} = %[[WARP]] to %c4 step %c1 iter_args
+// ONE: %[[ACC:.*]] = scf.for %[[I:.*]] = %[[WARP]] to %c4 step %c4 iter_args
+// ONE:   memref.load %{{.*}}[%{{.*}}, %{{.*}}, %[[I]], %{{.*}}] : memref<2x3x4x40xf32,
+// ONE-NOT: math.fma
+// ONE:   %[[I1:.*]] = arith.addi %[[I]], %c1
+// ONE:   memref.load %{{.*}}[%{{.*}}, %{{.*}}, %[[I1]], %{{.*}}] : memref<2x3x4x40xf32,
+// ONE-NOT: math.fma
+// ONE:   %[[I2:.*]] = arith.addi %[[I]], %c2
+// ONE:   memref.load %{{.*}}[%{{.*}}, %{{.*}}, %[[I2]], %{{.*}}] : memref<2x3x4x40xf32,
+// ONE-NOT: math.fma
+// ONE:   %[[I3:.*]] = arith.addi %[[I]], %c3
+// ONE:   memref.load %{{.*}}[%{{.*}}, %{{.*}}, %[[I3]], %{{.*}}] : memref<2x3x4x40xf32,
+// ONE-NOT: arith.select
+// ONE:   math.fma
+// ONE-NOT: arith.select
+// ONE:   scf.yield
 // ONE-NOT: gpu.barrier
 // ONE: memref.store %[[ACC]], %{{.*}}[%{{.*}}, %c0, %{{.*}}, %{{.*}}] : memref<2x1x3x40xf32>
 // ONE-NOT: gpu.barrier
@@ -133,8 +148,11 @@ func.func @tokens(%q: tensor<1x?x2x4xf32>, %k: tensor<1x?x2x4xf32>, %v: tensor<1
 
 // -----
 
-// A key size unknown at compile time: all 8 warps, striding over K; q and
-// k are read from their buffers (nothing staged), only the parts shared.
+// A key size unknown at compile time: all 8 warps, striding over K in
+// passes of 4 keys per warp (keys i, i + 8, i + 16, i + 24: the later
+// three may lie past K, and are then computed on the last key, not stored
+// and not added); q and k are read from their buffers (nothing staged),
+// only the parts shared.
 // CHECK-LABEL: func.func @dynamic_keys
 // CHECK: %[[K:.*]] = tensor.dim %{{.*}}, %c3
 // CHECK: gpu.launch
@@ -142,7 +160,20 @@ func.func @tokens(%q: tensor<1x?x2x4xf32>, %k: tensor<1x?x2x4xf32>, %v: tensor<1
 // CHECK-SAME: workgroup(%{{[a-z0-9_]+}} : memref<256xf32, #gpu.address_space<workgroup>>) {
 // CHECK: %[[WARP:.*]] = arith.divui
 // CHECK-NOT: gpu.barrier
-// CHECK: scf.for %{{.*}} = %[[WARP]] to %[[K]] step %c8 iter_args
+// CHECK: %[[LASTKEY:.*]] = arith.subi %[[K]], %c1
+// CHECK: scf.for %[[I:.*]] = %[[WARP]] to %[[K]] step %c32 iter_args(%[[ACC:.*]] = %{{.*}})
+// CHECK:   %[[I1:.*]] = arith.addi %[[I]], %c8
+// CHECK:   %[[E1:.*]] = arith.cmpi ult, %[[I1]], %[[K]]
+// CHECK:   %[[C1:.*]] = arith.minui %[[I1]], %[[LASTKEY]]
+// CHECK:   memref.load %{{.*}}[%{{.*}}, %c0, %{{.*}}, %[[C1]]]
+// CHECK:   arith.addi %[[I]], %c16
+// CHECK:   arith.addi %[[I]], %c24
+// CHECK:   %[[S0:.*]] = math.fma %{{.*}}, %{{.*}}, %[[ACC]]
+// CHECK:   %[[STORES1:.*]] = arith.andi %{{.*}}, %[[E1]]
+// CHECK:   scf.if %[[STORES1]] {
+// CHECK:     memref.store %{{.*}}, %{{.*}}[%{{.*}}, %{{.*}}, %[[C1]], %{{.*}}]
+// CHECK:   %[[ADD1:.*]] = math.fma %{{.*}}, %{{.*}}, %[[S0]]
+// CHECK:   arith.select %[[E1]], %[[ADD1]], %[[S0]]
 // CHECK: gpu.barrier
 // CHECK-NOT: gpu.barrier
 // CHECK: gpu.terminator
@@ -152,6 +183,35 @@ func.func @dynamic_keys(%q: tensor<1x1x2x?xf32>, %k: tensor<1x1x2x?xf32>, %v: te
            : tensor<1x1x2x?xf32>, tensor<1x1x2x?xf32>, tensor<1x1x2x8xf32>, tensor<1x1x2xf32>, tensor<2xf32>
            -> tensor<1x1x2x8xf32>, tensor<1x2x?x8xf32>
   return %y, %s : tensor<1x1x2x8xf32>, tensor<1x2x?x8xf32>
+}
+
+// -----
+
+// 20 keys over 8 warps: 3 keys per warp and pass (i, i + 8, i + 16), of
+// which the last two may not exist (warps 4 to 7 have 2 keys) and are
+// guarded; one warp takes its 20 keys in passes of 16, the second pass's
+// last 12 past K.
+// CHECK-LABEL: func.func @uneven_keys
+// CHECK: scf.for %[[I:.*]] = %{{.*}} to %c20 step %c24 iter_args
+// CHECK:   arith.addi %[[I]], %c8
+// CHECK:   arith.cmpi ult, %{{.*}}, %c20
+// CHECK:   arith.minui %{{.*}}, %c19
+// CHECK:   arith.addi %[[I]], %c16
+// CHECK:   arith.cmpi ult, %{{.*}}, %c20
+// CHECK:   arith.minui %{{.*}}, %c19
+// CHECK-NOT: arith.addi %[[I]], %c24
+// CHECK: gpu.barrier
+// ONE-LABEL: func.func @uneven_keys
+// ONE: scf.for %[[I:.*]] = %{{.*}} to %c20 step %c16 iter_args
+// ONE:   arith.addi %[[I]], %c15
+// ONE-NOT: arith.addi %[[I]], %c16
+// ONE: scf.yield
+func.func @uneven_keys(%q: tensor<1x1x1x20xf32>, %k: tensor<1x1x1x20xf32>, %v: tensor<1x1x1x8xf32>,
+    %dt: tensor<1x1x1xf32>, %A: tensor<1xf32>) -> (tensor<1x1x1x8xf32>, tensor<1x1x20x8xf32>) {
+  %y, %s = densessm.scan %q, %k, %v, %dt, %A
+           : tensor<1x1x1x20xf32>, tensor<1x1x1x20xf32>, tensor<1x1x1x8xf32>, tensor<1x1x1xf32>, tensor<1xf32>
+           -> tensor<1x1x1x8xf32>, tensor<1x1x20x8xf32>
+  return %y, %s : tensor<1x1x1x8xf32>, tensor<1x1x20x8xf32>
 }
 
 // -----

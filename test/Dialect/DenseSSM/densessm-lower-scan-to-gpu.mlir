@@ -139,8 +139,8 @@ func.func @mamba_parallel(%q: tensor<2x200x1x5xf32>, %k: tensor<2x200x1x5xf32>, 
 // CHECK: arith.extf %{{.*}} : bf16 to f32
 // CHECK: math.log1p
 // CHECK: %[[PART:.*]] = scf.for %[[I:.*]] = %[[WARP]] to %c5 step %c5 iter_args(%[[ACC:.*]] = %{{.*}}) -> (f32) {
-// CHECK:   %[[A:.*]] = math.exp
 // CHECK:   %[[PREV:.*]] = memref.load %[[INIT]][%[[B]], %[[H]], %[[I]], %c0]
+// CHECK:   %[[A:.*]] = math.exp
 // CHECK:   %[[NEW:.*]] = math.fma %[[A]], %[[PREV]], %{{.*}} : f32
 // CHECK:   scf.if %[[IN]] {
 // CHECK:     memref.store %[[NEW]], %[[STATE]][%[[B]], %[[H]], %[[I]], %c0]

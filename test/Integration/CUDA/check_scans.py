@@ -52,6 +52,17 @@ EMULATED_TWO_WARPS = "--densessm-cuda-pipeline=stop-at-gpu=true scan-block-size=
 EMULATED_COLUMNS = "--densessm-cuda-pipeline=stop-at-gpu=true scan-block-size=96 " \
                    "column-scan-min-columns=0 column-tokens-per-thread=2 " \
                    "recurrent-block-size=32 loop-block-size=32 gemv-block-size=64"
+# The recurrent step with one warp, so that a thread's 37 keys take three
+# passes of the key loop (16 keys each, the last partly past K; 4 keys a
+# pass when K is dynamic).
+EMULATED_ONE_WARP_STEP = "--densessm-cuda-pipeline=stop-at-gpu=true scan-block-size=32 " \
+                         "tokens-per-thread=2 recurrent-block-size=32 loop-block-size=32"
+MANY_KEYS_MAMBA = [dict(name=f"many-keys{suffix}", batch=1, length=3, channels=3, state=37,
+                        groups=None, softplus=True, D=True, z=True, bias=True, dynamic=dynamic)
+                   for suffix, dynamic in (("", False), (" dynamic", True))]
+MANY_KEYS_RETENTION = [dict(name=f"many-keys{suffix}", batch=1, length=3, heads=2, key_dim=37,
+                            value_dim=3, normalization="authors", dynamic=dynamic)
+                       for suffix, dynamic in (("", False), (" dynamic", True))]
 FULL = "--densessm-cuda-pipeline"
 FULL_COLUMNS = "--densessm-cuda-pipeline=column-scan-min-columns=0"
 
@@ -199,12 +210,12 @@ def main(argv):
         os.environ["DENSESSM_OPT"] = args.opt
         tools = harness.Tools(args.opt, os.path.join(HERE, "gpu_emulator.py"), "")
         pipeline, long_pipeline = EMULATED, EMULATED_TWO_WARPS
-        columns = EMULATED_COLUMNS
+        columns, one_warp_step = EMULATED_COLUMNS, EMULATED_ONE_WARP_STEP
     else:
         if not args.runner:
             parser.error("--mode gpu needs --runner")
         tools = harness.Tools(args.opt, args.runner, args.runner_libs)
-        pipeline, long_pipeline, columns = FULL, FULL, FULL_COLUMNS
+        pipeline, long_pipeline, columns, one_warp_step = FULL, FULL, FULL_COLUMNS, FULL
 
     check = harness.Checker()
     if "selective_scan" in ops:
@@ -219,6 +230,8 @@ def main(argv):
         for case in column_cases_of(check_selective_scan, columns):
             check_selective_scan.run_case(tools, check, case)
         long_selective_scan(tools, check, columns, "long-mamba (column scan)", 2, 40, 35, 3)
+        for case in MANY_KEYS_MAMBA:
+            check_selective_scan.run_case(tools, check, dict(case, pipeline=one_warp_step))
     if "retention" in ops:
         for case in cases_of(check_retention, pipeline):
             check_retention.run_case(tools, check, case)
@@ -232,6 +245,8 @@ def main(argv):
         dense_retention(tools, check, columns, 2, 6, 2, 3, 40, 1,
                         kernel=", column scan, statistics in 3 parts")
         chunkwise_cases.run_all(tools, check, pipeline, dense_retention)
+        for case in MANY_KEYS_RETENTION:
+            check_retention.run_case(tools, check, dict(case, pipeline=one_warp_step))
         if args.mode == "gpu":
             # The pipeline's defaults: 300 tokens pass the chunkwise
             # threshold (256) and span five chunks of 64.

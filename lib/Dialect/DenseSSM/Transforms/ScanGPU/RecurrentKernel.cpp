@@ -25,6 +25,11 @@
 // Lanes past the last column compute on a clamped column (valid memory,
 // reached barriers) and store nothing.
 //
+// A thread's keys go in passes (kRecurrentKeysInFlight): a pass loads the
+// state, decay and q/k of all its keys before it computes one, so that a
+// thread's 16 loads of DenseRetNet-350M's state are one memory round trip,
+// not 16 (the loads cannot move past the stores of the key before).
+//
 //===----------------------------------------------------------------------===//
 
 #include "ScanGPU.h"
@@ -74,6 +79,15 @@ void ScanKernels::emitRecurrent(OpBuilder &b, Location loc) const {
   const bool stageQK =
       headTiles && staticKeys && *staticKeys <= kRecurrentMaxStagedKeys;
   const int64_t threads = warps * kWarpSize;
+  // Keys per pass of the key loop (kRecurrentKeysInFlight), and whether
+  // every key of every pass exists: K a multiple of W, each warp's K / W
+  // keys a multiple of the pass.
+  const int64_t keysInFlight =
+      staticKeys ? std::clamp<int64_t>(llvm::divideCeil(*staticKeys, warps),
+                                       1, kRecurrentKeysInFlight)
+                 : kRecurrentDynamicKeysInFlight;
+  const bool everyKeyExists = staticKeys && *staticKeys % warps == 0 &&
+                              (*staticKeys / warps) % keysInFlight == 0;
 
   // Shared memory: the warps' partial readouts (when there are several),
   // then the staged q_t and k_t.
@@ -179,20 +193,62 @@ void ScanKernels::emitRecurrent(OpBuilder &b, Location loc) const {
                    : value;
           Value headDecay =
               s.elementwiseDecay ? Value() : s.decay(sb, sl, delta, c.h, {});
+          // A pass of the key loop takes `keysInFlight` of this warp's
+          // keys, i, i + W, ...: it loads all their operands, then
+          // computes, stores and adds each. The pass's first key exists
+          // (the loop's condition); a later one past K is computed on the
+          // last key, neither stored nor added.
+          Value lastKey =
+              everyKeyExists
+                  ? Value()
+                  : arith::SubIOp::create(sb, sl, s.keyDim, index(sb, sl, 1));
           auto keys = scf::ForOp::create(
-              sb, sl, kernel.warp, s.keyDim, warpCount, ValueRange{zeroF},
-              [&](OpBuilder &ib, Location il, Value i, ValueRange acc) {
-                Value a =
-                    headDecay ? headDecay : s.decay(ib, il, delta, c.h, i);
-                Value next = math::FmaOp::create(
-                    ib, il, a, previous(ib, il, i),
-                    arith::MulFOp::create(ib, il, key(ib, il, t, i), input));
-                storeIfInRange(ib, il, next, s.state,
-                               ValueRange{c.bi, c.h, i, c.j});
-                scf::YieldOp::create(ib, il,
-                                     ValueRange{math::FmaOp::create(
-                                         ib, il, query(ib, il, t, i), next,
-                                         acc[0])});
+              sb, sl, kernel.warp, s.keyDim,
+              index(sb, sl, warps * keysInFlight), ValueRange{zeroF},
+              [&](OpBuilder &ib, Location il, Value firstKey, ValueRange acc) {
+                struct KeyOperands {
+                  Value i, exists, previous, decay, key, query;
+                };
+                SmallVector<KeyOperands> pass;
+                for (int64_t u = 0; u < keysInFlight; ++u) {
+                  KeyOperands k;
+                  k.i = u == 0 ? firstKey
+                               : arith::AddIOp::create(
+                                     ib, il, firstKey,
+                                     index(ib, il, u * warps))
+                                     .getResult();
+                  if (u > 0 && !everyKeyExists) {
+                    k.exists = arith::CmpIOp::create(
+                        ib, il, arith::CmpIPredicate::ult, k.i, s.keyDim);
+                    k.i = arith::MinUIOp::create(ib, il, k.i, lastKey);
+                  }
+                  k.previous = previous(ib, il, k.i);
+                  k.decay =
+                      headDecay ? headDecay : s.decay(ib, il, delta, c.h, k.i);
+                  k.key = key(ib, il, t, k.i);
+                  k.query = query(ib, il, t, k.i);
+                  pass.push_back(k);
+                }
+                Value readout = acc[0];
+                for (const KeyOperands &k : pass) {
+                  Value next = math::FmaOp::create(
+                      ib, il, k.decay, k.previous,
+                      arith::MulFOp::create(ib, il, k.key, input));
+                  Value stores =
+                      k.exists ? arith::AndIOp::create(ib, il, c.inRange,
+                                                       k.exists)
+                                     .getResult()
+                               : c.inRange;
+                  storeIf(ib, il, stores, next, s.state,
+                          ValueRange{c.bi, c.h, k.i, c.j});
+                  Value added =
+                      math::FmaOp::create(ib, il, k.query, next, readout);
+                  readout = k.exists ? arith::SelectOp::create(
+                                           ib, il, k.exists, added, readout)
+                                           .getResult()
+                                     : added;
+                }
+                scf::YieldOp::create(ib, il, ValueRange{readout});
               });
           Value readout = keys.getResult(0);
           Value reads = c.inRange;

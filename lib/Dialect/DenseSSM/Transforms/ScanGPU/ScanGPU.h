@@ -48,6 +48,14 @@ constexpr int64_t kColumnScanMaxSharedKeys = 128;
 /// shared memory (8 KiB).
 constexpr int64_t kRecurrentMaxStagedKeys = 1024;
 
+/// How many of a thread's key indices one pass of the recurrent step's key
+/// loop loads before it computes any: all of them up to this many when K is
+/// static, this many when it is not. A thread's loads of its state column
+/// cannot move past its stores to the final state (the two buffers may be
+/// one), so a pass of one key was one memory round trip per key.
+constexpr int64_t kRecurrentKeysInFlight = 16;
+constexpr int64_t kRecurrentDynamicKeysInFlight = 4;
+
 /// The chunkwise retention kernel's tiles: BK keys of q and k per key block,
 /// BV value columns per block.
 constexpr int64_t kChunkwiseKeyTile = 16;
