@@ -7,7 +7,9 @@
 //      into the scans that read them, the other model-level ops -> linalg
 //      on tensors (the CPU pipeline's first passes), then the scans -> GPU
 //      kernels (gpu.launch: recurrent step or chunked parallel scan);
-//   2. one-shot bufferization; projections of few rows (decoding) -> GEMV
+//   2. one-shot bufferization; the small ops (and small projections) only
+//      a scan kernel reads, evaluated in that kernel; projections of few
+//      rows (decoding) -> GEMV
 //      kernels, the others -> calls of the runtime's cuBLAS GEMM (narrow
 //      weights widened to f32 first); sums over many terms -> a block per
 //      output element; the remaining linalg ops -> parallel loops -> blocks x
@@ -83,6 +85,12 @@ void mlir::densessm::buildCUDAPipeline(OpPassManager &pm,
 
   // Buffers.
   addBufferizationStage(pm);
+  // The per-head values a scan step reads, and a Mamba step's dt_proj,
+  // computed in its kernel: before the projections' lowering, which would
+  // make dt_proj a GEMV kernel of its own.
+  if (options.foldKernelProducers)
+    pm.addNestedPass<func::FuncOp>(createDenseSSMFoldProducersIntoKernels());
+
   // Few-row projections (decoding) as GEMV kernels, whatever their weights'
   // element type; the others to cuBLAS below.
   if (options.gemvMaxRows > 0) {
@@ -104,10 +112,6 @@ void mlir::densessm::buildCUDAPipeline(OpPassManager &pm,
     projections.library = "cuda";
     pm.addPass(createDenseSSMLowerProjectionsToBLAS(projections));
   }
-
-  // The per-head values a scan step reads, computed in its kernel.
-  if (options.foldKernelProducers)
-    pm.addNestedPass<func::FuncOp>(createDenseSSMFoldProducersIntoKernels());
 
   // The other ops: linalg -> parallel loops -> blocks x threads -> kernels
   // (or host loops over managed memory); projections too with cublas=false,

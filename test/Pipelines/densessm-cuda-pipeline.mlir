@@ -16,11 +16,11 @@
 // GPU-LABEL: func.func @prefill
 // The RMSNorm's sum of squares became a kernel of one 32-thread block per
 // row (its 32 terms; --densessm-lower-reductions-to-gpu, which absorbs the
-// sum's zero fill), its scaling folded into the scan (step 3c); then the
+// sum's zero fill), its scaling folded into the scan (step 3a); then the
 // selective scan's chunked-scan
 // kernel over a 32-channel x 2-batch grid of 128-thread blocks (it computes
 // A = -exp(A_log) where it reads A, in its loop over the state index: step
-// 3c, so that op has no kernel of its own):
+// 3a, so that op has no kernel of its own):
 // GPU: %[[W:.*]] = gpu.wait async
 // GPU: %[[TMP:.*]], %[[A:.*]] = gpu.alloc async [%[[W]]] () : memref<2x64xf32>
 // GPU: gpu.wait [%[[A]]]
@@ -66,7 +66,7 @@
 // value columns, a lane each, its 8 warps one key each: an (8, 1) grid. The
 // block stages q and k (widened from bf16) in shared memory, computes the
 // retention prologue's per-head decay and normaliser where it reads them
-// (step 3c: their two kernels are gone), and adds the warps' parts of the
+// (step 3a: their two kernels are gone), and adds the warps' parts of the
 // readout behind a second barrier; no shuffles.
 // GPU-LABEL: func.func @step
 // GPU: gpu.launch_func  @step_kernel::@step_kernel blocks in (%c8, %c1, %c1) threads in (%c256, %c1, %c1)

@@ -71,8 +71,9 @@ struct CUDAPipelineOptions : public PassPipelineOptions<CUDAPipelineOptions> {
       llvm::cl::init(true)};
   Option<bool> foldKernelProducers{
       *this, "fold-kernel-producers",
-      llvm::cl::desc("Evaluate an elementwise op whose output only a "
-                     "scan kernel reads in that kernel "
+      llvm::cl::desc("Evaluate an elementwise op, or a projection over at "
+                     "most 256 inputs, whose output only a scan kernel reads "
+                     "in that kernel "
                      "(--densessm-fold-producers-into-kernels), and a sum "
                      "only one kernel reads in that kernel's blocks "
                      "(--densessm-lower-reductions-to-gpu="

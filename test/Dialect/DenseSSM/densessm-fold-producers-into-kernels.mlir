@@ -352,3 +352,125 @@ func.func @kernel_writes_input(%in: memref<2x4xf32>) {
   }
   return
 }
+
+// -----
+
+// A projection over few inputs (Mamba's dt_proj: dt_rank of them) whose
+// output only a kernel reads, once per element: the kernel evaluates it
+// where it loads it, a loop over the inputs from the fill's value, each
+// term the projection's body (the bf16 weight widened); the fill and the
+// projection go away.
+#px = affine_map<(b, l, o, i) -> (b, l, i)>
+#pw = affine_map<(b, l, o, i) -> (o, i)>
+#py = affine_map<(b, l, o, i) -> (b, l, o)>
+
+// CHECK-LABEL: func.func @small_projection(
+// CHECK-SAME:    %[[X:[^:]*]]: memref<2x1x3xf32>, %[[W:[^:]*]]: memref<8x3xbf16>,
+// CHECK-NOT:     linalg.fill
+// CHECK-NOT:     linalg.contract
+// CHECK:         gpu.launch
+// CHECK:           %[[O:.*]] = arith.remui
+// CHECK:           %[[B:.*]] = arith.divui
+// CHECK:           %[[DOT:.*]] = scf.for %[[I:.*]] = %c0{{.*}} to %c3{{.*}} step %c1{{.*}} iter_args(%[[ACC:.*]] = %cst) -> (f32) {
+// CHECK:             %[[XI:.*]] = memref.load %[[X]][%[[B]], %c0, %[[I]]]
+// CHECK:             %[[WI:.*]] = memref.load %[[W]][%[[O]], %[[I]]]
+// CHECK:             %[[WF:.*]] = arith.extf %[[WI]] : bf16 to f32
+// CHECK:             %[[T:.*]] = arith.mulf %[[XI]], %[[WF]]
+// CHECK:             %[[NEXT:.*]] = arith.addf %[[ACC]], %[[T]]
+// CHECK:             scf.yield %[[NEXT]]
+// CHECK:           arith.addf %[[DOT]]
+// CHECK:           gpu.terminator
+func.func @small_projection(%x: memref<2x1x3xf32>, %w: memref<8x3xbf16>, %bias: memref<8xf32>,
+                            %out: memref<2x1x8xf32>) {
+  %zero = arith.constant 0.0 : f32
+  %c1 = arith.constant 1 : index
+  %c8 = arith.constant 8 : index
+  %c16 = arith.constant 16 : index
+  %y = memref.alloc() : memref<2x1x8xf32>
+  linalg.fill ins(%zero : f32) outs(%y : memref<2x1x8xf32>)
+  linalg.contract indexing_maps = [#px, #pw, #py]
+      ins(%x, %w : memref<2x1x3xf32>, memref<8x3xbf16>) outs(%y : memref<2x1x8xf32>)
+  gpu.launch blocks(%bx, %by, %bz) in (%gx = %c1, %gy = %c1, %gz = %c1)
+             threads(%tx, %ty, %tz) in (%sx = %c16, %sy = %c1, %sz = %c1) {
+    %o = arith.remui %tx, %c8 : index
+    %b = arith.divui %tx, %c8 : index
+    %c0 = arith.constant 0 : index
+    %d = memref.load %y[%b, %c0, %o] : memref<2x1x8xf32>
+    %bo = memref.load %bias[%o] : memref<8xf32>
+    %v = arith.addf %d, %bo : f32
+    memref.store %v, %out[%b, %c0, %o] : memref<2x1x8xf32>
+    gpu.terminator
+  }
+  return
+}
+
+// -----
+
+// Left as they are: a projection over more than 256 inputs (a dot of that
+// many terms at every load), one whose output is not filled right before
+// it, and one whose output another op also reads.
+#qx = affine_map<(b, l, o, i) -> (b, l, i)>
+#qw = affine_map<(b, l, o, i) -> (o, i)>
+#qy = affine_map<(b, l, o, i) -> (b, l, o)>
+
+// CHECK-LABEL: func.func @wide_projection(
+// CHECK:         linalg.contract
+// CHECK-LABEL: func.func @unfilled_projection(
+// CHECK:         linalg.contract
+// CHECK-LABEL: func.func @projection_read_twice(
+// CHECK:         linalg.contract
+func.func @wide_projection(%x: memref<1x1x300xf32>, %w: memref<4x300xf32>, %out: memref<1x1x4xf32>) {
+  %zero = arith.constant 0.0 : f32
+  %c1 = arith.constant 1 : index
+  %c4 = arith.constant 4 : index
+  %y = memref.alloc() : memref<1x1x4xf32>
+  linalg.fill ins(%zero : f32) outs(%y : memref<1x1x4xf32>)
+  linalg.contract indexing_maps = [#qx, #qw, #qy]
+      ins(%x, %w : memref<1x1x300xf32>, memref<4x300xf32>) outs(%y : memref<1x1x4xf32>)
+  gpu.launch blocks(%bx, %by, %bz) in (%gx = %c1, %gy = %c1, %gz = %c1)
+             threads(%tx, %ty, %tz) in (%sx = %c4, %sy = %c1, %sz = %c1) {
+    %c0 = arith.constant 0 : index
+    %d = memref.load %y[%c0, %c0, %tx] : memref<1x1x4xf32>
+    memref.store %d, %out[%c0, %c0, %tx] : memref<1x1x4xf32>
+    gpu.terminator
+  }
+  return
+}
+
+func.func @unfilled_projection(%x: memref<1x1x3xf32>, %w: memref<4x3xf32>, %out: memref<1x1x4xf32>) {
+  %zero = arith.constant 0.0 : f32
+  %c1 = arith.constant 1 : index
+  %c4 = arith.constant 4 : index
+  %y = memref.alloc() : memref<1x1x4xf32>
+  linalg.fill ins(%zero : f32) outs(%y : memref<1x1x4xf32>)
+  memref.store %zero, %out[%c1, %c1, %c1] : memref<1x1x4xf32>
+  linalg.contract indexing_maps = [#qx, #qw, #qy]
+      ins(%x, %w : memref<1x1x3xf32>, memref<4x3xf32>) outs(%y : memref<1x1x4xf32>)
+  gpu.launch blocks(%bx, %by, %bz) in (%gx = %c1, %gy = %c1, %gz = %c1)
+             threads(%tx, %ty, %tz) in (%sx = %c4, %sy = %c1, %sz = %c1) {
+    %c0 = arith.constant 0 : index
+    %d = memref.load %y[%c0, %c0, %tx] : memref<1x1x4xf32>
+    memref.store %d, %out[%c0, %c0, %tx] : memref<1x1x4xf32>
+    gpu.terminator
+  }
+  return
+}
+
+func.func @projection_read_twice(%x: memref<1x1x3xf32>, %w: memref<4x3xf32>, %out: memref<1x1x4xf32>) {
+  %zero = arith.constant 0.0 : f32
+  %c1 = arith.constant 1 : index
+  %c4 = arith.constant 4 : index
+  %y = memref.alloc() : memref<1x1x4xf32>
+  linalg.fill ins(%zero : f32) outs(%y : memref<1x1x4xf32>)
+  linalg.contract indexing_maps = [#qx, #qw, #qy]
+      ins(%x, %w : memref<1x1x3xf32>, memref<4x3xf32>) outs(%y : memref<1x1x4xf32>)
+  gpu.launch blocks(%bx, %by, %bz) in (%gx = %c1, %gy = %c1, %gz = %c1)
+             threads(%tx, %ty, %tz) in (%sx = %c4, %sy = %c1, %sz = %c1) {
+    %c0 = arith.constant 0 : index
+    %d = memref.load %y[%c0, %c0, %tx] : memref<1x1x4xf32>
+    memref.store %d, %out[%c0, %c0, %tx] : memref<1x1x4xf32>
+    gpu.terminator
+  }
+  memref.copy %y, %out : memref<1x1x4xf32> to memref<1x1x4xf32>
+  return
+}

@@ -16,6 +16,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "PointwiseOps.h"
+#include "Projections.h"
 
 #include "densessm/Dialect/DenseSSM/Transforms/Passes.h"
 
@@ -23,6 +24,7 @@
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/IR/Matchers.h"
 #include "mlir/Interfaces/LoopLikeInterface.h"
 
@@ -35,6 +37,11 @@ using namespace mlir;
 using namespace mlir::densessm;
 
 namespace {
+
+/// The most inputs of a projection that a kernel evaluates at each load of
+/// its output, a dot product per load: Mamba's dt_proj, whose dt_rank
+/// inputs are 48 to 160 for the published models.
+constexpr int64_t kMaxFoldedProjectionInputs = 256;
 
 bool isOneToOneIn(Value index, Value inductionVar);
 
@@ -97,18 +104,15 @@ std::optional<SmallVector<Value>> gatheredBuffers(linalg::GenericOp producer) {
   return buffers;
 }
 
-/// The kernel whose loads are the only readers of `producer`'s output (a
-/// fresh allocation), when the producer is an elementwise op on buffers
-/// that only it writes and the kernel can evaluate at each load: all loops
-/// parallel, the output written at the point and not read, the inputs
-/// read at the point or broadcast, a body that loads (gathers) from
-/// other buffers or is free of memory effects, and nothing from the
-/// producer to the kernel (the kernel included) writing what it reads.
-/// Null otherwise.
-gpu::LaunchOp kernelReading(linalg::GenericOp producer) {
+/// The buffers an elementwise `producer` reads (its inputs, and what its
+/// body gathers from), when a kernel can evaluate it at each load of its
+/// output: all loops parallel, the output a fresh allocation written at the
+/// point and not read, the inputs read at the point or broadcast, a body
+/// that loads (gathers) from other buffers or is free of memory effects.
+std::optional<SmallVector<Value>> elementwiseReads(linalg::GenericOp producer) {
   if (!producer.hasPureBufferSemantics() || producer.getNumDpsInits() != 1 ||
       producer.getNumLoops() != producer.getNumParallelLoops())
-    return nullptr;
+    return std::nullopt;
   std::optional<SmallVector<Value>> gathered = gatheredBuffers(producer);
   OpOperand *init = producer.getDpsInitOperand(0);
   Value output = init->get();
@@ -116,20 +120,75 @@ gpu::LaunchOp kernelReading(linalg::GenericOp producer) {
       !producer.getMatchingIndexingMap(init).isIdentity() ||
       !producer.getMatchingBlockArgument(init).use_empty() ||
       llvm::is_contained(*gathered, output))
-    return nullptr;
+    return std::nullopt;
   SmallVector<Value> read(*gathered);
   for (OpOperand *input : producer.getDpsInputOperands()) {
     if (!readsAtThePoint(producer.getMatchingIndexingMap(input)) ||
         bufferOf(input->get()) == output)
-      return nullptr;
+      return std::nullopt;
     read.push_back(bufferOf(input->get()));
   }
+  return read;
+}
+
+/// The fill of a projection's output: the op right before the projection
+/// when it is a linalg.fill of that buffer with a scalar (the model
+/// builder's y = 0; y += x wᵀ).
+linalg::FillOp fillBefore(linalg::LinalgOp projection) {
+  auto fill = dyn_cast_or_null<linalg::FillOp>(projection->getPrevNode());
+  if (!fill || !fill.hasPureBufferSemantics() ||
+      fill.getDpsInitOperand(0)->get() !=
+          projection.getDpsInitOperand(0)->get())
+    return nullptr;
+  return fill;
+}
+
+/// The buffers a `projection` reads (x and w), when a kernel can evaluate it
+/// at each load of its output: a projection whose output is a fresh
+/// allocation filled right before it, over at most
+/// kMaxFoldedProjectionInputs inputs (static).
+std::optional<SmallVector<Value>> projectionReads(linalg::LinalgOp projection) {
+  if (!isBufferProjection(projection) || !fillBefore(projection))
+    return std::nullopt;
+  Value x = projection.getDpsInputOperand(0)->get();
+  Value output = projection.getDpsInitOperand(0)->get();
+  int64_t inputs = cast<MemRefType>(x.getType()).getShape().back();
+  if (!isAllocation(output) || ShapedType::isDynamic(inputs) ||
+      inputs > kMaxFoldedProjectionInputs)
+    return std::nullopt;
+  SmallVector<Value> read;
+  for (OpOperand *input : projection.getDpsInputOperands()) {
+    if (bufferOf(input->get()) == output)
+      return std::nullopt;
+    read.push_back(bufferOf(input->get()));
+  }
+  return read;
+}
+
+/// The kernel whose loads are the only readers of `producer`'s output,
+/// when the producer is one a kernel can evaluate at each load (an
+/// elementwise op, or a projection over few inputs) on buffers that only
+/// it writes, and nothing from the producer to the kernel (the kernel
+/// included) writes what it reads. Null otherwise.
+gpu::LaunchOp kernelReading(linalg::LinalgOp producer) {
+  std::optional<SmallVector<Value>> read;
+  linalg::FillOp fill;
+  if (auto generic = dyn_cast<linalg::GenericOp>(producer.getOperation());
+      generic && !isBufferProjection(producer)) {
+    read = elementwiseReads(generic);
+  } else {
+    read = projectionReads(producer);
+    fill = read ? fillBefore(producer) : nullptr;
+  }
+  if (!read)
+    return nullptr;
+  Value output = producer.getDpsInitOperand(0)->get();
 
   // Every other use: a load in one kernel, each of whose iterations loads
   // another element.
   gpu::LaunchOp kernel;
   for (Operation *user : output.getUsers()) {
-    if (user == producer)
+    if (user == producer || user == fill)
       continue;
     auto load = dyn_cast<memref::LoadOp>(user);
     auto launch = load ? load->getParentOfType<gpu::LaunchOp>() : nullptr;
@@ -144,27 +203,57 @@ gpu::LaunchOp kernelReading(linalg::GenericOp producer) {
   // gpu.launch has recursive memory effects: the kernel's body counts.
   for (Operation *op = producer->getNextNode(); op != kernel->getNextNode();
        op = op->getNextNode())
-    if (mayWriteAny(op, read))
+    if (mayWriteAny(op, *read))
       return nullptr;
   return kernel;
 }
 
-/// Replaces each load of `producer`'s output with the producer's body at
-/// the load's indices, then erases the producer.
-void fold(linalg::GenericOp producer) {
+/// `producer`'s value at `point` of its output: its body there, or for a
+/// projection the fill's value plus each input's term, in input order.
+Value evaluateAt(OpBuilder &b, Location loc, linalg::LinalgOp producer,
+                 ArrayRef<Value> point) {
+  if (!isBufferProjection(producer))
+    return emitBodyAt(b, loc, producer, point,
+                      [](OpOperand &) { return Value(); });
+  Value x = producer.getDpsInputOperand(0)->get();
+  int64_t inputs = cast<MemRefType>(x.getType()).getShape().back();
+  Value start = fillBefore(producer).getDpsInputOperand(0)->get();
+  OpOperand *init = producer.getDpsInitOperand(0);
+  auto terms = scf::ForOp::create(
+      b, loc, arith::ConstantIndexOp::create(b, loc, 0),
+      arith::ConstantIndexOp::create(b, loc, inputs),
+      arith::ConstantIndexOp::create(b, loc, 1), ValueRange{start},
+      [&](OpBuilder &tb, Location tl, Value i, ValueRange sum) {
+        SmallVector<Value> termPoint(point);
+        termPoint.push_back(i);
+        Value next = emitBodyAt(tb, tl, producer, termPoint,
+                                [&](OpOperand &operand) {
+                                  return &operand == init ? sum[0] : Value();
+                                });
+        scf::YieldOp::create(tb, tl, next);
+      });
+  return terms.getResult(0);
+}
+
+/// Replaces each load of `producer`'s output with its value at the load's
+/// indices, then erases the producer (and a projection's fill).
+void fold(linalg::LinalgOp producer) {
   Value output = producer.getDpsInitOperand(0)->get();
+  linalg::FillOp fill =
+      isBufferProjection(producer) ? fillBefore(producer) : nullptr;
   for (Operation *user : llvm::make_early_inc_range(output.getUsers())) {
     auto load = dyn_cast<memref::LoadOp>(user);
     if (!load)
       continue;
     OpBuilder b(load);
-    SmallVector<Value> point(load.getIndices());
-    Value value = emitBodyAt(b, load.getLoc(), producer, point,
-                             [](OpOperand &) { return Value(); });
+    Value value = evaluateAt(b, load.getLoc(), producer,
+                             SmallVector<Value>(load.getIndices()));
     load.replaceAllUsesWith(value);
     load->erase();
   }
   producer->erase();
+  if (fill)
+    fill->erase();
 }
 
 struct FoldProducersIntoKernelsPass
@@ -173,10 +262,12 @@ struct FoldProducersIntoKernelsPass
   void runOnOperation() override {
     // Last first: a producer read by another producer that folds becomes
     // a producer read by the kernel.
-    SmallVector<linalg::GenericOp> producers;
-    getOperation()->walk(
-        [&](linalg::GenericOp op) { producers.push_back(op); });
-    for (linalg::GenericOp producer : llvm::reverse(producers))
+    SmallVector<linalg::LinalgOp> producers;
+    getOperation()->walk([&](linalg::LinalgOp op) {
+      if (!isa<linalg::FillOp>(op))
+        producers.push_back(op);
+    });
+    for (linalg::LinalgOp producer : llvm::reverse(producers))
       if (kernelReading(producer))
         fold(producer);
   }

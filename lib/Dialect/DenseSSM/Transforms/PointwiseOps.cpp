@@ -219,8 +219,8 @@ SmallVector<Value> densessm::delinearize(OpBuilder &b, Location loc,
   return indices;
 }
 
-Value densessm::emitBodyAt(OpBuilder &b, Location loc,
-                           linalg::GenericOp generic, ArrayRef<Value> point,
+Value densessm::emitBodyAt(OpBuilder &b, Location loc, linalg::LinalgOp op,
+                           ArrayRef<Value> point,
                            llvm::function_ref<Value(OpOperand &)> given) {
   auto indicesOf = [&](AffineMap map) {
     SmallVector<Value> indices;
@@ -234,9 +234,9 @@ Value densessm::emitBodyAt(OpBuilder &b, Location loc,
     return indices;
   };
 
-  Block *body = generic.getBody();
+  Block *body = op.getBlock();
   IRMapping mapping;
-  for (OpOperand &operand : generic->getOpOperands()) {
+  for (OpOperand &operand : op->getOpOperands()) {
     BlockArgument argument = body->getArgument(operand.getOperandNumber());
     if (argument.use_empty())
       continue;
@@ -246,7 +246,7 @@ Value densessm::emitBodyAt(OpBuilder &b, Location loc,
     if (!value)
       value = memref::LoadOp::create(
           b, loc, operand.get(),
-          indicesOf(generic.getMatchingIndexingMap(&operand)));
+          indicesOf(op.getMatchingIndexingMap(&operand)));
     mapping.map(argument, value);
   }
   for (Operation &bodyOp : body->without_terminator()) {

@@ -84,12 +84,13 @@ bool mayConflict(Operation *a, Operation *b);
 SmallVector<Value> delinearize(OpBuilder &b, Location loc, Value linear,
                                ArrayRef<Value> sizes);
 
-/// Emits `generic`'s body for `point` of its domain (one index per loop):
-/// an operand whose block argument is used is `given(operand)`, or when
-/// that is null, a scalar operand itself and a buffer's load at its
+/// Emits `op`'s body (a linalg.generic's, or a named op's such as a
+/// projection's linalg.contract) for `point` of its domain (one index per
+/// loop): an operand whose block argument is used is `given(operand)`, or
+/// when that is null, a scalar operand itself and a buffer's load at its
 /// indexing map applied to the point; linalg.index is the point's index.
 /// Returns the yielded value (stored nowhere).
-Value emitBodyAt(OpBuilder &b, Location loc, linalg::GenericOp generic,
+Value emitBodyAt(OpBuilder &b, Location loc, linalg::LinalgOp op,
                  ArrayRef<Value> point,
                  llvm::function_ref<Value(OpOperand &)> given);
 

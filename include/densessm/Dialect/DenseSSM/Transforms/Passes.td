@@ -640,8 +640,9 @@ def DenseSSMFuseElementwise : Pass<"densessm-fuse-elementwise"> {
 
 def DenseSSMFoldProducersIntoKernels
     : Pass<"densessm-fold-producers-into-kernels", "::mlir::func::FuncOp"> {
-  let summary = "Evaluate an elementwise or gathering op in the "
-                "hand-built kernel that alone reads its output";
+  let summary = "Evaluate an elementwise or gathering op, or a projection "
+                "over few inputs, in the hand-built kernel that alone reads "
+                "its output";
   let description = [{
     A hand-built kernel (a `gpu.launch` of `--densessm-lower-scan-to-gpu`)
     often reads small buffers an elementwise `linalg.generic` computed for
@@ -665,8 +666,18 @@ def DenseSSMFoldProducersIntoKernels
     index, qualify. Ops are visited last first, so a chain of them folds
     into the kernel (the rotary's loads at `i` and `i ^ 1` of a
     normalised k, then the normalisation).
+
+    A projection (`y[b, l, o] += Σ_i x[b, l, i] · w[o, i]`) over at most 256
+    inputs, static, whose output is a fresh allocation filled right before
+    it and read only by such loads, folds too: each load becomes a loop
+    over the inputs from the fill's value, adding the projection's body for
+    each (a Mamba step's `dt_proj`, over `dt_rank` inputs, computed where
+    the step reads Δ); the fill and the projection go away. In the CUDA
+    pipeline the pass runs before the projections are lowered, so that
+    such a projection never becomes a GEMV kernel or a cuBLAS call.
   }];
-  let dependentDialects = ["::mlir::memref::MemRefDialect"];
+  let dependentDialects = ["::mlir::memref::MemRefDialect",
+                           "::mlir::scf::SCFDialect"];
 }
 
 def DenseSSMGatherParallelLoops

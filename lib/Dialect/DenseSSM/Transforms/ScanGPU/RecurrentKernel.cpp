@@ -10,7 +10,7 @@
 // Why split the keys: one thread per column leaves a retention state of
 // [H, dk, dv] = [4, 128, 512] (DenseRetNet-350M) to 2048 threads, 8 blocks
 // on 8 of an H200's 132 SMs, each thread walking 128 keys in turn — and
-// a folded rotary of q and k (step 3c) computed in each of those 128
+// a folded rotary of q and k (step 3a) computed in each of those 128
 // iterations. Split 8 ways, the same state is 64 blocks of 16 keys each.
 //
 // The columns of a block:
