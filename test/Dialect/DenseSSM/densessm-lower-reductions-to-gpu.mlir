@@ -46,9 +46,9 @@
 // CHECK: %[[TOTAL:.*]] = scf.for %{{.*}} = %c0{{.*}} to %c8{{.*}} step %c1{{.*}} iter_args
 // CHECK:   memref.load %[[PART]]
 // CHECK: %[[FIRST:.*]] = arith.cmpi eq, %[[T]], %c0
+// CHECK: %[[S:.*]] = arith.addf %cst, %[[TOTAL]]
 // CHECK: scf.if %[[FIRST]] {
 // CHECK-NOT: memref.load
-// CHECK:   %[[S:.*]] = arith.addf %cst, %[[TOTAL]]
 // CHECK:   memref.store %[[S]], %[[OUT:.*]][%[[BI]], %[[L]]]
 // CHECK-NOT: linalg.generic
 // FEW-LABEL: func.func @sum_of_squares
@@ -679,4 +679,143 @@ func.func @more_readers_left_alone_guarded(%x: memref<4x512xf32>, %y: memref<4xf
     gpu.terminator
   }
   return
+}
+
+// -----
+
+// A norm: its sum of squares, then the scaling that reads the total at
+// each of the row's elements. The sum's blocks compute the scaling too,
+// each thread the row's elements it added (strided by the block), from the
+// fill's value plus the total, which thread 0 also stores: one kernel. The
+// scaling's output is allocated before it, after the sum; the kernel goes
+// where the scaling was.
+// CHECK-LABEL: func.func @norm
+// CHECK-SAME: (%[[X:[a-z0-9_]+]]: memref<3x200xf32>, %[[G:[a-z0-9_]+]]: memref<200xf32>)
+// CHECK: %[[Y:.*]] = memref.alloc() : memref<3x200xf32>
+// CHECK: gpu.launch blocks(%[[P:[a-z0-9_]+]], %{{[a-z0-9_]+}}, %{{[a-z0-9_]+}}) in (%{{[a-z0-9_]+}} = %c3
+// CHECK-SAME: threads(%[[T:[a-z0-9_]+]], %{{[a-z0-9_]+}}, %{{[a-z0-9_]+}}) in (%{{[a-z0-9_]+}} = %c64,
+// CHECK: %[[TOTAL:.*]] = scf.for %{{.*}} = %c0{{.*}} to %c2{{.*}} step %c1{{.*}} iter_args
+// CHECK: %[[S:.*]] = arith.addf %cst, %[[TOTAL]]
+// CHECK: scf.if
+// CHECK:   memref.store %[[S]]
+// CHECK: scf.for %[[R:.*]] = %[[T]] to %c200{{.*}} step %c64{{.*}} {
+// CHECK:   %[[V:.*]] = memref.load %[[X]][%{{.*}}, %[[R]]]
+// CHECK:   %[[GV:.*]] = memref.load %[[G]][%[[R]]]
+// CHECK:   %[[MEAN:.*]] = arith.divf %[[S]], %{{.*}}
+// CHECK:   %[[RS:.*]] = math.rsqrt %[[MEAN]]
+// CHECK:   %[[N:.*]] = arith.mulf %[[V]], %[[RS]]
+// CHECK:   %[[O:.*]] = arith.mulf %[[N]], %[[GV]]
+// CHECK:   memref.store %[[O]], %[[Y]][%{{.*}}, %[[R]]]
+// CHECK: gpu.terminator
+// CHECK-NOT: linalg.generic
+// CHECK: return %[[Y]]
+func.func @norm(%x: memref<3x200xf32>, %g: memref<200xf32>) -> memref<3x200xf32> {
+  %zero = arith.constant 0.0 : f32
+  %n = arith.constant 200.0 : f32
+  %s = memref.alloc() : memref<3xf32>
+  linalg.fill ins(%zero : f32) outs(%s : memref<3xf32>)
+  linalg.generic {indexing_maps = [affine_map<(b, d) -> (b, d)>, affine_map<(b, d) -> (b)>],
+                  iterator_types = ["parallel", "reduction"]}
+      ins(%x : memref<3x200xf32>) outs(%s : memref<3xf32>) {
+  ^bb0(%in: f32, %acc: f32):
+    %sq = arith.mulf %in, %in : f32
+    %sum = arith.addf %acc, %sq : f32
+    linalg.yield %sum : f32
+  }
+  %y = memref.alloc() : memref<3x200xf32>
+  linalg.generic {indexing_maps = [affine_map<(b, d) -> (b, d)>, affine_map<(b, d) -> (b)>,
+                                   affine_map<(b, d) -> (d)>, affine_map<(b, d) -> (b, d)>],
+                  iterator_types = ["parallel", "parallel"]}
+      ins(%x, %s, %g : memref<3x200xf32>, memref<3xf32>, memref<200xf32>) outs(%y : memref<3x200xf32>) {
+  ^bb0(%v: f32, %ss: f32, %w: f32, %o: f32):
+    %mean = arith.divf %ss, %n : f32
+    %rs = math.rsqrt %mean : f32
+    %nv = arith.mulf %v, %rs : f32
+    %out = arith.mulf %nv, %w : f32
+    linalg.yield %out : f32
+  }
+  return %y : memref<3x200xf32>
+}
+
+// Left as their own ops: a scaling after a sum without a fill (only
+// thread 0 reads what the output held), one with a store between, and
+// one over the rows transposed (the sum's domain loop by loop, it is not).
+// CHECK-LABEL: func.func @no_fill_consumer_left_alone
+// CHECK: gpu.launch
+// CHECK: linalg.generic
+// CHECK-LABEL: func.func @store_between_consumer_left_alone
+// CHECK: gpu.launch
+// CHECK: memref.store
+// CHECK: linalg.generic
+// CHECK-LABEL: func.func @transposed_consumer_left_alone
+// CHECK: gpu.launch
+// CHECK: linalg.generic
+func.func @no_fill_consumer_left_alone(%x: memref<3x200xf32>, %s0: memref<3xf32>) -> memref<3x200xf32> {
+  %s = memref.alloc() : memref<3xf32>
+  memref.copy %s0, %s : memref<3xf32> to memref<3xf32>
+  linalg.generic {indexing_maps = [affine_map<(b, d) -> (b, d)>, affine_map<(b, d) -> (b)>],
+                  iterator_types = ["parallel", "reduction"]}
+      ins(%x : memref<3x200xf32>) outs(%s : memref<3xf32>) {
+  ^bb0(%in: f32, %acc: f32):
+    %sum = arith.addf %acc, %in : f32
+    linalg.yield %sum : f32
+  }
+  %y = memref.alloc() : memref<3x200xf32>
+  linalg.generic {indexing_maps = [affine_map<(b, d) -> (b, d)>, affine_map<(b, d) -> (b)>,
+                                   affine_map<(b, d) -> (b, d)>],
+                  iterator_types = ["parallel", "parallel"]}
+      ins(%x, %s : memref<3x200xf32>, memref<3xf32>) outs(%y : memref<3x200xf32>) {
+  ^bb0(%v: f32, %ss: f32, %o: f32):
+    %out = arith.mulf %v, %ss : f32
+    linalg.yield %out : f32
+  }
+  return %y : memref<3x200xf32>
+}
+
+func.func @store_between_consumer_left_alone(%x: memref<3x200xf32>, %z: memref<3xf32>) -> memref<3x200xf32> {
+  %zero = arith.constant 0.0 : f32
+  %c0 = arith.constant 0 : index
+  %s = memref.alloc() : memref<3xf32>
+  linalg.fill ins(%zero : f32) outs(%s : memref<3xf32>)
+  linalg.generic {indexing_maps = [affine_map<(b, d) -> (b, d)>, affine_map<(b, d) -> (b)>],
+                  iterator_types = ["parallel", "reduction"]}
+      ins(%x : memref<3x200xf32>) outs(%s : memref<3xf32>) {
+  ^bb0(%in: f32, %acc: f32):
+    %sum = arith.addf %acc, %in : f32
+    linalg.yield %sum : f32
+  }
+  memref.store %zero, %z[%c0] : memref<3xf32>
+  %y = memref.alloc() : memref<3x200xf32>
+  linalg.generic {indexing_maps = [affine_map<(b, d) -> (b, d)>, affine_map<(b, d) -> (b)>,
+                                   affine_map<(b, d) -> (b, d)>],
+                  iterator_types = ["parallel", "parallel"]}
+      ins(%x, %s : memref<3x200xf32>, memref<3xf32>) outs(%y : memref<3x200xf32>) {
+  ^bb0(%v: f32, %ss: f32, %o: f32):
+    %out = arith.mulf %v, %ss : f32
+    linalg.yield %out : f32
+  }
+  return %y : memref<3x200xf32>
+}
+
+func.func @transposed_consumer_left_alone(%x: memref<3x200xf32>) -> memref<200x3xf32> {
+  %zero = arith.constant 0.0 : f32
+  %s = memref.alloc() : memref<3xf32>
+  linalg.fill ins(%zero : f32) outs(%s : memref<3xf32>)
+  linalg.generic {indexing_maps = [affine_map<(b, d) -> (b, d)>, affine_map<(b, d) -> (b)>],
+                  iterator_types = ["parallel", "reduction"]}
+      ins(%x : memref<3x200xf32>) outs(%s : memref<3xf32>) {
+  ^bb0(%in: f32, %acc: f32):
+    %sum = arith.addf %acc, %in : f32
+    linalg.yield %sum : f32
+  }
+  %y = memref.alloc() : memref<200x3xf32>
+  linalg.generic {indexing_maps = [affine_map<(d, b) -> (b, d)>, affine_map<(d, b) -> (b)>,
+                                   affine_map<(d, b) -> (d, b)>],
+                  iterator_types = ["parallel", "parallel"]}
+      ins(%x, %s : memref<3x200xf32>, memref<3xf32>) outs(%y : memref<200x3xf32>) {
+  ^bb0(%v: f32, %ss: f32, %o: f32):
+    %out = arith.mulf %v, %ss : f32
+    linalg.yield %out : f32
+  }
+  return %y : memref<200x3xf32>
 }

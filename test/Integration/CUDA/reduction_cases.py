@@ -19,7 +19,9 @@ and whose warps add their sums through shared memory.
   - a norm of k over two heads of 24 (48 terms) that only a retention
     step's kernel reads, through k's normalisation folded into it: each of
     the step's blocks adds the terms itself, and the step is the only
-    kernel.
+    kernel;
+  - an RMSNorm over dynamic rows of 300: the scaling computed by the sum's
+    blocks, one kernel.
 
 Each case also checks which of the two kernels it compiled to. Used by
 check_scans.py (--ops reduction) in both modes."""
@@ -28,6 +30,7 @@ import math
 import subprocess
 
 import harness
+import projection_cases
 import reference
 
 
@@ -94,6 +97,14 @@ def sum_kernel(x_shape, s_shape, x_map, s_map, iterators, term, extra_inputs=(),
 
 
 SQUARE = "    %t = arith.mulf %in, %in : f32\n"
+
+
+def kernel_launches(tools, pipeline, text):
+    """The kernel launches of the compiled @kernel's host code."""
+    lowered = subprocess.run([tools.opt, "-", pipeline], input=text, capture_output=True,
+                             text=True, check=True).stdout
+    host = lowered[lowered.index("func.func @kernel("):]
+    return host[:host.index("\n  }\n")].count("gpu.launch_func")
 
 
 def check_case(tools, check, pipeline, name, text, arguments, result_shape, want,
@@ -286,10 +297,7 @@ def in_a_step(tools, check, pipeline, name, heads, key_dim, value_dim):
           for i, seq in enumerate(k)]
     want_o, want_s = reference.retention(q, kn, v, decay, position=position)
     if "stop-at-gpu=true" in pipeline:
-        lowered = subprocess.run([tools.opt, "-", pipeline], input=text, capture_output=True,
-                                 text=True, check=True).stdout
-        host = lowered[lowered.index("func.func @kernel("):]
-        launches = host[:host.index("\n  }\n")].count("gpu.launch_func")
+        launches = kernel_launches(tools, pipeline, text)
         check.expect(launches == 1,
                      f"sum {name}: {launches} kernels, want the step's alone")
     o, s = harness.run(tools, text,
@@ -300,6 +308,38 @@ def in_a_step(tools, check, pipeline, name, heads, key_dim, value_dim):
     check.close(f"sum {name}: norm of k in the step's kernel, final state", s, want_s)
 
 
+def norm(tools, check, pipeline, name, batch, length, terms):
+    """RMSNorm over the last axis of [batch, length, terms] (rows dynamic;
+    projection_cases' ops): the sum of squares, then x · rsqrt(mean + ε) ·
+    g, which the sum's blocks compute too: one kernel."""
+    v_type, s_type, g_type = f"tensor<?x?x{terms}xf32>", "tensor<?x?xf32>", f"tensor<{terms}xf32>"
+    text = f"""#id = affine_map<(b, l, i) -> (b, l, i)>
+#stat = affine_map<(b, l, i) -> (b, l)>
+#gain = affine_map<(b, l, i) -> (i)>
+func.func @kernel(%v: {v_type}, %g: {g_type}) -> {v_type} {{
+  %zero = arith.constant 0.0 : f32
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %b = tensor.dim %v, %c0 : {v_type}
+  %l = tensor.dim %v, %c1 : {v_type}
+{projection_cases.rms_norm_ops(3, terms, v_type, s_type, g_type, "%b, %l", "y")}  return %y : {v_type}
+}}
+"""
+    rng = harness.seeded(sum(map(ord, name)))
+    x = harness.random_tensor(rng, [batch, length, terms])
+    g = harness.random_tensor(rng, [terms], 0.5, 1.5)
+    want = [[projection_cases.rms_normed(row, g) for row in seq] for seq in x]
+    label = f"sum {name}: RMSNorm of {batch}x{length} rows of {terms}"
+    if "stop-at-gpu=true" in pipeline:
+        launches = kernel_launches(tools, pipeline, text)
+        check.expect(launches == 1,
+                     f"{label}: {launches} kernels, want the sum's with its scaling")
+    (y,) = harness.run(tools, text, [harness.Argument(x), harness.Argument(g)],
+                       [[batch, length, terms]], pipeline=pipeline,
+                       signature=([v_type, g_type], [v_type]))
+    check.close(f"{label}, scaled in the sum's kernel", y, want)
+
+
 def run_all(tools, check, pipeline):
     rows(tools, check, pipeline, "long-rows", 2, 3, 1024)
     per_head(tools, check, pipeline, "heads", 2, 3, 4, 40)
@@ -308,3 +348,4 @@ def run_all(tools, check, pipeline):
     taps(tools, check, pipeline, "taps", 40, 4)
     siblings(tools, check, pipeline, "siblings", 2, 3, 16, 300, 4, 100)
     in_a_step(tools, check, pipeline, "k-norm", 2, 24, 4)
+    norm(tools, check, pipeline, "norm", 2, 3, 300)

@@ -53,6 +53,9 @@ struct SumReduction {
   int64_t terms = 1;
   /// The fill of the output right before the op, which the kernel absorbs.
   linalg::FillOp fill;
+  /// The elementwise op after it that reads the total (a norm's scaling),
+  /// which the kernel computes too (see matchConsumer); null if none.
+  linalg::GenericOp consumer;
 };
 
 /// Whether `value` is the body's sum `s + f`, with `s` the output's block
@@ -130,6 +133,22 @@ struct SumInKernel {
   Value points;
 };
 
+/// The index of each of `sum`'s loops at term number `r` of output element
+/// `point` (its parallel loops' indices): `r` delinearized over the
+/// reduction loops, the last fastest.
+SmallVector<Value> termPointAt(OpBuilder &b, Location loc,
+                               const SumReduction &sum, ArrayRef<Value> point,
+                               Value r) {
+  SmallVector<Value> reductionSizes;
+  for (int64_t size : sum.reductionSizes)
+    reductionSizes.push_back(index(b, loc, size));
+  SmallVector<Value> termPoint(point);
+  for (auto [loop, idx] :
+       llvm::zip(sum.reductionLoops, delinearize(b, loc, r, reductionSizes)))
+    termPoint[loop] = idx;
+  return termPoint;
+}
+
 /// The total of `sum`'s terms at one output element, in every thread of a
 /// block of `threads` threads: `point` holds the indices of the parallel
 /// loops (the others are filled in here); each thread adds every
@@ -140,9 +159,6 @@ Value emitBlockTotal(OpBuilder &kb, Location kl, const KernelContext &kernel,
                      Value partials, int64_t threads) {
   linalg::GenericOp op = sum.op;
   OpOperand *init = op.getDpsInitOperand(0);
-  SmallVector<Value> reductionSizes;
-  for (int64_t size : sum.reductionSizes)
-    reductionSizes.push_back(index(kb, kl, size));
   // -0.0 is the sum's identity: the body's `s + f` is `f` exactly.
   Value identity =
       arith::ConstantOp::create(kb, kl, kb.getF32FloatAttr(-0.0f));
@@ -151,12 +167,7 @@ Value emitBlockTotal(OpBuilder &kb, Location kl, const KernelContext &kernel,
       kb, kl, kernel.thread, index(kb, kl, sum.terms), index(kb, kl, threads),
       ValueRange{zero},
       [&](OpBuilder &tb, Location tl, Value r, ValueRange acc) {
-        SmallVector<Value> termPoint(point);
-        for (auto [loop, idx] :
-             llvm::zip(sum.reductionLoops,
-                       delinearize(tb, tl, r, reductionSizes)))
-          termPoint[loop] = idx;
-        Value term = emitBodyAt(tb, tl, op, termPoint,
+        Value term = emitBodyAt(tb, tl, op, termPointAt(tb, tl, sum, point, r),
                                 [&](OpOperand &operand) -> Value {
                                   return &operand == init ? identity : Value();
                                 });
@@ -180,7 +191,10 @@ SmallVector<Value> outputIndicesAt(const SumReduction &sum,
 
 /// Emits `member` in a kernel of `threads` threads: block `kernel.blockX`
 /// sums output element number blockX (the parallel loops delinearized, the
-/// last fastest) into the output; `partials` holds the warps' sums.
+/// last fastest) into the output; `partials` holds the warps' sums. Then
+/// the block's threads compute the sum's consumer for that output element,
+/// each every `threads`-th of its elements (the sum's term positions),
+/// reading the new total where the consumer reads the output.
 void emitSum(OpBuilder &kb, Location kl, const KernelContext &kernel,
              const SumInKernel &member, Value partials, int64_t threads) {
   SumReduction &sum = *member.sum;
@@ -194,15 +208,42 @@ void emitSum(OpBuilder &kb, Location kl, const KernelContext &kernel,
       emitBlockTotal(kb, kl, kernel, sum, point, partials, threads);
   Value isThread0 = arith::CmpIOp::create(
       kb, kl, arith::CmpIPredicate::eq, kernel.thread, index(kb, kl, 0));
+  SmallVector<Value> outputIndices = outputIndicesAt(sum, point);
+  // With a fill, every thread knows the element (the consumer reads it);
+  // without, only thread 0 reads what the output held.
+  Value element = sum.fill ? arith::AddFOp::create(kb, kl, sum.fill.value(),
+                                                   total)
+                                 .getResult()
+                           : Value();
   auto store = scf::IfOp::create(kb, kl, isThread0, /*withElseRegion=*/false);
   OpBuilder sb = store.getThenBodyBuilder();
-  SmallVector<Value> outputIndices = outputIndicesAt(sum, point);
-  Value before =
-      sum.fill ? sum.fill.value()
-               : memref::LoadOp::create(sb, kl, output, outputIndices)
-                     .getResult();
-  memref::StoreOp::create(sb, kl, arith::AddFOp::create(sb, kl, before, total),
-                          output, outputIndices);
+  Value stored =
+      element ? element
+              : arith::AddFOp::create(
+                    sb, kl,
+                    memref::LoadOp::create(sb, kl, output, outputIndices),
+                    total)
+                    .getResult();
+  memref::StoreOp::create(sb, kl, stored, output, outputIndices);
+  if (!sum.consumer)
+    return;
+
+  linalg::GenericOp consumer = sum.consumer;
+  OpOperand *consumerInit = consumer.getDpsInitOperand(0);
+  forStrided(kb, kl, kernel.thread, index(kb, kl, sum.terms),
+             index(kb, kl, threads), [&](OpBuilder &cb, Location cl, Value r) {
+               SmallVector<Value> at = termPointAt(cb, cl, sum, point, r);
+               Value value = emitBodyAt(
+                   cb, cl, consumer, at, [&](OpOperand &operand) -> Value {
+                     return operand.get() == output ? element : Value();
+                   });
+               SmallVector<Value> indices;
+               for (AffineExpr result :
+                    consumer.getMatchingIndexingMap(consumerInit).getResults())
+                 indices.push_back(at[cast<AffineDimExpr>(result).getPosition()]);
+               memref::StoreOp::create(cb, cl, value, consumerInit->get(),
+                                       indices);
+             });
 }
 
 /// The most terms per output element a reading kernel's blocks each add
@@ -384,15 +425,99 @@ void foldIntoReader(SumReduction &sum, ReaderKernel &reader) {
     output.getDefiningOp()->erase();
 }
 
+/// Whether `sum`'s blocks can compute `op` right after the sum, each for
+/// its output element: an elementwise op over the sum's domain that reads
+/// the total where the sum writes it (a norm's scaling, after its sum of
+/// squares). The sum has a fill (so that every thread knows the total);
+/// `op` is on buffers, all its loops parallel and as many as the sum's, its
+/// body without memory effects or regions; it reads one of the sum's
+/// inputs with the same indexing map, a permutation of all the loops (so
+/// the two domains are the same, loop by loop), the sum's output with the
+/// sum's output map, and its other inputs at the point or broadcast; it
+/// writes a fresh allocation at a permutation of the loops, which its body
+/// does not read and the sum does not read either.
+bool isConsumerOf(const SumReduction &sum, linalg::GenericOp op) {
+  linalg::GenericOp sumOp = sum.op;
+  if (!sum.fill || !op.hasPureBufferSemantics() || op.getNumDpsInits() != 1 ||
+      op.getNumLoops() != sumOp.getNumLoops() ||
+      op.getNumParallelLoops() != op.getNumLoops() || !hasPureBody(op) ||
+      llvm::any_of(op.getBody()->without_terminator(),
+                   [](Operation &bodyOp) { return bodyOp.getNumRegions(); }))
+    return false;
+  OpOperand *init = op.getDpsInitOperand(0);
+  Value result = init->get();
+  if (!isAllocation(result) || !op.getMatchingIndexingMap(init).isPermutation() ||
+      !op.getMatchingBlockArgument(init).use_empty())
+    return false;
+  Value output = sumOp.getDpsInitOperand(0)->get();
+  AffineMap outputMap = sumOp.getMatchingIndexingMap(sumOp.getDpsInitOperand(0));
+  bool readsTotal = false, sharesDomain = false;
+  for (OpOperand *input : op.getDpsInputOperands()) {
+    AffineMap map = op.getMatchingIndexingMap(input);
+    if (input->get() == output) {
+      if (map != outputMap)
+        return false;
+      readsTotal = true;
+      continue;
+    }
+    if (!readsAtThePoint(map) || (isa<MemRefType>(input->get().getType()) &&
+                                  mayAlias(input->get(), result)))
+      return false;
+    for (OpOperand *sumInput : sumOp.getDpsInputOperands())
+      if (sumInput->get() == input->get() && map.isPermutation() &&
+          sumOp.getMatchingIndexingMap(sumInput) == map)
+        sharesDomain = true;
+  }
+  for (OpOperand *sumInput : sumOp.getDpsInputOperands())
+    if (isa<MemRefType>(sumInput->get().getType()) &&
+        mayAlias(sumInput->get(), result))
+      return false;
+  return readsTotal && sharesDomain;
+}
+
+/// Gives `group`'s sums the consumers (isConsumerOf) that follow its last
+/// member, with only ops that touch no memory between (and the consumers
+/// before), none touching what another consumer or another member writes.
+/// Returns the last of them, where the kernel then goes; null if none.
+Operation *claimConsumers(ArrayRef<SumReduction *> group) {
+  Operation *last = nullptr;
+  SmallVector<Operation *> claimed;
+  for (Operation *op = group.back()->op->getNextNode(); op;
+       op = op->getNextNode()) {
+    if (touchesNoMemory(op))
+      continue;
+    auto generic = dyn_cast<linalg::GenericOp>(op);
+    SumReduction *owner = nullptr;
+    for (SumReduction *sum : group)
+      if (generic && !sum->consumer && isConsumerOf(*sum, generic)) {
+        owner = sum;
+        break;
+      }
+    if (!owner ||
+        llvm::any_of(claimed,
+                     [&](Operation *other) { return mayConflict(other, op); }) ||
+        llvm::any_of(group, [&](SumReduction *sum) {
+          return sum != owner && mayConflict(sum->op, op);
+        }))
+      break;
+    owner->consumer = generic;
+    claimed.push_back(op);
+    last = op;
+  }
+  return last;
+}
+
 /// Replaces the sums of `group` (consecutive and independent: see
-/// joinsGroup) and their fills by one kernel where the last of them was: a
+/// joinsGroup) and their fills by one kernel where the last of them was (or
+/// where the last of their consumers was, which the kernel computes too): a
 /// block per output element of the largest, as many threads as give the
 /// longest about kTermsPerThread terms each (at most `maxThreads`); each
 /// sum runs in the blocks up to its own count of output elements (a
 /// condition uniform over a block, so its barrier is too).
 void lowerGroup(ArrayRef<SumReduction *> group, int64_t maxThreads) {
   linalg::GenericOp last = group.back()->op;
-  OpBuilder b(last);
+  Operation *lastConsumer = claimConsumers(group);
+  OpBuilder b(lastConsumer ? lastConsumer : last.getOperation());
   Location loc = last.getLoc();
   int64_t longest = 0;
   for (SumReduction *sum : group)
@@ -456,6 +581,8 @@ void lowerGroup(ArrayRef<SumReduction *> group, int64_t maxThreads) {
     buildKernel(gb);
   }
   for (SumReduction *sum : group) {
+    if (sum->consumer)
+      sum->consumer.erase();
     if (sum->fill)
       sum->fill.erase();
     sum->op.erase();

@@ -830,6 +830,18 @@ def DenseSSMLowerReductionsToGPU
     }
     ```
 
+    An elementwise `linalg.generic` right after the kernel's sums (only
+    allocations, views, index arithmetic and other such ops between) that
+    reads a sum's output with the sum's output map, one of the sum's
+    inputs with the sum's own map (a permutation of all the loops: the
+    same domain, loop by loop), its other inputs at the point or broadcast,
+    and writes a fresh allocation, is computed by that sum's blocks too —
+    a norm's scaling `x · rsqrt(Σx²/n + ε) · g`, after its sum of squares:
+    after the total (the fill's value plus the threads' sums, in every
+    thread; the sum needs a fill), each thread evaluates the op at the
+    row's elements it added. The kernel goes where the op was, and the op
+    goes away: a norm is one kernel.
+
     A sum that only one later `gpu.launch` of its block reads — every read
     a `memref.load` at the same indices, each uniform over a block (block
     indices, constants, values from outside the kernel, and pure arithmetic

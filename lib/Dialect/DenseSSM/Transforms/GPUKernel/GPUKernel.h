@@ -3,7 +3,7 @@
 // What every hand-built kernel of the densessm passes starts from, whether
 // it scans (ScanGPU/) or multiplies (the projections' GEMV):
 //   Launch.cpp    gpu.launch over a 2-D grid of 1-D blocks, the thread's
-//                 lane and warp, f32 workgroup buffers
+//                 lane and warp, f32 workgroup buffers, strided loops
 //   WarpSum.cpp   a warp-wide sum with gpu.shuffle xor
 //   BlockSum.cpp  a block-wide sum: warp sums through shared memory
 //
@@ -46,6 +46,13 @@ launch(OpBuilder &b, Location loc, Value gridX, Value gridY, int64_t threads,
        ArrayRef<int64_t> workgroupSizes,
        llvm::function_ref<void(OpBuilder &, Location, const KernelContext &)>
            body);
+
+/// A loop from `first` to `upper` by `stride` whose body receives the
+/// induction variable (a thread's share of a block's work: from its thread
+/// or warp index, by the block's threads or warps).
+void forStrided(OpBuilder &b, Location loc, Value first, Value upper,
+                Value stride,
+                llvm::function_ref<void(OpBuilder &, Location, Value)> body);
 
 /// The sum of an f32 over a warp, in every lane: 5 `gpu.shuffle xor`
 /// butterfly steps. All 32 lanes must execute it.

@@ -10,6 +10,7 @@
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
 
 using namespace mlir;
 using namespace mlir::densessm;
@@ -59,4 +60,14 @@ gpu::LaunchOp gpu_kernel::launch(
   body(b, loc, kernelContext(b, loc, op));
   gpu::TerminatorOp::create(b, loc);
   return op;
+}
+
+void gpu_kernel::forStrided(
+    OpBuilder &b, Location loc, Value first, Value upper, Value stride,
+    llvm::function_ref<void(OpBuilder &, Location, Value)> body) {
+  scf::ForOp::create(b, loc, first, upper, stride, ValueRange{},
+                     [&](OpBuilder &lb, Location ll, Value i, ValueRange) {
+                       body(lb, ll, i);
+                       scf::YieldOp::create(lb, ll);
+                     });
 }

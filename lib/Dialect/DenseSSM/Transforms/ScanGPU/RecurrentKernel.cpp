@@ -47,18 +47,6 @@ using namespace mlir::densessm::gpu_scan;
 
 namespace {
 
-/// A loop from `first` to `upper` by `stride` whose body receives the
-/// induction variable.
-void forStrided(OpBuilder &b, Location loc, Value first, Value upper,
-                Value stride,
-                llvm::function_ref<void(OpBuilder &, Location, Value)> body) {
-  scf::ForOp::create(b, loc, first, upper, stride, ValueRange{},
-                     [&](OpBuilder &lb, Location ll, Value i, ValueRange) {
-                       body(lb, ll, i);
-                       scf::YieldOp::create(lb, ll);
-                     });
-}
-
 /// The column a lane computes on and where it belongs.
 struct RecurrentColumn {
   Value bi, h, j;   // the (clamped) column's batch, head and value index
