@@ -365,7 +365,8 @@ func.func @kernel_writes_input(%in: memref<2x4xf32>) {
 #py = affine_map<(b, l, o, i) -> (b, l, o)>
 
 // CHECK-LABEL: func.func @small_projection(
-// CHECK-SAME:    %[[X:[^:]*]]: memref<2x1x3xf32>, %[[W:[^:]*]]: memref<8x3xbf16>,
+// CHECK-SAME:    %[[X0:[^:]*]]: memref<2x1x3xf32>, %[[W:[^:]*]]: memref<8x3xbf16>,
+// CHECK:         %[[X:.*]] = memref.alloc() : memref<2x1x3xf32>
 // CHECK-NOT:     linalg.fill
 // CHECK-NOT:     linalg.contract
 // CHECK:         gpu.launch
@@ -380,16 +381,20 @@ func.func @kernel_writes_input(%in: memref<2x4xf32>) {
 // CHECK:             scf.yield %[[NEXT]]
 // CHECK:           arith.addf %[[DOT]]
 // CHECK:           gpu.terminator
-func.func @small_projection(%x: memref<2x1x3xf32>, %w: memref<8x3xbf16>, %bias: memref<8xf32>,
-                            %out: memref<2x1x8xf32>) {
+func.func @small_projection(%x0: memref<2x1x3xf32>, %w: memref<8x3xbf16>, %bias: memref<8xf32>)
+    -> memref<2x1x8xf32> {
   %zero = arith.constant 0.0 : f32
   %c1 = arith.constant 1 : index
   %c8 = arith.constant 8 : index
   %c16 = arith.constant 16 : index
+  // x computed before (here copied): a buffer no argument may be.
+  %x = memref.alloc() : memref<2x1x3xf32>
+  memref.copy %x0, %x : memref<2x1x3xf32> to memref<2x1x3xf32>
   %y = memref.alloc() : memref<2x1x8xf32>
   linalg.fill ins(%zero : f32) outs(%y : memref<2x1x8xf32>)
   linalg.contract indexing_maps = [#px, #pw, #py]
       ins(%x, %w : memref<2x1x3xf32>, memref<8x3xbf16>) outs(%y : memref<2x1x8xf32>)
+  %out = memref.alloc() : memref<2x1x8xf32>
   gpu.launch blocks(%bx, %by, %bz) in (%gx = %c1, %gy = %c1, %gz = %c1)
              threads(%tx, %ty, %tz) in (%sx = %c16, %sy = %c1, %sz = %c1) {
     %o = arith.remui %tx, %c8 : index
@@ -401,14 +406,16 @@ func.func @small_projection(%x: memref<2x1x3xf32>, %w: memref<8x3xbf16>, %bias: 
     memref.store %v, %out[%b, %c0, %o] : memref<2x1x8xf32>
     gpu.terminator
   }
-  return
+  return %out : memref<2x1x8xf32>
 }
 
 // -----
 
 // Left as they are: a projection over more than 256 inputs (a dot of that
 // many terms at every load), one whose output is not filled right before
-// it, and one whose output another op also reads.
+// it, one whose output another op also reads, and one whose x may be the
+// buffer the kernel writes (two arguments): each thread would read all of
+// x's row while other threads write it.
 #qx = affine_map<(b, l, o, i) -> (b, l, i)>
 #qw = affine_map<(b, l, o, i) -> (o, i)>
 #qy = affine_map<(b, l, o, i) -> (b, l, o)>
@@ -418,6 +425,8 @@ func.func @small_projection(%x: memref<2x1x3xf32>, %w: memref<8x3xbf16>, %bias: 
 // CHECK-LABEL: func.func @unfilled_projection(
 // CHECK:         linalg.contract
 // CHECK-LABEL: func.func @projection_read_twice(
+// CHECK:         linalg.contract
+// CHECK-LABEL: func.func @projection_of_an_aliasing_argument(
 // CHECK:         linalg.contract
 func.func @wide_projection(%x: memref<1x1x300xf32>, %w: memref<4x300xf32>, %out: memref<1x1x4xf32>) {
   %zero = arith.constant 0.0 : f32
@@ -472,5 +481,66 @@ func.func @projection_read_twice(%x: memref<1x1x3xf32>, %w: memref<4x3xf32>, %ou
     gpu.terminator
   }
   memref.copy %y, %out : memref<1x1x4xf32> to memref<1x1x4xf32>
+  return
+}
+
+func.func @projection_of_an_aliasing_argument(%x: memref<1x1x4xf32>, %w: memref<4x4xf32>,
+                                              %out: memref<1x1x4xf32>) {
+  %zero = arith.constant 0.0 : f32
+  %c1 = arith.constant 1 : index
+  %c4 = arith.constant 4 : index
+  %y = memref.alloc() : memref<1x1x4xf32>
+  linalg.fill ins(%zero : f32) outs(%y : memref<1x1x4xf32>)
+  linalg.contract indexing_maps = [#qx, #qw, #qy]
+      ins(%x, %w : memref<1x1x4xf32>, memref<4x4xf32>) outs(%y : memref<1x1x4xf32>)
+  gpu.launch blocks(%bx, %by, %bz) in (%gx = %c1, %gy = %c1, %gz = %c1)
+             threads(%tx, %ty, %tz) in (%sx = %c4, %sy = %c1, %sz = %c1) {
+    %c0 = arith.constant 0 : index
+    %d = memref.load %y[%c0, %c0, %tx] : memref<1x1x4xf32>
+    memref.store %d, %out[%c0, %c0, %tx] : memref<1x1x4xf32>
+    gpu.terminator
+  }
+  return
+}
+
+// -----
+
+// A load at a clamped index (the recurrent step's keys past K, computed on
+// the last key and discarded) still reads another element in each
+// iteration where its value counts: the producer folds.
+// CHECK-LABEL: func.func @clamped_index(
+// CHECK-NOT:     linalg.generic
+// CHECK:         gpu.launch
+// CHECK:           scf.for
+// CHECK:             %[[I:.*]] = arith.minui
+// CHECK:             memref.load %{{.*}}[%[[I]]]
+// CHECK:             math.exp
+func.func @clamped_index(%a: memref<5xf32>, %out: memref<8xf32>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c2 = arith.constant 2 : index
+  %c4 = arith.constant 4 : index
+  %c5 = arith.constant 5 : index
+  %zero = arith.constant 0.0 : f32
+  %e = memref.alloc() : memref<5xf32>
+  linalg.generic {indexing_maps = [affine_map<(i) -> (i)>, affine_map<(i) -> (i)>],
+                  iterator_types = ["parallel"]}
+      ins(%a : memref<5xf32>) outs(%e : memref<5xf32>) {
+  ^bb0(%in: f32, %o: f32):
+    %x = math.exp %in : f32
+    linalg.yield %x : f32
+  }
+  gpu.launch blocks(%bx, %by, %bz) in (%gx = %c1, %gy = %c1, %gz = %c1)
+             threads(%tx, %ty, %tz) in (%sx = %c2, %sy = %c1, %sz = %c1) {
+    %sum = scf.for %i = %tx to %c5 step %c4 iter_args(%acc = %zero) -> (f32) {
+      %j = arith.addi %i, %c2 : index
+      %jc = arith.minui %j, %c4 : index
+      %v = memref.load %e[%jc] : memref<5xf32>
+      %n = arith.addf %acc, %v : f32
+      scf.yield %n : f32
+    }
+    memref.store %sum, %out[%tx] : memref<8xf32>
+    gpu.terminator
+  }
   return
 }

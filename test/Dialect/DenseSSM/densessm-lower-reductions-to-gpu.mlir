@@ -738,8 +738,11 @@ func.func @norm(%x: memref<3x200xf32>, %g: memref<200xf32>) -> memref<3x200xf32>
 }
 
 // Left as their own ops: a scaling after a sum without a fill (only
-// thread 0 reads what the output held), one with a store between, and
-// one over the rows transposed (the sum's domain loop by loop, it is not).
+// thread 0 reads what the output held), one with a store between, one
+// over the rows transposed (the sum's domain loop by loop, it is not), one
+// reading the total again through a view and one reading an argument that
+// may be the sum's (both would load the output before thread 0 stores the
+// total).
 // CHECK-LABEL: func.func @no_fill_consumer_left_alone
 // CHECK: gpu.launch
 // CHECK: linalg.generic
@@ -748,6 +751,12 @@ func.func @norm(%x: memref<3x200xf32>, %g: memref<200xf32>) -> memref<3x200xf32>
 // CHECK: memref.store
 // CHECK: linalg.generic
 // CHECK-LABEL: func.func @transposed_consumer_left_alone
+// CHECK: gpu.launch
+// CHECK: linalg.generic
+// CHECK-LABEL: func.func @consumer_through_a_view_left_alone
+// CHECK: gpu.launch
+// CHECK: linalg.generic
+// CHECK-LABEL: func.func @consumer_of_an_aliasing_argument_left_alone
 // CHECK: gpu.launch
 // CHECK: linalg.generic
 func.func @no_fill_consumer_left_alone(%x: memref<3x200xf32>, %s0: memref<3xf32>) -> memref<3x200xf32> {
@@ -818,4 +827,57 @@ func.func @transposed_consumer_left_alone(%x: memref<3x200xf32>) -> memref<200x3
     linalg.yield %out : f32
   }
   return %y : memref<200x3xf32>
+}
+
+func.func @consumer_through_a_view_left_alone(%x: memref<64x256xf32>) -> memref<64x256xf32> {
+  %zero = arith.constant 0.0 : f32
+  %s = memref.alloc() : memref<64xf32>
+  linalg.fill ins(%zero : f32) outs(%s : memref<64xf32>)
+  linalg.generic {indexing_maps = [affine_map<(b, i) -> (b, i)>, affine_map<(b, i) -> (b)>],
+                  iterator_types = ["parallel", "reduction"]}
+      ins(%x : memref<64x256xf32>) outs(%s : memref<64xf32>) {
+  ^bb0(%in: f32, %acc: f32):
+    %sq = arith.mulf %in, %in : f32
+    %n = arith.addf %acc, %sq : f32
+    linalg.yield %n : f32
+  }
+  %e = memref.expand_shape %s [[0, 1]] output_shape [64, 1] : memref<64xf32> into memref<64x1xf32>
+  %y = memref.alloc() : memref<64x256xf32>
+  linalg.generic {indexing_maps = [affine_map<(b, i) -> (b, i)>, affine_map<(b, i) -> (b)>,
+                                   affine_map<(b, i) -> (b, 0)>, affine_map<(b, i) -> (b, i)>],
+                  iterator_types = ["parallel", "parallel"]}
+      ins(%x, %s, %e : memref<64x256xf32>, memref<64xf32>, memref<64x1xf32>) outs(%y : memref<64x256xf32>) {
+  ^bb0(%in: f32, %t: f32, %t2: f32, %o: f32):
+    %m = arith.mulf %in, %t : f32
+    %r = arith.mulf %m, %t2 : f32
+    linalg.yield %r : f32
+  }
+  return %y : memref<64x256xf32>
+}
+
+func.func @consumer_of_an_aliasing_argument_left_alone(%in0: memref<64x64xf32>, %s: memref<64xf32>,
+                                                       %t: memref<64xf32>) -> memref<64x64xf32> {
+  %zero = arith.constant 0.0 : f32
+  %x = memref.alloc() : memref<64x64xf32>
+  memref.copy %in0, %x : memref<64x64xf32> to memref<64x64xf32>
+  linalg.fill ins(%zero : f32) outs(%s : memref<64xf32>)
+  linalg.generic {indexing_maps = [affine_map<(b, i) -> (b, i)>, affine_map<(b, i) -> (b)>],
+                  iterator_types = ["parallel", "reduction"]}
+      ins(%x : memref<64x64xf32>) outs(%s : memref<64xf32>) {
+  ^bb0(%in: f32, %acc: f32):
+    %sq = arith.mulf %in, %in : f32
+    %n = arith.addf %acc, %sq : f32
+    linalg.yield %n : f32
+  }
+  %y = memref.alloc() : memref<64x64xf32>
+  linalg.generic {indexing_maps = [affine_map<(b, i) -> (b, i)>, affine_map<(b, i) -> (b)>,
+                                   affine_map<(b, i) -> (i)>, affine_map<(b, i) -> (b, i)>],
+                  iterator_types = ["parallel", "parallel"]}
+      ins(%x, %s, %t : memref<64x64xf32>, memref<64xf32>, memref<64xf32>) outs(%y : memref<64x64xf32>) {
+  ^bb0(%in: f32, %tot: f32, %other: f32, %o: f32):
+    %m = arith.mulf %in, %tot : f32
+    %r = arith.mulf %m, %other : f32
+    linalg.yield %r : f32
+  }
+  return %y : memref<64x64xf32>
 }

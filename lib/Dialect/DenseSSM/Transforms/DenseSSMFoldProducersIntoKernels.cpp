@@ -73,11 +73,16 @@ bool loadsOncePerElement(memref::LoadOp load, gpu::LaunchOp kernel) {
 
 /// Whether `index` takes another value for each value of `inductionVar`:
 /// the variable itself, or it shifted or xor'ed with a constant (rotary's
-/// pair partner, i ^ 1, after a rotary folded into the kernel).
+/// pair partner, i ^ 1, after a rotary folded into the kernel), or such an
+/// index clamped by `arith.minui` (the recurrent step's keys past K, loaded
+/// at the last key and discarded: the clamp repeats an element only in the
+/// iterations whose value is not used).
 bool isOneToOneIn(Value index, Value inductionVar) {
   if (index == inductionVar)
     return true;
   Operation *op = index.getDefiningOp();
+  if (auto clamp = dyn_cast_or_null<arith::MinUIOp>(op))
+    return isOneToOneIn(clamp.getLhs(), inductionVar);
   if (!isa_and_present<arith::AddIOp, arith::SubIOp, arith::XOrIOp>(op))
     return false;
   Value lhs = op->getOperand(0), rhs = op->getOperand(1);
@@ -200,10 +205,21 @@ gpu::LaunchOp kernelReading(linalg::LinalgOp producer) {
   if (!kernel || kernel->getBlock() != producer->getBlock() ||
       !producer->isBeforeInBlock(kernel))
     return nullptr;
-  // gpu.launch has recursive memory effects: the kernel's body counts.
+  // gpu.launch has recursive memory effects: the kernel's body counts. A
+  // projection's every evaluation reads all of a row of x, written maybe
+  // by another thread: a write to any buffer that may be x or w counts
+  // (an elementwise op reads its own point, as the kernel's thread did).
+  auto writesRead = [&](Operation *op) {
+    if (!fill)
+      return mayWriteAny(op, *read);
+    return mayWrite(op, [&](Value buffer) {
+      return llvm::any_of(*read,
+                          [&](Value input) { return mayAlias(buffer, input); });
+    });
+  };
   for (Operation *op = producer->getNextNode(); op != kernel->getNextNode();
        op = op->getNextNode())
-    if (mayWriteAny(op, *read))
+    if (writesRead(op))
       return nullptr;
   return kernel;
 }

@@ -433,7 +433,8 @@ void foldIntoReader(SumReduction &sum, ReaderKernel &reader) {
 /// body without memory effects or regions; it reads one of the sum's
 /// inputs with the same indexing map, a permutation of all the loops (so
 /// the two domains are the same, loop by loop), the sum's output with the
-/// sum's output map, and its other inputs at the point or broadcast; it
+/// sum's output map, and its other inputs (none of which may be the
+/// output) at the point or broadcast; it
 /// writes a fresh allocation at a permutation of the loops, which its body
 /// does not read and the sum does not read either.
 bool isConsumerOf(const SumReduction &sum, linalg::GenericOp op) {
@@ -460,8 +461,11 @@ bool isConsumerOf(const SumReduction &sum, linalg::GenericOp op) {
       readsTotal = true;
       continue;
     }
+    // Another way to the sum's output (a view, an argument that may be
+    // it) would read it from memory, before thread 0 stores the total.
     if (!readsAtThePoint(map) || (isa<MemRefType>(input->get().getType()) &&
-                                  mayAlias(input->get(), result)))
+                                  (mayAlias(input->get(), result) ||
+                                   mayAlias(input->get(), output))))
       return false;
     for (OpOperand *sumInput : sumOp.getDpsInputOperands())
       if (sumInput->get() == input->get() && map.isPermutation() &&
