@@ -136,16 +136,10 @@ std::optional<SmallVector<Value>> elementwiseReads(linalg::GenericOp producer) {
   return read;
 }
 
-/// The fill of a projection's output: the op right before the projection
-/// when it is a linalg.fill of that buffer with a scalar (the model
-/// builder's y = 0; y += x wᵀ).
+/// The fill of a projection's output right before it (the model builder's
+/// y = 0; y += x wᵀ).
 linalg::FillOp fillBefore(linalg::LinalgOp projection) {
-  auto fill = dyn_cast_or_null<linalg::FillOp>(projection->getPrevNode());
-  if (!fill || !fill.hasPureBufferSemantics() ||
-      fill.getDpsInitOperand(0)->get() !=
-          projection.getDpsInitOperand(0)->get())
-    return nullptr;
-  return fill;
+  return fillRightBefore(projection, projection.getDpsInitOperand(0)->get());
 }
 
 /// The buffers a `projection` reads (x and w), when a kernel can evaluate it

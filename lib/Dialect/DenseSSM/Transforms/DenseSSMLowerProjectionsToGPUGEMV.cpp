@@ -67,9 +67,8 @@ struct ProjectionSizes {
 /// builder's `y = 0; y += x wᵀ`), or null. The kernel can then write y
 /// instead of adding to it, and the fill's own kernel goes away.
 linalg::FillOp zeroFillBefore(linalg::LinalgOp op, Value y) {
-  auto fill = dyn_cast_or_null<linalg::FillOp>(op->getPrevNode());
-  if (!fill || !fill.hasPureBufferSemantics() ||
-      fill.getDpsInitOperand(0)->get() != y)
+  linalg::FillOp fill = densessm::fillRightBefore(op, y);
+  if (!fill)
     return nullptr;
   auto zero = fill.value().getDefiningOp<arith::ConstantOp>();
   auto value = zero ? dyn_cast<FloatAttr>(zero.getValue()) : FloatAttr();

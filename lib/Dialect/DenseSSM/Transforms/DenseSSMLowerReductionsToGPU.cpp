@@ -117,10 +117,8 @@ std::optional<SumReduction> matchSum(linalg::GenericOp op) {
                             cast<AffineDimExpr>(result).getPosition()))
       return std::nullopt;
 
-  auto fill = dyn_cast_or_null<linalg::FillOp>(op->getPrevNode());
-  if (fill && fill.hasPureBufferSemantics() &&
-      fill.getDpsInitOperand(0)->get() == init->get() &&
-      fill.value().getType().isF32())
+  linalg::FillOp fill = fillRightBefore(op, init->get());
+  if (fill && fill.value().getType().isF32())
     sum.fill = fill;
   return sum;
 }

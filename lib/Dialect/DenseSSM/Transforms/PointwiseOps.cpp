@@ -125,6 +125,14 @@ bool densessm::mayRead(Operation *op, llvm::function_ref<bool(Value)> watched) {
   return mayAccess(op, watched, Access::Read);
 }
 
+linalg::FillOp densessm::fillRightBefore(Operation *op, Value buffer) {
+  auto fill = dyn_cast_or_null<linalg::FillOp>(op->getPrevNode());
+  if (!fill || !fill.hasPureBufferSemantics() ||
+      fill.getDpsInitOperand(0)->get() != buffer)
+    return nullptr;
+  return fill;
+}
+
 bool densessm::isUnaliasedAllocation(Value buffer) {
   if (!isAllocation(buffer))
     return false;

@@ -55,6 +55,10 @@ bool mayWriteAny(Operation *op, ArrayRef<Value> buffers);
 bool mayWrite(Operation *op, llvm::function_ref<bool(Value)> watched);
 bool mayRead(Operation *op, llvm::function_ref<bool(Value)> watched);
 
+/// The linalg.fill of `buffer` on buffers right before `op` (the model
+/// builder's `y = 0; y += ...`), or null.
+linalg::FillOp fillRightBefore(Operation *op, Value buffer);
+
 /// An allocation that no other value of the function may be: every use,
 /// through its views, names it (no select, call or region result, branch
 /// operand or stored pointer may carry it elsewhere).
