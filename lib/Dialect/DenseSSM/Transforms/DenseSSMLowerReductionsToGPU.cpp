@@ -54,7 +54,7 @@ struct SumReduction {
   /// The fill of the output right before the op, which the kernel absorbs.
   linalg::FillOp fill;
   /// The elementwise op after it that reads the total (a norm's scaling),
-  /// which the kernel computes too (see matchConsumer); null if none.
+  /// which the kernel computes too (see isConsumerOf); null if none.
   linalg::GenericOp consumer;
 };
 
@@ -176,11 +176,11 @@ Value emitBlockTotal(OpBuilder &kb, Location kl, const KernelContext &kernel,
                   terms.getResult(0));
 }
 
-/// The output's indices of the output element at `point`.
-SmallVector<Value> outputIndicesAt(const SumReduction &sum,
+/// The indices of `op`'s output (a projected permutation of its loops) at
+/// `point` of its domain.
+SmallVector<Value> outputIndicesAt(linalg::GenericOp op,
                                    ArrayRef<Value> point) {
   SmallVector<Value> indices;
-  linalg::GenericOp op = sum.op;
   for (AffineExpr result :
        op.getMatchingIndexingMap(op.getDpsInitOperand(0)).getResults())
     indices.push_back(point[cast<AffineDimExpr>(result).getPosition()]);
@@ -206,7 +206,7 @@ void emitSum(OpBuilder &kb, Location kl, const KernelContext &kernel,
       emitBlockTotal(kb, kl, kernel, sum, point, partials, threads);
   Value isThread0 = arith::CmpIOp::create(
       kb, kl, arith::CmpIPredicate::eq, kernel.thread, index(kb, kl, 0));
-  SmallVector<Value> outputIndices = outputIndicesAt(sum, point);
+  SmallVector<Value> outputIndices = outputIndicesAt(sum.op, point);
   // With a fill, every thread knows the element (the consumer reads it);
   // without, only thread 0 reads what the output held.
   Value element = sum.fill ? arith::AddFOp::create(kb, kl, sum.fill.value(),
@@ -227,7 +227,6 @@ void emitSum(OpBuilder &kb, Location kl, const KernelContext &kernel,
     return;
 
   linalg::GenericOp consumer = sum.consumer;
-  OpOperand *consumerInit = consumer.getDpsInitOperand(0);
   forStrided(kb, kl, kernel.thread, index(kb, kl, sum.terms),
              index(kb, kl, threads), [&](OpBuilder &cb, Location cl, Value r) {
                SmallVector<Value> at = termPointAt(cb, cl, sum, point, r);
@@ -235,12 +234,9 @@ void emitSum(OpBuilder &kb, Location kl, const KernelContext &kernel,
                    cb, cl, consumer, at, [&](OpOperand &operand) -> Value {
                      return operand.get() == output ? element : Value();
                    });
-               SmallVector<Value> indices;
-               for (AffineExpr result :
-                    consumer.getMatchingIndexingMap(consumerInit).getResults())
-                 indices.push_back(at[cast<AffineDimExpr>(result).getPosition()]);
-               memref::StoreOp::create(cb, cl, value, consumerInit->get(),
-                                       indices);
+               memref::StoreOp::create(cb, cl, value,
+                                       consumer.getDpsInitOperand(0)->get(),
+                                       outputIndicesAt(consumer, at));
              });
 }
 
