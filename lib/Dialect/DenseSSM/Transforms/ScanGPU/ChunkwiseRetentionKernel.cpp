@@ -98,12 +98,7 @@ void storeTile(OpBuilder &b, Location loc, Value value, Value tile, Value at) {
 void forOwned(OpBuilder &b, Location loc, Value thread, int64_t threads,
               Value count,
               llvm::function_ref<void(OpBuilder &, Location, Value)> body) {
-  scf::ForOp::create(b, loc, thread, count, index(b, loc, threads),
-                     ValueRange{},
-                     [&](OpBuilder &eb, Location el, Value e, ValueRange) {
-                       body(eb, el, e);
-                       scf::YieldOp::create(eb, el);
-                     });
+  forStrided(b, loc, thread, count, index(b, loc, threads), body);
 }
 
 /// init + the terms `accumulate(x, acc)` adds for x in [lower, count), in one
