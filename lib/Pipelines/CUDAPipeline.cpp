@@ -97,6 +97,7 @@ void mlir::densessm::buildCUDAPipeline(OpPassManager &pm,
     DenseSSMLowerProjectionsToGPUGEMVOptions gemv;
     gemv.maxRows = options.gemvMaxRows;
     gemv.blockSize = options.gemvBlockSize;
+    gemv.targetBlocks = options.gemvTargetBlocks;
     gemv.fuseEpilogues = options.fuseGEMVEpilogues;
     gemv.fusePrologues = options.fuseGEMVPrologues;
     gemv.wideLoads = options.gemvWideLoads;

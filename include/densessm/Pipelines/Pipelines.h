@@ -165,6 +165,14 @@ struct CUDAPipelineOptions : public PassPipelineOptions<CUDAPipelineOptions> {
                      "output (--densessm-lower-projections-to-gpu-gemv="
                      "block-size)"),
       llvm::cl::init(256)};
+  Option<int64_t> gemvTargetBlocks{
+      *this, "gemv-target-blocks",
+      llvm::cl::desc("Blocks per row a GEMV kernel aims for: with fewer, "
+                     "each output's inputs are split over several warps "
+                     "(a narrow projection such as Mamba's x_proj); 1: "
+                     "never (--densessm-lower-projections-to-gpu-gemv="
+                     "target-blocks)"),
+      llvm::cl::init(128)};
   Option<int64_t> reductionBlockSize{
       *this, "reduction-block-size",
       llvm::cl::desc("The most threads per block of a sum reduction's "

@@ -1,5 +1,5 @@
-// RUN: densessm-opt %s --densessm-lower-projections-to-gpu-gemv --split-input-file | FileCheck %s
-// RUN: densessm-opt %s "--densessm-lower-projections-to-gpu-gemv=fuse-epilogues=false" --split-input-file | FileCheck %s --check-prefix=OFF
+// RUN: densessm-opt %s --densessm-lower-projections-to-gpu-gemv=target-blocks=1 --split-input-file | FileCheck %s
+// RUN: densessm-opt %s "--densessm-lower-projections-to-gpu-gemv=target-blocks=1 fuse-epilogues=false" --split-input-file | FileCheck %s --check-prefix=OFF
 
 // An elementwise op on the projection's output right after it is folded
 // into the GEMV kernel: the lane that computed y[b, l, o] applies the op's

@@ -1,5 +1,5 @@
-// RUN: densessm-opt %s --densessm-lower-projections-to-gpu-gemv=wide-loads=false --canonicalize --split-input-file | FileCheck %s
-// RUN: densessm-opt %s "--densessm-lower-projections-to-gpu-gemv=fuse-prologues=false wide-loads=false" --canonicalize --split-input-file | FileCheck %s --check-prefix=OFF
+// RUN: densessm-opt %s "--densessm-lower-projections-to-gpu-gemv=target-blocks=1 wide-loads=false" --canonicalize --split-input-file | FileCheck %s
+// RUN: densessm-opt %s "--densessm-lower-projections-to-gpu-gemv=target-blocks=1 fuse-prologues=false wide-loads=false" --canonicalize --split-input-file | FileCheck %s --check-prefix=OFF
 
 // The elementwise op that computes a projection's input x for the
 // projections alone is folded into their GEMV kernels: each block computes

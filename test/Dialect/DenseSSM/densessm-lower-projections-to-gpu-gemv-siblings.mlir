@@ -1,5 +1,5 @@
-// RUN: densessm-opt %s --densessm-lower-projections-to-gpu-gemv=wide-loads=false --canonicalize --split-input-file | FileCheck %s
-// RUN: densessm-opt %s "--densessm-lower-projections-to-gpu-gemv=wide-loads=false fuse-siblings=false" --canonicalize --split-input-file | FileCheck %s --check-prefix=OFF
+// RUN: densessm-opt %s "--densessm-lower-projections-to-gpu-gemv=target-blocks=1 wide-loads=false" --canonicalize --split-input-file | FileCheck %s
+// RUN: densessm-opt %s "--densessm-lower-projections-to-gpu-gemv=target-blocks=1 wide-loads=false fuse-siblings=false" --canonicalize --split-input-file | FileCheck %s --check-prefix=OFF
 
 // Consecutive projections of the same x (a layer's q, k and v) are one GEMV
 // kernel: projection p takes the blocks from the sum of the blocks of those

@@ -1,5 +1,5 @@
-// RUN: densessm-opt %s --densessm-lower-projections-to-gpu-gemv --canonicalize --split-input-file | FileCheck %s
-// RUN: densessm-opt %s --densessm-lower-projections-to-gpu-gemv=wide-loads=false --split-input-file | FileCheck %s --check-prefix=OFF
+// RUN: densessm-opt %s --densessm-lower-projections-to-gpu-gemv=target-blocks=1 --canonicalize --split-input-file | FileCheck %s
+// RUN: densessm-opt %s "--densessm-lower-projections-to-gpu-gemv=target-blocks=1 wide-loads=false" --split-input-file | FileCheck %s --check-prefix=OFF
 
 // The GEMV kernel's wide loads: 16 bytes of a weight row per lane and load.
 

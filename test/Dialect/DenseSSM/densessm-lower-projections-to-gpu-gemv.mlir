@@ -1,8 +1,9 @@
-// RUN: densessm-opt %s --densessm-lower-projections-to-gpu-gemv=wide-loads=false --split-input-file | FileCheck %s
-// RUN: densessm-opt %s "--densessm-lower-projections-to-gpu-gemv=max-rows=2 block-size=64 unroll=1 wide-loads=false" --split-input-file | FileCheck %s --check-prefix=OPTS
+// RUN: densessm-opt %s "--densessm-lower-projections-to-gpu-gemv=target-blocks=1 wide-loads=false" --split-input-file | FileCheck %s
+// RUN: densessm-opt %s "--densessm-lower-projections-to-gpu-gemv=target-blocks=1 max-rows=2 block-size=64 unroll=1 wide-loads=false" --split-input-file | FileCheck %s --check-prefix=OPTS
 // RUN: not densessm-opt %s "--densessm-lower-projections-to-gpu-gemv=block-size=48" --split-input-file 2>&1 | FileCheck %s --check-prefix=BLOCK
 // RUN: not densessm-opt %s "--densessm-lower-projections-to-gpu-gemv=max-rows=0" --split-input-file 2>&1 | FileCheck %s --check-prefix=MAXROWS
 // RUN: not densessm-opt %s "--densessm-lower-projections-to-gpu-gemv=unroll=17" --split-input-file 2>&1 | FileCheck %s --check-prefix=UNROLL
+// RUN: not densessm-opt %s "--densessm-lower-projections-to-gpu-gemv=target-blocks=0" --split-input-file 2>&1 | FileCheck %s --check-prefix=TARGET
 
 #x = affine_map<(b, l, o, i) -> (b, l, i)>
 #w = affine_map<(b, l, o, i) -> (o, i)>
@@ -157,3 +158,4 @@ func.func @fresh_dynamic(%x: memref<?x1x64xf32>, %w: memref<32x64xf32>, %y: memr
 // BLOCK: error: --densessm-lower-projections-to-gpu-gemv: option 'block-size' must be a multiple of 32 in [32, 1024], found 48
 // MAXROWS: error: --densessm-lower-projections-to-gpu-gemv: option 'max-rows' must be in [1, 65535], found 0
 // UNROLL: error: --densessm-lower-projections-to-gpu-gemv: option 'unroll' must be in [1, 16], found 17
+// TARGET: error: --densessm-lower-projections-to-gpu-gemv: option 'target-blocks' must be in [1, 65535], found 0

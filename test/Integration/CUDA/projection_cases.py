@@ -8,6 +8,9 @@
     warps of the last block idle, rows over the batch and over the tokens;
     wide loads (16 bytes of weights per lane, x staged in shared memory)
     where a row is a multiple of 16 bytes, over whole and partial tiles;
+    few outputs, each one's inputs split over a block's warps (2, 4 or 8
+    parts added in shared memory), with an epilogue and a norm's prologue,
+    and the same without the split;
   - more rows than gemv-max-rows: cuBLAS (the emulator runs the runtime
     call as the same sum), narrow weights widened to f32 by a kernel first;
   - dynamic sizes: the run-time choice between the two, both sides;
@@ -28,6 +31,7 @@ the only error is f32 accumulation. Used by check_scans.py (--ops
 projection) in both modes."""
 
 import math
+import re
 import struct
 import subprocess
 
@@ -94,8 +98,18 @@ def kernels_of(tools, pipeline, text):
             "cublas": "call @densessm_cuda_linear_f32" in lowered}
 
 
+def gemv_grid(tools, pipeline, text):
+    """The blocks along x of each kernel launch of the compiled `text` (a
+    GEMV's: its outputs over the outputs per block), where static."""
+    lowered = subprocess.run([tools.opt, "-", pipeline], input=text, capture_output=True,
+                             text=True, check=True).stdout
+    return [int(m) for m in re.findall(r"gpu.launch_func .* blocks in \(%c(\d+)\b", lowered)]
+
+
 def projection(tools, check, pipeline, name, batch, length, inputs, outputs,
-               element="f32", dynamic=False):
+               element="f32", dynamic=False, blocks=None):
+    """With `blocks`, also checks that the GEMV kernel is that many blocks
+    along x (how many warps share an output: the split of its inputs)."""
     text = kernel(batch, length, inputs, outputs, element, dynamic)
     if "stop-at-gpu=true" in pipeline:
         rows = batch * length
@@ -103,6 +117,10 @@ def projection(tools, check, pipeline, name, batch, length, inputs, outputs,
                 "cublas": dynamic or rows > GEMV_MAX_ROWS}
         got = kernels_of(tools, pipeline, text)
         check.expect(got == want, f"projection {name}: compiled to {got}, want {want}")
+        if blocks is not None:
+            grid = gemv_grid(tools, pipeline, text)
+            check.expect(grid == [blocks],
+                         f"projection {name}: launches of {grid} blocks, want [{blocks}]")
     rng = harness.seeded(sum(map(ord, name)))
     x = harness.random_tensor(rng, [batch, length, inputs])
     w = round_to(harness.random_tensor(rng, [outputs, inputs]), element)
@@ -116,8 +134,13 @@ def projection(tools, check, pipeline, name, batch, length, inputs, outputs,
 
 def with_option(pipeline, option):
     """`pipeline` (--densessm-cuda-pipeline with or without options) with
-    one option more."""
-    return pipeline + (" " if "=" in pipeline else "=") + option
+    `option` (name=value) set, in place of any value it had."""
+    name = option.split("=")[0]
+    if "=" not in pipeline:
+        return f"{pipeline}={option}"
+    head, options = pipeline.split("=", 1)
+    kept = [o for o in options.split() if o.split("=")[0] != name]
+    return f"{head}={' '.join(kept + [option])}"
 
 
 def expect_gemv_launches(tools, check, pipeline, text, rows, dynamic, want, label, why):
@@ -456,6 +479,16 @@ def run_all(tools, check, pipeline):
     # Wide loads: 8 bf16 / 4 f32 weights per load, 2 tiles and a part.
     projection(tools, check, pipeline, "wide-bf16", 2, 1, 528, 37, "bf16")
     projection(tools, check, pipeline, "wide-f32", 1, 1, 264, 37)
+    # Few outputs: each output's inputs split over a block's warps (8 of
+    # them at gemv-block-size=256), whose parts are added in shared memory:
+    # 8 parts of 10 one-weight tiles (f16 rows of 600 bytes: no wide
+    # loads), 4 parts of 4 wide tiles; and without the split
+    # (gemv-target-blocks=1), a warp per output.
+    eight_warps = with_option(pipeline, "gemv-block-size=256")
+    projection(tools, check, eight_warps, "split-8", 1, 1, 300, 10, "f16", blocks=10)
+    projection(tools, check, eight_warps, "split-wide-4", 2, 1, 1024, 12, "bf16", blocks=6)
+    projection(tools, check, with_option(eight_warps, "gemv-target-blocks=1"),
+               "unsplit", 1, 1, 300, 10, "f16", blocks=2)
     # More rows than a GEMV takes: cuBLAS, narrow weights widened first.
     projection(tools, check, pipeline, "prefill", 2, 6, 40, 24)
     projection(tools, check, pipeline, "prefill-bf16", 2, 6, 40, 24, "bf16")
@@ -469,6 +502,9 @@ def run_all(tools, check, pipeline):
     epilogue(tools, check, pipeline, "heads-prefill", 1, 12, 40, 3, 8)
     epilogue(tools, check, pipeline, "heads-dynamic-decode", 1, 1, 40, 2, 16, dynamic=True)
     epilogue(tools, check, pipeline, "heads-dynamic-prefill", 2, 5, 40, 2, 16, dynamic=True)
+    # ... applied by the output's first warp, after its parts are added
+    # (f32 rows of 520: 4 parts of 5 wide tiles, one warp taking two).
+    epilogue(tools, check, eight_warps, "heads-split", 1, 1, 520, 2, 4)
     # A norm computing the input of two projections: folded into both GEMV
     # kernels, before cuBLAS as it is, and on both sides of the choice.
     norm(tools, check, pipeline, "norm-decode", 2, 1, 100, (40, 24), "bf16")
@@ -479,6 +515,8 @@ def run_all(tools, check, pipeline):
     # Rows long enough that the unrolled bodies of the statistic's and the
     # staging's loops run (4 loads per lane at once), then their remainders.
     norm(tools, check, pipeline, "norm-long-row", 1, 1, 1096, (24, 8), "bf16")
+    # The norm's row in shared memory, each output's wide tiles split.
+    norm(tools, check, eight_warps, "norm-split", 1, 1, 1024, (12, 8), "bf16")
     # Projections of the same x (q, k, v): one kernel, each on its own
     # blocks (outputs off the 8 warps of a block); a different load width
     # (f32 among bf16, 16-byte rows) is a GEMV kernel of its own, which

@@ -170,17 +170,16 @@ std::optional<SmallVector<Value>> projectionReads(linalg::LinalgOp projection) {
 /// it writes, and nothing from the producer to the kernel (the kernel
 /// included) writes what it reads. Null otherwise.
 gpu::LaunchOp kernelReading(linalg::LinalgOp producer) {
+  const bool projection = isBufferProjection(producer);
   std::optional<SmallVector<Value>> read;
-  linalg::FillOp fill;
-  if (auto generic = dyn_cast<linalg::GenericOp>(producer.getOperation());
-      generic && !isBufferProjection(producer)) {
-    read = elementwiseReads(generic);
-  } else {
+  if (projection)
     read = projectionReads(producer);
-    fill = read ? fillBefore(producer) : nullptr;
-  }
+  else if (auto generic = dyn_cast<linalg::GenericOp>(producer.getOperation()))
+    read = elementwiseReads(generic);
   if (!read)
     return nullptr;
+  // A projection's output is also written by its fill.
+  linalg::FillOp fill = projection ? fillBefore(producer) : nullptr;
   Value output = producer.getDpsInitOperand(0)->get();
 
   // Every other use: a load in one kernel, each of whose iterations loads
@@ -204,7 +203,7 @@ gpu::LaunchOp kernelReading(linalg::LinalgOp producer) {
   // by another thread: a write to any buffer that may be x or w counts
   // (an elementwise op reads its own point, as the kernel's thread did).
   auto writesRead = [&](Operation *op) {
-    if (!fill)
+    if (!projection)
       return mayWriteAny(op, *read);
     return mayWrite(op, [&](Value buffer) {
       return llvm::any_of(*read,

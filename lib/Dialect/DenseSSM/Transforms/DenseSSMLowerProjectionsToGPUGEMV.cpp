@@ -115,15 +115,44 @@ Value toF32(OpBuilder &b, Location loc, Value weight) {
   return arith::ExtFOp::create(b, loc, b.getF32Type(), weight);
 }
 
+/// How a block's warps share its outputs: `parts` consecutive warps per
+/// output, warp w computing part `w mod parts` of the block's output
+/// `w / parts` from every `parts`-th tile of 32·width inputs (one part: a
+/// warp per output, every tile). More parts make more, shorter blocks for
+/// a projection with few outputs.
+struct WarpSplit {
+  int64_t parts = 1;
+  /// The warp's part (null with one part).
+  Value part;
+
+  /// Where a lane starts, reading `width` inputs at once from `laneStart`
+  /// in a tile (lane·width): its run in the warp's first tile.
+  Value firstInput(OpBuilder &b, Location loc, Value laneStart,
+                   int64_t width) const {
+    if (parts == 1)
+      return laneStart;
+    Value tileStart = arith::MulIOp::create(b, loc, part,
+                                            index(b, loc, kWarpSize * width));
+    return arith::AddIOp::create(b, loc, tileStart, laneStart);
+  }
+
+  /// From one of the lane's runs to its next.
+  Value stride(OpBuilder &b, Location loc, int64_t width) const {
+    return index(b, loc, kWarpSize * width * parts);
+  }
+};
+
 /// A lane's part of the dot product of w[o, :] with x, one weight per load:
-/// lane l takes inputs l, l + 32, ...; `readInput(i)` is x's input i.
+/// lane l takes inputs l, l + 32, ... of its warp's tiles (`split`);
+/// `readInput(i)` is x's input i.
 scf::ForOp narrowDot(OpBuilder &b, Location loc, const KernelContext &kernel,
-                     Value w, Value o, Value inputs,
+                     Value w, Value o, Value inputs, const WarpSplit &split,
                      llvm::function_ref<Value(OpBuilder &, Location, Value)>
                          readInput) {
   Value zero = arith::ConstantOp::create(b, loc, b.getF32FloatAttr(0.0f));
   return scf::ForOp::create(
-      b, loc, kernel.lane, inputs, index(b, loc, kWarpSize), ValueRange{zero},
+      b, loc, split.firstInput(b, loc, kernel.lane, 1), inputs,
+      split.stride(b, loc, 1), ValueRange{zero},
       [&](OpBuilder &lb, Location ll, Value i, ValueRange acc) {
         Value weight =
             toF32(lb, ll, memref::LoadOp::create(lb, ll, w, ValueRange{o, i}));
@@ -135,12 +164,13 @@ scf::ForOp narrowDot(OpBuilder &b, Location loc, const KernelContext &kernel,
 }
 
 /// The same part, `layout.width` weights per load: lane l takes inputs
-/// [t·32·width + l·width, + width) for each tile t, reading x where
-/// `layout` keeps them in `staged` (32 consecutive words per step: no bank
-/// conflict). w must start 16-byte aligned.
+/// [t·32·width + l·width, + width) for each tile t of its warp's
+/// (`split`), reading x where `layout` keeps them in `staged` (32
+/// consecutive words per step: no bank conflict). w must start 16-byte
+/// aligned.
 scf::ForOp wideDot(OpBuilder &b, Location loc, const KernelContext &kernel,
-                   Value w, Value o, Value inputs, Value staged,
-                   const densessm::StagedInputs &layout) {
+                   Value w, Value o, Value inputs, const WarpSplit &split,
+                   Value staged, const densessm::StagedInputs &layout) {
   int64_t width = layout.width;
   auto vectorType = VectorType::get(
       {width}, cast<MemRefType>(w.getType()).getElementType());
@@ -148,8 +178,8 @@ scf::ForOp wideDot(OpBuilder &b, Location loc, const KernelContext &kernel,
   Value laneOffset =
       arith::MulIOp::create(b, loc, kernel.lane, index(b, loc, width));
   return scf::ForOp::create(
-      b, loc, laneOffset, inputs, index(b, loc, kWarpSize * width),
-      ValueRange{zero},
+      b, loc, split.firstInput(b, loc, laneOffset, width), inputs,
+      split.stride(b, loc, width), ValueRange{zero},
       [&](OpBuilder &lb, Location ll, Value i, ValueRange acc) {
         auto weights = vector::LoadOp::create(lb, ll, vectorType, w,
                                               ValueRange{o, i},
@@ -183,15 +213,33 @@ struct Member {
 
 /// Warp `kernel.warp`'s output `o` of `member` (whole warps skip when it
 /// is out of range): the dot product (one weight per load, or `width`
-/// from `staged`, checked at run time), the shuffles, lane 0's update of
-/// y and the epilogue. Its input loops go to `dots`.
+/// from `staged`, checked at run time) over the warp's tiles (`split`),
+/// the shuffles, then lane 0's update of y and the epilogue. With parts,
+/// lane 0 publishes the warp's part to `partials[warp]`, and after a
+/// barrier (every thread of the block must reach it) the first warp of
+/// the output adds the parts in order and updates y. Its input loops go
+/// to `dots`.
 void emitWarpDot(
     OpBuilder &b, Location kl, const KernelContext &kernel,
     const Member &member, const ProjectionSizes &sizes, Value bi, Value l,
-    Value o, int64_t width, Value staged, const densessm::StagedInputs &layout,
+    Value o, const WarpSplit &split, Value partials, int64_t width,
+    Value staged, const densessm::StagedInputs &layout,
     llvm::function_ref<Value(OpBuilder &, Location, Value)> readInput,
     SmallVectorImpl<scf::ForOp> &dots) {
   Value w = member.w, y = member.y;
+  auto isLane0 = [&](OpBuilder &lb) -> Value {
+    return arith::CmpIOp::create(lb, kl, arith::CmpIPredicate::eq, kernel.lane,
+                                 index(lb, kl, 0));
+  };
+  auto update = [&](OpBuilder &wb, Value total) {
+    if (!member.overwrite)
+      total = arith::AddFOp::create(
+          wb, kl, memref::LoadOp::create(wb, kl, y, ValueRange{bi, l, o}),
+          total);
+    memref::StoreOp::create(wb, kl, total, y, ValueRange{bi, l, o});
+    if (member.fused->epilogue)
+      member.fused->epilogue->emit(wb, kl, total, bi, l, o);
+  };
   // The same for every lane of a warp, so whole warps skip: the
   // shuffles below always run with all 32 lanes.
   Value inRange =
@@ -201,7 +249,8 @@ void emitWarpDot(
   OpBuilder gb = guard.getThenBodyBuilder();
   Value part;
   if (width == 1) {
-    dots.push_back(narrowDot(gb, kl, kernel, w, o, sizes.inputs, readInput));
+    dots.push_back(
+        narrowDot(gb, kl, kernel, w, o, sizes.inputs, split, readInput));
     part = dots.back().getResult(0);
   } else {
     Value address = memref::ExtractAlignedPointerAsIndexOp::create(gb, kl, w);
@@ -212,48 +261,68 @@ void emitWarpDot(
     auto choice = scf::IfOp::create(gb, kl, gb.getF32Type(), aligned,
                                     /*withElseRegion=*/true);
     OpBuilder ab = choice.getThenBodyBuilder();
-    dots.push_back(wideDot(ab, kl, kernel, w, o, sizes.inputs, staged, layout));
+    dots.push_back(
+        wideDot(ab, kl, kernel, w, o, sizes.inputs, split, staged, layout));
     scf::YieldOp::create(ab, kl, dots.back().getResult(0));
     OpBuilder nb = choice.getElseBodyBuilder();
-    dots.push_back(narrowDot(nb, kl, kernel, w, o, sizes.inputs, readInput));
+    dots.push_back(
+        narrowDot(nb, kl, kernel, w, o, sizes.inputs, split, readInput));
     scf::YieldOp::create(nb, kl, dots.back().getResult(0));
     part = choice.getResult(0);
   }
   Value total = warpSum(gb, kl, part);
-  Value isLane0 = arith::CmpIOp::create(gb, kl, arith::CmpIPredicate::eq,
-                                        kernel.lane, index(gb, kl, 0));
-  auto write = scf::IfOp::create(gb, kl, isLane0,
+  auto write = scf::IfOp::create(gb, kl, isLane0(gb),
                                  /*withElseRegion=*/false);
   OpBuilder wb = write.getThenBodyBuilder();
-  if (!member.overwrite)
-    total = arith::AddFOp::create(
-        wb, kl, memref::LoadOp::create(wb, kl, y, ValueRange{bi, l, o}), total);
-  memref::StoreOp::create(wb, kl, total, y, ValueRange{bi, l, o});
-  if (member.fused->epilogue)
-    member.fused->epilogue->emit(wb, kl, total, bi, l, o);
+  if (split.parts == 1) {
+    update(wb, total);
+    return;
+  }
+  memref::StoreOp::create(wb, kl, total, partials, ValueRange{kernel.warp});
+  gpu::BarrierOp::create(b, kl);
+  Value first = arith::CmpIOp::create(b, kl, arith::CmpIPredicate::eq,
+                                      split.part, index(b, kl, 0));
+  auto combine = scf::IfOp::create(
+      b, kl,
+      arith::AndIOp::create(b, kl,
+                            arith::AndIOp::create(b, kl, inRange, first),
+                            isLane0(b)),
+      /*withElseRegion=*/false);
+  OpBuilder cb = combine.getThenBodyBuilder();
+  // The first warp's parts are at its own index and the next ones'.
+  Value sum = memref::LoadOp::create(cb, kl, partials, ValueRange{kernel.warp});
+  for (int64_t p = 1; p < split.parts; ++p) {
+    Value warp = arith::AddIOp::create(cb, kl, kernel.warp, index(cb, kl, p));
+    sum = arith::AddFOp::create(
+        cb, kl, sum, memref::LoadOp::create(cb, kl, partials, warp));
+  }
+  update(cb, sum);
 }
 
-/// The kernel: grid (Σ_p ceil(O_p / warps), rows), blocks of `blockSize`
-/// threads, member p taking the blocks from the sum over the members
-/// before it; warp `w` of its block (bx, m) computes
-/// y_p[m / L, m % L, (bx - first)·warps + w], adding to it or, with
-/// `overwrite`, replacing it, then applies the member's epilogue there.
+/// The kernel: grid (Σ_p ceil(O_p / outputs), rows), blocks of
+/// `blockSize` threads computing `outputs` = warps / parts outputs each
+/// (WarpSplit), member p taking the blocks from the sum over the members
+/// before it; warp `w` of its block (bx, m) computes (its part of)
+/// y_p[m / L, m % L, (bx - first)·outputs + w / parts], adding to it or,
+/// with `overwrite`, replacing it, then applies the member's epilogue
+/// there.
 /// With a prologue, the block first computes x[m / L, m % L, :]; with wide
 /// loads (`width` > 1), it stages x in shared memory (StagedInputs.h), and
 /// takes the wide loop when w is 16-byte aligned, as the runtime places
 /// every weight (else one weight per load: correct, slower).
 void emitGEMV(OpBuilder &b, Location loc, Value x, ArrayRef<Member> members,
               Value rows, int64_t blockSize, int64_t unroll, int64_t width,
-              const densessm::ProjectionPrologue *prologue) {
+              int64_t parts, const densessm::ProjectionPrologue *prologue) {
   const int64_t warps = blockSize / kWarpSize;
+  const int64_t outputsPerBlock = warps / parts;
   // Member p's blocks: from firstBlock[p] (null: 0) to firstBlock[p + 1].
   SmallVector<ProjectionSizes> sizes;
   SmallVector<Value> firstBlock;
   Value grid;
   for (const Member &member : members) {
     sizes.push_back(ProjectionSizes::of(b, loc, x, member.w));
-    Value blocks = b.createOrFold<arith::CeilDivUIOp>(loc, sizes.back().outputs,
-                                                      index(b, loc, warps));
+    Value blocks = b.createOrFold<arith::CeilDivUIOp>(
+        loc, sizes.back().outputs, index(b, loc, outputsPerBlock));
     firstBlock.push_back(grid);
     grid = grid ? b.createOrFold<arith::AddIOp>(loc, grid, blocks) : blocks;
   }
@@ -266,9 +335,21 @@ void emitGEMV(OpBuilder &b, Location loc, Value x, ArrayRef<Member> members,
   else if (width > 1)
     workgroup = {layout.size(
         cast<MemRefType>(members.front().w.getType()).getDimSize(1))};
+  // The warps' parts, last.
+  if (parts > 1)
+    workgroup.push_back(warps);
   launch(
       b, loc, grid, rows, blockSize, workgroup,
       [&](OpBuilder &kb, Location kl, const KernelContext &kernel) {
+        WarpSplit split{parts, {}};
+        Value output = kernel.warp, partials;
+        if (parts > 1) {
+          split.part = arith::RemUIOp::create(kb, kl, kernel.warp,
+                                              index(kb, kl, parts));
+          output = arith::DivUIOp::create(kb, kl, kernel.warp,
+                                          index(kb, kl, parts));
+          partials = kernel.workgroup.back();
+        }
         Value bi = arith::DivUIOp::create(kb, kl, kernel.blockY, length);
         Value l = arith::RemUIOp::create(kb, kl, kernel.blockY, length);
         // Each loop over the inputs (staging the row, summing a statistic,
@@ -314,13 +395,14 @@ void emitGEMV(OpBuilder &b, Location loc, Value x, ArrayRef<Member> members,
             if (firstBlock[p])
               block = arith::SubIOp::create(mb, kl, block, firstBlock[p]);
           }
-          emitWarpDot(
-              mb, kl, kernel, member, sizes[p], bi, l,
-              arith::AddIOp::create(
-                  mb, kl,
-                  arith::MulIOp::create(mb, kl, block, index(mb, kl, warps)),
-                  kernel.warp),
-              width, staged, layout, readInput, loops);
+          emitWarpDot(mb, kl, kernel, member, sizes[p], bi, l,
+                      arith::AddIOp::create(
+                          mb, kl,
+                          arith::MulIOp::create(
+                              mb, kl, block, index(mb, kl, outputsPerBlock)),
+                          output),
+                      split, partials, width, staged, layout, readInput,
+                      loops);
         }
         // Unrolled last: a loop's unrolled remainder then replaces its
         // result where it is used.
@@ -348,7 +430,44 @@ struct LowerProjectionsToGPUGEMVPass
       return fail("max-rows", "in [1, 65535]", maxRows);
     if (unroll < 1 || unroll > 16)
       return fail("unroll", "in [1, 16]", unroll);
+    if (targetBlocks < 1 || targetBlocks > 65535)
+      return fail("target-blocks", "in [1, 65535]", targetBlocks);
     return success();
+  }
+
+  /// Warps per output in the kernel of projections of `x` with `members`'
+  /// weights (WarpSplit), reading `width` inputs per load: from one, twice
+  /// as many while that divides the block's warps, leaves each warp at
+  /// least one tile of the inputs, and the blocks (per row, times the rows
+  /// where their count is static) are fewer than `target-blocks`. One
+  /// where an output count is dynamic.
+  int64_t partsFor(Value x, ArrayRef<Member> members, int64_t width) {
+    const int64_t warps = blockSize / kWarpSize;
+    auto xType = cast<MemRefType>(x.getType());
+    int64_t rows = 1;
+    if (!xType.isDynamicDim(0) && !xType.isDynamicDim(1))
+      rows = xType.getDimSize(0) * xType.getDimSize(1);
+    auto wType = cast<MemRefType>(members.front().w.getType());
+    int64_t tiles = std::numeric_limits<int64_t>::max();
+    if (!wType.isDynamicDim(1))
+      tiles = llvm::divideCeil(wType.getDimSize(1), kWarpSize * width);
+    auto blocks = [&](int64_t parts) {
+      int64_t perRow = 0;
+      for (const Member &member : members)
+        perRow += llvm::divideCeil(
+            cast<MemRefType>(member.w.getType()).getDimSize(0),
+            warps / parts);
+      return perRow * rows;
+    };
+    if (llvm::any_of(members, [](const Member &member) {
+          return cast<MemRefType>(member.w.getType()).isDynamicDim(0);
+        }))
+      return 1;
+    int64_t parts = 1;
+    while (warps % (2 * parts) == 0 && 2 * parts <= tiles &&
+           blocks(parts) < targetBlocks)
+      parts *= 2;
+    return parts;
   }
 
   /// How a projection lowers: not here (left to the BLAS lowering), as
@@ -714,8 +833,10 @@ struct LowerProjectionsToGPUGEMVPass
     Value rows = b.createOrFold<arith::MulIOp>(loc, sizes.batch, sizes.length);
     int64_t width = wideLoads ? wideLoadWidth(members.front().w) : 1;
     const densessm::ProjectionPrologue *prologue = projections[first].prologue;
+    int64_t parts = partsFor(x, members, width);
     if (choiceFor(first) == Choice::GEMV) {
-      emitGEMV(b, loc, x, members, rows, blockSize, unroll, width, prologue);
+      emitGEMV(b, loc, x, members, rows, blockSize, unroll, width, parts,
+               prologue);
     } else {
       // Decided at run time: 1 <= rows <= max-rows and at least one
       // output.
@@ -730,7 +851,7 @@ struct LowerProjectionsToGPUGEMVPass
       auto choice = scf::IfOp::create(b, loc, fits, /*withElseRegion=*/true);
       OpBuilder thenBuilder = choice.getThenBodyBuilder();
       emitGEMV(thenBuilder, loc, x, members, rows, blockSize, unroll, width,
-               prologue);
+               parts, prologue);
       // The other side keeps the fills, the projections and the epilogues
       // (moved in).
       OpBuilder elseBuilder = choice.getElseBodyBuilder();

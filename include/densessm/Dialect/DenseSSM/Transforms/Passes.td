@@ -447,11 +447,25 @@ def DenseSSMLowerProjectionsToGPUGEMV
     output's allocation, sizes, views): a dense layer's second gate, after
     the first gate's fusion.
 
+    A narrow projection is few blocks: Mamba-130M's `x_proj` (80 outputs)
+    would be 10 of an H200's 132 SMs. When a kernel's blocks per row
+    (`Σ_p ceil(O_p / warps)`, times the rows where their count is static)
+    are fewer than `target-blocks`, each output's inputs are split over
+    `s` consecutive warps of a block (`s` doubles while it divides the
+    warps, leaves each warp at least one tile of `32·width` inputs, and the
+    blocks are still fewer than the target): warp `w` computes part `w mod s` of
+    output `block·warps/s + w / s`, taking every `s`-th tile, its lane 0
+    publishes the part to shared memory, and after a barrier the first
+    warp's lane 0 adds the parts in order (the same result run after run)
+    and writes `y`, then the epilogue. So the grid has `s` times the
+    blocks, each reading a part of as many rows, and no atomics.
+
     With static sizes the choice is made at compile time (more rows: the
     op is left to the BLAS lowering); with a dynamic row count an `scf.if`
     runs the kernel or, for more rows, the original ops. Options out of range
     (a block size that is not a multiple of 32 in [32, 1024], `max-rows`
-    below 1 or above 65535, `unroll` outside [1, 16]) fail the pass.
+    below 1 or above 65535, `unroll` outside [1, 16], `target-blocks`
+    outside [1, 65535]) fail the pass.
   }];
   let options = [
     Option<"maxRows", "max-rows", "int64_t", /*default=*/"8",
@@ -460,6 +474,10 @@ def DenseSSMLowerProjectionsToGPUGEMV
     Option<"blockSize", "block-size", "int64_t", /*default=*/"256",
            "threads per block (block-size / 32 outputs per block): a "
            "multiple of 32 in [32, 1024]">,
+    Option<"targetBlocks", "target-blocks", "int64_t", /*default=*/"128",
+           "blocks per row the kernel aims for (about an H100's or H200's "
+           "SMs): with fewer, each output's inputs are split over 2, 4, ... "
+           "of a block's warps; 1: never split, in [1, 65535]">,
     Option<"unroll", "unroll", "int64_t", /*default=*/"4",
            "loads per lane in flight (the unroll factor of the loops over "
            "the inputs), in [1, 16]">,
