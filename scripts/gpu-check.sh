@@ -17,7 +17,8 @@
 #      bf16 random model (compiled with --weight-type=bf16) on the GPU and
 #      the CPU, against the HBM bound (weight bytes read per token, from
 #      bench/gpu/decode_bytes.py, / copy bandwidth; target 50%), on the
-#      GPU with and without CUDA graphs (DENSESSM_CUDA_GRAPHS), and the
+#      GPU with and without CUDA graphs (DENSESSM_CUDA_GRAPHS) and
+#      programmatic dependent launch (DENSESSM_CUDA_PDL), and the
 #      DenseRetNet's GPU decode with the GEMV's wide loads turned off
 #      (--cuda-pipeline-options=gemv-wide-loads=false), to say what they
 #      are worth;
@@ -212,22 +213,29 @@ decode() { # name, prepare_model pid, [pipeline options compared]
   bytes=$("$BIN/densessm-dump-module" "$module" --weights | python3 bench/gpu/decode_bytes.py |
           sed -n 's/^weight_bytes_read=\([0-9]*\).*/\1/p')
   mib=$(python3 -c "print(f'{$bytes / 2**20:.1f}')")
-  # The GPU with its steps replayed as CUDA graphs (the default) and with
-  # each kernel launched as the host code reaches it, then the CPU.
-  local run device graphs label ms_graphs=""
-  for run in cuda:1 cuda:0 cpu:1; do
-    device=${run%:*} graphs=${run#*:} label="$device"
+  # The GPU with its steps replayed as CUDA graphs (the default), with
+  # each kernel launched as the host code reaches it, and with every kernel
+  # launched after the one before ends (no programmatic dependent launch),
+  # then the CPU. A run is device:graphs:pdl.
+  local run device graphs pdl label ms_graphs=""
+  for run in cuda:1:1 cuda:0:1 cuda:1:0 cpu:1:1; do
+    IFS=: read -r device graphs pdl <<<"$run"
+    label="$device"
     [ "$device" = cuda ] && label="cuda, graphs $([ "$graphs" = 1 ] && echo on || echo off)"
-    out=$(DENSESSM_CUDA_GRAPHS=$graphs "$BIN/densessm-run" "$module" --device=$device \
-          --tokens=1,2,3,4,5,6,7,8 --generate=64 2>&1)
+    [ "$pdl" = 0 ] && label="$label, programmatic launch off"
+    out=$(DENSESSM_CUDA_GRAPHS=$graphs DENSESSM_CUDA_PDL=$pdl "$BIN/densessm-run" "$module" \
+          --device=$device --tokens=1,2,3,4,5,6,7,8 --generate=64 2>&1)
     ms=$(sed -n 's/^decode: .*, \([0-9.]*\) ms per step.*/\1/p' <<<"$out")
     if [ -z "$ms" ]; then
       row "decode $name batch 1 ($label)" FAIL "$(tail -1 <<<"$out")"; continue
     fi
     detail="$ms ms/token, $(python3 -c "print(f'{1e3 / $ms:.1f}')") tokens/s; reads $mib MiB of weights per token"
-    [ "$run" = cuda:1 ] && ms_graphs=$ms && DECODE_MS[$name]=$ms
-    if [ "$run" = cuda:0 ] && [ -n "$ms_graphs" ]; then
+    [ "$run" = cuda:1:1 ] && ms_graphs=$ms && DECODE_MS[$name]=$ms
+    if [ "$run" = cuda:0:1 ] && [ -n "$ms_graphs" ]; then
       detail="$detail; with graphs: $(python3 -c "print(f'{$ms / $ms_graphs:.2f}')")x faster"
+    fi
+    if [ "$run" = cuda:1:0 ] && [ -n "$ms_graphs" ]; then
+      detail="$detail; with it: $(python3 -c "print(f'{$ms / $ms_graphs:.2f}')")x faster"
     fi
     verdict=PASS
     if [ "$device" = cuda ] && [ -n "$COPY_GBS" ]; then

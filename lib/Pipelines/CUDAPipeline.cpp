@@ -16,8 +16,9 @@
 //      threads -> gpu.launch; kernel outlining (gpu.module / gpu.func);
 //   3. buffer deallocation on the host code, then every host buffer in CUDA
 //      managed memory (gpu.alloc host_shared);
-//   4. NVVM targets (one per chip), the kernels -> NVVM -> PTX
-//      (gpu-module-to-binary), the host code -> LLVM with calls of the
+//   4. NVVM targets (one per chip), the sm_90+ kernels waiting for the
+//      kernels before them (programmatic dependent launch), the kernels ->
+//      NVVM -> PTX (gpu-module-to-binary), the host code -> LLVM with calls of the
 //      mgpu* runtime functions (upstream's gpu-lower-to-nvvm-pipeline, with
 //      several targets and the densessm steps before it).
 //
@@ -183,6 +184,10 @@ void mlir::densessm::buildCUDAPipeline(OpPassManager &pm,
     target.optLevel = options.optLevel;
     pm.addPass(createGpuNVVMAttachTarget(target));
   }
+  // sm_90+ kernels wait for the kernels before them, so that the runtime
+  // can launch them before those end (their modules split by chip).
+  if (options.programmaticLaunch)
+    pm.addPass(createDenseSSMWaitForPrecedingKernels());
   pm.addPass(createLowerAffinePass());
   pm.addPass(createArithToLLVMConversionPass());
   pm.addPass(createConvertIndexToLLVMPass());
@@ -201,6 +206,8 @@ void mlir::densessm::buildCUDAPipeline(OpPassManager &pm,
   binary.compilationTarget = options.format;
   binary.toolkitPath = cudaToolkit(options);
   pm.addPass(createGpuModuleToBinaryPass(binary));
+  if (options.programmaticLaunch)
+    pm.addPass(createDenseSSMMergeKernelBinaries());
   pm.addPass(createConvertMathToLLVMPass());
   pm.addPass(createFinalizeMemRefToLLVMConversionPass());
   pm.addPass(createConvertToLLVMPass());

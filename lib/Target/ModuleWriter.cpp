@@ -84,7 +84,7 @@ static flatbuffers::DetachedBuffer buildModuleDef(const ModuleContents &contents
         builder, executable.cuda ? fb::Target::CUDA : fb::Target::CPU,
         builder.CreateString(executable.format),
         builder.CreateString(executable.architecture), &image,
-        executable.kernelKey));
+        executable.kernelKey, executable.programmaticLaunch));
   }
   std::vector<flatbuffers::Offset<fb::Weight>> weights;
   for (const WeightSignature &weight : signature.weights) {

@@ -97,15 +97,15 @@ Status dssm_module_s::backend(dssm_device device, const Backend *&out) {
   std::lock_guard<std::mutex> lock(backendMutex);
   if (device == DSSM_DEVICE_CUDA) {
     // The configuration first: wrong whether or not there is a GPU.
-    bool useGraphs;
-    DSSM_RETURN_IF_ERROR(cudaGraphsWanted(useGraphs));
+    CUDALaunchOptions launchOptions;
+    DSSM_RETURN_IF_ERROR(cudaLaunchOptionsFromEnvironment(launchOptions));
     const CUDADriver *driver = nullptr;
     Status loaded = loadCUDADriver(driver);
     if (!loaded.isOk())
       return errorOf("cannot use the CUDA device: ", loaded.message());
     if (!cudaBackend)
       DSSM_RETURN_IF_ERROR(
-          createCUDABackend(*file, *driver, useGraphs, cudaBackend));
+          createCUDABackend(*file, *driver, launchOptions, cudaBackend));
     out = cudaBackend.get();
     return Status::ok();
   }

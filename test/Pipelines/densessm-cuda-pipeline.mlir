@@ -6,6 +6,7 @@
 // RUN: densessm-opt %s --densessm-cuda-pipeline | mlir-translate --mlir-to-llvmir | FileCheck %s --check-prefix=LLVM
 // RUN: densessm-opt %s "--densessm-cuda-pipeline=chips=sm_90 linalg-to-gpu=false" | FileCheck %s --check-prefix=OPTS
 // RUN: densessm-opt %s "--densessm-cuda-pipeline=stop-at-gpu=true cublas=false" | FileCheck %s --check-prefix=KERNELS
+// RUN: densessm-opt %s "--densessm-cuda-pipeline=programmatic-launch=false" | FileCheck %s --check-prefix=NOPDL
 
 // Stopped at the GPU dialect: the kernels are outlined, one gpu.module
 // each; the host code allocates its temporaries in device memory and the
@@ -87,14 +88,18 @@
 // GPU: gpu.return
 
 // The end of the pipeline: host functions in the LLVM dialect, and one
-// gpu.binary per kernel with a PTX object for each chip.
+// gpu.binary per kernel with a PTX object for each chip, the sm_90 one
+// flagged and its kernel waiting for the kernel before it, then letting the
+// next one launch (programmatic dependent launch), the sm_80 one without.
 // CHECK-NOT: func.func
 // CHECK-LABEL: llvm.func @prefill
 // CHECK: llvm.call @mgpuMemAlloc
 // CHECK: gpu.launch_func
 // CHECK: llvm.call @mgpuMemFree
-// CHECK: gpu.binary @prefill_kernel  [#gpu.object<#nvvm.target<O = 3, chip = "sm_80">, properties = {{[^"]*}}, assembly = "{{[^"]*}}.target sm_80{{[^"]*}}.entry prefill_kernel(
-// CHECK-SAME: #gpu.object<#nvvm.target<O = 3, chip = "sm_90">, properties = {{[^"]*}}, assembly = "{{[^"]*}}.target sm_90{{[^"]*}}.entry prefill_kernel(
+// CHECK-NOT: __waits
+// CHECK: gpu.binary @prefill_kernel  [#gpu.object<#nvvm.target<O = 3, chip = "sm_80">, properties = {{[^"]*}}, assembly = "{{[^"]*}}.target sm_80{{[^"]*}}.entry prefill_kernel({{[^"]*}}ret;
+// CHECK-NOT: griddepcontrol
+// CHECK-SAME: #gpu.object<#nvvm.target<O = 3, chip = "sm_90", flags = {densessm.programmatic_launch}>, properties = {{[^"]*}}, assembly = "{{[^"]*}}.target sm_90{{[^"]*}}.entry prefill_kernel({{[^"]*}}griddepcontrol.wait;\0A\09griddepcontrol.launch_dependents;
 // The chunked scan's PTX: shared memory for the warp aggregates, warp
 // shuffles up, barriers.
 // CHECK: gpu.binary @prefill_kernel_0  [#gpu.object<#nvvm.target<O = 3, chip = "sm_80">, properties = {{[^"]*}}, assembly = "{{[^"]*}}.shared .align 4 .b8 {{[^"]*}}shfl.sync.up.b32{{[^"]*}}bar.sync
@@ -122,8 +127,13 @@
 // OPTS: llvm.cond_br
 // OPTS: gpu.launch_func
 // OPTS-NOT: chip = "sm_80"
-// OPTS: gpu.binary @prefill_kernel  [#gpu.object<#nvvm.target<O = 3, chip = "sm_90">
+// OPTS: gpu.binary @prefill_kernel  [#gpu.object<#nvvm.target<O = 3, chip = "sm_90", flags = {densessm.programmatic_launch}>
 // OPTS-NOT: chip = "sm_80"
+
+// programmatic-launch=false: neither the flag nor the instructions.
+// NOPDL-LABEL: llvm.func @prefill
+// NOPDL-NOT: densessm.programmatic_launch
+// NOPDL-NOT: griddepcontrol
 
 func.func @prefill(%x: tensor<2x64x32xf32>, %w: tensor<32xf32>, %delta: tensor<2x64x32xf32>,
     %A: tensor<32x16xf32>, %B: tensor<2x64x16xf32>, %C: tensor<2x64x16xf32>,

@@ -95,7 +95,10 @@ void dump(const ModuleFile &file, bool allWeights) {
         executable->architecture() ? executable->architecture()->c_str() : "?";
     if (executable->kernel_key() != 0) {
       auto &[count, bytes] =
-          kernelObjects[executable->format()->str() + " for " + architecture];
+          kernelObjects[executable->format()->str() + " for " + architecture +
+                        (executable->programmatic_launch()
+                             ? " (programmatic launch)"
+                             : "")];
       ++count;
       bytes += executable->image()->size();
       continue;

@@ -64,6 +64,13 @@ struct CUDAPipelineOptions : public PassPipelineOptions<CUDAPipelineOptions> {
                      "(--densessm-lower-projections-to-gpu-gemv="
                      "fuse-epilogues)"),
       llvm::cl::init(true)};
+  Option<bool> programmaticLaunch{
+      *this, "programmatic-launch",
+      llvm::cl::desc("sm_90+ kernels wait for the kernels before them, so "
+                     "that the runtime can launch each before the one before "
+                     "ends (programmatic dependent launch; "
+                     "--densessm-wait-for-preceding-kernels)"),
+      llvm::cl::init(true)};
   Option<bool> fuseKernels{
       *this, "fuse-kernels",
       llvm::cl::desc("Run consecutive independent kernels as one launch "

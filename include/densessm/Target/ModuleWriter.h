@@ -26,6 +26,9 @@ struct ExecutableImage {
   /// CUDA kernel objects: the key of the host code's embedded object this
   /// one replaces (densessm/runtime/KernelKey.h); 0 for the others.
   uint64_t kernelKey = 0;
+  /// CUDA kernel objects whose kernels wait for the kernels before them
+  /// (--densessm-wait-for-preceding-kernels).
+  bool programmaticLaunch = false;
 };
 
 /// Every "elf-shared-object" executable (the CPU code, the CUDA host code)

@@ -2,6 +2,7 @@
 
 #include "densessm/Target/CUDA/CUDATarget.h"
 
+#include "densessm/Dialect/DenseSSM/Transforms/Passes.h"
 #include "densessm/Pipelines/Pipelines.h"
 #include "densessm/Support/Error.h"
 #include "densessm/Target/HostCode.h"
@@ -98,8 +99,10 @@ mlir::densessm::collectKernelObjects(ModuleOp module) {
       auto object = cast<gpu::ObjectAttr>(attribute);
       KernelObject out;
       out.kernelModule = binary.getSymName().str();
-      if (auto nvvm = dyn_cast<NVVM::NVVMTargetAttr>(object.getTarget()))
+      if (auto nvvm = dyn_cast<NVVM::NVVMTargetAttr>(object.getTarget())) {
         out.chip = nvvm.getChip().str();
+        out.programmaticLaunch = nvvm.hasFlag(kProgrammaticLaunchFlag);
+      }
       switch (object.getFormat()) {
       case gpu::CompilationTarget::Assembly:
         out.format = "ptx";
@@ -146,6 +149,7 @@ mlir::densessm::kernelExecutables(const std::vector<KernelObject> &objects) {
     image.architecture = object.chip;
     image.image = object.bytes;
     image.kernelKey = key;
+    image.programmaticLaunch = object.programmaticLaunch;
     executables.push_back(std::move(image));
   }
   return executables;
@@ -259,6 +263,7 @@ mlir::densessm::assembleCubins(const std::vector<KernelObject> &objects,
     image.architecture = ptx[i]->chip;
     image.image = std::move(assembled[i].cubin);
     image.kernelKey = keys.lookup(ptx[i]->kernelModule);
+    image.programmaticLaunch = ptx[i]->programmaticLaunch;
     cubins.push_back(std::move(image));
   }
   return cubins;

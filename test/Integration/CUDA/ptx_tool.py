@@ -72,7 +72,7 @@ def extract(lowered, out_dir):
         paths.append((name, chip, path, ptx))
         print(f"PTX @{name} {chip}: {ptx.count('.entry')} entry, "
               f"{ptx.count('shfl.sync')} shfl.sync, {ptx.count('bar.sync')} bar.sync, "
-              f"{len(ptx)} bytes")
+              f"{ptx.count('griddepcontrol')} griddepcontrol, {len(ptx)} bytes")
     return paths
 
 

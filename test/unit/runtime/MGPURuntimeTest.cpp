@@ -12,6 +12,11 @@
 //     are skipped, and the slot names the call;
 //   - mgpuModuleLoadJIT loads the module file's object for the kernel (the
 //     cubin the backend picked) instead of JIT-compiling the embedded PTX;
+//   - the kernels of an object whose kernels wait for the kernels before
+//     them are launched with cuLaunchKernelEx and programmatic stream
+//     serialization (the grid, block, shared memory, stream and arguments
+//     passed on), those of other modules with cuLaunchKernel, and none so
+//     after their module is unloaded;
 //   - between densessm_cuda_queue_begin() and _end(), every launch goes on
 //     one stream, nothing waits until the end, which waits once; a buffer
 //     the pool did not allocate is freed only after the queued work, and
@@ -55,6 +60,8 @@ void mgpuLaunchKernel(void *function, intptr_t gridX, intptr_t gridY,
                       intptr_t blockZ, int32_t sharedBytes, void *stream,
                       void **params, void **extra, size_t paramsCount);
 void *mgpuModuleLoadJIT(void *data, int optLevel);
+void mgpuModuleUnload(void *module);
+void *mgpuModuleGetFunction(void *module, const char *name);
 void densessm_cuda_queue_begin(uint64_t key);
 void densessm_cuda_queue_end();
 }
@@ -66,6 +73,12 @@ namespace {
 /// What the recording driver saw.
 struct Record {
   int streamsCreated = 0, waits = 0, launches = 0, frees = 0;
+  // cuLaunchKernelEx: its launches, and the last one's configuration,
+  // attribute and arguments.
+  int programmaticLaunches = 0;
+  CUlaunchConfig lastConfig{};
+  CUlaunchAttribute lastAttribute{};
+  void **lastParams = nullptr;
   int waitsBeforeFree = -1;   // the waits when the driver freed a buffer
   std::vector<CUstream> launchStreams;
   const void *loadedImage = nullptr;
@@ -125,6 +138,24 @@ CUDADriver recordingDriver() {
     record.launchStreams.push_back(stream);
     return record.launchResult;
   };
+  driver.cuLaunchKernelEx = [](const CUlaunchConfig *config, CUfunction,
+                               void **params, void **) {
+    ++record.programmaticLaunches;
+    record.lastConfig = *config;
+    EXPECT_EQ(config->numAttrs, 1u);
+    if (config->numAttrs == 1)
+      record.lastAttribute = config->attrs[0];
+    record.lastParams = params;
+    return ok();
+  };
+  // A kernel's handle: its module's, plus one.
+  driver.cuModuleGetFunction = [](CUfunction *function, CUmodule module,
+                                  const char *) {
+    *function = reinterpret_cast<CUfunction>(
+        reinterpret_cast<uintptr_t>(module) + 1);
+    return ok();
+  };
+  driver.cuModuleUnload = [](CUmodule) { return ok(); };
   driver.cuMemAlloc = [](CUdeviceptr *pointer, size_t bytes) {
     *pointer = CUdeviceptr(reinterpret_cast<uintptr_t>(std::malloc(bytes)));
     return ok();
@@ -309,6 +340,54 @@ TEST_F(MGPURuntime, ModuleFileObjectsReplaceTheEmbeddedPTX) {
   KernelScope scope(driver, nullptr);
   EXPECT_NE(mgpuModuleLoadJIT(const_cast<char *>(embedded), 3), nullptr);
   EXPECT_TRUE(record.jitCompiled);
+}
+
+TEST_F(MGPURuntime, KernelsThatWaitAreLaunchedWithProgrammaticSerialization) {
+  static const char embedded[] = ".version 8.0\n.target sm_80\n// waits\n";
+  static const char cubin[] = "\x7f" "ELF cubin for sm_90, kernels waiting";
+  KernelObjects objects;
+  objects[kernelObjectKey(embedded, std::strlen(embedded))] = {
+      cubin, sizeof cubin, /*cubin=*/true, "sm_90",
+      /*programmaticLaunch=*/true};
+  KernelScope scope(driver, &objects);
+  void *waiting = mgpuModuleLoadJIT(const_cast<char *>(embedded), 3);
+  void *kernel = mgpuModuleGetFunction(waiting, "step_kernel");
+  void *stream = mgpuStreamCreate();
+  void *params[] = {nullptr};
+  mgpuLaunchKernel(kernel, 7, 2, 1, 256, 1, 1, 512, stream, params, nullptr,
+                   1);
+  EXPECT_EQ(record.programmaticLaunches, 1);
+  EXPECT_EQ(record.launches, 0);
+  EXPECT_EQ(record.lastAttribute.id,
+            kLaunchAttributeProgrammaticStreamSerialization);
+  EXPECT_EQ(record.lastAttribute.value.programmaticStreamSerializationAllowed,
+            1);
+  EXPECT_EQ(record.lastConfig.gridDimX, 7u);
+  EXPECT_EQ(record.lastConfig.gridDimY, 2u);
+  EXPECT_EQ(record.lastConfig.blockDimX, 256u);
+  EXPECT_EQ(record.lastConfig.sharedMemBytes, 512u);
+  EXPECT_EQ(record.lastConfig.hStream, static_cast<CUstream>(stream));
+  EXPECT_EQ(record.lastParams, params);
+
+  // A module without the flag (here: JIT-compiled, the file has no object
+  // for it): cuLaunchKernel.
+  static const char other[] = ".version 8.0\n.target sm_80\n// other\n";
+  void *plain = mgpuModuleGetFunction(
+      mgpuModuleLoadJIT(const_cast<char *>(other), 3), "step_kernel");
+  launchOn(stream);
+  mgpuLaunchKernel(plain, 1, 1, 1, 32, 1, 1, 0, stream, nullptr, nullptr, 0);
+  EXPECT_EQ(record.launches, 2);
+  EXPECT_EQ(record.programmaticLaunches, 1);
+
+  // Unloaded, its handles are no longer taken for waiting kernels.
+  mgpuModuleUnload(waiting);
+  mgpuLaunchKernel(kernel, 1, 1, 1, 32, 1, 1, 0, stream, nullptr, nullptr, 0);
+  EXPECT_EQ(record.programmaticLaunches, 1);
+  EXPECT_EQ(record.launches, 3);
+
+  mgpuStreamSynchronize(stream);
+  mgpuStreamDestroy(stream);
+  EXPECT_TRUE(scope.status().isOk()) << scope.status().message();
 }
 
 TEST_F(MGPURuntime, QueuedWorkIsWaitedForOnceAtTheEnd) {

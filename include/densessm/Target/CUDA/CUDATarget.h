@@ -46,6 +46,9 @@ struct KernelObject {
   std::string format;       // "ptx", "cubin", "fatbin"
   std::string bytes;
   bool embedded = false;    // the object the host code embeds (the first)
+  /// Its kernels wait for the kernels before them: they may be launched
+  /// with programmatic stream serialization (sm_90+).
+  bool programmaticLaunch = false;
 };
 
 /// Phase 1: `module` (tensor IR with the entry points of `signature`)

@@ -73,8 +73,9 @@ private:
 
 class CUDABackend final : public Backend {
 public:
-  CUDABackend(const CUDADriver &driver, bool useGraphs)
-      : driver(driver), weights(driver), graphs(driver, useGraphs) {}
+  CUDABackend(const CUDADriver &driver, const CUDALaunchOptions &options)
+      : driver(driver), weights(driver), graphs(driver, options.graphs),
+        programmaticLaunch(options.programmaticLaunch) {}
 
   ~CUDABackend() override {
     KernelScope scope(driver, &objects); // the context current
@@ -112,7 +113,8 @@ public:
       objects[executable->kernel_key()] = {
           file.payload(*executable->image()),
           size_t(executable->image()->size()), cubin,
-          executable->architecture()->str()};
+          executable->architecture()->str(),
+          programmaticLaunch && executable->programmatic_launch()};
     }
   }
 
@@ -206,26 +208,46 @@ private:
   std::vector<uint8_t *> weightData; // per weight, into `weights`
   KernelObjects objects;
   mutable QueueGraphs graphs; // run() is const; QueueGraphs locks its state
+  /// Whether objects whose kernels wait for the kernels before them keep
+  /// that flag (their kernels then launched with programmatic stream
+  /// serialization).
+  bool programmaticLaunch;
   SharedObject library; // after `objects`: closed first
   std::unordered_map<std::string, PackedFunction> functions;
 };
 
 } // namespace
 
-Status cudaGraphsWanted(bool &wanted) {
-  const char *value = std::getenv("DENSESSM_CUDA_GRAPHS");
+namespace {
+/// An environment variable that is 1 (or unset: `wanted` true) or 0; what
+/// 1 and 0 do, for the error about any other value.
+Status switchFromEnvironment(const char *name, const char *on,
+                             const char *off, bool &wanted) {
+  const char *value = std::getenv(name);
   wanted = !value || std::strcmp(value, "1") == 0;
   if (value && !wanted && std::strcmp(value, "0") != 0)
-    return errorOf("DENSESSM_CUDA_GRAPHS='", value,
-                   "': expected 1 (replay queued entry points as CUDA "
-                   "graphs, the default) or 0 (launch their kernels one by "
-                   "one)");
+    return errorOf(name, "='", value, "': expected 1 (", on,
+                   ", the default) or 0 (", off, ")");
   return Status::ok();
+}
+} // namespace
+
+Status cudaLaunchOptionsFromEnvironment(CUDALaunchOptions &options) {
+  DSSM_RETURN_IF_ERROR(switchFromEnvironment(
+      "DENSESSM_CUDA_GRAPHS", "replay queued entry points as CUDA graphs",
+      "launch their kernels one by one", options.graphs));
+  return switchFromEnvironment(
+      "DENSESSM_CUDA_PDL",
+      "launch kernels that wait for the kernels before them with "
+      "programmatic stream serialization",
+      "launch every kernel after the one before it ends",
+      options.programmaticLaunch);
 }
 
 Status createCUDABackend(const ModuleFile &file, const CUDADriver &driver,
-                         bool useGraphs, std::unique_ptr<Backend> &out) {
-  auto backend = std::make_unique<CUDABackend>(driver, useGraphs);
+                         const CUDALaunchOptions &options,
+                         std::unique_ptr<Backend> &out) {
+  auto backend = std::make_unique<CUDABackend>(driver, options);
   DSSM_RETURN_IF_ERROR(backend->load(file));
   out = std::move(backend);
   return Status::ok();

@@ -10,16 +10,25 @@
 
 namespace densessm::runtime {
 
-/// Whether queued entry points are to be replayed as CUDA graphs
-/// (QueueGraphs.h): the environment's DENSESSM_CUDA_GRAPHS, 1 (the default)
-/// or 0; any other value is an error.
-Status cudaGraphsWanted(bool &wanted);
+/// How the backend launches kernels, each from the environment, 1 (the
+/// default) or 0; any other value is an error.
+struct CUDALaunchOptions {
+  /// DENSESSM_CUDA_GRAPHS: queued entry points replayed as CUDA graphs
+  /// (QueueGraphs.h).
+  bool graphs = true;
+  /// DENSESSM_CUDA_PDL: the kernels of objects whose kernels wait for the
+  /// kernels before them (sm_90+) launched with programmatic stream
+  /// serialization (MGPURuntime.cpp).
+  bool programmaticLaunch = true;
+};
+Status cudaLaunchOptionsFromEnvironment(CUDALaunchOptions &options);
 
 /// Loads the module's CUDA host code (a shared object whose constructors
 /// load the kernels through the mgpu* functions), uploads the weights to
 /// managed memory and resolves the symbol of every dispatch.
 Status createCUDABackend(const ModuleFile &file, const CUDADriver &driver,
-                         bool useGraphs, std::unique_ptr<Backend> &out);
+                         const CUDALaunchOptions &options,
+                         std::unique_ptr<Backend> &out);
 
 } // namespace densessm::runtime
 

@@ -57,6 +57,7 @@ Status loadOnce(CUDADriver &driver) {
   DSSM_RESOLVE(cuModuleUnload);
   DSSM_RESOLVE(cuModuleGetFunction);
   DSSM_RESOLVE(cuLaunchKernel);
+  DSSM_RESOLVE(cuLaunchKernelEx);
   DSSM_RESOLVE_V2(cuMemAlloc);
   DSSM_RESOLVE(cuMemAllocManaged);
   DSSM_RESOLVE_V2(cuMemFree);

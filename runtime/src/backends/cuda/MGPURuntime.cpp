@@ -19,9 +19,12 @@
 #include <algorithm>
 #include <cstdio>
 #include <cstring>
+#include <iterator>
 #include <shared_mutex>
 #include <string>
 #include <thread>
+#include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #define DSSM_MGPU_EXPORT extern "C" __attribute__((visibility("default")))
@@ -121,6 +124,46 @@ void *loadPTX(const CUDADriver *driver, const void *ptx, int optLevel,
   return module;
 }
 
+/// The modules loaded from kernel objects whose kernels wait for the
+/// kernels before them (KernelObject::programmaticLaunch), and the kernels
+/// got from them (with their module), which mgpuLaunchKernel launches with
+/// programmatic stream serialization. Process-wide: the host code loads a
+/// module once and launches its kernels from any thread.
+struct WaitingKernels {
+  std::shared_mutex mutex;
+  std::unordered_set<CUmodule> modules;
+  std::unordered_map<CUfunction, CUmodule> functions;
+
+  static WaitingKernels &instance() {
+    static WaitingKernels kernels;
+    return kernels;
+  }
+  bool contains(CUfunction function) {
+    std::shared_lock lock(mutex);
+    return functions.count(function) != 0;
+  }
+  void addModule(CUmodule module) {
+    std::unique_lock lock(mutex);
+    modules.insert(module);
+  }
+  void addFunction(CUmodule module, CUfunction function) {
+    {
+      std::shared_lock lock(mutex);
+      if (!modules.count(module) || functions.count(function))
+        return;
+    }
+    std::unique_lock lock(mutex);
+    functions.emplace(function, module);
+  }
+  void removeModule(CUmodule module) {
+    std::unique_lock lock(mutex);
+    if (!modules.erase(module))
+      return;
+    for (auto it = functions.begin(); it != functions.end();)
+      it = it->second == module ? functions.erase(it) : std::next(it);
+  }
+};
+
 /// The module file's object for the kernel module whose embedded object has
 /// `key`, loaded; null when the file has none (or loading it failed).
 void *loadReplacement(const CUDADriver *driver, uint64_t key, int optLevel,
@@ -135,12 +178,16 @@ void *loadReplacement(const CUDADriver *driver, uint64_t key, int optLevel,
   std::string what = "loading the " + object->second.architecture + " " +
                      (object->second.cubin ? "cubin" : "PTX") +
                      " of a kernel";
-  if (!object->second.cubin)
-    return loadPTX(driver, object->second.data, optLevel, what.c_str());
   CUmodule module = nullptr;
-  if (!check(driver, driver->cuModuleLoadData(&module, object->second.data),
-             what.c_str()))
+  if (!object->second.cubin)
+    module = static_cast<CUmodule>(
+        loadPTX(driver, object->second.data, optLevel, what.c_str()));
+  else if (!check(driver,
+                  driver->cuModuleLoadData(&module, object->second.data),
+                  what.c_str()))
     return nullptr;
+  if (module && object->second.programmaticLaunch)
+    WaitingKernels::instance().addModule(module);
   return module;
 }
 
@@ -349,6 +396,7 @@ DSSM_MGPU_EXPORT void mgpuModuleUnload(void *module) {
   const CUDADriver *driver = currentDriver;
   if (!driver || !module)
     return;
+  WaitingKernels::instance().removeModule(static_cast<CUmodule>(module));
   check(driver, driver->cuModuleUnload(static_cast<CUmodule>(module)),
         "mgpuModuleUnload");
 }
@@ -369,6 +417,8 @@ DSSM_MGPU_EXPORT void *mgpuModuleGetFunction(void *module, const char *name) {
                                          static_cast<CUmodule>(module), name),
              what.c_str()))
     return nullptr;
+  WaitingKernels::instance().addFunction(static_cast<CUmodule>(module),
+                                         function);
   return function;
 }
 
@@ -381,15 +431,34 @@ DSSM_MGPU_EXPORT void mgpuLaunchKernel(void *function, intptr_t gridX,
   const CUDADriver *driver = ready();
   if (!driver || !function || !currentError.empty())
     return;
-  if (check(driver,
-            driver->cuLaunchKernel(static_cast<CUfunction>(function),
-                                   unsigned(gridX), unsigned(gridY),
-                                   unsigned(gridZ), unsigned(blockX),
-                                   unsigned(blockY), unsigned(blockZ),
-                                   unsigned(sharedBytes),
-                                   static_cast<CUstream>(stream), params,
-                                   extra),
-            "mgpuLaunchKernel (cuLaunchKernel)"))
+  auto *kernel = static_cast<CUfunction>(function);
+  bool launched;
+  if (WaitingKernels::instance().contains(kernel)) {
+    // It waits for the kernel before it itself: it may be scheduled while
+    // that one finishes.
+    CUlaunchAttribute attribute{};
+    attribute.id = kLaunchAttributeProgrammaticStreamSerialization;
+    attribute.value.programmaticStreamSerializationAllowed = 1;
+    CUlaunchConfig config{unsigned(gridX),  unsigned(gridY),
+                          unsigned(gridZ),  unsigned(blockX),
+                          unsigned(blockY), unsigned(blockZ),
+                          unsigned(sharedBytes), static_cast<CUstream>(stream),
+                          &attribute,       1};
+    launched = check(driver,
+                     driver->cuLaunchKernelEx(&config, kernel, params, extra),
+                     "mgpuLaunchKernel (cuLaunchKernelEx, programmatic "
+                     "stream serialization)");
+  } else {
+    launched = check(
+        driver,
+        driver->cuLaunchKernel(kernel, unsigned(gridX), unsigned(gridY),
+                               unsigned(gridZ), unsigned(blockX),
+                               unsigned(blockY), unsigned(blockZ),
+                               unsigned(sharedBytes),
+                               static_cast<CUstream>(stream), params, extra),
+        "mgpuLaunchKernel (cuLaunchKernel)");
+  }
+  if (launched)
     markBusy(stream);
 }
 

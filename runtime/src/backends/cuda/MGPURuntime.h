@@ -43,6 +43,9 @@ struct KernelObject {
   size_t size = 0;
   bool cubin = false;        // else PTX (JIT-compiled by the driver)
   std::string architecture;  // "sm_90"
+  /// Its kernels wait for the kernels before them (griddepcontrol.wait):
+  /// they are launched with programmatic stream serialization.
+  bool programmaticLaunch = false;
 };
 
 /// Kernel objects by the key of the embedded object they replace

@@ -8,6 +8,7 @@
 #include "mlir/Dialect/Bufferization/IR/Bufferization.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/LLVMIR/NVVMDialect.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
@@ -21,6 +22,12 @@ namespace mlir::densessm {
 
 /// The choice of --densessm-select-schedule's `schedule` option.
 enum class ScheduleChoice { automatic, parallel, recurrent };
+
+/// The NVVM target flag (--densessm-wait-for-preceding-kernels) of kernel
+/// objects whose kernels wait for the kernels before them: the runtime may
+/// launch them with programmatic stream serialization.
+inline constexpr llvm::StringLiteral kProgrammaticLaunchFlag =
+    "densessm.programmatic_launch";
 
 #define GEN_PASS_DECL
 #include "densessm/Dialect/DenseSSM/Transforms/Passes.h.inc"

@@ -943,6 +943,57 @@ def DenseSSMFuseSiblingKernels
   ];
 }
 
+def DenseSSMWaitForPrecedingKernels
+    : Pass<"densessm-wait-for-preceding-kernels", "::mlir::ModuleOp"> {
+  let summary = "Make sm_90 kernels launchable before the kernel before "
+                "them ends (programmatic dependent launch)";
+  let description = [{
+    On sm_90 and newer, a kernel launched with programmatic stream
+    serialization (the runtime's `cuLaunchKernelEx` attribute) may start
+    before the kernel before it in the stream has finished: its blocks are
+    scheduled as the other's retire, which hides the launch's latency, the
+    idle gap that each of a decode step's many small kernels costs. In
+    return the kernel must wait itself before it touches what the one
+    before wrote: `griddepcontrol.wait` blocks until the preceding grids
+    have completed and their memory is visible. `launch_dependents` lets
+    the kernel after it be scheduled early in turn.
+
+    Runs on the outlined kernels after the NVVM targets are attached
+    (`--densessm-cuda-pipeline`, with `programmatic-launch`). Every kernel
+    (`gpu.func` with `kernel`) of a `gpu.module` whose targets include
+    NVVM chips of sm_90 or newer gets, at the start of its body,
+    `nvvm.griddepcontrol wait` then `nvvm.griddepcontrol launch_dependents`:
+    waiting first, so that all of it runs after the kernel before as
+    without the attribute, and only the kernel after it (not its
+    successors) is scheduled early. The instructions do not exist before
+    sm_90, so a module with older chips too is split: the older chips keep
+    the module as it is, and a copy named `<module>__waits` takes the
+    newer ones and the instructions; `--densessm-merge-kernel-binaries`
+    puts their objects back into one `gpu.binary` after serialisation.
+    The newer targets get the flag `densessm.programmatic_launch`, which
+    their objects carry, so that `densessm-compile` marks those kernel
+    objects in the module file and the runtime launches their kernels with
+    the attribute (without it the instructions do nothing).
+  }];
+  let dependentDialects = [
+    "::mlir::NVVM::NVVMDialect"
+  ];
+}
+
+def DenseSSMMergeKernelBinaries
+    : Pass<"densessm-merge-kernel-binaries", "::mlir::ModuleOp"> {
+  let summary = "Put the objects of a split kernel module back into one "
+                "gpu.binary";
+  let description = [{
+    After `gpu-module-to-binary`, the objects of `gpu.binary @m__waits`
+    (made by `--densessm-wait-for-preceding-kernels` from `gpu.module @m`)
+    join those of `gpu.binary @m`, which every `gpu.launch_func` names, and
+    `@m__waits` goes away. The objects are ordered by chip, oldest first:
+    the first is the one the host code embeds (the default offloading
+    handler), the others are the module file's per-chip alternatives.
+  }];
+}
+
 def DenseSSMMapParallelLoopsToGPU
     : Pass<"densessm-map-parallel-loops-to-gpu", "::mlir::ModuleOp"> {
   let summary = "Map the host code's parallel loops to GPU blocks and threads";

@@ -1,0 +1,157 @@
+//===- DenseSSMProgrammaticDependentLaunch.cpp - overlapping launches -----===//
+//
+// Programmatic dependent launch (sm_90 and newer): a kernel launched with
+// programmatic stream serialization may be scheduled before the kernel
+// before it ends, and waits (griddepcontrol.wait) before it reads what that
+// kernel wrote. Two passes, one on each side of gpu-module-to-binary:
+//
+//   --densessm-wait-for-preceding-kernels  the kernels of sm_90+ targets
+//       wait, then let their successor launch; a module that also has
+//       older targets (which lack the instructions) is split by chip;
+//   --densessm-merge-kernel-binaries  the split module's objects back into
+//       one gpu.binary, the one the launches name.
+//
+// The newer targets carry the flag kProgrammaticLaunchFlag into their
+// objects: densessm-compile marks those objects in the module file, and
+// the runtime launches their kernels with the attribute.
+//
+//===----------------------------------------------------------------------===//
+
+#include "densessm/Dialect/DenseSSM/Transforms/Passes.h"
+
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/LLVMIR/NVVMDialect.h"
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/SymbolTable.h"
+
+#include "llvm/ADT/StringMap.h"
+
+namespace mlir::densessm {
+#define GEN_PASS_DEF_DENSESSMWAITFORPRECEDINGKERNELS
+#define GEN_PASS_DEF_DENSESSMMERGEKERNELBINARIES
+#include "densessm/Dialect/DenseSSM/Transforms/Passes.h.inc"
+} // namespace mlir::densessm
+
+using namespace mlir;
+
+namespace {
+
+/// The suffix of the copy of a kernel module that takes the sm_90+ targets.
+constexpr llvm::StringLiteral kWaitingModuleSuffix = "__waits";
+/// The first chip with griddepcontrol.
+constexpr int kFirstChipWithWaits = 90;
+
+/// The number of an NVVM target's chip ("sm_90a" -> 90); -1 for other
+/// targets.
+int chipNumber(Attribute target) {
+  auto nvvm = dyn_cast<NVVM::NVVMTargetAttr>(target);
+  if (!nvvm || !nvvm.getChip().starts_with("sm_"))
+    return -1;
+  int number = 0;
+  StringRef digits = nvvm.getChip().drop_front(3);
+  digits = digits.take_while([](char c) { return c >= '0' && c <= '9'; });
+  if (digits.getAsInteger(10, number))
+    return -1;
+  return number;
+}
+
+/// `target` with the flag that marks its objects' kernels as waiting.
+Attribute withProgrammaticLaunchFlag(NVVM::NVVMTargetAttr target) {
+  MLIRContext *context = target.getContext();
+  NamedAttrList flags(target.getFlags());
+  flags.set(densessm::kProgrammaticLaunchFlag, UnitAttr::get(context));
+  return NVVM::NVVMTargetAttr::get(
+      context, target.getO(), target.getTriple(), target.getChip(),
+      target.getFeatures(), flags.getDictionary(context), target.getLink(),
+      target.getVerifyTarget());
+}
+
+/// At the start of every kernel of `module`: wait for the kernels before,
+/// then let the one after launch.
+void insertWaits(gpu::GPUModuleOp module) {
+  module.walk([](gpu::GPUFuncOp kernel) {
+    if (!kernel.isKernel())
+      return;
+    auto builder = OpBuilder::atBlockBegin(&kernel.getBody().front());
+    Location loc = kernel.getLoc();
+    NVVM::GriddepcontrolOp::create(builder, loc,
+                                   NVVM::GridDepActionKind::wait);
+    NVVM::GriddepcontrolOp::create(builder, loc,
+                                   NVVM::GridDepActionKind::launch_dependents);
+  });
+}
+
+struct WaitForPrecedingKernelsPass
+    : densessm::impl::DenseSSMWaitForPrecedingKernelsBase<
+          WaitForPrecedingKernelsPass> {
+  void runOnOperation() override {
+    ModuleOp top = getOperation();
+    SymbolTable symbols(top);
+    for (auto module : llvm::to_vector(top.getOps<gpu::GPUModuleOp>())) {
+      ArrayAttr targets = module.getTargetsAttr();
+      if (!targets)
+        continue;
+      SmallVector<Attribute> older, newer;
+      for (Attribute target : targets) {
+        if (chipNumber(target) >= kFirstChipWithWaits)
+          newer.push_back(withProgrammaticLaunchFlag(
+              cast<NVVM::NVVMTargetAttr>(target)));
+        else
+          older.push_back(target);
+      }
+      if (newer.empty())
+        continue;
+      gpu::GPUModuleOp waiting = module;
+      if (!older.empty()) {
+        std::string name = (module.getName() + kWaitingModuleSuffix).str();
+        if (symbols.lookup(name)) {
+          module.emitError() << "--densessm-wait-for-preceding-kernels: "
+                             << "the name of the module's copy for sm_90+, '"
+                             << name << "', is taken";
+          return signalPassFailure();
+        }
+        OpBuilder builder(module->getContext());
+        builder.setInsertionPointAfter(module);
+        waiting = cast<gpu::GPUModuleOp>(builder.clone(*module));
+        waiting.setName(name);
+        symbols.insert(waiting);
+        module.setTargetsAttr(ArrayAttr::get(module->getContext(), older));
+      }
+      waiting.setTargetsAttr(ArrayAttr::get(module->getContext(), newer));
+      insertWaits(waiting);
+    }
+  }
+};
+
+struct MergeKernelBinariesPass
+    : densessm::impl::DenseSSMMergeKernelBinariesBase<MergeKernelBinariesPass> {
+  void runOnOperation() override {
+    ModuleOp top = getOperation();
+    llvm::StringMap<gpu::BinaryOp> binaries;
+    for (auto binary : top.getOps<gpu::BinaryOp>())
+      binaries[binary.getSymName()] = binary;
+    for (auto waiting : llvm::to_vector(top.getOps<gpu::BinaryOp>())) {
+      StringRef name = waiting.getSymName();
+      if (!name.ends_with(kWaitingModuleSuffix))
+        continue;
+      gpu::BinaryOp binary =
+          binaries.lookup(name.drop_back(kWaitingModuleSuffix.size()));
+      if (!binary) {
+        waiting.emitError() << "--densessm-merge-kernel-binaries: no "
+                               "gpu.binary for the module '"
+                            << name << "' was copied from";
+        return signalPassFailure();
+      }
+      SmallVector<Attribute> objects(binary.getObjects().getValue());
+      llvm::append_range(objects, waiting.getObjects().getValue());
+      llvm::stable_sort(objects, [](Attribute a, Attribute b) {
+        return chipNumber(cast<gpu::ObjectAttr>(a).getTarget()) <
+               chipNumber(cast<gpu::ObjectAttr>(b).getTarget());
+      });
+      binary.setObjectsAttr(ArrayAttr::get(top.getContext(), objects));
+      waiting.erase();
+    }
+  }
+};
+
+} // namespace

@@ -1,0 +1,82 @@
+// RUN: densessm-opt %s --densessm-wait-for-preceding-kernels --split-input-file --verify-diagnostics | FileCheck %s
+
+// Programmatic dependent launch: the kernels of sm_90+ targets wait for
+// the kernels before them, then let the next one launch. sm_80 lacks the
+// instructions, so a module for both is split: the original keeps sm_80 as
+// it is, a copy `__waits` takes sm_90, flagged, with the instructions at
+// the start of each kernel (not in other functions).
+// CHECK-LABEL: module attributes {gpu.container_module}
+// CHECK:         gpu.module @kernels [#nvvm.target<chip = "sm_80">] {
+// CHECK-NEXT:      gpu.func @scan(
+// CHECK-NOT:         nvvm.griddepcontrol
+// CHECK:             gpu.return
+// CHECK:         gpu.module @kernels__waits [#nvvm.target<chip = "sm_90", flags = {densessm.programmatic_launch}>] {
+// CHECK-NEXT:      gpu.func @scan(
+// CHECK-NEXT:        nvvm.griddepcontrol wait
+// CHECK-NEXT:        nvvm.griddepcontrol launch_dependents
+// CHECK-NEXT:        %{{.*}} = gpu.thread_id x
+// CHECK:           gpu.func @helper(
+// CHECK-NOT:         nvvm.griddepcontrol
+// CHECK:             gpu.return
+module attributes {gpu.container_module} {
+  gpu.module @kernels [#nvvm.target<chip = "sm_80">, #nvvm.target<chip = "sm_90">] {
+    gpu.func @scan(%out: memref<32xf32>) kernel {
+      %t = gpu.thread_id x
+      %one = arith.constant 1.0 : f32
+      memref.store %one, %out[%t] : memref<32xf32>
+      gpu.return
+    }
+    gpu.func @helper() {
+      gpu.return
+    }
+  }
+}
+
+// -----
+
+// Only sm_90 and newer (sm_90a, sm_100): no copy, every target flagged.
+// CHECK-LABEL: module attributes {gpu.container_module}
+// CHECK:         gpu.module @kernels [#nvvm.target<chip = "sm_90a", flags = {densessm.programmatic_launch}>, #nvvm.target<chip = "sm_100", flags = {densessm.programmatic_launch}>] {
+// CHECK-NEXT:      gpu.func @step(
+// CHECK-NEXT:        nvvm.griddepcontrol wait
+// CHECK-NOT:     gpu.module @kernels__waits
+module attributes {gpu.container_module} {
+  gpu.module @kernels [#nvvm.target<chip = "sm_90a">, #nvvm.target<chip = "sm_100">] {
+    gpu.func @step() kernel {
+      gpu.return
+    }
+  }
+}
+
+// -----
+
+// Only older chips, or no targets yet: left as they are.
+// CHECK-LABEL: module attributes {gpu.container_module}
+// CHECK-NOT:     nvvm.griddepcontrol
+// CHECK-NOT:     __waits
+module attributes {gpu.container_module} {
+  gpu.module @old [#nvvm.target<chip = "sm_80">, #nvvm.target<chip = "sm_86">] {
+    gpu.func @step() kernel {
+      gpu.return
+    }
+  }
+  gpu.module @untargeted {
+    gpu.func @step() kernel {
+      gpu.return
+    }
+  }
+}
+
+// -----
+
+// The copy's name is taken.
+module attributes {gpu.container_module} {
+  // expected-error @below {{--densessm-wait-for-preceding-kernels: the name of the module's copy for sm_90+, 'kernels__waits', is taken}}
+  gpu.module @kernels [#nvvm.target<chip = "sm_80">, #nvvm.target<chip = "sm_90">] {
+    gpu.func @step() kernel {
+      gpu.return
+    }
+  }
+  gpu.module @kernels__waits {
+  }
+}
