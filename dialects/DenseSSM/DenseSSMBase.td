@@ -90,6 +90,13 @@ def DenseSSM_Dialect : Dialect {
     static constexpr ::llvm::StringLiteral getWrittenArgumentsAttrName() {
       return ::llvm::StringLiteral("densessm.written_arguments");
     }
+    /// The module attribute recording the kernel modules that
+    /// --densessm-wait-for-preceding-kernels split by chip, for
+    /// --densessm-merge-kernel-binaries: {copy = {module = "original",
+    /// chips = ["sm_80", "sm_90"]}}.
+    static constexpr ::llvm::StringLiteral getSplitKernelModulesAttrName() {
+      return ::llvm::StringLiteral("densessm.split_kernel_modules");
+    }
   private:
     void registerAttributes();
   public:

@@ -161,3 +161,31 @@ func.func @wide(%x: memref<1x1x1024xf32>, %w: memref<12x1024xbf16>, %y: memref<1
     ins(%x, %w : memref<1x1x1024xf32>, memref<12x1024xbf16>) outs(%y : memref<1x1x12xf32>)
   return
 }
+
+// -----
+
+#x = affine_map<(b, l, o, i) -> (b, l, i)>
+#w = affine_map<(b, l, o, i) -> (o, i)>
+#y = affine_map<(b, l, o, i) -> (b, l, o)>
+
+// Sibling projections of one x (10 and 6 outputs) in one kernel, split
+// alike: 8 parts, 10 + 6 blocks, each member's barrier inside its range of
+// blocks (uniform over a block: a block runs one member).
+// CHECK-LABEL: func.func @siblings(
+// CHECK:         gpu.launch blocks(%[[BX:[^,]*]], {{.*}}) in ({{.*}} = %c16, {{.*}} workgroup({{.*}} : memref<8xf32, #gpu.address_space<workgroup>>)
+// CHECK:           %[[FIRST:.*]] = arith.cmpi ult, %[[BX]], %c10
+// CHECK:           scf.if %[[FIRST]] {
+// CHECK:             gpu.barrier
+// CHECK-COUNT-8:     memref.load {{.*}} : memref<8xf32, #gpu.address_space<workgroup>>
+// CHECK:           %[[SECOND:.*]] = arith.cmpi uge, %[[BX]], %c10
+// CHECK:           scf.if %{{.*}} {
+// CHECK:             gpu.barrier
+// CHECK-COUNT-8:     memref.load {{.*}} : memref<8xf32, #gpu.address_space<workgroup>>
+func.func @siblings(%x: memref<1x1x300xf32>, %w0: memref<10x300xbf16>, %w1: memref<6x300xbf16>,
+                    %y0: memref<1x1x10xf32>, %y1: memref<1x1x6xf32>) {
+  linalg.contract indexing_maps = [#x, #w, #y]
+    ins(%x, %w0 : memref<1x1x300xf32>, memref<10x300xbf16>) outs(%y0 : memref<1x1x10xf32>)
+  linalg.contract indexing_maps = [#x, #w, #y]
+    ins(%x, %w1 : memref<1x1x300xf32>, memref<6x300xbf16>) outs(%y1 : memref<1x1x6xf32>)
+  return
+}

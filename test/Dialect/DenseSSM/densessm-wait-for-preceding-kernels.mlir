@@ -5,7 +5,8 @@
 // instructions, so a module for both is split: the original keeps sm_80 as
 // it is, a copy `__waits` takes sm_90, flagged, with the instructions at
 // the start of each kernel (not in other functions).
-// CHECK-LABEL: module attributes {gpu.container_module}
+// The copy is recorded, with the original's chips in order.
+// CHECK-LABEL: module attributes {densessm.split_kernel_modules = {kernels__waits = {chips = ["sm_80", "sm_90"], module = "kernels"}}, gpu.container_module}
 // CHECK:         gpu.module @kernels [#nvvm.target<chip = "sm_80">] {
 // CHECK-NEXT:      gpu.func @scan(
 // CHECK-NOT:         nvvm.griddepcontrol
@@ -34,7 +35,8 @@ module attributes {gpu.container_module} {
 
 // -----
 
-// Only sm_90 and newer (sm_90a, sm_100): no copy, every target flagged.
+// Only sm_90 and newer (sm_90a, sm_100): no copy (none recorded), every
+// target flagged.
 // CHECK-LABEL: module attributes {gpu.container_module}
 // CHECK:         gpu.module @kernels [#nvvm.target<chip = "sm_90a", flags = {densessm.programmatic_launch}>, #nvvm.target<chip = "sm_100", flags = {densessm.programmatic_launch}>] {
 // CHECK-NEXT:      gpu.func @step(

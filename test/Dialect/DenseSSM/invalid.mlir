@@ -450,7 +450,7 @@ func.func @embedding_result(%table: tensor<256x64xf32>, %tokens: tensor<1x3xi64>
 // -----
 
 // The schedule attribute.
-// expected-error @+1 {{unknown densessm attribute 'densessm.unroll' (the dialect defines 'densessm.schedule' and 'densessm.written_arguments')}}
+// expected-error @+1 {{unknown densessm attribute 'densessm.unroll' (the dialect defines 'densessm.schedule', 'densessm.written_arguments' and 'densessm.split_kernel_modules')}}
 func.func @unknown_dialect_attr() attributes {densessm.unroll = 4 : i64} {
   return
 }
@@ -465,6 +465,19 @@ func.func private @writes_a_scalar(memref<4xf32>, f32) attributes {densessm.writ
 
 // expected-error @+1 {{'densessm.written_arguments': position 0 is not that of a memref argument (or is listed twice)}}
 func.func private @listed_twice(memref<4xf32>) attributes {densessm.written_arguments = array<i64: 0, 0>}
+
+// -----
+
+// The kernel modules split by chip (--densessm-wait-for-preceding-kernels):
+// a record per copy, on a module.
+// expected-error @+1 {{'densessm.split_kernel_modules' must be a dictionary of {module = "name", chips = ["sm_XY", ...]} on a module, found {k__waits = {module = "k"}}}}
+module attributes {densessm.split_kernel_modules = {k__waits = {module = "k"}}} {
+}
+
+// -----
+
+// expected-error @+1 {{'densessm.split_kernel_modules' must be a dictionary of {module = "name", chips = ["sm_XY", ...]} on a module}}
+func.func private @on_a_function() attributes {densessm.split_kernel_modules = {}}
 
 // -----
 

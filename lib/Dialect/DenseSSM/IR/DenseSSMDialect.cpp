@@ -10,6 +10,7 @@
 #include "densessm/Dialect/DenseSSM/IR/DenseSSMDialect.h"
 
 #include "densessm/Dialect/DenseSSM/IR/DenseSSMOps.h"
+#include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/DialectImplementation.h"
 #include "mlir/Interfaces/FunctionInterfaces.h"
@@ -84,17 +85,44 @@ static LogicalResult verifyWrittenArguments(Operation *op, Attribute value) {
   return success();
 }
 
+/// `densessm.split_kernel_modules` on a module: {copy = {module =
+/// "original", chips = [chip, ...]}}.
+static LogicalResult verifySplitKernelModules(Operation *op, Attribute value) {
+  auto fail = [&] {
+    return op->emitError()
+           << "'" << DenseSSMDialect::getSplitKernelModulesAttrName()
+           << "' must be a dictionary of {module = \"name\", chips = [\"sm_XY\", "
+              "...]} on a module, found "
+           << value;
+  };
+  auto copies = dyn_cast<DictionaryAttr>(value);
+  if (!copies || !isa<ModuleOp>(op))
+    return fail();
+  for (NamedAttribute copy : copies) {
+    auto record = dyn_cast<DictionaryAttr>(copy.getValue());
+    auto chips = record ? record.getAs<ArrayAttr>("chips") : ArrayAttr();
+    if (!record || record.size() != 2 || !record.getAs<StringAttr>("module") ||
+        !chips ||
+        !llvm::all_of(chips, [](Attribute c) { return isa<StringAttr>(c); }))
+      return fail();
+  }
+  return success();
+}
+
 LogicalResult
 DenseSSMDialect::verifyOperationAttribute(Operation *op,
                                           NamedAttribute attribute) {
   if (attribute.getName() == getWrittenArgumentsAttrName())
     return verifyWrittenArguments(op, attribute.getValue());
+  if (attribute.getName() == getSplitKernelModulesAttrName())
+    return verifySplitKernelModules(op, attribute.getValue());
   if (attribute.getName() != getScheduleAttrName())
     return op->emitError() << "unknown densessm attribute '"
                            << attribute.getName().getValue()
                            << "' (the dialect defines '"
-                           << getScheduleAttrName() << "' and '"
-                           << getWrittenArgumentsAttrName() << "')";
+                           << getScheduleAttrName() << "', '"
+                           << getWrittenArgumentsAttrName() << "' and '"
+                           << getSplitKernelModulesAttrName() << "')";
   auto schedule = dyn_cast<ScheduleAttr>(attribute.getValue());
   if (!schedule)
     return op->emitError() << "'" << getScheduleAttrName()

@@ -13,7 +13,12 @@
 //
 // The newer targets carry the flag kProgrammaticLaunchFlag into their
 // objects: densessm-compile marks those objects in the module file, and
-// the runtime launches their kernels with the attribute.
+// the runtime launches their kernels with the attribute. The first pass
+// records each copy it makes, with its original and the original's chips
+// in order, in the attribute kSplitModulesAttr of the top module: the
+// second merges those (and no module that merely has such a name) and
+// keeps the objects in that order (the first is the one the host code
+// embeds).
 //
 //===----------------------------------------------------------------------===//
 
@@ -24,7 +29,6 @@
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/SymbolTable.h"
 
-#include "llvm/ADT/StringMap.h"
 
 namespace mlir::densessm {
 #define GEN_PASS_DEF_DENSESSMWAITFORPRECEDINGKERNELS
@@ -38,6 +42,11 @@ namespace {
 
 /// The suffix of the copy of a kernel module that takes the sm_90+ targets.
 constexpr llvm::StringLiteral kWaitingModuleSuffix = "__waits";
+/// The top module's record of the copies (verified by the dialect):
+/// {copy = {module = "original", chips = ["sm_80", "sm_90"]}}, the chips of
+/// the original's targets in their order.
+constexpr llvm::StringLiteral kSplitModulesAttr =
+    densessm::DenseSSMDialect::getSplitKernelModulesAttrName();
 /// The first chip with griddepcontrol.
 constexpr int kFirstChipWithWaits = 90;
 
@@ -53,6 +62,12 @@ int chipNumber(Attribute target) {
   if (digits.getAsInteger(10, number))
     return -1;
   return number;
+}
+
+/// The chip of an NVVM target ("" for others).
+StringRef chipOf(Attribute target) {
+  auto nvvm = dyn_cast<NVVM::NVVMTargetAttr>(target);
+  return nvvm ? nvvm.getChip() : StringRef();
 }
 
 /// `target` with the flag that marks its objects' kernels as waiting.
@@ -86,7 +101,9 @@ struct WaitForPrecedingKernelsPass
           WaitForPrecedingKernelsPass> {
   void runOnOperation() override {
     ModuleOp top = getOperation();
+    MLIRContext *context = top.getContext();
     SymbolTable symbols(top);
+    NamedAttrList copies(top->getAttrOfType<DictionaryAttr>(kSplitModulesAttr));
     for (auto module : llvm::to_vector(top.getOps<gpu::GPUModuleOp>())) {
       ArrayAttr targets = module.getTargetsAttr();
       if (!targets)
@@ -110,16 +127,26 @@ struct WaitForPrecedingKernelsPass
                              << name << "', is taken";
           return signalPassFailure();
         }
-        OpBuilder builder(module->getContext());
+        OpBuilder builder(context);
         builder.setInsertionPointAfter(module);
         waiting = cast<gpu::GPUModuleOp>(builder.clone(*module));
         waiting.setName(name);
         symbols.insert(waiting);
-        module.setTargetsAttr(ArrayAttr::get(module->getContext(), older));
+        SmallVector<Attribute> chips;
+        for (Attribute target : targets)
+          chips.push_back(StringAttr::get(context, chipOf(target)));
+        copies.set(name, builder.getDictionaryAttr(
+                             {builder.getNamedAttr("module",
+                                                   module.getNameAttr()),
+                              builder.getNamedAttr(
+                                  "chips", builder.getArrayAttr(chips))}));
+        module.setTargetsAttr(ArrayAttr::get(context, older));
       }
-      waiting.setTargetsAttr(ArrayAttr::get(module->getContext(), newer));
+      waiting.setTargetsAttr(ArrayAttr::get(context, newer));
       insertWaits(waiting);
     }
+    if (!copies.empty())
+      top->setAttr(kSplitModulesAttr, copies.getDictionary(context));
   }
 };
 
@@ -127,30 +154,41 @@ struct MergeKernelBinariesPass
     : densessm::impl::DenseSSMMergeKernelBinariesBase<MergeKernelBinariesPass> {
   void runOnOperation() override {
     ModuleOp top = getOperation();
-    llvm::StringMap<gpu::BinaryOp> binaries;
-    for (auto binary : top.getOps<gpu::BinaryOp>())
-      binaries[binary.getSymName()] = binary;
-    for (auto waiting : llvm::to_vector(top.getOps<gpu::BinaryOp>())) {
-      StringRef name = waiting.getSymName();
-      if (!name.ends_with(kWaitingModuleSuffix))
-        continue;
-      gpu::BinaryOp binary =
-          binaries.lookup(name.drop_back(kWaitingModuleSuffix.size()));
-      if (!binary) {
-        waiting.emitError() << "--densessm-merge-kernel-binaries: no "
-                               "gpu.binary for the module '"
-                            << name << "' was copied from";
-        return signalPassFailure();
-      }
+    auto copies = top->getAttrOfType<DictionaryAttr>(kSplitModulesAttr);
+    if (!copies)
+      return;
+    SymbolTable symbols(top);
+    auto fail = [&](const Twine &message) {
+      top.emitError() << "--densessm-merge-kernel-binaries: " << message;
+      signalPassFailure();
+    };
+    for (NamedAttribute copy : copies) {
+      auto record = cast<DictionaryAttr>(copy.getValue());
+      auto original = record.getAs<StringAttr>("module");
+      auto chips = record.getAs<ArrayAttr>("chips");
+      auto waiting = symbols.lookup<gpu::BinaryOp>(copy.getName());
+      auto binary = symbols.lookup<gpu::BinaryOp>(original);
+      if (!waiting || !binary)
+        return fail("no gpu.binary @" +
+                    (waiting ? original : copy.getName()).getValue() +
+                    " (run after gpu-module-to-binary)");
+      // The objects in the order of the original's targets.
+      auto position = [&](Attribute object) {
+        StringRef chip = chipOf(cast<gpu::ObjectAttr>(object).getTarget());
+        const auto *found = llvm::find_if(chips, [&](Attribute c) {
+          return cast<StringAttr>(c).getValue() == chip;
+        });
+        return std::distance(chips.begin(), found);
+      };
       SmallVector<Attribute> objects(binary.getObjects().getValue());
       llvm::append_range(objects, waiting.getObjects().getValue());
-      llvm::stable_sort(objects, [](Attribute a, Attribute b) {
-        return chipNumber(cast<gpu::ObjectAttr>(a).getTarget()) <
-               chipNumber(cast<gpu::ObjectAttr>(b).getTarget());
+      llvm::stable_sort(objects, [&](Attribute a, Attribute b) {
+        return position(a) < position(b);
       });
       binary.setObjectsAttr(ArrayAttr::get(top.getContext(), objects));
       waiting.erase();
     }
+    top->removeAttr(kSplitModulesAttr);
   }
 };
 

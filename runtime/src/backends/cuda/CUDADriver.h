@@ -75,8 +75,8 @@ static_assert(sizeof(CUlaunchAttribute) == 72 &&
                   sizeof(CUlaunchConfig) == 56 &&
                   offsetof(CUlaunchConfig, hStream) == 32 &&
                   offsetof(CUlaunchConfig, numAttrs) == 48,
-              "the layouts of cuda.h 13's CUlaunchAttribute and "
-              "CUlaunchConfig");
+              "the layouts of cuda.h's CUlaunchAttribute and CUlaunchConfig "
+              "(CUDA 12 and 13)");
 
 /// CUjit_option values (cuModuleLoadDataEx).
 constexpr CUjit_option kJitErrorLogBuffer = 5;

@@ -17,6 +17,7 @@
 #include "densessm/runtime/KernelKey.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cstdio>
 #include <cstring>
 #include <iterator>
@@ -133,27 +134,39 @@ struct WaitingKernels {
   std::shared_mutex mutex;
   std::unordered_set<CUmodule> modules;
   std::unordered_map<CUfunction, CUmodule> functions;
+  /// Whether any module was ever added: launches skip the lock until then.
+  std::atomic<bool> any{false};
 
+  /// Never destroyed: the host code's destructors unload modules at
+  /// process exit, after function-local statics built later are gone.
   static WaitingKernels &instance() {
-    static WaitingKernels kernels;
-    return kernels;
+    static WaitingKernels *kernels = new WaitingKernels;
+    return *kernels;
   }
   bool contains(CUfunction function) {
+    if (!any.load(std::memory_order_acquire))
+      return false;
     std::shared_lock lock(mutex);
     return functions.count(function) != 0;
   }
   void addModule(CUmodule module) {
     std::unique_lock lock(mutex);
     modules.insert(module);
+    any.store(true, std::memory_order_release);
   }
+  /// Called on every launch (the host code gets the function each time):
+  /// the common cases take no lock or a shared one.
   void addFunction(CUmodule module, CUfunction function) {
+    if (!any.load(std::memory_order_acquire))
+      return;
     {
       std::shared_lock lock(mutex);
       if (!modules.count(module) || functions.count(function))
         return;
     }
     std::unique_lock lock(mutex);
-    functions.emplace(function, module);
+    if (modules.count(module))
+      functions.emplace(function, module);
   }
   void removeModule(CUmodule module) {
     std::unique_lock lock(mutex);

@@ -451,9 +451,10 @@ def DenseSSMLowerProjectionsToGPUGEMV
     would be 10 of an H200's 132 SMs. When a kernel's blocks per row
     (`Σ_p ceil(O_p / warps)`, times the rows where their count is static)
     are fewer than `target-blocks`, each output's inputs are split over
-    `s` consecutive warps of a block (`s` doubles while it divides the
-    warps, leaves each warp at least one tile of `32·width` inputs, and the
-    blocks are still fewer than the target): warp `w` computes part `w mod s` of
+    `s` consecutive warps of a block (`s` doubles as long as the blocks
+    are fewer than the target, the last doubling may pass it, `2s` divides
+    the warps and, where the input count is static, leaves each warp at
+    least one tile of `32·width` inputs): warp `w` computes part `w mod s` of
     output `block·warps/s + w / s`, taking every `s`-th tile, its lane 0
     publishes the part to shared memory, and after a barrier the first
     warp's lane 0 adds the parts in order (the same result run after run)
@@ -968,8 +969,10 @@ def DenseSSMWaitForPrecedingKernels
     successors) is scheduled early. The instructions do not exist before
     sm_90, so a module with older chips too is split: the older chips keep
     the module as it is, and a copy named `<module>__waits` takes the
-    newer ones and the instructions; `--densessm-merge-kernel-binaries`
-    puts their objects back into one `gpu.binary` after serialisation.
+    newer ones and the instructions, recorded with the original's name and
+    chips in order in the top module's `densessm.split_kernel_modules`;
+    `--densessm-merge-kernel-binaries` puts their objects back into one
+    `gpu.binary` after serialisation.
     The newer targets get the flag `densessm.programmatic_launch`, which
     their objects carry, so that `densessm-compile` marks those kernel
     objects in the module file and the runtime launches their kernels with
@@ -985,12 +988,16 @@ def DenseSSMMergeKernelBinaries
   let summary = "Put the objects of a split kernel module back into one "
                 "gpu.binary";
   let description = [{
-    After `gpu-module-to-binary`, the objects of `gpu.binary @m__waits`
-    (made by `--densessm-wait-for-preceding-kernels` from `gpu.module @m`)
-    join those of `gpu.binary @m`, which every `gpu.launch_func` names, and
-    `@m__waits` goes away. The objects are ordered by chip, oldest first:
-    the first is the one the host code embeds (the default offloading
-    handler), the others are the module file's per-chip alternatives.
+    After `gpu-module-to-binary`, the objects of each copy that
+    `--densessm-wait-for-preceding-kernels` made and recorded in
+    `densessm.split_kernel_modules` (`gpu.binary @m__waits`, from
+    `gpu.module @m`) join those of `gpu.binary @m`, which every
+    `gpu.launch_func` names, and the copy goes away; a binary that merely
+    has such a name is left alone. The objects keep the order of `@m`'s
+    targets before the split (the `chips` option's): the first is the one
+    the host code embeds (the default offloading handler), the others are
+    the module file's per-chip alternatives. A recorded binary that is
+    missing (the pass ran before serialisation) is an error.
   }];
 }
 
