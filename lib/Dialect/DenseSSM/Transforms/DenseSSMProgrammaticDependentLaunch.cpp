@@ -186,7 +186,7 @@ struct MergeKernelBinariesPass
         return position(a) < position(b);
       });
       binary.setObjectsAttr(ArrayAttr::get(top.getContext(), objects));
-      waiting.erase();
+      symbols.erase(waiting);
     }
     top->removeAttr(kSplitModulesAttr);
   }
