@@ -17,6 +17,16 @@
 // CHECK-SAME:    %[[X:[^:]*]]: memref<1x1x512xf32>, %[[W:[^:]*]]: memref<70x512xbf16>
 // CHECK:         gpu.launch {{.*}} workgroup(%[[STAGED:[^ ]*]] : memref<512xf32, #gpu.address_space<workgroup>>)
 // CHECK:           %[[LANE:.*]] = arith.remui %{{.*}}, %c32
+// First the block's 8 weight rows (8 KiB, 64 lines of 128 bytes) into L2,
+// a line per thread, past the rows' end their last byte again:
+// CHECK:           %[[BASE:.*]] = memref.extract_aligned_pointer_as_index %[[W]]
+// CHECK:           %[[LINE:.*]] = arith.muli %{{.*}}, %c128
+// CHECK:           %[[OFFSET:.*]] = arith.minui %[[LINE]], %{{.*}}
+// CHECK:           %[[BYTE:.*]] = arith.addi %{{.*}}, %[[OFFSET]]
+// CHECK:           %[[I64:.*]] = arith.index_castui %[[BYTE]] : index to i64
+// CHECK:           %[[POINTER:.*]] = llvm.inttoptr %[[I64]]
+// CHECK:           llvm.inline_asm has_side_effects "prefetch.L2 [$0];", "l" %[[POINTER]]
+// CHECK-NOT:       prefetch.L2
 // CHECK:           scf.for %[[I:.*]] = %{{.*}} to %c512 step %c256 {
 // CHECK:             %[[V:.*]] = memref.load %[[X]][%{{.*}}, %{{.*}}, %[[I]]]
 // CHECK:             %[[IN_TILE:.*]] = arith.remui %[[I]], %c256
@@ -59,6 +69,7 @@
 // OFF-LABEL: func.func @bf16(
 // OFF:         gpu.launch
 // OFF-NOT:     workgroup
+// OFF-NOT:     prefetch.L2
 // OFF-NOT:     vector.load
 // OFF:         memref.load %{{.*}} : memref<70x512xbf16>
 func.func @bf16(%x: memref<1x1x512xf32>, %w: memref<70x512xbf16>, %y: memref<1x1x70xf32>) {

@@ -20,7 +20,8 @@ Lanes that finish while others of their warp wait at a shuffle, a thread
 that finishes while others wait at a barrier, or lanes of one warp at
 different kinds of sync point, are reported as divergence (an error),
 and so is any load or store out of its buffer's bounds (or a vector.load
-less aligned than it says). Between sync points
+less aligned than it says, or a prefetch into the cache, PTX prefetch as
+llvm.inline_asm, of an address in no buffer whose address the code took). Between sync points
 the threads run one at a time in a shuffled order, so that a race a missing
 barrier would allow tends to give a wrong result. Floating-point
 values are rounded to their type (f32, f16 or bf16) after each operation;
@@ -43,6 +44,10 @@ import sys
 import time
 
 WARP = 32
+ELEMENT_BYTES = {"f32": 4, "f16": 2, "bf16": 2}
+# The allocations whose address a kernel took (extract_aligned_pointer_as_
+# index): their base address and size in bytes.
+ADDRESSED = {}
 MISALIGN = int(os.environ.get("DENSESSM_EMULATOR_MISALIGN", "0"))
 
 
@@ -756,7 +761,7 @@ class Machine:
             if a[-1] + width > ref.sizes[-1]:
                 raise EmulationError(f"vector.load of {width} at {a[1:]} runs past {ref.sizes}")
             alignment = prop(op, "alignment")
-            element_bytes = {"f32": 4, "f16": 2, "bf16": 2}.get(ref.element, 4)
+            element_bytes = ELEMENT_BYTES.get(ref.element, 4)
             if alignment and (start * element_bytes) % ints(alignment)[0]:
                 raise EmulationError(f"vector.load at element {start} is not "
                                      f"{ints(alignment)[0]}-byte aligned")
@@ -821,8 +826,20 @@ class Machine:
         if name == "memref.extract_aligned_pointer_as_index":
             # One address per allocation (CPython's: 16-byte aligned), moved
             # by DENSESSM_EMULATOR_MISALIGN bytes, so that a test can take
-            # the paths a kernel keeps for a buffer that is not aligned.
-            return [id(a[0].data) + MISALIGN]
+            # the paths a kernel keeps for a buffer that is not aligned. The
+            # allocation's bytes are remembered for the prefetches' check.
+            base = id(a[0].data) + MISALIGN
+            ADDRESSED[base] = len(a[0].data) * ELEMENT_BYTES.get(a[0].element, 4)
+            return [base]
+        if name == "llvm.inttoptr":
+            return [a[0]]
+        if name == "llvm.inline_asm" and str(prop(op, "asm_string")).startswith('"prefetch.'):
+            # A cache hint (the GEMV's weights into L2): nothing to do, but
+            # its address must be in an allocation whose address the kernel
+            # took.
+            if not any(base <= a[0] < base + size for base, size in ADDRESSED.items()):
+                raise EmulationError(f"prefetch of address {a[0]}, in no buffer")
+            return []
         if name == "memref.reinterpret_cast":
             ref = a[0]
             dyn = iter(a[1:])

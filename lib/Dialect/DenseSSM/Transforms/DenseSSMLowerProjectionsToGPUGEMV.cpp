@@ -22,6 +22,7 @@
 #include "PointwiseOps.h"
 #include "ProjectionEpilogue.h"
 #include "ProjectionPrologue.h"
+#include "ProjectionWeightPrefetch.h"
 #include "Projections.h"
 #include "StagedInputs.h"
 
@@ -341,6 +342,15 @@ void emitGEMV(OpBuilder &b, Location loc, Value x, ArrayRef<Member> members,
   launch(
       b, loc, grid, rows, blockSize, workgroup,
       [&](OpBuilder &kb, Location kl, const KernelContext &kernel) {
+        // The block's weight rows into L2 first: with programmatic
+        // dependent launch, before the kernel waits for the one before it.
+        if (width > 1) {
+          SmallVector<densessm::PrefetchedWeights> weights;
+          for (auto [p, member] : llvm::enumerate(members))
+            weights.push_back({member.w, sizes[p].outputs, firstBlock[p]});
+          densessm::prefetchBlockWeights(kb, kl, kernel, weights,
+                                         outputsPerBlock, blockSize);
+        }
         WarpSplit split{parts, {}};
         Value output = kernel.warp, partials;
         if (parts > 1) {

@@ -22,12 +22,15 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "ProjectionWeightPrefetch.h"
+
 #include "densessm/Dialect/DenseSSM/Transforms/Passes.h"
 
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/LLVMIR/NVVMDialect.h"
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/SymbolTable.h"
+#include "mlir/Interfaces/SideEffectInterfaces.h"
 
 
 namespace mlir::densessm {
@@ -81,13 +84,19 @@ Attribute withProgrammaticLaunchFlag(NVVM::NVVMTargetAttr target) {
       target.getVerifyTarget());
 }
 
-/// At the start of every kernel of `module`: wait for the kernels before,
-/// then let the one after launch.
+/// In every kernel of `module`, before the first op of its entry block
+/// that may touch memory (other than a prefetch into a cache): wait for
+/// the kernels before, then let the one after launch.
 void insertWaits(gpu::GPUModuleOp module) {
   module.walk([](gpu::GPUFuncOp kernel) {
     if (!kernel.isKernel())
       return;
-    auto builder = OpBuilder::atBlockBegin(&kernel.getBody().front());
+    Block &entry = kernel.getBody().front();
+    Operation *first = &entry.front();
+    while (first != entry.getTerminator() &&
+           (isMemoryEffectFree(first) || densessm::isCachePrefetch(first)))
+      first = first->getNextNode();
+    OpBuilder builder(first);
     Location loc = kernel.getLoc();
     NVVM::GriddepcontrolOp::create(builder, loc,
                                    NVVM::GridDepActionKind::wait);

@@ -1,6 +1,7 @@
 //===- PointwiseOps.cpp - linalg ops on buffers, point by point -----------===//
 
 #include "PointwiseOps.h"
+#include "ProjectionWeightPrefetch.h"
 #include "RuntimeFunctions.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -75,8 +76,9 @@ bool mayAccess(Operation *op, llvm::function_ref<bool(Value)> watched,
                                    : llvm::any_of(call.getOperands(), watched);
   }
   // A barrier orders the block's accesses and touches nothing (gpu.barrier
-  // declares no memory effects, so it would count as unknown).
-  if (isa<gpu::BarrierOp>(op))
+  // declares no memory effects, so it would count as unknown); nor does a
+  // prefetch into a cache (inline assembly, which would count as all).
+  if (isa<gpu::BarrierOp>(op) || densessm::isCachePrefetch(op))
     return false;
   auto nestedAccess = [&] {
     for (Region &region : op->getRegions())

@@ -386,6 +386,12 @@ def DenseSSMLowerProjectionsToGPUGEMV
     their `e`-th input of a run read 32 consecutive words (no bank
     conflict). The kernel checks `w`'s address and takes the one-weight
     loop when it is not 16-byte aligned (the runtime aligns every weight).
+    Such a kernel first asks L2 for its block's weight rows
+    (PTX `prefetch.L2` as `llvm.inline_asm`, one 128-byte line per thread
+    and step, at most 8 steps, straight-line code): with programmatic
+    dependent launch
+    (`--densessm-wait-for-preceding-kernels`) that happens before the
+    kernel waits for the one before it, overlapping that kernel's end.
     Five `gpu.shuffle xor` steps sum the lanes' partial products; lane 0 adds
     the sum to `y[b, l, o]` — or writes it, when a zero `linalg.fill` of
     `y` comes right before the projection (the model
@@ -499,6 +505,7 @@ def DenseSSMLowerProjectionsToGPUGEMV
   let dependentDialects = [
     "::mlir::arith::ArithDialect",
     "::mlir::gpu::GPUDialect",
+    "::mlir::LLVM::LLVMDialect",
     "::mlir::math::MathDialect",
     "::mlir::memref::MemRefDialect",
     "::mlir::scf::SCFDialect",
@@ -962,11 +969,14 @@ def DenseSSMWaitForPrecedingKernels
     Runs on the outlined kernels after the NVVM targets are attached
     (`--densessm-cuda-pipeline`, with `programmatic-launch`). Every kernel
     (`gpu.func` with `kernel`) of a `gpu.module` whose targets include
-    NVVM chips of sm_90 or newer gets, at the start of its body,
-    `nvvm.griddepcontrol wait` then `nvvm.griddepcontrol launch_dependents`:
-    waiting first, so that all of it runs after the kernel before as
-    without the attribute, and only the kernel after it (not its
-    successors) is scheduled early. The instructions do not exist before
+    NVVM chips of sm_90 or newer gets `nvvm.griddepcontrol wait` then
+    `nvvm.griddepcontrol launch_dependents` in its entry block, before the
+    first op that may touch memory, other than a cache prefetch
+    (`nvvm.prefetch`, or PTX `prefetch` as `llvm.inline_asm`: a GEMV's
+    weights into L2, which no kernel writes): what comes before (index
+    arithmetic, those prefetches) overlaps the kernel before; everything
+    else runs after it, as without the attribute; and only the kernel
+    after it (not its successors) is scheduled early. The instructions do not exist before
     sm_90, so a module with older chips too is split: the older chips keep
     the module as it is, and a copy named `<module>__waits` takes the
     newer ones and the instructions, recorded with the original's name and
