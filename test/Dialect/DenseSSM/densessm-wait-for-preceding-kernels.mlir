@@ -56,6 +56,10 @@ module attributes {gpu.container_module} {
 // CHECK-NEXT:      nvvm.griddepcontrol wait
 // CHECK-NEXT:      nvvm.griddepcontrol launch_dependents
 // CHECK-NEXT:      cf.br
+// CHECK:         gpu.func @other_assembly(
+// CHECK-NEXT:      nvvm.griddepcontrol wait
+// CHECK-NEXT:      nvvm.griddepcontrol launch_dependents
+// CHECK-NEXT:      llvm.inline_asm has_side_effects "membar.gl;"
 module attributes {gpu.container_module} {
   gpu.module @kernels [#nvvm.target<chip = "sm_90">] {
     gpu.func @gemv(%w: memref<32xf32>, %out: memref<32xf32>) kernel {
@@ -74,6 +78,10 @@ module attributes {gpu.container_module} {
     ^next:
       %c0 = arith.constant 0 : index
       memref.store %one, %out[%c0] : memref<32xf32>
+      gpu.return
+    }
+    gpu.func @other_assembly() kernel {
+      llvm.inline_asm has_side_effects "membar.gl;", "" : () -> ()
       gpu.return
     }
   }

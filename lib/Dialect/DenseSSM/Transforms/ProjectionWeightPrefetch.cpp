@@ -12,7 +12,7 @@ using namespace mlir::densessm;
 using namespace mlir::densessm::gpu_kernel;
 
 namespace {
-/// The bytes prefetch.global.L2 brings in: one L2 line.
+/// The bytes prefetch.L2 brings in: one L2 line.
 constexpr int64_t kLineBytes = 128;
 } // namespace
 

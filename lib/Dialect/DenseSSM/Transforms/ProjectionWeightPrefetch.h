@@ -6,13 +6,15 @@
 // kernels), its blocks may start while that kernel still runs and wait
 // (griddepcontrol.wait) only before their first memory access. What they
 // do before it overlaps the other kernel's end: here, asking L2 for the
-// block's weight rows (prefetch.global.L2, one 128-byte line per thread and
+// block's weight rows (PTX prefetch.L2, one 128-byte line per thread and
 // step, straight-line code so that the wait goes after it), so that the
 // weight loads after the wait find them there instead of in HBM (the PTX
 // instruction as inline assembly, which the wait placement recognises:
-// --densessm-wait-for-preceding-kernels). Without
-// the early launch the prefetches come right before the loads: a few
-// instructions, no harm.
+// --densessm-wait-for-preceding-kernels). Without the early launch the
+// prefetches come right before the loads (a few instructions; what they
+// cost or gain then is unmeasured). A GEMV that step 4b
+// (--densessm-fuse-sibling-kernels) runs in one launch with another kernel
+// has its prefetches inside that kernel's branch, after the wait.
 //
 //===----------------------------------------------------------------------===//
 #ifndef DENSESSM_LIB_DIALECT_DENSESSM_TRANSFORMS_PROJECTIONWEIGHTPREFETCH_H
