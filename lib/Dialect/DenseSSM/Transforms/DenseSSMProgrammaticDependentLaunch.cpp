@@ -53,24 +53,24 @@ constexpr llvm::StringLiteral kSplitModulesAttr =
 /// The first chip with griddepcontrol.
 constexpr int kFirstChipWithWaits = 90;
 
-/// The number of an NVVM target's chip ("sm_90a" -> 90); -1 for other
-/// targets.
-int chipNumber(Attribute target) {
-  auto nvvm = dyn_cast<NVVM::NVVMTargetAttr>(target);
-  if (!nvvm || !nvvm.getChip().starts_with("sm_"))
-    return -1;
-  int number = 0;
-  StringRef digits = nvvm.getChip().drop_front(3);
-  digits = digits.take_while([](char c) { return c >= '0' && c <= '9'; });
-  if (digits.getAsInteger(10, number))
-    return -1;
-  return number;
-}
-
 /// The chip of an NVVM target ("" for others).
 StringRef chipOf(Attribute target) {
   auto nvvm = dyn_cast<NVVM::NVVMTargetAttr>(target);
   return nvvm ? nvvm.getChip() : StringRef();
+}
+
+/// The number of an NVVM target's chip ("sm_90a" -> 90); -1 for other
+/// targets.
+int chipNumber(Attribute target) {
+  StringRef chip = chipOf(target);
+  if (!chip.consume_front("sm_"))
+    return -1;
+  int number = 0;
+  StringRef digits =
+      chip.take_while([](char c) { return c >= '0' && c <= '9'; });
+  if (digits.getAsInteger(10, number))
+    return -1;
+  return number;
 }
 
 /// `target` with the flag that marks its objects' kernels as waiting.
