@@ -447,11 +447,15 @@ struct LowerProjectionsToGPUGEMVPass
 
   /// Warps per output in the kernel of projections of `x` with `members`'
   /// weights (WarpSplit), reading `width` inputs per load: from one, twice
-  /// as many while that divides the block's warps, leaves each warp at
-  /// least one tile of the inputs, and the blocks (per row, times the rows
-  /// where their count is static) are fewer than `target-blocks`. One
-  /// where an output count is dynamic.
+  /// as many while the blocks (per row, times the rows where their count
+  /// is static) are fewer than `target-blocks`, the doubled count divides
+  /// the block's warps and, where the inputs are static, leaves each warp
+  /// at least one tile of them. One where an output count is dynamic.
   int64_t partsFor(Value x, ArrayRef<Member> members, int64_t width) {
+    if (llvm::any_of(members, [](const Member &member) {
+          return cast<MemRefType>(member.w.getType()).isDynamicDim(0);
+        }))
+      return 1;
     const int64_t warps = blockSize / kWarpSize;
     auto xType = cast<MemRefType>(x.getType());
     int64_t rows = 1;
@@ -469,10 +473,6 @@ struct LowerProjectionsToGPUGEMVPass
             warps / parts);
       return perRow * rows;
     };
-    if (llvm::any_of(members, [](const Member &member) {
-          return cast<MemRefType>(member.w.getType()).isDynamicDim(0);
-        }))
-      return 1;
     int64_t parts = 1;
     while (warps % (2 * parts) == 0 && 2 * parts <= tiles &&
            blocks(parts) < targetBlocks)
