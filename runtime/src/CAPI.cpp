@@ -152,8 +152,15 @@ dssm_status dssm_session_create(dssm_module *module, dssm_device device,
     session->vocab = dssm_module_vocab_size(module);
     // The state (the large allocation) first, so that it fails before the
     // others touch memory.
-    for (size_t size : module->stateLayout.sizes)
-      session->states.emplace_back(size * size_t(batch), 0.0f);
+    for (size_t size : module->stateLayout.sizes) {
+      session->states.emplace_back(*backend);
+      status = session->states.back().resize(size * size_t(batch));
+      if (!status.isOk()) {
+        delete session;
+        return toC(errorOf("allocating the state of ", batch, " sequences: ",
+                           status.message()));
+      }
+    }
     session->positions.assign(size_t(batch), 0);
     session->logits.resize(size_t(batch));
     session->logitRows.assign(size_t(batch), 0);
@@ -174,8 +181,10 @@ dssm_status dssm_session_create(dssm_module *module, dssm_device device,
 void dssm_session_release(dssm_session *session) {
   if (!session)
     return;
-  dssm_module_release(session->module);
+  // The session's buffers go back to its module's backend: free them first.
+  dssm_module *module = session->module;
   delete session;
+  dssm_module_release(module);
 }
 
 int32_t dssm_session_batch(const dssm_session *session) {
@@ -260,8 +269,7 @@ size_t dssm_session_state_size(const dssm_session *session) {
 
 dssm_status dssm_session_reset(dssm_session *session, int32_t slot) {
   DSSM_CHECK_SLOT(session, slot);
-  session->reset(slot);
-  return nullptr;
+  return toC(session->reset(slot));
 }
 
 dssm_status dssm_session_save_state(const dssm_session *session, int32_t slot,
@@ -271,8 +279,7 @@ dssm_status dssm_session_save_state(const dssm_session *session, int32_t slot,
   DSSM_CHECK_ARG(size == session->stateBytes(),
                  "dssm_session_save_state: the buffer has ", size,
                  " bytes, a state takes ", session->stateBytes());
-  session->save(slot, static_cast<uint8_t *>(buffer));
-  return nullptr;
+  return toC(session->save(slot, static_cast<uint8_t *>(buffer)));
 }
 
 dssm_status dssm_session_restore_state(dssm_session *session, int32_t slot,
@@ -286,8 +293,7 @@ dssm_status dssm_session_restore_state(dssm_session *session, int32_t slot,
   std::memcpy(&position, buffer, sizeof(position)); // a saved state starts with it
   DSSM_CHECK_ARG(position >= 0, "dssm_session_restore_state: the saved position is ",
                  position, " (not a state saved by dssm_session_save_state)");
-  session->restore(slot, static_cast<const uint8_t *>(buffer));
-  return nullptr;
+  return toC(session->restore(slot, static_cast<const uint8_t *>(buffer)));
 }
 
 } // extern "C"

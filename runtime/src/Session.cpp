@@ -6,6 +6,11 @@
 // into a sub-batch and scattered back afterwards, which is how sequences of
 // different lengths share one session.
 //
+// The states, and the buffers the next states and the logits are written
+// into, are in the backend's session memory (SessionBuffer.h): a run binds
+// them as they are, and the host sees them only through the backend's
+// transfers (gathering a partial batch, the logits, save and restore).
+//
 //===----------------------------------------------------------------------===//
 
 #include "Session.h"
@@ -13,6 +18,7 @@
 #include <algorithm>
 #include <cstring>
 #include <map>
+#include <utility>
 
 using namespace densessm;
 using namespace densessm::runtime;
@@ -40,19 +46,17 @@ Status dssm_session_s::run(const module::EntryPoint &entry,
   std::vector<int64_t> position(size_t(n), 0);
   for (int64_t i = 0; i < n; ++i)
     position[i] = positions[slots[i]];
-  // resize() keeps a buffer of the same size as it is: a decode step after
-  // the first reuses the previous step's buffers without touching them.
-  // A prefill's logits buffer is not kept for the steps that follow.
-  std::vector<float> &logitsOut = logitsScratch;
-  size_t logitCount = size_t(n * length * vocab);
-  if (logitsOut.capacity() > 4 * logitCount)
-    std::vector<float>().swap(logitsOut);
-  logitsOut.resize(logitCount);
+  if (!logitsScratch)
+    logitsScratch = std::make_unique<SessionBuffer>(*backend);
+  SessionBuffer &logitsOut = *logitsScratch;
+  DSSM_RETURN_IF_ERROR(logitsOut.resize(size_t(n * length * vocab)));
   // Gathered inputs (when not the whole batch) and every output state.
-  std::vector<std::vector<float>> &statesIn = gatheredScratch,
-                                  &statesOut = statesScratch;
-  statesIn.resize(states.size());
-  statesOut.resize(states.size());
+  std::vector<SessionBuffer> &statesIn = gatheredScratch,
+                             &statesOut = statesScratch;
+  while (statesOut.size() < states.size()) {
+    statesIn.emplace_back(*backend);
+    statesOut.emplace_back(*backend);
+  }
   std::vector<bool> written(states.size(), false);
 
   auto stateShape = [&](uint32_t index) {
@@ -62,6 +66,7 @@ Status dssm_session_s::run(const module::EntryPoint &entry,
     return shape;
   };
   std::vector<HostTensor> bindings;
+  std::vector<Transfer> gather;
   for (const module::Binding *binding : *entry.arguments()) {
     switch (binding->role()) {
     case module::Role::Tokens:
@@ -72,16 +77,17 @@ Status dssm_session_s::run(const module::EntryPoint &entry,
       break;
     case module::Role::State: {
       uint32_t k = binding->index();
-      float *data = states[k].data();
-      if (!wholeBatch) {
-        size_t per = layout.sizes[k];
-        statesIn[k].resize(size_t(n) * per);
-        for (int64_t i = 0; i < n; ++i)
-          std::memcpy(&statesIn[k][i * per], &states[k][slots[i] * per],
-                      per * sizeof(float));
-        data = statesIn[k].data();
+      if (wholeBatch) {
+        bindings.push_back(states[k].tensor(stateShape(k)));
+        break;
       }
-      bindings.push_back({data, stateShape(k)});
+      size_t per = layout.sizes[k];
+      DSSM_RETURN_IF_ERROR(statesIn[k].resize(size_t(n) * per));
+      for (int64_t i = 0; i < n; ++i)
+        gather.push_back({statesIn[k].data() + i * per,
+                          states[k].data() + slots[i] * per,
+                          per * sizeof(float)});
+      bindings.push_back(statesIn[k].tensor(stateShape(k)));
       break;
     }
     case module::Role::Weight: {
@@ -98,17 +104,22 @@ Status dssm_session_s::run(const module::EntryPoint &entry,
   }
   for (const module::Binding *binding : *entry.results()) {
     if (binding->role() == module::Role::Logits) {
-      bindings.push_back({logitsOut.data(), {n, length, vocab}});
+      bindings.push_back(logitsOut.tensor({n, length, vocab}));
       continue;
     }
     uint32_t k = binding->index();
     written[k] = true;
-    statesOut[k].resize(size_t(n) * layout.sizes[k]);
-    bindings.push_back({statesOut[k].data(), stateShape(k)});
+    DSSM_RETURN_IF_ERROR(statesOut[k].resize(size_t(n) * layout.sizes[k]));
+    bindings.push_back(statesOut[k].tensor(stateShape(k)));
   }
 
+  if (!gather.empty())
+    DSSM_RETURN_IF_ERROR(backend->transfer(gather));
   DSSM_RETURN_IF_ERROR(backend->run(entry, bindings));
 
+  // The partial batch's states back to their slots, and each slot's logits
+  // to the host, in one transfer.
+  std::vector<Transfer> results;
   for (size_t k = 0; k < states.size(); ++k) {
     if (!written[k])
       continue;
@@ -119,15 +130,21 @@ Status dssm_session_s::run(const module::EntryPoint &entry,
     }
     size_t per = layout.sizes[k];
     for (int64_t i = 0; i < n; ++i)
-      std::memcpy(&states[k][slots[i] * per], &statesOut[k][i * per],
-                  per * sizeof(float));
+      results.push_back({states[k].data() + slots[i] * per,
+                         statesOut[k].data() + i * per, per * sizeof(float)});
   }
+  size_t rows = size_t(length * vocab);
   for (int64_t i = 0; i < n; ++i) {
-    int32_t slot = slots[i];
-    const float *rows = &logitsOut[size_t(i * length * vocab)];
-    logits[slot].insert(logits[slot].end(), rows, rows + length * vocab);
-    logitRows[slot] += length;
-    positions[slot] += length;
+    std::vector<float> &kept = logits[slots[i]];
+    size_t before = kept.size();
+    kept.resize(before + rows);
+    results.push_back({&kept[before], logitsOut.data() + i * rows,
+                       rows * sizeof(float)});
+  }
+  DSSM_RETURN_IF_ERROR(backend->transfer(results));
+  for (int64_t i = 0; i < n; ++i) {
+    logitRows[slots[i]] += length;
+    positions[slots[i]] += length;
   }
   return Status::ok();
 }
@@ -202,13 +219,28 @@ Status dssm_session_s::step(const int64_t *tokens, const uint8_t *active) {
   return run(*module->step, slots, 1, column);
 }
 
-void dssm_session_s::reset(int32_t slot) {
+std::pair<float *, size_t> dssm_session_s::slotState(size_t k,
+                                                    int32_t slot) const {
+  size_t floats = module->stateLayout.sizes[k];
+  return {states[k].data() + size_t(slot) * floats, floats * sizeof(float)};
+}
+
+Status dssm_session_s::reset(int32_t slot) {
   const StateLayout &layout = module->stateLayout;
-  for (size_t k = 0; k < states.size(); ++k)
-    std::fill_n(&states[k][slot * layout.sizes[k]], layout.sizes[k], 0.0f);
+  size_t largest = 0;
+  for (size_t size : layout.sizes)
+    largest = std::max(largest, size);
+  std::vector<float> zeros(largest, 0.0f);
+  std::vector<Transfer> copies;
+  for (size_t k = 0; k < states.size(); ++k) {
+    auto [state, bytes] = slotState(k, slot);
+    copies.push_back({state, zeros.data(), bytes});
+  }
+  DSSM_RETURN_IF_ERROR(backend->transfer(copies));
   positions[slot] = 0;
   logits[slot].clear();
   logitRows[slot] = 0;
+  return Status::ok();
 }
 
 // A saved state: the position (an int64) followed by each state tensor of
@@ -217,24 +249,29 @@ size_t dssm_session_s::stateBytes() const {
   return sizeof(int64_t) + module->stateLayout.totalFloats * sizeof(float);
 }
 
-void dssm_session_s::save(int32_t slot, uint8_t *buffer) const {
+Status dssm_session_s::save(int32_t slot, uint8_t *buffer) const {
   const StateLayout &layout = module->stateLayout;
   std::memcpy(buffer, &positions[slot], sizeof(int64_t));
   uint8_t *out = buffer + sizeof(int64_t);
-  for (size_t k = 0; k < states.size(); ++k)
-    std::memcpy(out + layout.offsets[k] * sizeof(float),
-                &states[k][slot * layout.sizes[k]],
-                layout.sizes[k] * sizeof(float));
+  std::vector<Transfer> copies;
+  for (size_t k = 0; k < states.size(); ++k) {
+    auto [state, bytes] = slotState(k, slot);
+    copies.push_back({out + layout.offsets[k] * sizeof(float), state, bytes});
+  }
+  return backend->transfer(copies);
 }
 
-void dssm_session_s::restore(int32_t slot, const uint8_t *buffer) {
+Status dssm_session_s::restore(int32_t slot, const uint8_t *buffer) {
   const StateLayout &layout = module->stateLayout;
-  std::memcpy(&positions[slot], buffer, sizeof(int64_t));
   const uint8_t *in = buffer + sizeof(int64_t);
-  for (size_t k = 0; k < states.size(); ++k)
-    std::memcpy(&states[k][slot * layout.sizes[k]],
-                in + layout.offsets[k] * sizeof(float),
-                layout.sizes[k] * sizeof(float));
+  std::vector<Transfer> copies;
+  for (size_t k = 0; k < states.size(); ++k) {
+    auto [state, bytes] = slotState(k, slot);
+    copies.push_back({state, in + layout.offsets[k] * sizeof(float), bytes});
+  }
+  DSSM_RETURN_IF_ERROR(backend->transfer(copies));
+  std::memcpy(&positions[slot], buffer, sizeof(int64_t));
   logits[slot].clear();
   logitRows[slot] = 0;
+  return Status::ok();
 }

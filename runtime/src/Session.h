@@ -3,8 +3,11 @@
 #define DENSESSM_RUNTIME_SRC_SESSION_H
 
 #include "Module.h"
+#include "SessionBuffer.h"
 
+#include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 /// The C API's session handle: `batch` slots, each with its own recurrent
@@ -16,8 +19,9 @@ struct dssm_session_s {
   std::string deviceNote; // why DSSM_DEVICE_AUTO did not pick CUDA
   int32_t batch = 0;
   int64_t vocab = 0;
-  std::vector<int64_t> positions;          // per slot
-  std::vector<std::vector<float>> states;  // per state tensor: [batch, ...]
+  std::vector<int64_t> positions; // per slot
+  /// Per state tensor: [batch, ...], in the backend's session memory.
+  std::vector<densessm::runtime::SessionBuffer> states;
   std::vector<std::vector<float>> logits;  // per slot: [rows, vocab]
   std::vector<int64_t> logitRows;          // per slot
 
@@ -25,10 +29,10 @@ struct dssm_session_s {
                                     const int64_t *lengths,
                                     dssm_prefill_mode mode);
   densessm::runtime::Status step(const int64_t *tokens, const uint8_t *active);
-  void reset(int32_t slot);
+  densessm::runtime::Status reset(int32_t slot);
   size_t stateBytes() const;
-  void save(int32_t slot, uint8_t *buffer) const;
-  void restore(int32_t slot, const uint8_t *buffer);
+  densessm::runtime::Status save(int32_t slot, uint8_t *buffer) const;
+  densessm::runtime::Status restore(int32_t slot, const uint8_t *buffer);
 
 private:
   /// Runs `entry` over the given slots, each with `length` tokens (row-major
@@ -40,12 +44,16 @@ private:
   densessm::runtime::Status checkTokens(int32_t slot, const int64_t *tokens,
                                         int64_t count) const;
 
-  // Buffers run() reuses from call to call, so that a decode step allocates
-  // (and the kernel zeroes) nothing: the logits the entry point writes, and
-  // per state tensor the buffer it writes the next state into (swapped with
-  // `states` afterwards) and the gathered input of a partial batch.
-  std::vector<float> logitsScratch;
-  std::vector<std::vector<float>> statesScratch, gatheredScratch;
+  /// Where a slot's part of state tensor `k` is, and its bytes.
+  std::pair<float *, size_t> slotState(size_t k, int32_t slot) const;
+
+  // Buffers run() reuses from call to call, in session memory, so that a
+  // decode step allocates (and the kernel zeroes) nothing: the logits the
+  // entry point writes, and per state tensor the buffer it writes the next
+  // state into (swapped with `states` afterwards) and the gathered input of
+  // a partial batch.
+  std::unique_ptr<densessm::runtime::SessionBuffer> logitsScratch;
+  std::vector<densessm::runtime::SessionBuffer> statesScratch, gatheredScratch;
 };
 
 #endif // DENSESSM_RUNTIME_SRC_SESSION_H

@@ -29,18 +29,24 @@
 //     launches the part captured so far and resumes; a failed launch in a
 //     capture is reported, nothing of it launched, and the queue not
 //     captured again; each thread's first run of a queue is not captured;
-//     DENSESSM_CUDA_GRAPHS=0 (graphs disabled) never captures.
+//     DENSESSM_CUDA_GRAPHS=0 (graphs disabled) never captures;
+//   - session memory (SessionMemory.h) is managed memory from the pool,
+//     zeroed by a set on the GPU (also when the pool hands a used buffer
+//     out again); transfers are copies on one stream with one wait, none
+//     for an empty list; a failed copy is reported.
 //
 //===----------------------------------------------------------------------===//
 
 #include "DeviceMemoryPool.h"
 #include "MGPURuntime.h"
 #include "QueueGraphs.h"
+#include "SessionMemory.h"
 
 #include "densessm/runtime/KernelKey.h"
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 #include <string>
@@ -49,12 +55,6 @@
 #include <vector>
 
 extern "C" {
-void *mgpuStreamCreate();
-void mgpuStreamDestroy(void *stream);
-void mgpuStreamSynchronize(void *stream);
-void *mgpuMemAlloc(uint64_t bytes, void *stream, bool hostShared);
-void mgpuMemFree(void *pointer, void *stream);
-void mgpuMemcpy(void *destination, void *source, size_t bytes, void *stream);
 void mgpuLaunchKernel(void *function, intptr_t gridX, intptr_t gridY,
                       intptr_t gridZ, intptr_t blockX, intptr_t blockY,
                       intptr_t blockZ, int32_t sharedBytes, void *stream,
@@ -73,6 +73,10 @@ namespace {
 /// What the recording driver saw.
 struct Record {
   int streamsCreated = 0, waits = 0, launches = 0, frees = 0;
+  // Copies and sets, the streams they were on, and a result for copies.
+  int copies = 0, memsets = 0;
+  std::vector<CUstream> copyStreams;
+  CUresult copyResult = 0;
   // cuLaunchKernelEx: its launches, and the last one's configuration,
   // attribute and arguments.
   int programmaticLaunches = 0;
@@ -171,7 +175,22 @@ CUDADriver recordingDriver() {
     std::free(reinterpret_cast<void *>(uintptr_t(pointer)));
     return ok();
   };
-  driver.cuMemcpyAsync = [](CUdeviceptr, CUdeviceptr, size_t, CUstream) {
+  // Device memory is host memory here: copies and sets are done.
+  driver.cuMemcpyAsync = [](CUdeviceptr destination, CUdeviceptr source,
+                            size_t bytes, CUstream stream) {
+    if (record.copyResult != 0)
+      return record.copyResult;
+    ++record.copies;
+    record.copyStreams.push_back(stream);
+    std::memcpy(reinterpret_cast<void *>(uintptr_t(destination)),
+                reinterpret_cast<const void *>(uintptr_t(source)), bytes);
+    return ok();
+  };
+  driver.cuMemsetD32Async = [](CUdeviceptr destination, unsigned value,
+                               size_t count, CUstream) {
+    ++record.memsets;
+    auto *words = reinterpret_cast<uint32_t *>(uintptr_t(destination));
+    std::fill(words, words + count, value);
     return ok();
   };
   driver.cuModuleLoadData = [](CUmodule *module, const void *image) {
@@ -579,3 +598,58 @@ TEST_F(MGPURuntime, EachThreadsFirstRunOfAQueueIsNotCaptured) {
 }
 
 } // namespace
+
+TEST_F(MGPURuntime, SessionMemoryIsZeroedOnTheGPU) {
+  KernelScope scope(driver, nullptr);
+  auto *first = static_cast<float *>(allocateGPUSessionMemory(40));
+  ASSERT_NE(first, nullptr);
+  EXPECT_EQ(record.memsets, 1);
+  EXPECT_EQ(record.waits, 1);
+  EXPECT_TRUE(std::all_of(first, first + 10, [](float x) { return x == 0; }));
+  bool managed = false;
+  uint64_t bytes = 0;
+  EXPECT_TRUE(DeviceMemoryPool::instance().inUse(
+      CUdeviceptr(reinterpret_cast<uintptr_t>(first)), managed, bytes));
+  EXPECT_TRUE(managed);
+  // Written, freed, and handed out again: zeroed again.
+  std::fill(first, first + 10, 7.0f);
+  freeGPUSessionMemory(first);
+  EXPECT_EQ(record.frees, 0); // back to the pool, not to the driver
+  auto *second = static_cast<float *>(allocateGPUSessionMemory(40));
+  EXPECT_EQ(second, first);
+  EXPECT_EQ(record.memsets, 2);
+  EXPECT_TRUE(std::all_of(second, second + 10, [](float x) { return x == 0; }));
+  freeGPUSessionMemory(second);
+  EXPECT_TRUE(scope.status().isOk()) << scope.status().message();
+}
+
+TEST_F(MGPURuntime, TransfersShareOneStreamAndOneWait) {
+  KernelScope scope(driver, nullptr);
+  auto *state = static_cast<float *>(allocateGPUSessionMemory(16));
+  ASSERT_NE(state, nullptr);
+  record = Record();
+  float in[4] = {1, 2, 3, 4}, out[4] = {};
+  transferOnGPU({{state, in, sizeof(in)},
+                 {state + 1, in, 0}, // nothing to copy: no copy
+                 {out, state, sizeof(out)}});
+  EXPECT_EQ(record.copies, 2);
+  ASSERT_EQ(record.copyStreams.size(), 2u);
+  EXPECT_EQ(record.copyStreams[0], record.copyStreams[1]);
+  EXPECT_EQ(record.waits, 1);
+  EXPECT_EQ(out[3], 4.0f);
+  // Nothing to transfer: no stream work, no wait.
+  transferOnGPU({});
+  EXPECT_EQ(record.waits, 1);
+  freeGPUSessionMemory(state);
+  EXPECT_TRUE(scope.status().isOk()) << scope.status().message();
+}
+
+TEST_F(MGPURuntime, AFailedTransferIsReported) {
+  KernelScope scope(driver, nullptr);
+  float in[2] = {1, 2}, out[2] = {};
+  record.copyResult = 700; // CUDA_ERROR_ILLEGAL_ADDRESS
+  transferOnGPU({{out, in, sizeof(in)}});
+  ASSERT_FALSE(scope.status().isOk());
+  EXPECT_NE(scope.status().message().find("mgpuMemcpy"), std::string::npos)
+      << scope.status().message();
+}

@@ -15,6 +15,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <string>
 #include <sys/mman.h>
@@ -86,6 +87,21 @@ public:
                     : bindings[i].data;
     }
     callDispatch(found->second, bindings, data);
+    return Status::ok();
+  }
+
+  // Session memory is host memory. calloc: a large state is zeroed page by
+  // page as the kernels first touch it.
+  Status allocateSessionMemory(size_t bytes, void *&out) const override {
+    out = std::calloc(1, bytes);
+    if (!out)
+      return errorOf("out of memory: ", bytes, " bytes of session memory");
+    return Status::ok();
+  }
+  void freeSessionMemory(void *pointer) const override { std::free(pointer); }
+  Status transfer(const std::vector<Transfer> &copies) const override {
+    for (const Transfer &copy : copies)
+      std::memcpy(copy.destination, copy.source, copy.bytes);
     return Status::ok();
   }
 

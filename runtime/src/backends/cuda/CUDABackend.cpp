@@ -10,9 +10,10 @@
 //
 // The host code expects every buffer in memory both the GPU and the host
 // can reach (it may copy strided views on the host): the weights are
-// uploaded once into CUDA managed memory, and each run stages its bindings
-// (tokens, positions, states, logits) through one managed buffer, then
-// copies the results back (the host code waited for its work).
+// uploaded once into CUDA managed memory. A session's states and logits are
+// in its session memory (SessionMemory.h), on the GPU from one run to the
+// next; each run copies in only the tokens and positions, through one
+// buffer from the pool (the host code waited for its work when it returns).
 //
 // Entry points whose GPU work is queued are replayed as CUDA graphs from
 // their second run on (QueueGraphs.h), unless DENSESSM_CUDA_GRAPHS=0.
@@ -24,6 +25,7 @@
 #include "DeviceMemoryPool.h"
 #include "MGPURuntime.h"
 #include "QueueGraphs.h"
+#include "SessionMemory.h"
 #include "backends/HostCode.h"
 
 #include <cstdlib>
@@ -137,6 +139,7 @@ public:
                   file.payload(*all.Get(i)->data()), all.Get(i)->data()->size());
       weightData.push_back(weights.data() + offsets[i]);
     }
+    DSSM_RETURN_IF_ERROR(moveToGPU(weights.data(), total, "the weights"));
     selectKernelObjects(file);
     DSSM_RETURN_IF_ERROR(
         library.open(file, *executable, "the CUDA host code"));
@@ -157,14 +160,15 @@ public:
     KernelScope scope(driver, &objects, &graphs);
     DSSM_RETURN_IF_ERROR(scope.status());
 
-    // One managed buffer for every binding but the weights, each at a
-    // 256-byte aligned offset.
+    // The bindings in host memory (the tokens and positions; the states and
+    // logits are in session memory, bound as they are) go through one
+    // buffer from the pool, each at a 256-byte aligned offset.
     size_t arguments = entry.arguments()->size();
     std::vector<size_t> offsets(bindings.size()), bytes(bindings.size());
     size_t total = 0;
     for (size_t i = 0; i < bindings.size(); ++i) {
       uint32_t weight;
-      if (isWeightBinding(entry, i, weight))
+      if (isWeightBinding(entry, i, weight) || bindings[i].inSessionMemory)
         continue;
       size_t count = 1;
       for (int64_t dim : bindings[i].shape)
@@ -173,36 +177,86 @@ public:
       offsets[i] = total;
       total += (bytes[i] + 255) / 256 * 256;
     }
-    ManagedBuffer staging(driver); // freed after the scope's end: declared in it
-    DSSM_RETURN_IF_ERROR(staging.allocate(total, "the bindings"));
+    auto *staging = static_cast<uint8_t *>(
+        total ? mgpuMemAlloc(total, nullptr, /*hostShared=*/true) : nullptr);
     std::vector<void *> data(bindings.size());
+    std::vector<Transfer> in, out;
     for (size_t i = 0; i < bindings.size(); ++i) {
       uint32_t weight;
       if (isWeightBinding(entry, i, weight)) {
         data[i] = weightData[weight];
-        continue;
+      } else if (bindings[i].inSessionMemory) {
+        data[i] = bindings[i].data;
+      } else {
+        data[i] = staging + offsets[i];
+        if (i < arguments)
+          in.push_back({data[i], bindings[i].data, bytes[i]});
+        else
+          out.push_back({bindings[i].data, data[i], bytes[i]});
       }
-      data[i] = staging.data() + offsets[i];
-      if (i < arguments && bytes[i])
-        std::memcpy(data[i], bindings[i].data, bytes[i]);
     }
+    transferOnGPU(in);
 
     // Every launch, copy and projection of the host code has been waited
     // for when it returns (one by one, or at its queue's end). No wait for
     // the whole context: it would invalidate the graph another thread is
     // capturing.
-    callDispatch(found->second, bindings, data);
+    if (scope.status().isOk())
+      callDispatch(found->second, bindings, data);
+    transferOnGPU(out);
+    mgpuMemFree(staging, nullptr); // back to the pool
     Status status = scope.status();
     if (!status.isOk())
       return errorOf("running entry point '", entry.name()->str(), "' on ",
                      driver.deviceName, ": ", status.message());
-    for (size_t i = arguments; i < bindings.size(); ++i)
-      if (bytes[i])
-        std::memcpy(bindings[i].data, data[i], bytes[i]);
     return Status::ok();
   }
 
+  Status allocateSessionMemory(size_t bytes, void *&out) const override {
+    KernelScope scope(driver, &objects);
+    out = allocateGPUSessionMemory(bytes);
+    return scopeStatus(scope, "allocating session memory");
+  }
+
+  void freeSessionMemory(void *pointer) const override {
+    KernelScope scope(driver, &objects);
+    freeGPUSessionMemory(pointer);
+  }
+
+  Status transfer(const std::vector<Transfer> &copies) const override {
+    KernelScope scope(driver, &objects);
+    transferOnGPU(copies);
+    return scopeStatus(scope, "copying session memory");
+  }
+
 private:
+  /// Moves managed memory the host wrote onto the GPU in bulk, so that the
+  /// first kernels that read it do not fault it over page by page (nothing
+  /// to do on a driver without cuMemPrefetchAsync_v2: the faults do it).
+  Status moveToGPU(const void *memory, size_t bytes, const char *what) const {
+    if (!driver.cuMemPrefetchAsync || bytes == 0)
+      return Status::ok();
+    CUmemLocation gpu{kMemLocationTypeDevice, driver.device};
+    CUresult result = driver.cuMemPrefetchAsync(
+        CUdeviceptr(reinterpret_cast<uintptr_t>(memory)), bytes, gpu, 0,
+        nullptr);
+    if (result == 0)
+      result = driver.cuStreamSynchronize(nullptr);
+    if (result != 0)
+      return errorOf(driver.describe(result, "cuMemPrefetchAsync"),
+                     " (moving ", bytes, " bytes of ", what, " to ",
+                     driver.deviceName, ")");
+    return Status::ok();
+  }
+
+  /// The scope's failure, if any, saying what failed and on which GPU.
+  Status scopeStatus(const KernelScope &scope, const char *what) const {
+    Status status = scope.status();
+    if (status.isOk())
+      return status;
+    return errorOf(what, " on ", driver.deviceName, ": ", status.message());
+  }
+
   const CUDADriver &driver;
   ManagedBuffer weights;
   std::vector<uint8_t *> weightData; // per weight, into `weights`

@@ -81,6 +81,10 @@ Status loadOnce(CUDADriver &driver) {
   DSSM_RESOLVE(cuGraphDestroy);
   DSSM_RESOLVE(cuGraphExecDestroy);
   DSSM_RESOLVE(cuGetErrorString);
+  // Optional: an older driver's weights move to the GPU as they are touched.
+  driver.cuMemPrefetchAsync =
+      reinterpret_cast<decltype(driver.cuMemPrefetchAsync)>(
+          dlsym(library, "cuMemPrefetchAsync_v2"));
 #undef DSSM_RESOLVE_V2
 #undef DSSM_RESOLVE
   if (!missing.empty())
@@ -102,6 +106,11 @@ Status loadOnce(CUDADriver &driver) {
   driver.cuDeviceGetAttribute(&major, kComputeCapabilityMajor, driver.device);
   driver.cuDeviceGetAttribute(&minor, kComputeCapabilityMinor, driver.device);
   driver.computeCapability = major * 10 + minor;
+  int prefetches = 0;
+  driver.cuDeviceGetAttribute(&prefetches, kConcurrentManagedAccess,
+                              driver.device);
+  if (!prefetches)
+    driver.cuMemPrefetchAsync = nullptr;
   if (CUresult result =
           driver.cuDevicePrimaryCtxRetain(&driver.context, driver.device))
     return errorOf(driver.describe(result, "cuDevicePrimaryCtxRetain"));

@@ -33,6 +33,9 @@ using CUjit_option = int;
 /// CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_{MAJOR,MINOR}.
 constexpr int kComputeCapabilityMajor = 75;
 constexpr int kComputeCapabilityMinor = 76;
+/// CU_DEVICE_ATTRIBUTE_CONCURRENT_MANAGED_ACCESS: managed memory can be
+/// prefetched to the GPU.
+constexpr int kConcurrentManagedAccess = 89;
 /// CU_MEM_ATTACH_GLOBAL (cuMemAllocManaged).
 constexpr unsigned kMemAttachGlobal = 1;
 /// CU_STREAM_NON_BLOCKING (cuStreamCreate).
@@ -70,6 +73,13 @@ struct CUlaunchConfig {
   CUlaunchAttribute *attrs;
   unsigned numAttrs;
 };
+/// cuda.h's CUmemLocation, and the type of one used here,
+/// CU_MEM_LOCATION_TYPE_DEVICE (id: the device's ordinal).
+struct CUmemLocation {
+  int type;
+  int id;
+};
+constexpr int kMemLocationTypeDevice = 1;
 static_assert(sizeof(CUlaunchAttribute) == 72 &&
                   offsetof(CUlaunchAttribute, value) == 8 &&
                   sizeof(CUlaunchConfig) == 56 &&
@@ -111,6 +121,11 @@ struct CUDADriver {
   CUresult (*cuMemcpyHtoD)(CUdeviceptr, const void *, size_t);
   CUresult (*cuMemcpyDtoH)(void *, CUdeviceptr, size_t);
   CUresult (*cuMemsetD32)(CUdeviceptr, unsigned, size_t);
+  /// cuMemPrefetchAsync_v2 (drivers of CUDA 12.2 and later); null when the
+  /// driver lacks it or the GPU cannot prefetch managed memory (it then
+  /// moves page by page, as touched).
+  CUresult (*cuMemPrefetchAsync)(CUdeviceptr, size_t, CUmemLocation, unsigned,
+                                 CUstream) = nullptr;
   CUresult (*cuMemsetD32Async)(CUdeviceptr, unsigned, size_t, CUstream);
   CUresult (*cuMemsetD16Async)(CUdeviceptr, unsigned short, size_t, CUstream);
   CUresult (*cuStreamCreate)(CUstream *, unsigned);

@@ -28,8 +28,6 @@
 #include <unordered_set>
 #include <vector>
 
-#define DSSM_MGPU_EXPORT extern "C" __attribute__((visibility("default")))
-
 namespace densessm::runtime {
 namespace {
 
@@ -146,11 +144,11 @@ struct WaitingKernels {
   bool contains(CUfunction function) {
     if (!any.load(std::memory_order_acquire))
       return false;
-    std::shared_lock lock(mutex);
+    std::shared_lock<std::shared_mutex> lock(mutex);
     return functions.count(function) != 0;
   }
   void addModule(CUmodule module) {
-    std::unique_lock lock(mutex);
+    std::unique_lock<std::shared_mutex> lock(mutex);
     modules.insert(module);
     any.store(true, std::memory_order_release);
   }
@@ -160,16 +158,16 @@ struct WaitingKernels {
     if (!any.load(std::memory_order_acquire))
       return;
     {
-      std::shared_lock lock(mutex);
+      std::shared_lock<std::shared_mutex> lock(mutex);
       if (!modules.count(module) || functions.count(function))
         return;
     }
-    std::unique_lock lock(mutex);
+    std::unique_lock<std::shared_mutex> lock(mutex);
     if (modules.count(module))
       functions.emplace(function, module);
   }
   void removeModule(CUmodule module) {
-    std::unique_lock lock(mutex);
+    std::unique_lock<std::shared_mutex> lock(mutex);
     if (!modules.erase(module))
       return;
     for (auto it = functions.begin(); it != functions.end();)

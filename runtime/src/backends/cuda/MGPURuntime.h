@@ -96,4 +96,18 @@ CUstream mgpuQueueStream();
 
 } // namespace densessm::runtime
 
+/// The runtime's exports the host code calls (MGPURuntime.cpp). Those the
+/// runtime's C++ code calls too are declared here.
+#define DSSM_MGPU_EXPORT extern "C" __attribute__((visibility("default")))
+DSSM_MGPU_EXPORT void *mgpuStreamCreate();
+DSSM_MGPU_EXPORT void mgpuStreamDestroy(void *stream);
+DSSM_MGPU_EXPORT void mgpuStreamSynchronize(void *stream);
+DSSM_MGPU_EXPORT void *mgpuMemAlloc(uint64_t bytes, void *stream,
+                                    bool hostShared);
+DSSM_MGPU_EXPORT void mgpuMemFree(void *pointer, void *stream);
+DSSM_MGPU_EXPORT void mgpuMemcpy(void *destination, void *source,
+                                 size_t bytes, void *stream);
+DSSM_MGPU_EXPORT void mgpuMemset32(void *destination, unsigned value,
+                                   size_t count, void *stream);
+
 #endif // DENSESSM_RUNTIME_SRC_BACKENDS_CUDA_MGPURUNTIME_H

@@ -1,0 +1,41 @@
+//===- SessionMemory.h - a session's buffers on the GPU ---------*- C++ -*-===//
+//
+// The CUDA backend's session memory (Backend::allocateSessionMemory): the
+// states a session keeps from one decode step to the next, and the buffers
+// its runs write into, stay on the GPU.
+//
+// They are managed memory, like every buffer of the host code (which may
+// still copy a strided view on the host), from the pool
+// (DeviceMemoryPool.h), and zeroed by the GPU, so that their pages start
+// there. The host reaches them only through cuMemcpyAsync, which copies
+// managed memory from where its pages are: a decode step's logits come to
+// the host without moving the pages they were written to, and the state
+// never leaves the GPU. (A host memcpy would fault every page over to the
+// host, and the next step's kernels would fault them back.)
+//
+// Each function is called inside a KernelScope; a failure is recorded in
+// its slot.
+//
+//===----------------------------------------------------------------------===//
+#ifndef DENSESSM_RUNTIME_SRC_BACKENDS_CUDA_SESSIONMEMORY_H
+#define DENSESSM_RUNTIME_SRC_BACKENDS_CUDA_SESSIONMEMORY_H
+
+#include "Transfer.h"
+
+#include <cstdint>
+#include <vector>
+
+namespace densessm::runtime {
+
+/// `bytes` of zeroed managed memory on the GPU; null after a failure.
+void *allocateGPUSessionMemory(uint64_t bytes);
+
+/// Gives memory from allocateGPUSessionMemory back to the pool.
+void freeGPUSessionMemory(void *pointer);
+
+/// Every copy on one stream, then one wait for them all.
+void transferOnGPU(const std::vector<Transfer> &copies);
+
+} // namespace densessm::runtime
+
+#endif // DENSESSM_RUNTIME_SRC_BACKENDS_CUDA_SESSIONMEMORY_H
