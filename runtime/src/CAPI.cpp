@@ -269,7 +269,11 @@ size_t dssm_session_state_size(const dssm_session *session) {
 
 dssm_status dssm_session_reset(dssm_session *session, int32_t slot) {
   DSSM_CHECK_SLOT(session, slot);
-  return toC(session->reset(slot));
+  try {
+    return toC(session->reset(slot));
+  } catch (const std::bad_alloc &) {
+    return toC(errorOf("reset: out of memory"));
+  }
 }
 
 dssm_status dssm_session_save_state(const dssm_session *session, int32_t slot,
@@ -279,7 +283,11 @@ dssm_status dssm_session_save_state(const dssm_session *session, int32_t slot,
   DSSM_CHECK_ARG(size == session->stateBytes(),
                  "dssm_session_save_state: the buffer has ", size,
                  " bytes, a state takes ", session->stateBytes());
-  return toC(session->save(slot, static_cast<uint8_t *>(buffer)));
+  try {
+    return toC(session->save(slot, static_cast<uint8_t *>(buffer)));
+  } catch (const std::bad_alloc &) {
+    return toC(errorOf("save_state: out of memory"));
+  }
 }
 
 dssm_status dssm_session_restore_state(dssm_session *session, int32_t slot,
@@ -293,7 +301,11 @@ dssm_status dssm_session_restore_state(dssm_session *session, int32_t slot,
   std::memcpy(&position, buffer, sizeof(position)); // a saved state starts with it
   DSSM_CHECK_ARG(position >= 0, "dssm_session_restore_state: the saved position is ",
                  position, " (not a state saved by dssm_session_save_state)");
-  return toC(session->restore(slot, static_cast<const uint8_t *>(buffer)));
+  try {
+    return toC(session->restore(slot, static_cast<const uint8_t *>(buffer)));
+  } catch (const std::bad_alloc &) {
+    return toC(errorOf("restore_state: out of memory"));
+  }
 }
 
 } // extern "C"

@@ -84,9 +84,9 @@ Status dssm_session_s::run(const module::EntryPoint &entry,
       size_t per = layout.sizes[k];
       DSSM_RETURN_IF_ERROR(statesIn[k].resize(size_t(n) * per));
       for (int64_t i = 0; i < n; ++i)
-        gather.push_back({statesIn[k].data() + i * per,
-                          states[k].data() + slots[i] * per,
-                          per * sizeof(float)});
+        appendTransfer(gather, {statesIn[k].data() + i * per,
+                                states[k].data() + slots[i] * per,
+                                per * sizeof(float)});
       bindings.push_back(statesIn[k].tensor(stateShape(k)));
       break;
     }
@@ -117,34 +117,34 @@ Status dssm_session_s::run(const module::EntryPoint &entry,
     DSSM_RETURN_IF_ERROR(backend->transfer(gather));
   DSSM_RETURN_IF_ERROR(backend->run(entry, bindings));
 
-  // The partial batch's states back to their slots, and each slot's logits
-  // to the host, in one transfer.
+  // The partial batch's states back to their slots, and the logits to the
+  // host, in one transfer; then the whole batch's new states replace the
+  // old (nothing changes when the transfer fails).
   std::vector<Transfer> results;
   for (size_t k = 0; k < states.size(); ++k) {
-    if (!written[k])
+    if (!written[k] || wholeBatch)
       continue;
-    if (wholeBatch) {
-      // The previous state becomes the buffer the next call writes into.
-      states[k].swap(statesOut[k]);
-      continue;
-    }
     size_t per = layout.sizes[k];
     for (int64_t i = 0; i < n; ++i)
-      results.push_back({states[k].data() + slots[i] * per,
-                         statesOut[k].data() + i * per, per * sizeof(float)});
+      appendTransfer(results, {states[k].data() + slots[i] * per,
+                               statesOut[k].data() + i * per,
+                               per * sizeof(float)});
   }
+  if (logitsHost.capacity() > 4 * logitsOut.size())
+    std::vector<float>().swap(logitsHost); // a prefill's, before the steps
+  logitsHost.resize(logitsOut.size());
+  results.push_back({logitsHost.data(), logitsOut.data(), logitsOut.bytes()});
+  DSSM_RETURN_IF_ERROR(backend->transfer(results));
+  for (size_t k = 0; k < states.size(); ++k)
+    if (written[k] && wholeBatch)
+      states[k].swap(statesOut[k]); // the old state: the next call's output
   size_t rows = size_t(length * vocab);
   for (int64_t i = 0; i < n; ++i) {
-    std::vector<float> &kept = logits[slots[i]];
-    size_t before = kept.size();
-    kept.resize(before + rows);
-    results.push_back({&kept[before], logitsOut.data() + i * rows,
-                       rows * sizeof(float)});
-  }
-  DSSM_RETURN_IF_ERROR(backend->transfer(results));
-  for (int64_t i = 0; i < n; ++i) {
-    logitRows[slots[i]] += length;
-    positions[slots[i]] += length;
+    int32_t slot = slots[i];
+    const float *slotLogits = logitsHost.data() + i * rows;
+    logits[slot].insert(logits[slot].end(), slotLogits, slotLogits + rows);
+    logitRows[slot] += length;
+    positions[slot] += length;
   }
   return Status::ok();
 }
@@ -226,15 +226,10 @@ std::pair<float *, size_t> dssm_session_s::slotState(size_t k,
 }
 
 Status dssm_session_s::reset(int32_t slot) {
-  const StateLayout &layout = module->stateLayout;
-  size_t largest = 0;
-  for (size_t size : layout.sizes)
-    largest = std::max(largest, size);
-  std::vector<float> zeros(largest, 0.0f);
   std::vector<Transfer> copies;
   for (size_t k = 0; k < states.size(); ++k) {
     auto [state, bytes] = slotState(k, slot);
-    copies.push_back({state, zeros.data(), bytes});
+    copies.push_back({state, /*zeroes*/ nullptr, bytes});
   }
   DSSM_RETURN_IF_ERROR(backend->transfer(copies));
   positions[slot] = 0;

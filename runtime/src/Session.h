@@ -53,6 +53,7 @@ private:
   // state into (swapped with `states` afterwards) and the gathered input of
   // a partial batch.
   std::unique_ptr<densessm::runtime::SessionBuffer> logitsScratch;
+  std::vector<float> logitsHost; // logitsScratch copied to the host
   std::vector<densessm::runtime::SessionBuffer> statesScratch, gatheredScratch;
 };
 

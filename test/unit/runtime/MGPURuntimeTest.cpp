@@ -30,10 +30,10 @@
 //     capture is reported, nothing of it launched, and the queue not
 //     captured again; each thread's first run of a queue is not captured;
 //     DENSESSM_CUDA_GRAPHS=0 (graphs disabled) never captures;
-//   - session memory (SessionMemory.h) is managed memory from the pool,
-//     zeroed by a set on the GPU (also when the pool hands a used buffer
-//     out again); transfers are copies on one stream with one wait, none
-//     for an empty list; a failed copy is reported.
+//   - session memory (SessionMemory.h) is managed memory zeroed by a set
+//     on the GPU, not from the host code's pool, and freed to the driver;
+//     transfers are copies (or sets, for a null source) on one stream with
+//     one wait, none for an empty list; a failed copy is reported.
 //
 //===----------------------------------------------------------------------===//
 
@@ -606,17 +606,16 @@ TEST_F(MGPURuntime, SessionMemoryIsZeroedOnTheGPU) {
   EXPECT_EQ(record.memsets, 1);
   EXPECT_EQ(record.waits, 1);
   EXPECT_TRUE(std::all_of(first, first + 10, [](float x) { return x == 0; }));
+  // Not the host code's pool: given back to the driver when freed.
   bool managed = false;
   uint64_t bytes = 0;
-  EXPECT_TRUE(DeviceMemoryPool::instance().inUse(
+  EXPECT_FALSE(DeviceMemoryPool::instance().inUse(
       CUdeviceptr(reinterpret_cast<uintptr_t>(first)), managed, bytes));
-  EXPECT_TRUE(managed);
-  // Written, freed, and handed out again: zeroed again.
   std::fill(first, first + 10, 7.0f);
   freeGPUSessionMemory(first);
-  EXPECT_EQ(record.frees, 0); // back to the pool, not to the driver
+  EXPECT_EQ(record.frees, 1);
   auto *second = static_cast<float *>(allocateGPUSessionMemory(40));
-  EXPECT_EQ(second, first);
+  ASSERT_NE(second, nullptr);
   EXPECT_EQ(record.memsets, 2);
   EXPECT_TRUE(std::all_of(second, second + 10, [](float x) { return x == 0; }));
   freeGPUSessionMemory(second);
@@ -631,12 +630,17 @@ TEST_F(MGPURuntime, TransfersShareOneStreamAndOneWait) {
   float in[4] = {1, 2, 3, 4}, out[4] = {};
   transferOnGPU({{state, in, sizeof(in)},
                  {state + 1, in, 0}, // nothing to copy: no copy
+                 {state + 2, nullptr, 8}, // zeroed
                  {out, state, sizeof(out)}});
   EXPECT_EQ(record.copies, 2);
+  EXPECT_EQ(record.memsets, 1);
   ASSERT_EQ(record.copyStreams.size(), 2u);
   EXPECT_EQ(record.copyStreams[0], record.copyStreams[1]);
   EXPECT_EQ(record.waits, 1);
-  EXPECT_EQ(out[3], 4.0f);
+  EXPECT_EQ(out[0], 1.0f);
+  EXPECT_EQ(out[1], 2.0f);
+  EXPECT_EQ(out[2], 0.0f);
+  EXPECT_EQ(out[3], 0.0f);
   // Nothing to transfer: no stream work, no wait.
   transferOnGPU({});
   EXPECT_EQ(record.waits, 1);

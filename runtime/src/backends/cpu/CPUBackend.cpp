@@ -100,8 +100,12 @@ public:
   }
   void freeSessionMemory(void *pointer) const override { std::free(pointer); }
   Status transfer(const std::vector<Transfer> &copies) const override {
-    for (const Transfer &copy : copies)
-      std::memcpy(copy.destination, copy.source, copy.bytes);
+    for (const Transfer &copy : copies) {
+      if (copy.source)
+        std::memcpy(copy.destination, copy.source, copy.bytes);
+      else
+        std::memset(copy.destination, 0, copy.bytes);
+    }
     return Status::ok();
   }
 

@@ -179,6 +179,9 @@ public:
     }
     auto *staging = static_cast<uint8_t *>(
         total ? mgpuMemAlloc(total, nullptr, /*hostShared=*/true) : nullptr);
+    if (total && !staging)
+      return errorOf("running entry point '", entry.name()->str(), "' on ",
+                     driver.deviceName, ": ", scope.status().message());
     std::vector<void *> data(bindings.size());
     std::vector<Transfer> in, out;
     for (size_t i = 0; i < bindings.size(); ++i) {
@@ -231,19 +234,19 @@ public:
 
 private:
   /// Moves managed memory the host wrote onto the GPU in bulk, so that the
-  /// first kernels that read it do not fault it over page by page (nothing
-  /// to do on a driver without cuMemPrefetchAsync_v2: the faults do it).
+  /// first kernels that read it do not fault it over page by page. Where
+  /// the driver has no cuMemPrefetchAsync_v2, or the prefetch is refused,
+  /// the faults do it.
   Status moveToGPU(const void *memory, size_t bytes, const char *what) const {
     if (!driver.cuMemPrefetchAsync || bytes == 0)
       return Status::ok();
-    CUmemLocation gpu{kMemLocationTypeDevice, driver.device};
-    CUresult result = driver.cuMemPrefetchAsync(
-        CUdeviceptr(reinterpret_cast<uintptr_t>(memory)), bytes, gpu, 0,
-        nullptr);
-    if (result == 0)
-      result = driver.cuStreamSynchronize(nullptr);
-    if (result != 0)
-      return errorOf(driver.describe(result, "cuMemPrefetchAsync"),
+    CUmemLocation gpu{kMemLocationTypeDevice, /*id: the device's ordinal*/ 0};
+    if (driver.cuMemPrefetchAsync(
+            CUdeviceptr(reinterpret_cast<uintptr_t>(memory)), bytes, gpu, 0,
+            nullptr) != 0)
+      return Status::ok();
+    if (CUresult result = driver.cuStreamSynchronize(nullptr))
+      return errorOf(driver.describe(result, "cuStreamSynchronize"),
                      " (moving ", bytes, " bytes of ", what, " to ",
                      driver.deviceName, ")");
     return Status::ok();

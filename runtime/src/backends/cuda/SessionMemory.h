@@ -5,13 +5,15 @@
 // its runs write into, stay on the GPU.
 //
 // They are managed memory, like every buffer of the host code (which may
-// still copy a strided view on the host), from the pool
-// (DeviceMemoryPool.h), and zeroed by the GPU, so that their pages start
-// there. The host reaches them only through cuMemcpyAsync, which copies
-// managed memory from where its pages are: a decode step's logits come to
-// the host without moving the pages they were written to, and the state
-// never leaves the GPU. (A host memcpy would fault every page over to the
-// host, and the next step's kernels would fault them back.)
+// still copy a strided view on the host), zeroed by the GPU, so that their
+// pages start there. The host reaches them only through cuMemcpyAsync,
+// which copies managed memory from where its pages are: a decode step's
+// logits come to the host without moving the pages they were written to,
+// and the state never leaves the GPU. (A host memcpy would fault every
+// page over to the host, and the next step's kernels would fault them
+// back.) They are allocated and freed with the driver, not kept in the
+// host code's pool (DeviceMemoryPool.h): a session's state can take
+// gigabytes, which a released session gives back.
 //
 // Each function is called inside a KernelScope; a failure is recorded in
 // its slot.
@@ -30,10 +32,10 @@ namespace densessm::runtime {
 /// `bytes` of zeroed managed memory on the GPU; null after a failure.
 void *allocateGPUSessionMemory(uint64_t bytes);
 
-/// Gives memory from allocateGPUSessionMemory back to the pool.
+/// Frees memory from allocateGPUSessionMemory.
 void freeGPUSessionMemory(void *pointer);
 
-/// Every copy on one stream, then one wait for them all.
+/// Every copy (or zeroing) on one stream, then one wait for them all.
 void transferOnGPU(const std::vector<Transfer> &copies);
 
 } // namespace densessm::runtime
