@@ -32,14 +32,24 @@ struct HostTensor {
 };
 
 
+/// The copies around one run (Backend::run): into its inputs before, out of
+/// what it wrote after.
+struct RunTransfers {
+  std::vector<Transfer> before, after;
+};
+
 class Backend {
 public:
   virtual ~Backend() = default;
   /// Runs `entry` with its arguments followed by its results, in the
   /// entry point's binding order; results are written in place. Weight
-  /// bindings carry null data: the backend binds its own copy.
+  /// bindings carry null data: the backend binds its own copy. The copies
+  /// `transfers.before` are done ahead of the entry point's work, those
+  /// `after` behind it, all before run() returns (on a GPU, under the one
+  /// wait for the run's work where it can).
   virtual Status run(const module::EntryPoint &entry,
-                     const std::vector<HostTensor> &bindings) const = 0;
+                     const std::vector<HostTensor> &bindings,
+                     const RunTransfers &transfers) const = 0;
 
   /// `bytes` of session memory, zeroed. The host must not read or write it
   /// but through transfer(): on a GPU that would move its pages.

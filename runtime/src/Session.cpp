@@ -113,13 +113,9 @@ Status dssm_session_s::run(const module::EntryPoint &entry,
     bindings.push_back(statesOut[k].tensor(stateShape(k)));
   }
 
-  if (!gather.empty())
-    DSSM_RETURN_IF_ERROR(backend->transfer(gather));
-  DSSM_RETURN_IF_ERROR(backend->run(entry, bindings));
-
-  // The partial batch's states back to their slots, and the logits to the
-  // host, in one transfer; then the whole batch's new states replace the
-  // old (nothing changes when the transfer fails).
+  // After the run: the partial batch's states back to their slots, and the
+  // logits to the host; then the whole batch's new states replace the old
+  // (nothing changes when the run fails).
   std::vector<Transfer> results;
   for (size_t k = 0; k < states.size(); ++k) {
     if (!written[k] || wholeBatch)
@@ -134,7 +130,8 @@ Status dssm_session_s::run(const module::EntryPoint &entry,
     std::vector<float>().swap(logitsHost); // a prefill's, before the steps
   logitsHost.resize(logitsOut.size());
   results.push_back({logitsHost.data(), logitsOut.data(), logitsOut.bytes()});
-  DSSM_RETURN_IF_ERROR(backend->transfer(results));
+  DSSM_RETURN_IF_ERROR(
+      backend->run(entry, bindings, {std::move(gather), std::move(results)}));
   for (size_t k = 0; k < states.size(); ++k)
     if (written[k] && wholeBatch)
       states[k].swap(statesOut[k]); // the old state: the next call's output

@@ -33,7 +33,13 @@
 //   - session memory (SessionMemory.h) is managed memory zeroed by a set
 //     on the GPU, not from the host code's pool, and freed to the driver;
 //     transfers are copies (or sets, for a null source) on one stream with
-//     one wait, none for an empty list; a failed copy is reported.
+//     one wait, none for an empty list; a failed copy is reported;
+//   - a run's copies (mgpuSetQueueTransfers): around a queue, on its
+//     stream, the copies in before its work (outside the capture), the
+//     copies out after it (after the graph's launch), one wait in all;
+//     host code that works outside a queue waits for the copies in first,
+//     and mgpuFinishQueueTransfers does the copies out, waited for; after
+//     a failure, no copies out.
 //
 //===----------------------------------------------------------------------===//
 
@@ -73,6 +79,9 @@ namespace {
 /// What the recording driver saw.
 struct Record {
   int streamsCreated = 0, waits = 0, launches = 0, frees = 0;
+  // The order of launches (L), copies (C; c: one captured), sets (Z),
+  // waits (W) and graph launches (G).
+  std::string events;
   // Copies and sets, the streams they were on, and a result for copies.
   int copies = 0, memsets = 0;
   std::vector<CUstream> copyStreams;
@@ -122,6 +131,7 @@ CUDADriver recordingDriver() {
   };
   driver.cuStreamSynchronize = [](CUstream stream) {
     ++record.waits;
+    record.events += 'W';
     // A driver invalidates the capture; the runtime must not do this.
     if (stream == record.capturing)
       ++record.waitsWhileCapturing;
@@ -139,6 +149,7 @@ CUDADriver recordingDriver() {
       return record.launchResult;
     }
     ++record.launches;
+    record.events += 'L';
     record.launchStreams.push_back(stream);
     return record.launchResult;
   };
@@ -181,6 +192,7 @@ CUDADriver recordingDriver() {
     if (record.copyResult != 0)
       return record.copyResult;
     ++record.copies;
+    record.events += stream == record.capturing ? 'c' : 'C';
     record.copyStreams.push_back(stream);
     std::memcpy(reinterpret_cast<void *>(uintptr_t(destination)),
                 reinterpret_cast<const void *>(uintptr_t(source)), bytes);
@@ -189,6 +201,7 @@ CUDADriver recordingDriver() {
   driver.cuMemsetD32Async = [](CUdeviceptr destination, unsigned value,
                                size_t count, CUstream) {
     ++record.memsets;
+    record.events += 'Z';
     auto *words = reinterpret_cast<uint32_t *>(uintptr_t(destination));
     std::fill(words, words + count, value);
     return ok();
@@ -237,6 +250,7 @@ CUDADriver recordingDriver() {
   };
   driver.cuGraphLaunch = [](CUgraphExec executable, CUstream) {
     ++record.graphLaunches;
+    record.events += 'G';
     record.launchedGraphNodes.push_back(nodesOf(executable));
     return ok();
   };
@@ -628,7 +642,7 @@ TEST_F(MGPURuntime, TransfersShareOneStreamAndOneWait) {
   ASSERT_NE(state, nullptr);
   record = Record();
   float in[4] = {1, 2, 3, 4}, out[4] = {};
-  transferOnGPU({{state, in, sizeof(in)},
+  mgpuTransferAndWait({{state, in, sizeof(in)},
                  {state + 1, in, 0}, // nothing to copy: no copy
                  {state + 2, nullptr, 8}, // zeroed
                  {out, state, sizeof(out)}});
@@ -642,7 +656,7 @@ TEST_F(MGPURuntime, TransfersShareOneStreamAndOneWait) {
   EXPECT_EQ(out[2], 0.0f);
   EXPECT_EQ(out[3], 0.0f);
   // Nothing to transfer: no stream work, no wait.
-  transferOnGPU({});
+  mgpuTransferAndWait({});
   EXPECT_EQ(record.waits, 1);
   freeGPUSessionMemory(state);
   EXPECT_TRUE(scope.status().isOk()) << scope.status().message();
@@ -652,8 +666,60 @@ TEST_F(MGPURuntime, AFailedTransferIsReported) {
   KernelScope scope(driver, nullptr);
   float in[2] = {1, 2}, out[2] = {};
   record.copyResult = 700; // CUDA_ERROR_ILLEGAL_ADDRESS
-  transferOnGPU({{out, in, sizeof(in)}});
+  mgpuTransferAndWait({{out, in, sizeof(in)}});
   ASSERT_FALSE(scope.status().isOk());
   EXPECT_NE(scope.status().message().find("mgpuMemcpy"), std::string::npos)
       << scope.status().message();
+}
+
+TEST_F(MGPURuntime, AQueuedRunCopiesAroundItsWorkUnderOneWait) {
+  QueueGraphs graphs(driver, /*enabled=*/true);
+  KernelScope scope(driver, nullptr, &graphs);
+  float in[2] = {1, 2}, device[2] = {}, out[2] = {};
+  for (int run = 0; run < 3; ++run) {
+    record.events.clear();
+    mgpuSetQueueTransfers({{device, in, sizeof(in)}},
+                          {{out, device, sizeof(out)}});
+    runQueue(0x99, 2);
+    mgpuFinishQueueTransfers(); // nothing left to do
+    // The first run launches its kernels; later ones their graph.
+    EXPECT_EQ(record.events, run == 0 ? "CLLCW" : "CGCW") << "run " << run;
+  }
+  EXPECT_EQ(out[1], 2.0f);
+  EXPECT_TRUE(scope.status().isOk()) << scope.status().message();
+}
+
+TEST_F(MGPURuntime, HostCodeOutsideAQueueWaitsForTheCopiesInFirst) {
+  KernelScope scope(driver, nullptr);
+  float in[2] = {1, 2}, device[2] = {}, out[2] = {};
+  mgpuSetQueueTransfers({{device, in, sizeof(in)}},
+                        {{out, device, sizeof(out)}});
+  void *stream = mgpuStreamCreate();
+  launchOn(stream);
+  mgpuStreamSynchronize(stream);
+  mgpuStreamDestroy(stream);
+  mgpuFinishQueueTransfers();
+  EXPECT_EQ(record.events, "CWLWCW");
+  EXPECT_EQ(out[1], 2.0f);
+  // No GPU work at all: both copies at the end, one wait.
+  record.events.clear();
+  mgpuSetQueueTransfers({{device, in, sizeof(in)}},
+                        {{out, nullptr, sizeof(out)}});
+  mgpuFinishQueueTransfers();
+  EXPECT_EQ(record.events, "CZW");
+  EXPECT_EQ(out[1], 0.0f);
+  EXPECT_TRUE(scope.status().isOk()) << scope.status().message();
+}
+
+TEST_F(MGPURuntime, AFailedQueuedRunCopiesNothingOut) {
+  KernelScope scope(driver, nullptr);
+  float in[2] = {1, 2}, device[2] = {}, out[2] = {};
+  record.launchResult = 700; // CUDA_ERROR_ILLEGAL_ADDRESS
+  mgpuSetQueueTransfers({{device, in, sizeof(in)}},
+                        {{out, device, sizeof(out)}});
+  runQueue(0x98, 1);
+  mgpuFinishQueueTransfers();
+  EXPECT_EQ(record.events, "CLW"); // the copy in, the launch, the wait
+  EXPECT_EQ(out[1], 0.0f);
+  EXPECT_FALSE(scope.status().isOk());
 }

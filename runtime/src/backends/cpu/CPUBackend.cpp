@@ -73,7 +73,8 @@ public:
   }
 
   Status run(const module::EntryPoint &entry,
-             const std::vector<HostTensor> &bindings) const override {
+             const std::vector<HostTensor> &bindings,
+             const RunTransfers &transfers) const override {
     auto found = functions.find(entry.name()->str());
     if (found == functions.end())
       return errorOf("the CPU executable has no code for entry point '",
@@ -86,8 +87,9 @@ public:
                     ? const_cast<uint8_t *>(weightData[weight])
                     : bindings[i].data;
     }
+    DSSM_RETURN_IF_ERROR(transfer(transfers.before));
     callDispatch(found->second, bindings, data);
-    return Status::ok();
+    return transfer(transfers.after);
   }
 
   // Session memory is host memory. calloc: a large state is zeroed page by

@@ -13,7 +13,9 @@
 // uploaded once into CUDA managed memory. A session's states and logits are
 // in its session memory (SessionMemory.h), on the GPU from one run to the
 // next; each run copies in only the tokens and positions, through one
-// buffer from the pool (the host code waited for its work when it returns).
+// buffer from the pool, and the logits out. Around a queued entry point
+// those copies go on the queue's stream (mgpuSetQueueTransfers), so that a
+// decode step waits once, for its graph and the logits behind it.
 //
 // Entry points whose GPU work is queued are replayed as CUDA graphs from
 // their second run on (QueueGraphs.h), unless DENSESSM_CUDA_GRAPHS=0.
@@ -152,7 +154,8 @@ public:
   }
 
   Status run(const module::EntryPoint &entry,
-             const std::vector<HostTensor> &bindings) const override {
+             const std::vector<HostTensor> &bindings,
+             const RunTransfers &transfers) const override {
     auto found = functions.find(entry.name()->str());
     if (found == functions.end())
       return errorOf("the CUDA host code has no code for entry point '",
@@ -183,7 +186,7 @@ public:
       return errorOf("running entry point '", entry.name()->str(), "' on ",
                      driver.deviceName, ": ", scope.status().message());
     std::vector<void *> data(bindings.size());
-    std::vector<Transfer> in, out;
+    std::vector<Transfer> in = transfers.before, out = transfers.after;
     for (size_t i = 0; i < bindings.size(); ++i) {
       uint32_t weight;
       if (isWeightBinding(entry, i, weight)) {
@@ -198,7 +201,11 @@ public:
           out.push_back({bindings[i].data, data[i], bytes[i]});
       }
     }
-    transferOnGPU(in);
+    // The copies in and out go on the queue's stream around its work,
+    // under its one wait, when the host code queues it; otherwise the
+    // copies in are waited for before its first GPU work, and the copies
+    // out after it returns.
+    mgpuSetQueueTransfers(std::move(in), std::move(out));
 
     // Every launch, copy and projection of the host code has been waited
     // for when it returns (one by one, or at its queue's end). No wait for
@@ -206,7 +213,7 @@ public:
     // capturing.
     if (scope.status().isOk())
       callDispatch(found->second, bindings, data);
-    transferOnGPU(out);
+    mgpuFinishQueueTransfers();
     mgpuMemFree(staging, nullptr); // back to the pool
     Status status = scope.status();
     if (!status.isOk())
@@ -228,7 +235,7 @@ public:
 
   Status transfer(const std::vector<Transfer> &copies) const override {
     KernelScope scope(driver, &objects);
-    transferOnGPU(copies);
+    mgpuTransferAndWait(copies);
     return scopeStatus(scope, "copying session memory");
   }
 

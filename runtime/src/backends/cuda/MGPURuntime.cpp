@@ -56,6 +56,9 @@ struct QueueFreed {
   uint64_t bytes; // size class
 };
 thread_local std::vector<QueueFreed> queueFreed;
+/// The copies the backend asked the next queue to do around its work
+/// (mgpuSetQueueTransfers), until a queue or other GPU work takes them.
+thread_local std::vector<Transfer> pendingBefore, pendingAfter;
 
 /// Records the first failure for the enclosing KernelScope. Outside one
 /// (host code run by another program, such as mlir-runner in the GPU lit
@@ -246,13 +249,16 @@ std::string launchCapture(const CUDADriver *driver) {
 /// continues it). Returns the failure, described as `what`, or an empty
 /// string.
 std::string waitForQueue(const CUDADriver *driver, const char *what,
-                         bool &wasCapturing) {
+                         bool &wasCapturing,
+                         const std::vector<Transfer> &after = {}) {
   wasCapturing = capturing;
   if (!driver || !queueStream)
     return "";
   std::string failure;
   if (capturing)
     failure = launchCapture(driver);
+  if (failure.empty() && currentError.empty())
+    mgpuEnqueueTransfers(after, queueStream);
   if (CUresult result = driver->cuStreamSynchronize(queueStream);
       result && failure.empty())
     failure = driver->describe(result, what);
@@ -269,18 +275,30 @@ void resumeCapture(const CUDADriver *driver, bool wasCapturing,
 
 /// Waits for the queue and gives the buffers freed in it back to the pool.
 std::string drainQueue(const CUDADriver *driver, const char *what,
-                       bool &wasCapturing) {
-  std::string failure = waitForQueue(driver, what, wasCapturing);
+                       bool &wasCapturing,
+                       const std::vector<Transfer> &after = {}) {
+  std::string failure = waitForQueue(driver, what, wasCapturing, after);
   for (const QueueFreed &freed : queueFreed)
     DeviceMemoryPool::instance().release(freed.pointer);
   queueFreed.clear();
   return failure;
 }
 
-/// Finishes the queue: drainQueue, where nothing follows.
-std::string finishQueue(const CUDADriver *driver) {
+/// Finishes the queue: drainQueue, where nothing follows but `after`.
+std::string finishQueue(const CUDADriver *driver,
+                        const std::vector<Transfer> &after = {}) {
   bool wasCapturing;
-  return drainQueue(driver, kQueueFailed, wasCapturing);
+  return drainQueue(driver, kQueueFailed, wasCapturing, after);
+}
+
+/// Outside a queue, before other GPU work: the copies a queue was to do
+/// first, waited for (the work that follows is on another stream).
+void doPendingBefore() {
+  if (pendingBefore.empty() || queueDepth > 0)
+    return;
+  std::vector<Transfer> before = std::move(pendingBefore);
+  pendingBefore.clear();
+  mgpuTransferAndWait(before);
 }
 
 } // namespace
@@ -311,6 +329,9 @@ KernelScope::~KernelScope() {
   if (queueDepth > 0)
     if (std::string failure = finishQueue(currentDriver); !failure.empty())
       fail(std::move(failure));
+  // A run's copies do not outlive it (mgpuFinishQueueTransfers).
+  pendingBefore.clear();
+  pendingAfter.clear();
   queueDepth = previousQueueDepth;
   --scopeDepth;
   currentDriver = previousDriver;
@@ -325,7 +346,10 @@ Status KernelScope::status() const {
   return Status::error(currentError);
 }
 
-const CUDADriver *mgpuReadyDriver() { return ready(); }
+const CUDADriver *mgpuReadyDriver() {
+  doPendingBefore(); // a projection outside a queue is GPU work
+  return ready();
+}
 
 std::shared_mutex &mgpuCaptureGuard() {
   static std::shared_mutex guard;
@@ -337,6 +361,42 @@ void mgpuRecordFailure(std::string message) { fail(std::move(message)); }
 bool mgpuHasFailed() { return !currentError.empty(); }
 
 CUstream mgpuQueueStream() { return queueDepth > 0 ? queueStream : nullptr; }
+
+void mgpuEnqueueTransfers(const std::vector<Transfer> &copies, void *stream) {
+  for (const Transfer &copy : copies) {
+    if (!copy.bytes)
+      continue;
+    if (copy.source)
+      mgpuMemcpy(copy.destination, const_cast<void *>(copy.source), copy.bytes,
+                 stream);
+    else
+      mgpuMemset32(copy.destination, 0, copy.bytes / 4, stream);
+  }
+}
+
+void mgpuSetQueueTransfers(std::vector<Transfer> before,
+                           std::vector<Transfer> after) {
+  pendingBefore = std::move(before);
+  pendingAfter = std::move(after);
+}
+
+void mgpuFinishQueueTransfers() {
+  std::vector<Transfer> copies = std::move(pendingBefore);
+  copies.insert(copies.end(), pendingAfter.begin(), pendingAfter.end());
+  pendingBefore.clear();
+  pendingAfter.clear();
+  if (!mgpuHasFailed())
+    mgpuTransferAndWait(copies);
+}
+
+void mgpuTransferAndWait(const std::vector<Transfer> &copies) {
+  if (copies.empty())
+    return;
+  void *stream = mgpuStreamCreate();
+  mgpuEnqueueTransfers(copies, stream);
+  mgpuStreamSynchronize(stream);
+  mgpuStreamDestroy(stream);
+}
 
 } // namespace densessm::runtime
 
@@ -479,6 +539,7 @@ DSSM_MGPU_EXPORT void *mgpuStreamCreate() {
     return nullptr;
   if (CUstream queue = mgpuQueueStream())
     return queue;
+  doPendingBefore(); // the host code's work outside a queue comes after
   if (!idleStreams.empty()) {
     CUstream stream = idleStreams.back();
     idleStreams.pop_back();
@@ -633,6 +694,10 @@ DSSM_MGPU_EXPORT void densessm_cuda_queue_begin(uint64_t key) {
     return; // a queue within a queue is part of it
   queueKey = key;
   queueParts = 0;
+  // The run's copies in, ahead of its work on the queue's stream (not
+  // captured: a graph cannot copy pageable host memory).
+  mgpuEnqueueTransfers(pendingBefore, queueStream);
+  pendingBefore.clear();
   if (currentGraphs && currentError.empty() &&
       currentGraphs->shouldCapture(key, std::this_thread::get_id()))
     beginCapture(driver);
@@ -641,7 +706,10 @@ DSSM_MGPU_EXPORT void densessm_cuda_queue_begin(uint64_t key) {
 DSSM_MGPU_EXPORT void densessm_cuda_queue_end() {
   if (queueDepth == 0 || --queueDepth > 0)
     return;
-  if (std::string failure = finishQueue(ready()); !failure.empty())
+  // The run's copies out follow its work, under the queue's one wait.
+  std::vector<Transfer> after = std::move(pendingAfter);
+  pendingAfter.clear();
+  if (std::string failure = finishQueue(ready(), after); !failure.empty())
     fail("densessm_cuda_queue_end: " + failure);
   takeBusy(queueStream);
 }

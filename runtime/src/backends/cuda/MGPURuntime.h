@@ -27,11 +27,13 @@
 #define DENSESSM_RUNTIME_SRC_BACKENDS_CUDA_MGPURUNTIME_H
 
 #include "CUDADriver.h"
+#include "Transfer.h"
 
 #include <cstdint>
 #include <shared_mutex>
 #include <string>
 #include <unordered_map>
+#include <vector>
 
 namespace densessm::runtime {
 
@@ -93,6 +95,23 @@ std::shared_mutex &mgpuCaptureGuard();
 /// densessm_cuda_queue_begin() and _end() (--densessm-queue-gpu-work), or
 /// null outside: work on it is not waited for until the end.
 CUstream mgpuQueueStream();
+
+/// Queues each copy (or zeroing, for a null source) on `stream`.
+void mgpuEnqueueTransfers(const std::vector<Transfer> &copies, void *stream);
+/// Every copy on one stream, then one wait for them all (none when there
+/// are no copies).
+void mgpuTransferAndWait(const std::vector<Transfer> &copies);
+
+/// The copies of one run of host code (the CUDA backend's: the tokens in,
+/// the logits out), so that a run of a queued entry point waits once: the
+/// next queue this thread opens puts `before` on its stream ahead of its
+/// work and `after` behind it (behind the graph it launches), under its
+/// one wait. Host code that does GPU work outside a queue first does
+/// `before`, and waits for it. mgpuFinishQueueTransfers(), after the host
+/// code returns, does (and waits for) what no queue took.
+void mgpuSetQueueTransfers(std::vector<Transfer> before,
+                           std::vector<Transfer> after);
+void mgpuFinishQueueTransfers();
 
 } // namespace densessm::runtime
 

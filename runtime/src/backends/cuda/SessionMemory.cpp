@@ -30,7 +30,7 @@ void *allocateGPUSessionMemory(uint64_t bytes) {
     return nullptr;
   }
   void *memory = reinterpret_cast<void *>(uintptr_t(pointer));
-  transferOnGPU({{memory, nullptr, words * 4}});
+  mgpuTransferAndWait({{memory, nullptr, words * 4}});
   if (mgpuHasFailed()) {
     freeGPUSessionMemory(memory);
     return nullptr;
@@ -49,23 +49,6 @@ void freeGPUSessionMemory(void *pointer) {
       driver->cuMemFree(CUdeviceptr(reinterpret_cast<uintptr_t>(pointer)));
   if (result != 0)
     mgpuRecordFailure(driver->describe(result, "cuMemFree (session memory)"));
-}
-
-void transferOnGPU(const std::vector<Transfer> &copies) {
-  if (copies.empty())
-    return;
-  void *stream = mgpuStreamCreate();
-  for (const Transfer &copy : copies) {
-    if (!copy.bytes)
-      continue;
-    if (copy.source)
-      mgpuMemcpy(copy.destination, const_cast<void *>(copy.source), copy.bytes,
-                 stream);
-    else
-      mgpuMemset32(copy.destination, 0, copy.bytes / 4, stream);
-  }
-  mgpuStreamSynchronize(stream);
-  mgpuStreamDestroy(stream);
 }
 
 } // namespace densessm::runtime

@@ -11,7 +11,8 @@
 // logits come to the host without moving the pages they were written to,
 // and the state never leaves the GPU. (A host memcpy would fault every
 // page over to the host, and the next step's kernels would fault them
-// back.) They are allocated and freed with the driver, not kept in the
+// back.) Transfers are mgpuTransferAndWait (MGPURuntime.h), or, around a
+// queued run, the queue's (mgpuSetQueueTransfers). They are allocated and freed with the driver, not kept in the
 // host code's pool (DeviceMemoryPool.h): a session's state can take
 // gigabytes, which a released session gives back.
 //
@@ -22,10 +23,7 @@
 #ifndef DENSESSM_RUNTIME_SRC_BACKENDS_CUDA_SESSIONMEMORY_H
 #define DENSESSM_RUNTIME_SRC_BACKENDS_CUDA_SESSIONMEMORY_H
 
-#include "Transfer.h"
-
 #include <cstdint>
-#include <vector>
 
 namespace densessm::runtime {
 
@@ -34,9 +32,6 @@ void *allocateGPUSessionMemory(uint64_t bytes);
 
 /// Frees memory from allocateGPUSessionMemory.
 void freeGPUSessionMemory(void *pointer);
-
-/// Every copy (or zeroing) on one stream, then one wait for them all.
-void transferOnGPU(const std::vector<Transfer> &copies);
 
 } // namespace densessm::runtime
 
